@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.26;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
+import {HolderRecord} from "./libraries/HolderRecord.sol";
+
+/// @title EnergyToken
+/// @notice ERC-20 energy: 1 unit = 1 Wh (3 decimals, so wallets show kWh). Minted only by the
+///         SmartMeterRegistry from validated readings, burned by holders or against validated
+///         consumption, expiring by epoch, held only by participants the REGULATOR verified.
+/// @dev OpenZeppelin ERC20 provides the standard surface (allowances, events, permit); balance
+///      storage is replaced by one packed word per holder (see HolderRecord) so that expiry and
+///      compliance cost no extra storage reads: every transfer touches one slot per side,
+///      whatever the holder's history. Total supply is kept per epoch; only the two live epochs
+///      count. See docs/energy-token.md.
+contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToken {
+    using HolderRecord for uint256;
+
+    // ---------------------------------------------------------------- storage
+    /// @notice Length of an expiry epoch (seconds).
+    uint256 public immutable EPOCH_SECONDS;
+
+    /// @notice The registry allowed to mint and burn from readings.
+    ISmartMeter public meterRegistry;
+
+    mapping(address holder => uint256 record) private _holders;
+    mapping(uint256 epoch => uint256 energyWh) private _supplyByEpoch;
+
+    /// @param authority The AccessManager of the system.
+    /// @param epochSeconds_ Expiry epoch length; energy lives until the end of the next epoch.
+    constructor(address authority, uint256 epochSeconds_)
+        ERC20("GridLedger Energy", "kWh")
+        ERC20Permit("GridLedger Energy")
+        AccessManaged(authority)
+    {
+        if (epochSeconds_ < 1 hours) revert InvalidEpochLength(epochSeconds_);
+        EPOCH_SECONDS = epochSeconds_;
+    }
+
+    modifier onlyMeterRegistry() {
+        if (msg.sender != address(meterRegistry)) revert NotMeterRegistry(msg.sender);
+        _;
+    }
+
+    // ---------------------------------------------------------------- ERC-20 views
+    /// @notice 3 decimals: 1 token unit is 1 Wh, so 1.000 displayed is 1 kWh.
+    function decimals() public pure override returns (uint8) {
+        return 3;
+    }
+
+    /// @notice Live (unexpired) energy of `account` in Wh.
+    function balanceOf(address account) public view override returns (uint256) {
+        (uint256 rec,) = _holders[account].rolled(_currentEpoch());
+        return rec.current() + rec.previous();
+    }
+
+    /// @notice Live energy in circulation: the current and the previous epoch's supply.
+    function totalSupply() public view override returns (uint256) {
+        uint256 nowEpoch = _currentEpoch();
+        return _supplyByEpoch[nowEpoch] + (nowEpoch == 0 ? 0 : _supplyByEpoch[nowEpoch - 1]);
+    }
+
+    // ---------------------------------------------------------------- administration
+    /// @notice ADMIN (wiring): the registry allowed to mint. Set once.
+    function setMeterRegistry(ISmartMeter registry) external restricted {
+        if (address(meterRegistry) != address(0)) revert MeterRegistryAlreadySet(address(meterRegistry));
+        meterRegistry = registry;
+        emit MeterRegistrySet(address(registry));
+    }
+
+    /// @inheritdoc IEnergyToken
+    function setParticipant(address participant, bool verified, uint16 jurisdiction) external restricted {
+        if (participant == address(0)) revert ParticipantNotVerified(participant);
+        _holders[participant] = _holders[participant].withCompliance(verified, jurisdiction);
+        emit ParticipantSet(participant, verified, jurisdiction);
+    }
+
+    /// @notice EMERGENCY: stop all energy movement.
+    function pause() external restricted {
+        _pause();
+    }
+
+    /// @notice ADMIN (multisig): resume energy movement.
+    function unpause() external restricted {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- minting and burning
+    /// @inheritdoc IEnergyToken
+    function mintEnergy(address generator, uint256 amount, bytes memory sourceData)
+        external
+        onlyMeterRegistry
+        whenNotPaused
+    {
+        if (sourceData.length != 96) revert MalformedSourceData(sourceData.length);
+        (uint256 lotId, uint256 intervalStart, uint256 consumedWh) = abi.decode(sourceData, (uint256, uint256, uint256));
+        uint256 nowEpoch = _currentEpoch();
+        uint256 rec = _rolledRecord(generator, nowEpoch);
+        if (!rec.verified()) revert ParticipantNotVerified(generator);
+        if (amount != 0) {
+            uint256 lotEpoch = intervalStart / EPOCH_SECONDS;
+            if (lotEpoch + 1 < nowEpoch || lotEpoch > nowEpoch) {
+                revert LotAlreadyExpired(lotId, expiryOf(intervalStart));
+            }
+            _supplyByEpoch[lotEpoch] += amount;
+            rec = lotEpoch == nowEpoch
+                ? rec.withBuckets(nowEpoch, rec.current() + amount, rec.previous())
+                : rec.withBuckets(nowEpoch, rec.current(), rec.previous() + amount);
+            emit Transfer(address(0), generator, amount);
+        }
+        if (consumedWh != 0) {
+            uint256 live = rec.current() + rec.previous();
+            rec = _burnFromRecord(generator, rec, nowEpoch, consumedWh < live ? consumedWh : live);
+        }
+        _holders[generator] = rec;
+    }
+
+    /// @inheritdoc IEnergyToken
+    function burnEnergy(uint256 amount) external whenNotPaused {
+        if (amount == 0) revert ZeroAmount();
+        uint256 nowEpoch = _currentEpoch();
+        uint256 rec = _rolledRecord(msg.sender, nowEpoch);
+        uint256 live = rec.current() + rec.previous();
+        if (amount > live) revert InsufficientLiveEnergy(msg.sender, live, amount);
+        _holders[msg.sender] = _burnFromRecord(msg.sender, rec, nowEpoch, amount);
+    }
+
+    // ---------------------------------------------------------------- transfers
+    /// @inheritdoc IEnergyToken
+    function transferEnergy(address to, uint256 amount) external returns (bool) {
+        _transfer(msg.sender, to, amount);
+        return true;
+    }
+
+    /// @inheritdoc IEnergyToken
+    function transferEnergyBatch(address[] calldata recipients, uint256[] calldata amounts)
+        external
+        whenNotPaused
+        returns (bool)
+    {
+        uint256 count = recipients.length;
+        if (count == 0 || count != amounts.length) revert BatchLengthMismatch(count, amounts.length);
+        uint256 nowEpoch = _currentEpoch();
+        uint256 senderRec = _rolledRecord(msg.sender, nowEpoch);
+        if (!senderRec.verified()) revert ParticipantNotVerified(msg.sender);
+        for (uint256 i; i < count; ++i) {
+            address to = recipients[i];
+            uint256 amount = amounts[i];
+            if (to == msg.sender) {
+                // Self-transfer: only the balance check applies.
+                uint256 live = senderRec.current() + senderRec.previous();
+                if (amount > live) revert InsufficientLiveEnergy(msg.sender, live, amount);
+            } else {
+                if (to == address(0)) revert ERC20InvalidReceiver(to);
+                uint256 toRec = _rolledRecord(to, nowEpoch);
+                if (!toRec.verified()) revert ParticipantNotVerified(to);
+                (senderRec, toRec) = _moveBuckets(msg.sender, senderRec, toRec, amount);
+                _holders[to] = toRec;
+            }
+            emit Transfer(msg.sender, to, amount);
+        }
+        _holders[msg.sender] = senderRec;
+        return true;
+    }
+
+    /// @dev Every ERC-20 movement (transfer, transferFrom) lands here; mint and burn have
+    ///      their own paths because they need the lot's epoch.
+    function _update(address from, address to, uint256 value) internal override whenNotPaused {
+        if (from == address(0)) revert ERC20InvalidSender(from);
+        if (to == address(0)) revert ERC20InvalidReceiver(to);
+        uint256 nowEpoch = _currentEpoch();
+        uint256 fromRec = _rolledRecord(from, nowEpoch);
+        if (!fromRec.verified()) revert ParticipantNotVerified(from);
+        if (from == to) {
+            uint256 live = fromRec.current() + fromRec.previous();
+            if (value > live) revert InsufficientLiveEnergy(from, live, value);
+            _holders[from] = fromRec;
+        } else {
+            uint256 toRec = _rolledRecord(to, nowEpoch);
+            if (!toRec.verified()) revert ParticipantNotVerified(to);
+            (fromRec, toRec) = _moveBuckets(from, fromRec, toRec, value);
+            _holders[from] = fromRec;
+            _holders[to] = toRec;
+        }
+        emit Transfer(from, to, value);
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc IEnergyToken
+    function getEnergySource(uint256 tokenId) external view returns (SourceData memory source) {
+        (uint256 deviceId, address owner, uint8 energySource, uint256 intervalStart, uint256 energyWh) =
+            meterRegistry.lotSource(tokenId);
+        source = SourceData({
+            lotId: tokenId,
+            deviceId: deviceId,
+            generator: owner,
+            energySource: energySource,
+            intervalStart: intervalStart,
+            energyWh: energyWh,
+            expiresAt: expiryOf(intervalStart)
+        });
+    }
+
+    /// @inheritdoc IEnergyToken
+    function isVerified(address participant) external view returns (bool) {
+        return _holders[participant].verified();
+    }
+
+    /// @inheritdoc IEnergyToken
+    function jurisdictionOf(address participant) external view returns (uint16) {
+        return _holders[participant].jurisdiction();
+    }
+
+    /// @inheritdoc IEnergyToken
+    function epochSeconds() external view returns (uint256) {
+        return EPOCH_SECONDS;
+    }
+
+    /// @inheritdoc IEnergyToken
+    function expiryOf(uint256 intervalStart) public view returns (uint256) {
+        return (intervalStart / EPOCH_SECONDS + 2) * EPOCH_SECONDS;
+    }
+
+    /// @notice Live energy of `account` split into (current epoch, previous epoch) buckets.
+    function liveBuckets(address account) external view returns (uint256 currentWh, uint256 previousWh) {
+        (uint256 rec,) = _holders[account].rolled(_currentEpoch());
+        return (rec.current(), rec.previous());
+    }
+
+    // ---------------------------------------------------------------- internals
+    function _currentEpoch() private view returns (uint256) {
+        return block.timestamp / EPOCH_SECONDS;
+    }
+
+    /// @dev Loads a holder's record moved to the current epoch; reports energy that expired.
+    function _rolledRecord(address holder, uint256 nowEpoch) private returns (uint256 rec) {
+        uint256 expiredWh;
+        (rec, expiredWh) = _holders[holder].rolled(nowEpoch);
+        if (expiredWh != 0) {
+            emit EnergyExpired(holder, expiredWh, nowEpoch);
+            emit Transfer(holder, address(0), expiredWh);
+        }
+    }
+
+    /// @dev Oldest energy moves first; each part keeps its epoch on the receiving side.
+    function _moveBuckets(address from, uint256 fromRec, uint256 toRec, uint256 value)
+        private
+        view
+        returns (uint256, uint256)
+    {
+        uint256 fromPrev = fromRec.previous();
+        uint256 fromCur = fromRec.current();
+        if (value > fromPrev + fromCur) revert InsufficientLiveEnergy(from, fromPrev + fromCur, value);
+        uint256 fromPrevPart = value < fromPrev ? value : fromPrev;
+        uint256 fromCurPart = value - fromPrevPart;
+        uint256 nowEpoch = _currentEpoch();
+        fromRec = fromRec.withBuckets(nowEpoch, fromCur - fromCurPart, fromPrev - fromPrevPart);
+        toRec = toRec.withBuckets(nowEpoch, toRec.current() + fromCurPart, toRec.previous() + fromPrevPart);
+        return (fromRec, toRec);
+    }
+
+    /// @dev Burns `amount` (≤ live) oldest first, keeping the per-epoch supply exact.
+    function _burnFromRecord(address holder, uint256 rec, uint256 nowEpoch, uint256 amount)
+        private
+        returns (uint256)
+    {
+        if (amount == 0) return rec;
+        uint256 prev = rec.previous();
+        uint256 prevPart = amount < prev ? amount : prev;
+        uint256 curPart = amount - prevPart;
+        if (prevPart != 0) _supplyByEpoch[nowEpoch - 1] -= prevPart;
+        if (curPart != 0) _supplyByEpoch[nowEpoch] -= curPart;
+        emit Transfer(holder, address(0), amount);
+        return rec.withBuckets(nowEpoch, rec.current() - curPart, prev - prevPart);
+    }
+}

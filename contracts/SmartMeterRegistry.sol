@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.26;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {DeviceRecords} from "./libraries/DeviceRecords.sol";
+
+/// @title SmartMeterRegistry
+/// @notice Smart meter identities and their signed readings. A reading that a registered,
+///         active device signed and that passes the plausibility checks mints its export delta
+///         as energy to the device owner and burns its import delta from the owner's energy.
+///         A reading that proves tampering mints nothing and quarantines the device.
+/// @dev Batch policy: skip and report. In submitReadings each bad reading is skipped with a
+///      ReadingRejected event and changes nothing (a tampering one quarantines its device);
+///      the good ones in the same batch are accepted. Nothing is lost: a skipped reading can
+///      be resubmitted once its cause is gone, and the registers are cumulative, so a later
+///      accepted reading carries any energy of readings that were never accepted.
+contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
+    using DeviceRecords for uint256;
+
+    // ---------------------------------------------------------------- constants
+    /// @notice Readings cover aligned 15-minute intervals.
+    uint256 public constant INTERVAL_SECONDS = 900;
+    /// @notice Accepted readings kept on-chain per device; older ones come from events.
+    uint256 public constant HISTORY_LENGTH = 16;
+    /// @notice Tolerance for clocks: an interval may end this much after the block time.
+    uint256 public constant MAX_CLOCK_SKEW_SECONDS = 60;
+    /// @notice A register may grow by at most rated power × elapsed time × (1 + 5 %) + 1 Wh:
+    ///         5 % covers meter accuracy class and inverter overshoot, 1 Wh register rounding.
+    uint256 public constant DELTA_TOLERANCE_BPS = 500;
+    uint256 public constant DELTA_TOLERANCE_WH = 1;
+    /// @notice Reading flag bits.
+    uint8 public constant FLAG_TAMPER = 1;
+    uint8 public constant FLAG_POWER_LOSS = 2;
+
+    bytes32 public constant READING_TYPEHASH = keccak256(
+        "MeterReading(uint64 deviceId,uint64 sequence,uint64 intervalStart,uint64 importWh,uint64 exportWh,uint8 flags,bytes32 firmwareHash)"
+    );
+
+    uint256 private constant FIRMWARE_APPROVED = 1 << 16;
+
+    // ---------------------------------------------------------------- storage
+    IEnergyToken public immutable energyToken;
+
+    uint64 private _deviceCount;
+    uint32 private _maxReadingAgeSeconds;
+    uint16 private _firmwareCount;
+
+    mapping(uint256 deviceId => uint256 config) private _config;
+    mapping(uint256 deviceId => uint256 profile) private _profile;
+    mapping(uint256 deviceId => uint256[HISTORY_LENGTH] entries) private _history;
+    mapping(address device => uint256 deviceId) private _deviceIdOf;
+    /// firmware hash => id (low 16 bits) | approved flag (bit 16)
+    mapping(bytes32 firmwareHash => uint256 info) private _firmware;
+    mapping(uint256 firmwareId => bytes32 firmwareHash) private _firmwareHashOf;
+
+    /// @param authority The AccessManager of the system.
+    /// @param token The energy token this registry mints.
+    /// @param maxReadingAgeSeconds_ How old a reading's interval may be when it arrives.
+    constructor(address authority, IEnergyToken token, uint32 maxReadingAgeSeconds_)
+        AccessManaged(authority)
+        EIP712("GridLedger SmartMeterRegistry", "1")
+    {
+        energyToken = token;
+        _setReadingWindow(maxReadingAgeSeconds_);
+    }
+
+    // ---------------------------------------------------------------- device administration
+    /// @inheritdoc ISmartMeter
+    function registerDevice(address device, bytes memory deviceData) external restricted whenNotPaused {
+        if (device == address(0)) revert InvalidDeviceAddress();
+        if (_deviceIdOf[device] != 0) revert DeviceAlreadyRegistered(device, _deviceIdOf[device]);
+        if (deviceData.length != 192) revert MalformedDeviceData(deviceData.length);
+        (address owner, uint64 gridNodeId, uint8 kind, uint8 source, uint32 ratedPowerW, bytes32 firmwareHash) =
+            abi.decode(deviceData, (address, uint64, uint8, uint8, uint32, bytes32));
+        if (ratedPowerW == 0) revert InvalidRatedPower();
+        if (kind > uint8(type(DeviceKind).max) || source > uint8(type(EnergySource).max)) {
+            revert InvalidDeviceKindOrSource();
+        }
+        if (!energyToken.isVerified(owner)) revert OwnerNotVerified(owner);
+        uint256 firmware = _firmware[firmwareHash];
+        if (firmware & FIRMWARE_APPROVED == 0) revert FirmwareNotApproved(firmwareHash);
+
+        uint256 deviceId = ++_deviceCount;
+        _deviceIdOf[device] = deviceId;
+        _config[deviceId] =
+            DeviceRecords.packConfig(device, ratedPowerW, uint8(DeviceStatus.Active), uint16(firmware), 0);
+        _profile[deviceId] = DeviceRecords.packProfile(owner, gridNodeId, kind, source);
+        // Baseline: registers at zero, accounting starts with the interval of registration.
+        _history[deviceId][0] = DeviceRecords.packEntry(0, _alignedNow() - INTERVAL_SECONDS, 0, 0, 0);
+        emit DeviceRegistered(
+            deviceId, device, owner, gridNodeId, DeviceKind(kind), EnergySource(source), ratedPowerW, firmwareHash
+        );
+    }
+
+    /// @inheritdoc ISmartMeter
+    function setDeviceStatus(uint256 deviceId, DeviceStatus status) external restricted {
+        uint256 config = _existingConfig(deviceId);
+        DeviceStatus from = DeviceStatus(config.status());
+        if (
+            from == DeviceStatus.Quarantined || from == status || status == DeviceStatus.Quarantined
+                || status == DeviceStatus.Unregistered
+        ) revert InvalidStatusChange(deviceId, from, status);
+        _config[deviceId] = config.withStatus(uint8(status));
+        emit DeviceStatusChanged(deviceId, from, status);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function resetQuarantine(uint256 deviceId, uint64 importWh, uint64 exportWh) external restricted {
+        uint256 config = _existingConfig(deviceId);
+        if (DeviceStatus(config.status()) != DeviceStatus.Quarantined) revert DeviceNotQuarantined(deviceId);
+        uint256 head = config.head();
+        uint256 last = _history[deviceId][head];
+        // Energy between the last accepted registers and the inspected ones is never minted.
+        if (importWh < last.importWh() || exportWh < last.exportWh()) revert RegisterBelowLast(deviceId);
+        uint256 baselineStart = _alignedNow() - INTERVAL_SECONDS;
+        if (baselineStart < last.intervalStart()) baselineStart = last.intervalStart();
+        _history[deviceId][head] =
+            DeviceRecords.packEntry(last.sequence(), baselineStart, importWh, exportWh, last.exportDeltaWh());
+        _config[deviceId] = config.withStatus(uint8(DeviceStatus.Active));
+        emit QuarantineReset(deviceId, importWh, exportWh);
+        emit DeviceStatusChanged(deviceId, DeviceStatus.Quarantined, DeviceStatus.Active);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function setFirmwareApproval(bytes32 firmwareHash, bool approved) external restricted {
+        if (firmwareHash == bytes32(0)) revert FirmwareNotApproved(firmwareHash);
+        uint256 info = _firmware[firmwareHash];
+        uint256 id = uint16(info);
+        if (id == 0) {
+            id = ++_firmwareCount;
+            _firmwareHashOf[id] = firmwareHash;
+        }
+        _firmware[firmwareHash] = id | (approved ? FIRMWARE_APPROVED : 0);
+        emit FirmwareApprovalSet(firmwareHash, approved);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function setReadingWindow(uint32 maxAgeSeconds) external restricted {
+        _setReadingWindow(maxAgeSeconds);
+    }
+
+    /// @notice EMERGENCY: stop registrations and readings.
+    function pause() external restricted {
+        _pause();
+    }
+
+    /// @notice ADMIN (multisig): resume registrations and readings.
+    function unpause() external restricted {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- readings
+    /// @inheritdoc ISmartMeter
+    function submitReadings(SignedReading[] calldata readings) external restricted whenNotPaused returns (uint256 accepted) {
+        uint256 count = readings.length;
+        if (count == 0) revert EmptyBatch();
+        uint256 maxAge = _maxReadingAgeSeconds;
+        for (uint256 i; i < count; ++i) {
+            SignedReading memory reading = readings[i];
+            if (_processReading(reading, maxAge, true) == RejectReason.None) ++accepted;
+        }
+    }
+
+    /// @inheritdoc ISmartMeter
+    function submitReading(uint256 deviceId, uint256 reading) external whenNotPaused {
+        uint256 config = _existingConfig(deviceId);
+        if (msg.sender != config.signer()) revert NotDeviceKey(msg.sender, deviceId);
+        uint256 last = _history[deviceId][config.head()];
+        if (reading > type(uint64).max) revert ReadingNotAccepted(deviceId, RejectReason.ValueOutOfRange);
+        SignedReading memory signed = SignedReading({
+            deviceId: uint64(deviceId),
+            sequence: uint64(last.sequence() + 1),
+            intervalStart: uint64(_alignedNow() - INTERVAL_SECONDS),
+            importWh: uint64(last.importWh()),
+            exportWh: uint64(reading),
+            flags: 0,
+            firmwareHash: _firmwareHashOf[config.firmwareId()],
+            r: bytes32(0),
+            vs: bytes32(0)
+        });
+        RejectReason reason = _processReading(signed, _maxReadingAgeSeconds, false);
+        // A tampering reading is answered by quarantine, which must persist: no revert then.
+        if (reason != RejectReason.None && reason < RejectReason.TamperFlag) revert ReadingNotAccepted(deviceId, reason);
+    }
+
+    /// @dev Checks and applies one reading; returns why it was rejected, or None.
+    function _processReading(SignedReading memory reading, uint256 maxAge, bool checkSignature)
+        private
+        returns (RejectReason)
+    {
+        uint256 deviceId = reading.deviceId;
+        uint256 config = _config[deviceId];
+        if (config.signer() == address(0)) return _reject(reading, RejectReason.UnknownDevice);
+        if (checkSignature) {
+            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(readingDigestOf(reading), reading.r, reading.vs);
+            if (err != ECDSA.RecoverError.NoError || recovered != config.signer()) {
+                return _reject(reading, RejectReason.BadSignature);
+            }
+        }
+        if (config.status() != uint8(DeviceStatus.Active)) return _reject(reading, RejectReason.DeviceNotActive);
+
+        uint256 last = _history[deviceId][config.head()];
+        RejectReason reason = _checkOrderAndTime(reading, last, maxAge);
+        if (reason != RejectReason.None) return _reject(reading, reason);
+
+        uint256 firmware = _firmware[reading.firmwareHash];
+        reason = _checkTamper(reading, last, config.ratedPowerW(), firmware);
+        if (reason != RejectReason.None) {
+            _config[deviceId] = config.withStatus(uint8(DeviceStatus.Quarantined));
+            emit DeviceQuarantined(deviceId, reading.sequence, reason);
+            emit DeviceStatusChanged(deviceId, DeviceStatus.Active, DeviceStatus.Quarantined);
+            return _reject(reading, reason);
+        }
+
+        address owner = _profile[deviceId].owner();
+        if (!energyToken.isVerified(owner)) return _reject(reading, RejectReason.OwnerNotVerified);
+
+        _commitReading(reading, config, last, owner, uint16(firmware));
+        return RejectReason.None;
+    }
+
+    /// @dev Replay, ordering and clock checks: failing them is not evidence of tampering.
+    function _checkOrderAndTime(SignedReading memory reading, uint256 last, uint256 maxAge)
+        private
+        view
+        returns (RejectReason)
+    {
+        if (reading.sequence <= last.sequence()) return RejectReason.StaleSequence;
+        if (reading.sequence > DeviceRecords.MAX_SEQUENCE) return RejectReason.ValueOutOfRange;
+        uint256 start = reading.intervalStart;
+        if (start % INTERVAL_SECONDS != 0) return RejectReason.MisalignedInterval;
+        if (start <= last.intervalStart()) return RejectReason.IntervalNotAfterLast;
+        if (start + INTERVAL_SECONDS > block.timestamp + MAX_CLOCK_SKEW_SECONDS) return RejectReason.IntervalInFuture;
+        if (start + INTERVAL_SECONDS + maxAge < block.timestamp) return RejectReason.IntervalTooOld;
+        return RejectReason.None;
+    }
+
+    /// @dev Evidence a correctly signed reading can give that the meter is tampered with.
+    function _checkTamper(SignedReading memory reading, uint256 last, uint256 ratedPowerW, uint256 firmware)
+        private
+        pure
+        returns (RejectReason)
+    {
+        if (reading.flags & FLAG_TAMPER != 0) return RejectReason.TamperFlag;
+        if (firmware & FIRMWARE_APPROVED == 0) return RejectReason.FirmwareNotApproved;
+        if (reading.importWh < last.importWh() || reading.exportWh < last.exportWh()) {
+            return RejectReason.RegisterRollback;
+        }
+        uint256 elapsed = reading.intervalStart - last.intervalStart();
+        uint256 maxDeltaWh = ratedPowerW * elapsed * (10_000 + DELTA_TOLERANCE_BPS) / (3600 * 10_000)
+            + DELTA_TOLERANCE_WH;
+        if (reading.exportWh - last.exportWh() > maxDeltaWh || reading.importWh - last.importWh() > maxDeltaWh) {
+            return RejectReason.ImpossibleDelta;
+        }
+        return RejectReason.None;
+    }
+
+    function _commitReading(
+        SignedReading memory reading,
+        uint256 config,
+        uint256 last,
+        address owner,
+        uint256 firmwareId
+    ) private {
+        uint256 deviceId = reading.deviceId;
+        uint256 exportDelta = reading.exportWh - last.exportWh();
+        uint256 importDelta = reading.importWh - last.importWh();
+        uint256 head = (config.head() + 1) % HISTORY_LENGTH;
+        _history[deviceId][head] =
+            DeviceRecords.packEntry(reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, exportDelta);
+        if (firmwareId != config.firmwareId()) {
+            emit DeviceFirmwareUpdated(deviceId, _firmwareHashOf[config.firmwareId()], reading.firmwareHash);
+        }
+        _config[deviceId] = config.withFirmwareAndHead(firmwareId, head);
+        if (exportDelta != 0 || importDelta != 0) {
+            energyToken.mintEnergy(
+                owner, exportDelta, abi.encode((deviceId << 64) | reading.sequence, reading.intervalStart, importDelta)
+            );
+        }
+        _emitAccepted(reading, exportDelta, importDelta);
+    }
+
+    function _emitAccepted(SignedReading memory reading, uint256 exportDelta, uint256 importDelta) private {
+        emit ReadingAccepted(
+            reading.deviceId,
+            reading.sequence,
+            reading.intervalStart,
+            reading.importWh,
+            reading.exportWh,
+            exportDelta,
+            importDelta,
+            reading.flags
+        );
+    }
+
+    function _reject(SignedReading memory reading, RejectReason reason) private returns (RejectReason) {
+        emit ReadingRejected(reading.deviceId, reading.sequence, reason);
+        return reason;
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc ISmartMeter
+    function validateReading(uint256 deviceId, uint256 readingId) external view returns (bool) {
+        uint256 config = _existingConfig(deviceId);
+        (bool found,) = _findInHistory(deviceId, config, readingId);
+        return found;
+    }
+
+    /// @inheritdoc ISmartMeter
+    function getDeviceHistory(uint256 deviceId) external view returns (Reading[] memory history) {
+        uint256 config = _existingConfig(deviceId);
+        uint256 head = config.head();
+        uint256 filled;
+        for (uint256 i; i < HISTORY_LENGTH; ++i) {
+            if (_history[deviceId][i].sequence() != 0) ++filled;
+        }
+        history = new Reading[](filled);
+        // Walk from the oldest kept entry to the head, skipping the registration baseline.
+        uint256 n;
+        for (uint256 step = 1; step <= HISTORY_LENGTH; ++step) {
+            uint256 entry = _history[deviceId][(head + step) % HISTORY_LENGTH];
+            if (entry.sequence() == 0) continue;
+            history[n++] = Reading({
+                sequence: entry.sequence(),
+                intervalStart: entry.intervalStart(),
+                importWh: entry.importWh(),
+                exportWh: entry.exportWh(),
+                exportDeltaWh: entry.exportDeltaWh()
+            });
+        }
+    }
+
+    /// @inheritdoc ISmartMeter
+    function lotSource(uint256 lotId)
+        external
+        view
+        returns (uint256 deviceId, address owner, uint8 source, uint256 intervalStart, uint256 energyWh)
+    {
+        deviceId = lotId >> 64;
+        uint256 config = _existingConfig(deviceId);
+        (bool found, uint256 entry) = _findInHistory(deviceId, config, uint64(lotId));
+        if (!found || entry.exportDeltaWh() == 0) revert ReadingOutsideHistory(deviceId, uint64(lotId));
+        uint256 profile = _profile[deviceId];
+        return (deviceId, profile.owner(), profile.source(), entry.intervalStart(), entry.exportDeltaWh());
+    }
+
+    /// @inheritdoc ISmartMeter
+    function getDevice(uint256 deviceId) external view returns (Device memory device) {
+        uint256 config = _existingConfig(deviceId);
+        uint256 profile = _profile[deviceId];
+        uint256 last = _history[deviceId][config.head()];
+        device = Device({
+            signer: config.signer(),
+            owner: profile.owner(),
+            gridNodeId: profile.gridNodeId(),
+            kind: DeviceKind(profile.kind()),
+            source: EnergySource(profile.source()),
+            ratedPowerW: uint32(config.ratedPowerW()),
+            status: DeviceStatus(config.status()),
+            firmwareHash: _firmwareHashOf[config.firmwareId()],
+            lastSequence: last.sequence(),
+            lastIntervalStart: last.intervalStart(),
+            importWh: last.importWh(),
+            exportWh: last.exportWh()
+        });
+    }
+
+    /// @inheritdoc ISmartMeter
+    function deviceIdOf(address device) external view returns (uint256) {
+        return _deviceIdOf[device];
+    }
+
+    /// @inheritdoc ISmartMeter
+    function deviceCount() external view returns (uint256) {
+        return _deviceCount;
+    }
+
+    /// @inheritdoc ISmartMeter
+    function isFirmwareApproved(bytes32 firmwareHash) external view returns (bool) {
+        return _firmware[firmwareHash] & FIRMWARE_APPROVED != 0;
+    }
+
+    /// @notice Maximum age (seconds after its interval ended) at which a reading is accepted.
+    function maxReadingAgeSeconds() external view returns (uint256) {
+        return _maxReadingAgeSeconds;
+    }
+
+    /// @inheritdoc ISmartMeter
+    function readingDigest(SignedReading calldata reading) external view returns (bytes32) {
+        return readingDigestOf(reading);
+    }
+
+    /// @notice The EIP-712 digest a device signs for `reading`.
+    function readingDigestOf(SignedReading memory reading) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    READING_TYPEHASH,
+                    reading.deviceId,
+                    reading.sequence,
+                    reading.intervalStart,
+                    reading.importWh,
+                    reading.exportWh,
+                    reading.flags,
+                    reading.firmwareHash
+                )
+            )
+        );
+    }
+
+    // ---------------------------------------------------------------- internals
+    function _existingConfig(uint256 deviceId) private view returns (uint256 config) {
+        config = _config[deviceId];
+        if (config == 0) revert UnknownDevice(deviceId);
+    }
+
+    function _findInHistory(uint256 deviceId, uint256 config, uint256 sequence)
+        private
+        view
+        returns (bool found, uint256 entry)
+    {
+        uint256 oldest = type(uint256).max;
+        for (uint256 i; i < HISTORY_LENGTH; ++i) {
+            uint256 candidate = _history[deviceId][i];
+            uint256 seq = candidate.sequence();
+            if (seq == 0 && i != config.head()) continue;
+            if (seq == sequence && sequence != 0) return (true, candidate);
+            if (seq < oldest) oldest = seq;
+        }
+        // Older than every kept entry: only the indexer can answer.
+        if (sequence < oldest || sequence == 0) revert ReadingOutsideHistory(deviceId, sequence);
+        return (false, 0);
+    }
+
+    function _setReadingWindow(uint32 maxAgeSeconds) private {
+        // Energy must still be live when minted: a reading may be at most one epoch old.
+        uint256 limit = energyToken.epochSeconds();
+        if (maxAgeSeconds < INTERVAL_SECONDS || maxAgeSeconds > limit) {
+            revert InvalidReadingWindow(maxAgeSeconds, limit);
+        }
+        _maxReadingAgeSeconds = maxAgeSeconds;
+        emit ReadingWindowSet(maxAgeSeconds);
+    }
+
+    function _alignedNow() private view returns (uint256) {
+        return block.timestamp - (block.timestamp % INTERVAL_SECONDS);
+    }
+}

@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.26;
+
+/// @title ISmartMeter
+/// @notice Registry of smart meters: device identity, signed readings, plausibility and tamper
+///         checks, recent history. Accepted readings mint (export) and burn (import) energy.
+/// @dev The brief's four functions keep their names and argument types; the gateway batch,
+///      events, errors and device administration are added.
+interface ISmartMeter {
+    // ---------------------------------------------------------------- types
+    enum DeviceKind {
+        Producer,
+        Consumer,
+        Prosumer,
+        Storage
+    }
+
+    enum EnergySource {
+        Solar,
+        Wind,
+        Hydro,
+        Biomass,
+        Geothermal,
+        GridMix,
+        Storage
+    }
+
+    enum DeviceStatus {
+        Unregistered,
+        Active,
+        Maintenance,
+        Suspended,
+        Quarantined
+    }
+
+    /// @notice Why a reading was not accepted. Tamper reasons quarantine the device.
+    enum RejectReason {
+        None,
+        UnknownDevice,
+        BadSignature,
+        DeviceNotActive,
+        OwnerNotVerified,
+        StaleSequence,
+        MisalignedInterval,
+        IntervalNotAfterLast,
+        IntervalInFuture,
+        IntervalTooOld,
+        ValueOutOfRange,
+        // --- tamper evidence: the device is quarantined
+        TamperFlag,
+        FirmwareNotApproved,
+        RegisterRollback,
+        ImpossibleDelta
+    }
+
+    /// @notice deviceData of registerDevice, abi-encoded.
+    struct DeviceData {
+        address owner;
+        uint64 gridNodeId;
+        DeviceKind kind;
+        EnergySource source;
+        uint32 ratedPowerW;
+        bytes32 firmwareHash;
+    }
+
+    /// @notice A reading as the device signs it (EIP-712 type MeterReading) plus its signature.
+    /// @dev Registers are cumulative since commissioning; `flags` bit 0 = tamper switch,
+    ///      bit 1 = power loss during the interval. `vs` is the EIP-2098 compact s with v's bit.
+    struct SignedReading {
+        uint64 deviceId;
+        uint64 sequence;
+        uint64 intervalStart;
+        uint64 importWh;
+        uint64 exportWh;
+        uint8 flags;
+        bytes32 firmwareHash;
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice One entry of a device's recent history.
+    struct Reading {
+        uint256 sequence;
+        uint256 intervalStart;
+        uint256 importWh;
+        uint256 exportWh;
+        uint256 exportDeltaWh;
+    }
+
+    /// @notice A device's registration and current state.
+    struct Device {
+        address signer;
+        address owner;
+        uint64 gridNodeId;
+        DeviceKind kind;
+        EnergySource source;
+        uint32 ratedPowerW;
+        DeviceStatus status;
+        bytes32 firmwareHash;
+        uint256 lastSequence;
+        uint256 lastIntervalStart;
+        uint256 importWh;
+        uint256 exportWh;
+    }
+
+    // ---------------------------------------------------------------- errors
+    error InvalidDeviceAddress();
+    error DeviceAlreadyRegistered(address device, uint256 deviceId);
+    error MalformedDeviceData(uint256 length);
+    error InvalidRatedPower();
+    error InvalidDeviceKindOrSource();
+    error OwnerNotVerified(address owner);
+    error FirmwareNotApproved(bytes32 firmwareHash);
+    error UnknownDevice(uint256 deviceId);
+    error NotDeviceKey(address caller, uint256 deviceId);
+    error ReadingNotAccepted(uint256 deviceId, RejectReason reason);
+    error ReadingOutsideHistory(uint256 deviceId, uint256 readingId);
+    error InvalidStatusChange(uint256 deviceId, DeviceStatus from, DeviceStatus to);
+    error DeviceNotQuarantined(uint256 deviceId);
+    error RegisterBelowLast(uint256 deviceId);
+    error InvalidReadingWindow(uint256 maxAgeSeconds, uint256 limitSeconds);
+    error EmptyBatch();
+
+    // ---------------------------------------------------------------- events
+    event DeviceRegistered(
+        uint256 indexed deviceId,
+        address indexed device,
+        address indexed owner,
+        uint64 gridNodeId,
+        DeviceKind kind,
+        EnergySource source,
+        uint32 ratedPowerW,
+        bytes32 firmwareHash
+    );
+    /// @notice A reading was accepted; `mintedWh` = export delta, `consumedWh` = import delta.
+    event ReadingAccepted(
+        uint256 indexed deviceId,
+        uint256 sequence,
+        uint256 intervalStart,
+        uint256 importWh,
+        uint256 exportWh,
+        uint256 mintedWh,
+        uint256 consumedWh,
+        uint8 flags
+    );
+    /// @notice A reading was not accepted and changed nothing (unless `reason` quarantined the device).
+    event ReadingRejected(uint256 indexed deviceId, uint256 sequence, RejectReason reason);
+    event DeviceQuarantined(uint256 indexed deviceId, uint256 sequence, RejectReason reason);
+    event QuarantineReset(uint256 indexed deviceId, uint256 importWh, uint256 exportWh);
+    event DeviceStatusChanged(uint256 indexed deviceId, DeviceStatus from, DeviceStatus to);
+    event FirmwareApprovalSet(bytes32 indexed firmwareHash, bool approved);
+    event DeviceFirmwareUpdated(uint256 indexed deviceId, bytes32 fromHash, bytes32 toHash);
+    event ReadingWindowSet(uint256 maxAgeSeconds);
+
+    // ---------------------------------------------------------------- brief interface
+    /// @notice METER_OPERATOR: register a device key with abi-encoded DeviceData.
+    function registerDevice(address device, bytes memory deviceData) external;
+
+    /// @notice The device's own key reports its cumulative export register (Wh) for the
+    ///         interval that just ended; import register and firmware stay as last reported.
+    function submitReading(uint256 deviceId, uint256 reading) external;
+
+    /// @notice Whether reading `readingId` (its sequence number) of `deviceId` was accepted;
+    ///         reverts for readings older than the on-chain history (use the indexer).
+    function validateReading(uint256 deviceId, uint256 readingId) external view returns (bool);
+
+    /// @notice The device's recent accepted readings, oldest first (bounded ring).
+    function getDeviceHistory(uint256 deviceId) external view returns (Reading[] memory);
+
+    // ---------------------------------------------------------------- additions
+    /// @notice GATEWAY: submit many device-signed readings. Bad ones are skipped and reported
+    ///         by ReadingRejected; tampering ones quarantine their device. Returns accepted count.
+    function submitReadings(SignedReading[] calldata readings) external returns (uint256 accepted);
+
+    /// @notice METER_OPERATOR: move a device between Active, Maintenance and Suspended.
+    function setDeviceStatus(uint256 deviceId, DeviceStatus status) external;
+
+    /// @notice Governance: lift a quarantine after inspection, with the meter's inspected registers.
+    function resetQuarantine(uint256 deviceId, uint64 importWh, uint64 exportWh) external;
+
+    /// @notice Governance: approve or revoke a firmware image hash.
+    function setFirmwareApproval(bytes32 firmwareHash, bool approved) external;
+
+    /// @notice Governance: how old (seconds) a reading's interval may be when it arrives.
+    function setReadingWindow(uint32 maxAgeSeconds) external;
+
+    function getDevice(uint256 deviceId) external view returns (Device memory);
+    function deviceIdOf(address device) external view returns (uint256);
+    function deviceCount() external view returns (uint256);
+    function isFirmwareApproved(bytes32 firmwareHash) external view returns (bool);
+    function readingDigest(SignedReading calldata reading) external view returns (bytes32);
+    function lotSource(uint256 lotId) external view returns (uint256 deviceId, address owner, uint8 source, uint256 intervalStart, uint256 energyWh);
+}
