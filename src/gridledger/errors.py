@@ -1,0 +1,33 @@
+"""The one exception base of gridledger and its specific subclasses."""
+
+from __future__ import annotations
+
+
+class GridLedgerError(Exception):
+    """Base of every error gridledger raises on purpose."""
+
+
+class ArtifactError(GridLedgerError):
+    """A committed contract artifact is missing or unreadable."""
+
+
+class ChainError(GridLedgerError):
+    """The chain backend failed for a reason other than a contract revert."""
+
+
+class ContractRevertError(GridLedgerError):
+    """A call or transaction reverted; `error_name` and `args` decode the custom error."""
+
+    def __init__(self, error_name: str, args: tuple[object, ...] = (), raw: bytes = b"") -> None:
+        self.error_name = error_name
+        self.error_args = args
+        self.raw = raw
+        super().__init__(f"{error_name}{args!r}" if args else error_name)
+
+
+class MultisigError(GridLedgerError):
+    """A governance operation could not be signed or executed."""
+
+
+class GatewayError(GridLedgerError):
+    """The meter gateway could not deliver readings."""
