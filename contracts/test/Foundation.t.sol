@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.26;
+
+import {Cheats} from "./base/Cheats.sol";
+import {GridAccessManager} from "../GridAccessManager.sol";
+import {EnergyToken} from "../EnergyToken.sol";
+import {SmartMeterRegistry} from "../SmartMeterRegistry.sol";
+import {GovernanceMultisig} from "../GovernanceMultisig.sol";
+import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
+import {IEnergyToken} from "../interfaces/IEnergyToken.sol";
+import {Roles} from "../libraries/Roles.sol";
+
+contract FoundationTest {
+    Cheats internal constant vm = Cheats(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    GridAccessManager internal manager;
+    EnergyToken internal token;
+    SmartMeterRegistry internal registry;
+    GovernanceMultisig internal multisig;
+
+    uint256 internal constant DEVICE_KEY = 0xD1;
+    uint256[3] internal signerKeys = [uint256(0xA1), 0xA2, 0xA3];
+    address internal gateway = address(0x6A7E);
+    address internal meterOperator = address(0x0BE7);
+    address internal regulator = address(0x4E6);
+    address internal emergency = address(0xE3E);
+    address internal prosumerPv = address(0x9B01);
+    address internal consumer = address(0xC0);
+    address internal device;
+    bytes32 internal constant FIRMWARE = keccak256("meter-fw-1.0");
+    uint256 internal constant T0 = 1_750_000_500; // inside an epoch, 500 s after an aligned interval
+    uint256 internal deviceId;
+
+    function setUp() public {
+        vm.warp(T0);
+        manager = new GridAccessManager(address(this));
+        token = new EnergyToken(address(manager), 1 days);
+        registry = new SmartMeterRegistry(address(manager), token, 1 days);
+        bytes[] memory signers = new bytes[](3);
+        for (uint256 i; i < 3; ++i) signers[i] = abi.encodePacked(vm.addr(signerKeys[i]));
+        multisig = new GovernanceMultisig(signers, 2);
+
+        _role(address(registry), registry.registerDevice.selector, Roles.METER_OPERATOR);
+        _role(address(registry), registry.setDeviceStatus.selector, Roles.METER_OPERATOR);
+        _role(address(registry), registry.submitReadings.selector, Roles.GATEWAY);
+        _role(address(registry), registry.pause.selector, Roles.EMERGENCY);
+        _role(address(token), token.setParticipant.selector, Roles.REGULATOR);
+        _role(address(token), token.pause.selector, Roles.EMERGENCY);
+        manager.grantRole(Roles.METER_OPERATOR, meterOperator, 0);
+        manager.grantRole(Roles.GATEWAY, gateway, 0);
+        manager.grantRole(Roles.REGULATOR, regulator, 0);
+        manager.grantRole(Roles.EMERGENCY, emergency, 0);
+        token.setMeterRegistry(registry);
+        registry.setFirmwareApproval(FIRMWARE, true);
+        manager.grantRole(Roles.ADMIN, address(multisig), 0);
+        manager.renounceRole(Roles.ADMIN, address(this));
+
+        vm.prank(regulator);
+        token.setParticipant(prosumerPv, true, 276);
+        vm.prank(regulator);
+        token.setParticipant(consumer, true, 276);
+        device = vm.addr(DEVICE_KEY);
+        vm.prank(meterOperator);
+        registry.registerDevice(device, _deviceData(prosumerPv, 4_000));
+        deviceId = registry.deviceIdOf(device);
+    }
+
+    // ------------------------------------------------------------ helpers
+    function _role(address target, bytes4 selector, uint64 role) internal {
+        bytes4[] memory selectors = new bytes4[](1);
+        selectors[0] = selector;
+        manager.setTargetFunctionRole(target, selectors, role);
+    }
+
+    function _deviceData(address owner, uint32 ratedPowerW) internal pure returns (bytes memory) {
+        return abi.encode(owner, uint64(7), uint8(2), uint8(0), ratedPowerW, FIRMWARE);
+    }
+
+    function _interval(uint256 k) internal pure returns (uint64) {
+        return uint64(T0 - (T0 % 900) + 900 * k);
+    }
+
+    function _signed(uint256 key, uint256 id, uint64 seq, uint64 start, uint64 importWh, uint64 exportWh, uint8 flags)
+        internal
+        returns (ISmartMeter.SignedReading memory reading)
+    {
+        reading = ISmartMeter.SignedReading(uint64(id), seq, start, importWh, exportWh, flags, FIRMWARE, 0, 0);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, registry.readingDigest(reading));
+        reading.r = r;
+        reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+    }
+
+    function _submit(ISmartMeter.SignedReading memory reading) internal returns (uint256) {
+        ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](1);
+        batch[0] = reading;
+        vm.prank(gateway);
+        return registry.submitReadings(batch);
+    }
+
+    function _status() internal view returns (ISmartMeter.DeviceStatus) {
+        return registry.getDevice(deviceId).status;
+    }
+
+    function _assertEq(uint256 a, uint256 b, string memory what) internal pure {
+        require(a == b, what);
+    }
+
+    // ------------------------------------------------------------ readings
+    function test_submitReadings_mintsExportDeltaToOwner() public {
+        vm.warp(_interval(1) + 10);
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0)), 1, "accepted");
+        _assertEq(token.balanceOf(prosumerPv), 800, "minted");
+        _assertEq(token.totalSupply(), 800, "supply");
+        require(registry.validateReading(deviceId, 1), "in history");
+    }
+
+    function test_submitReadings_burnsValidatedConsumption() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        vm.warp(_interval(2) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 2, _interval(1), 300, 900, 0));
+        _assertEq(token.balanceOf(prosumerPv), 800 + 100 - 300, "net of consumption");
+        _assertEq(token.totalSupply(), 600, "supply follows burn");
+    }
+
+    function test_submitReadings_badSignatureSkippedGoodOneKept() public {
+        vm.prank(meterOperator);
+        registry.registerDevice(vm.addr(0xD2), _deviceData(consumer, 4_000));
+        vm.warp(_interval(1) + 10);
+        ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](2);
+        batch[0] = _signed(0xBAD, deviceId, 1, _interval(0), 0, 500, 0); // wrong key
+        batch[1] = _signed(0xD2, 2, 1, _interval(0), 0, 400, 0);
+        vm.prank(gateway);
+        _assertEq(registry.submitReadings(batch), 1, "one accepted");
+        _assertEq(token.balanceOf(prosumerPv), 0, "forged reading minted nothing");
+        _assertEq(token.balanceOf(consumer), 400, "good reading kept");
+        require(_status() == ISmartMeter.DeviceStatus.Active, "bad signature is no tamper evidence");
+    }
+
+    function test_submitReadings_replayRejectedWithoutQuarantine() public {
+        vm.warp(_interval(1) + 10);
+        ISmartMeter.SignedReading memory reading = _signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 500, 0);
+        _submit(reading);
+        _assertEq(_submit(reading), 0, "replay not accepted");
+        _assertEq(token.balanceOf(prosumerPv), 500, "minted once");
+        require(_status() == ISmartMeter.DeviceStatus.Active, "replay does not quarantine");
+    }
+
+    function test_submitReadings_tamperFlagQuarantines() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 500, 1));
+        require(_status() == ISmartMeter.DeviceStatus.Quarantined, "quarantined");
+        _assertEq(token.balanceOf(prosumerPv), 0, "nothing minted");
+        vm.warp(_interval(2) + 10);
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, 2, _interval(1), 0, 600, 0)), 0, "quarantined mints nothing");
+    }
+
+    function test_submitReadings_registerRollbackQuarantines() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 500, 0));
+        vm.warp(_interval(2) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 2, _interval(1), 0, 400, 0));
+        require(_status() == ISmartMeter.DeviceStatus.Quarantined, "quarantined");
+        _assertEq(token.balanceOf(prosumerPv), 500, "rollback minted nothing");
+    }
+
+    function test_submitReadings_impossibleDeltaQuarantines() public {
+        vm.warp(_interval(1) + 10);
+        // 4 kW for 15 minutes is 1,000 Wh; 5 % tolerance allows 1,051 Wh.
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 1_100, 0));
+        require(_status() == ISmartMeter.DeviceStatus.Quarantined, "quarantined");
+    }
+
+    function test_submitReadings_deltaAtToleranceAccepted() public {
+        vm.warp(_interval(1) + 10);
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 1_051, 0)), 1, "within tolerance");
+    }
+
+    function test_submitReadings_futureIntervalRejected() public {
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, 1, _interval(1), 0, 10, 0)), 0, "future");
+        require(_status() == ISmartMeter.DeviceStatus.Active, "not tamper");
+    }
+
+    function test_submitReadings_byNonGatewayReverts() public {
+        ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](1);
+        batch[0] = _signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0);
+        vm.prank(consumer);
+        vm.expectRevert(abi.encodeWithSignature("AccessManagedUnauthorized(address)", consumer));
+        registry.submitReadings(batch);
+    }
+
+    function test_submitReading_byDeviceKeyMints() public {
+        vm.warp(_interval(1) + 10);
+        vm.prank(device);
+        registry.submitReading(deviceId, 700);
+        _assertEq(token.balanceOf(prosumerPv), 700, "minted");
+    }
+
+    function test_submitReading_byOtherKeyReverts() public {
+        vm.prank(consumer);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.NotDeviceKey.selector, consumer, deviceId));
+        registry.submitReading(deviceId, 700);
+    }
+
+    function test_registerDevice_unverifiedOwnerReverts() public {
+        vm.prank(meterOperator);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.OwnerNotVerified.selector, address(0x1234)));
+        registry.registerDevice(address(0x5678), _deviceData(address(0x1234), 1_000));
+    }
+
+    // ------------------------------------------------------------ token
+    function test_transferEnergy_movesBetweenVerified() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        vm.prank(prosumerPv);
+        token.transferEnergy(consumer, 300);
+        _assertEq(token.balanceOf(consumer), 300, "received");
+        _assertEq(token.balanceOf(prosumerPv), 500, "sent");
+    }
+
+    function test_transferEnergy_toUnverifiedReverts() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        vm.prank(prosumerPv);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.ParticipantNotVerified.selector, address(0x777)));
+        token.transferEnergy(address(0x777), 1);
+    }
+
+    function test_transferEnergy_expiredEnergyCannotMove() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        vm.warp(token.expiryOf(_interval(0)));
+        _assertEq(token.balanceOf(prosumerPv), 0, "expired");
+        _assertEq(token.totalSupply(), 0, "supply expired");
+        vm.prank(prosumerPv);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.InsufficientLiveEnergy.selector, prosumerPv, 0, 1));
+        token.transferEnergy(consumer, 1);
+    }
+
+    function test_transferEnergy_whilePausedReverts() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        vm.prank(emergency);
+        token.pause();
+        vm.prank(prosumerPv);
+        vm.expectRevert(abi.encodeWithSignature("EnforcedPause()"));
+        token.transferEnergy(consumer, 1);
+    }
+
+    function test_mintEnergy_byOthersReverts() public {
+        vm.prank(prosumerPv);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.NotMeterRegistry.selector, prosumerPv));
+        token.mintEnergy(prosumerPv, 1, abi.encode(uint256(1), uint256(_interval(0)), uint256(0)));
+    }
+
+    function testFuzz_transferEnergy_conservesSupply(uint64 exportWh, uint64 sendWh) public {
+        exportWh = uint64(1 + (exportWh % 1_051));
+        sendWh = uint64(sendWh % (exportWh + 1));
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, exportWh, 0));
+        vm.prank(prosumerPv);
+        token.transferEnergy(consumer, sendWh);
+        _assertEq(token.balanceOf(prosumerPv) + token.balanceOf(consumer), token.totalSupply(), "conserved");
+        _assertEq(token.totalSupply(), exportWh, "supply = minted");
+    }
+
+    // ------------------------------------------------------------ governance
+    function _multisigSignature(address target, bytes memory data, uint256 signerCount)
+        internal
+        returns (bytes memory)
+    {
+        bytes32 digest = multisig.operationDigest(target, 0, data, multisig.nextNonce());
+        bytes[] memory signers = new bytes[](signerCount);
+        bytes[] memory signatures = new bytes[](signerCount);
+        for (uint256 i; i < signerCount; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(signerKeys[i], digest);
+            signers[i] = abi.encodePacked(vm.addr(signerKeys[i]));
+            signatures[i] = abi.encodePacked(r, s, v);
+        }
+        return abi.encode(signers, signatures);
+    }
+
+    function test_execute_belowThresholdReverts() public {
+        bytes memory data = abi.encodeCall(registry.setFirmwareApproval, (keccak256("fw-2"), true));
+        bytes memory signature = _multisigSignature(address(registry), data, 1);
+        vm.expectRevert(abi.encodeWithSelector(GovernanceMultisig.MultisigInvalidSignatures.selector, 0));
+        multisig.execute(address(registry), 0, data, signature);
+        require(!registry.isFirmwareApproved(keccak256("fw-2")), "not approved");
+    }
+
+    function test_execute_atThresholdApprovesFirmware() public {
+        bytes memory data = abi.encodeCall(registry.setFirmwareApproval, (keccak256("fw-2"), true));
+        multisig.execute(address(registry), 0, data, _multisigSignature(address(registry), data, 2));
+        require(registry.isFirmwareApproved(keccak256("fw-2")), "approved");
+    }
+
+    function test_resetQuarantine_onlyThroughMultisig() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 500, 1));
+        vm.prank(meterOperator);
+        vm.expectRevert(abi.encodeWithSignature("AccessManagedUnauthorized(address)", meterOperator));
+        registry.resetQuarantine(deviceId, 0, 0);
+        bytes memory data = abi.encodeCall(registry.resetQuarantine, (deviceId, 0, 500));
+        multisig.execute(address(registry), 0, data, _multisigSignature(address(registry), data, 2));
+        require(_status() == ISmartMeter.DeviceStatus.Active, "active again");
+    }
+}
