@@ -1,0 +1,1 @@
+"""Chain access: artifacts, backends, deployment, typed handles."""

@@ -1,0 +1,88 @@
+"""ABI encoding and decoding against the committed artifacts, revert errors included."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from eth_abi import decode, encode
+from eth_utils import function_abi_to_4byte_selector, keccak
+
+from gridledger.errors import ArtifactError, ContractRevertError
+
+DEPLOYABLE = ("GridAccessManager", "GovernanceMultisig", "EnergyToken", "SmartMeterRegistry")
+
+
+def _type_of(param: dict[str, Any]) -> str:
+    """Canonical ABI type, expanding tuples (structs)."""
+    kind = str(param["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_type_of(c) for c in param["components"])
+        return f"({inner}){kind[len('tuple'):]}"
+    return kind
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: bytes
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def function(self, name: str) -> dict[str, Any]:
+        try:
+            return self.functions[name]
+        except KeyError as missing:
+            raise ArtifactError(f"{self.name} has no function {name}") from missing
+
+    def encode_call(self, name: str, args: tuple[Any, ...]) -> bytes:
+        fn = self.function(name)
+        types = [_type_of(p) for p in fn["inputs"]]
+        return bytes(function_abi_to_4byte_selector(fn)) + encode(types, list(args))
+
+    def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
+        types = [_type_of(p) for p in self.function(name)["outputs"]]
+        return tuple(decode(types, data))
+
+    def encode_constructor(self, args: tuple[Any, ...]) -> bytes:
+        ctor = next((e for e in self.abi if e["type"] == "constructor"), None)
+        if ctor is None:
+            return self.bytecode
+        return self.bytecode + encode([_type_of(p) for p in ctor["inputs"]], list(args))
+
+
+@cache
+def load_artifact(name: str) -> Artifact:
+    """The committed artifact `name` (see tools/export_artifacts.py)."""
+    try:
+        text = resources.files("gridledger.contracts").joinpath(f"{name}.json").read_text()
+    except (FileNotFoundError, ModuleNotFoundError) as missing:
+        raise ArtifactError(f"contract artifact {name} is missing; run `make contracts`") from missing
+    raw = json.loads(text)
+    functions = {e["name"]: e for e in raw["abi"] if e["type"] == "function"}
+    return Artifact(name, raw["abi"], bytes.fromhex(raw["bytecode"].removeprefix("0x")), functions)
+
+
+@cache
+def _error_table() -> dict[bytes, tuple[str, list[str]]]:
+    table: dict[bytes, tuple[str, list[str]]] = {}
+    for name in DEPLOYABLE:
+        for entry in load_artifact(name).abi:
+            if entry["type"] == "error":
+                types = [_type_of(p) for p in entry["inputs"]]
+                selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+                table[bytes(selector)] = (entry["name"], types)
+    table[bytes(keccak(text="Error(string)")[:4])] = ("Error", ["string"])
+    return table
+
+
+def revert_error(data: bytes) -> ContractRevertError:
+    """Decode revert data into a typed error carrying the custom error's name and arguments."""
+    known = _error_table().get(data[:4])
+    if known is None:
+        return ContractRevertError("UnknownRevert", (data.hex(),), data)
+    name, types = known
+    return ContractRevertError(name, tuple(decode(types, data[4:])), data)

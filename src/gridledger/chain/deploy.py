@@ -1,0 +1,85 @@
+"""deploy_system: the whole system with its roles and the governance multisig."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from eth_utils import function_abi_to_4byte_selector, to_bytes
+
+from gridledger.chain.abi import Artifact, load_artifact
+
+ADMIN, METER_OPERATOR, GATEWAY, GRID_OPERATOR, MARKET_OPERATOR, VERIFIER, REGULATOR, EMERGENCY = range(8)
+
+# Which role may call each restricted function (docs/governance.md).
+FUNCTION_ROLES: dict[str, dict[str, int]] = {
+    "SmartMeterRegistry": {
+        "registerDevice": METER_OPERATOR,
+        "setDeviceStatus": METER_OPERATOR,
+        "submitReadings": GATEWAY,
+        "resetQuarantine": ADMIN,
+        "setFirmwareApproval": ADMIN,
+        "setReadingWindow": ADMIN,
+        "unpause": ADMIN,
+        "pause": EMERGENCY,
+    },
+    "EnergyToken": {
+        "setParticipant": REGULATOR,
+        "setMeterRegistry": ADMIN,
+        "unpause": ADMIN,
+        "pause": EMERGENCY,
+    },
+}
+
+
+class Chain(Protocol):
+    def deploy(self, name: str, args: tuple[object, ...], sender: str) -> str: ...
+
+    def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: object) -> object: ...
+
+
+@dataclass(frozen=True)
+class System:
+    manager: str
+    token: str
+    registry: str
+    multisig: str
+
+
+def deploy_system(
+    chain: Chain,
+    *,
+    deployer: str,
+    multisig_signers: list[str],
+    threshold: int,
+    actors: dict[int, list[str]],
+    firmware_hashes: list[bytes],
+    epoch_seconds: int = 86_400,
+    max_reading_age_seconds: int = 86_400,
+) -> System:
+    """Deploy and wire everything; the deployer ends with no role at all."""
+    manager_abi = load_artifact("GridAccessManager")
+    manager = chain.deploy("GridAccessManager", (deployer,), deployer)
+    token = chain.deploy("EnergyToken", (manager, epoch_seconds), deployer)
+    registry = chain.deploy("SmartMeterRegistry", (manager, token, max_reading_age_seconds), deployer)
+    signers = [to_bytes(hexstr=s) for s in multisig_signers]
+    multisig = chain.deploy("GovernanceMultisig", (signers, threshold), deployer)
+
+    for name, address in (("SmartMeterRegistry", registry), ("EnergyToken", token)):
+        artifact = load_artifact(name)
+        by_role: dict[int, list[bytes]] = {}
+        for fn, role in FUNCTION_ROLES[name].items():
+            by_role.setdefault(role, []).append(bytes(function_abi_to_4byte_selector(artifact.function(fn))))
+        for role, selectors in by_role.items():
+            chain.transact(deployer, manager_abi, manager, "setTargetFunctionRole", address, selectors, role)
+    for role, members in actors.items():
+        for member in members:
+            chain.transact(deployer, manager_abi, manager, "grantRole", role, member, 0)
+
+    chain.transact(deployer, load_artifact("EnergyToken"), token, "setMeterRegistry", registry)
+    registry_abi = load_artifact("SmartMeterRegistry")
+    for firmware in firmware_hashes:
+        chain.transact(deployer, registry_abi, registry, "setFirmwareApproval", firmware, True)
+    chain.transact(deployer, manager_abi, manager, "grantRole", ADMIN, multisig, 0)
+    chain.transact(deployer, manager_abi, manager, "renounceRole", ADMIN, deployer)
+    return System(manager=manager, token=token, registry=registry, multisig=multisig)

@@ -1,0 +1,83 @@
+"""In-process EVM on pyrevm: the default chain of gridledger.
+
+pyrevm's message_call runs and commits one call; it is not a whole transaction (no
+intrinsic gas, no receipt), so gas from here is execution gas only and is never quoted as
+receipt gas (ARCHITECTURE §3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyrevm import EVM, BlockEnv
+
+from gridledger.chain.abi import Artifact, load_artifact, revert_error
+from gridledger.errors import ChainError
+
+CHAIN_ID = 1
+# Views run from an account without code (EIP-3607 rejects callers that have code).
+VIEW_CALLER = "0x" + "00" * 19 + "01"
+
+
+class EmbeddedChain:
+    """Deploy, call and transact against the committed artifacts on an in-process EVM."""
+
+    def __init__(self, timestamp: int) -> None:
+        self._evm = EVM(spec_id="CANCUN")
+        self._block_number = 1
+        self.set_time(timestamp)
+
+    @property
+    def chain_id(self) -> int:
+        return CHAIN_ID
+
+    @property
+    def timestamp(self) -> int:
+        return int(self._evm.env.block.timestamp or 0)
+
+    def set_time(self, timestamp: int) -> None:
+        """Move block time (and the block number) forward to `timestamp`."""
+        self._block_number += 1
+        self._evm.set_block_env(BlockEnv(number=self._block_number, timestamp=timestamp))
+
+    def fund(self, address: str, wei: int) -> None:
+        self._evm.set_balance(address, wei)
+
+    def deploy(self, name: str, args: tuple[Any, ...], sender: str) -> str:
+        artifact = load_artifact(name)
+        try:
+            return str(self._evm.deploy(sender, artifact.encode_constructor(args)))
+        except RuntimeError as failed:
+            raise ChainError(f"deploying {name} failed: {failed}") from failed
+
+    def call(self, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        out = self._run(artifact, address, fn, args, sender=VIEW_CALLER, static=True)
+        return artifact.decode_output(fn, out)
+
+    def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        """Run `fn` as `sender` and commit it; raises ContractRevertError on revert."""
+        out = self._run(artifact, address, fn, args, sender=sender, static=False)
+        return artifact.decode_output(fn, out)
+
+    def logs_of_last(self) -> list[Any]:
+        result = self._evm.result
+        return list(result.logs) if result is not None else []
+
+    def _run(
+        self, artifact: Artifact, address: str, fn: str, args: tuple[Any, ...], sender: str, static: bool
+    ) -> bytes:
+        data = artifact.encode_call(fn, args)
+        try:
+            return bytes(self._evm.message_call(sender, address, data, is_static=static))
+        except RuntimeError as failed:
+            raise self._decode_failure(failed) from failed
+
+    @staticmethod
+    def _decode_failure(failed: RuntimeError) -> Exception:
+        # pyrevm reports a revert as "Revert { gas_used: .., output: 0x.. }".
+        text = str(failed)
+        marker = "output: 0x"
+        if marker in text:
+            hex_data = text.split(marker, 1)[1].split()[0].rstrip("},)")
+            return revert_error(bytes.fromhex(hex_data))
+        return ChainError(text)

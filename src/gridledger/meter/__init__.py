@@ -1,0 +1,1 @@
+"""Smart meter devices: keys, EIP-712 reading signatures, device data."""
