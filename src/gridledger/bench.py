@@ -8,11 +8,6 @@ been filled once, which is the state every device is in after its first four hou
 
 from __future__ import annotations
 
-from gridledger.chain.anvil import AnvilNode
-from gridledger.chain.deploy import deploy_system
-from gridledger.chain.rpc_backend import RpcBackend
-from gridledger.meter.device import MeterDevice, MeterReading, encode_device_data
-
 BATCH = 100
 HISTORY_LENGTH = 16
 INTERVAL_S = 900

@@ -8,8 +8,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from eth_abi import decode, encode
-from eth_utils import function_abi_to_4byte_selector, keccak
+from eth_abi.abi import decode, encode
+from eth_utils.crypto import keccak
 
 from gridledger.errors import ArtifactError, ContractRevertError
 
@@ -21,7 +21,7 @@ def _type_of(param: dict[str, Any]) -> str:
     kind = str(param["type"])
     if kind.startswith("tuple"):
         inner = ",".join(_type_of(c) for c in param["components"])
-        return f"({inner}){kind[len('tuple'):]}"
+        return f"({inner}){kind[len('tuple') :]}"
     return kind
 
 
@@ -38,10 +38,13 @@ class Artifact:
         except KeyError as missing:
             raise ArtifactError(f"{self.name} has no function {name}") from missing
 
+    def selector(self, name: str) -> bytes:
+        types = [_type_of(p) for p in self.function(name)["inputs"]]
+        return bytes(keccak(text=f"{name}({','.join(types)})")[:4])
+
     def encode_call(self, name: str, args: tuple[Any, ...]) -> bytes:
-        fn = self.function(name)
-        types = [_type_of(p) for p in fn["inputs"]]
-        return bytes(function_abi_to_4byte_selector(fn)) + encode(types, list(args))
+        types = [_type_of(p) for p in self.function(name)["inputs"]]
+        return self.selector(name) + encode(types, list(args))
 
     def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
         types = [_type_of(p) for p in self.function(name)["outputs"]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from eth_utils import function_abi_to_4byte_selector, to_bytes
+from eth_utils.conversions import to_bytes
 
 from gridledger.chain.abi import Artifact, load_artifact
 
@@ -69,7 +69,7 @@ def deploy_system(
         artifact = load_artifact(name)
         by_role: dict[int, list[bytes]] = {}
         for fn, role in FUNCTION_ROLES[name].items():
-            by_role.setdefault(role, []).append(bytes(function_abi_to_4byte_selector(artifact.function(fn))))
+            by_role.setdefault(role, []).append(artifact.selector(fn))
         for role, selectors in by_role.items():
             chain.transact(deployer, manager_abi, manager, "setTargetFunctionRole", address, selectors, role)
     for role, members in actors.items():

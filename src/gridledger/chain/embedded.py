@@ -25,6 +25,7 @@ class EmbeddedChain:
     def __init__(self, timestamp: int) -> None:
         self._evm = EVM(spec_id="CANCUN")
         self._block_number = 1
+        self._timestamp = timestamp
         self.set_time(timestamp)
 
     @property
@@ -33,11 +34,12 @@ class EmbeddedChain:
 
     @property
     def timestamp(self) -> int:
-        return int(self._evm.env.block.timestamp or 0)
+        return self._timestamp
 
     def set_time(self, timestamp: int) -> None:
         """Move block time (and the block number) forward to `timestamp`."""
         self._block_number += 1
+        self._timestamp = timestamp
         self._evm.set_block_env(BlockEnv(number=self._block_number, timestamp=timestamp))
 
     def fund(self, address: str, wei: int) -> None:

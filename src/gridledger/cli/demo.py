@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from rich.console import Console
 from rich.table import Table
 
@@ -46,23 +47,54 @@ class Participant:
 
 def build_demo(chain: EmbeddedChain) -> tuple[System, list[Participant], int]:
     """Deploy, register and relay four intervals; returns the system, participants and rejections seen."""
-    deployer, gateway, operator, regulator = (_account(n) for n in ("deployer", "gateway", "operator", "regulator"))
+    deployer, gateway, operator, regulator = (
+        _account(n) for n in ("deployer", "gateway", "operator", "regulator")
+    )
     system = deploy_system(
         chain,
         deployer=deployer,
         multisig_signers=[_account(f"governor-{i}") for i in range(3)],
         threshold=2,
-        actors={METER_OPERATOR: [operator], GATEWAY: [gateway], REGULATOR: [regulator], EMERGENCY: [regulator]},
+        actors={
+            METER_OPERATOR: [operator],
+            GATEWAY: [gateway],
+            REGULATOR: [regulator],
+            EMERGENCY: [regulator],
+        },
         firmware_hashes=[FIRMWARE],
     )
     token, registry = load_artifact("EnergyToken"), load_artifact("SmartMeterRegistry")
     participants = [
-        Participant("rooftop-pv-anna", _account("anna"), DeviceKey(keccak(text="meter-anna")), PROSUMER, SOLAR,
-                    5_000, 900, 150),
-        Participant("rooftop-pv-ben", _account("ben"), DeviceKey(keccak(text="meter-ben")), PROSUMER, SOLAR,
-                    8_000, 1_500, 300),
-        Participant("flat-carla", _account("carla"), DeviceKey(keccak(text="meter-carla")), CONSUMER, GRID_MIX,
-                    6_000, 0, 400),
+        Participant(
+            "rooftop-pv-anna",
+            _account("anna"),
+            DeviceKey(keccak(text="meter-anna")),
+            PROSUMER,
+            SOLAR,
+            5_000,
+            900,
+            150,
+        ),
+        Participant(
+            "rooftop-pv-ben",
+            _account("ben"),
+            DeviceKey(keccak(text="meter-ben")),
+            PROSUMER,
+            SOLAR,
+            8_000,
+            1_500,
+            300,
+        ),
+        Participant(
+            "flat-carla",
+            _account("carla"),
+            DeviceKey(keccak(text="meter-carla")),
+            CONSUMER,
+            GRID_MIX,
+            6_000,
+            0,
+            400,
+        ),
     ]
     for p in participants:
         chain.transact(regulator, token, system.token, "setParticipant", p.owner, True, 276)
@@ -97,15 +129,22 @@ def demo_command() -> None:
     chain = EmbeddedChain(START_TIME)
     system, participants, rejected = build_demo(chain)
     token = load_artifact("EnergyToken")
-    console.print(f"[bold]gridledger[/] deployed on the embedded EVM: registry {system.registry}, "
-                  f"token {system.token}, multisig {system.multisig} (2 of 3)")
+    console.print(
+        f"[bold]gridledger[/] deployed on the embedded EVM: registry {system.registry}, "
+        f"token {system.token}, multisig {system.multisig} (2 of 3)"
+    )
     table = Table(title="After four 15-minute intervals")
     for column in ("participant", "device", "exported kWh", "imported kWh", "energy held kWh"):
         table.add_column(column, justify="right" if column != "participant" else "left")
     for p in participants:
         held = chain.call(token, system.token, "balanceOf", p.owner)[0]
-        table.add_row(p.name, str(p.device_id), f"{p.export_wh / 1000:.3f}", f"{p.import_wh / 1000:.3f}",
-                      f"{held / 1000:.3f}")
+        table.add_row(
+            p.name,
+            str(p.device_id),
+            f"{p.export_wh / 1000:.3f}",
+            f"{p.import_wh / 1000:.3f}",
+            f"{held / 1000:.3f}",
+        )
     console.print(table)
     supply = chain.call(token, system.token, "totalSupply")[0]
     console.print(f"total live energy {supply / 1000:.3f} kWh; forged readings rejected: {rejected}")

@@ -6,7 +6,9 @@ import typer
 
 from gridledger.cli.demo import demo_command
 
-app = typer.Typer(help="gridledger: peer-to-peer renewable energy trading on an EVM chain.", no_args_is_help=True)
+app = typer.Typer(
+    help="gridledger: peer-to-peer renewable energy trading on an EVM chain.", no_args_is_help=True
+)
 app.command("demo")(demo_command)
 
 
