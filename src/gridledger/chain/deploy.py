@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from eth_utils.conversions import to_bytes
 
@@ -36,6 +36,13 @@ class Chain(Protocol):
     def deploy(self, name: str, args: tuple[object, ...], sender: str) -> str: ...
 
     def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: object) -> object: ...
+
+    def call(self, artifact: Artifact, address: str, fn: str, *args: object) -> tuple[Any, ...]: ...
+
+    def set_time(self, timestamp: int) -> None: ...
+
+    @property
+    def chain_id(self) -> int: ...
 
 
 @dataclass(frozen=True)

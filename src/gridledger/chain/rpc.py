@@ -1,0 +1,125 @@
+"""JSON-RPC chain on web3.py, with the same deploy/call/transact surface as EmbeddedChain.
+
+Against anvil, any sender may transact (anvil_autoImpersonateAccount), so the same code
+and the same named actors run on both backends; receipts give real gasUsed.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, cast
+
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from gridledger.chain.abi import Artifact, load_artifact, revert_error
+from gridledger.errors import ChainError
+
+ANVIL = Path(__file__).resolve().parents[3] / "node_modules" / ".bin" / "anvil"
+FUNDING_WEI = 10**24
+
+
+class RpcChain:
+    """Deploy, call and transact over JSON-RPC; `last_gas_used` is the last receipt's gasUsed."""
+
+    def __init__(self, url: str) -> None:
+        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
+        self.chain_id = int(self.w3.eth.chain_id)
+        self.last_gas_used = 0
+        self._funded: set[str] = set()
+        self.w3.provider.make_request(cast(Any, "anvil_autoImpersonateAccount"), [True])
+
+    @property
+    def timestamp(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def set_time(self, timestamp: int) -> None:
+        """The next block gets `timestamp` (anvil)."""
+        self.w3.provider.make_request(cast(Any, "evm_setNextBlockTimestamp"), [timestamp])
+
+    def _ensure_funded(self, address: str) -> None:
+        if address not in self._funded:
+            self.w3.provider.make_request(cast(Any, "anvil_setBalance"), [address, hex(FUNDING_WEI)])
+            self._funded.add(address)
+
+    def _send(self, sender: str, to: str | None, data: bytes) -> dict[str, Any]:
+        self._ensure_funded(sender)
+        tx: dict[str, Any] = {"from": Web3.to_checksum_address(sender), "data": data, "gas": 29_000_000}
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        try:
+            tx_hash = self.w3.eth.send_transaction(cast(Any, tx))
+        except ContractLogicError as reverted:
+            raise revert_error(bytes.fromhex(str(reverted.data).removeprefix("0x"))) from reverted
+        receipt = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.01))
+        if receipt["status"] != 1:
+            raise ChainError(f"transaction {tx_hash.hex()} failed without revert data")
+        self.last_gas_used = int(receipt["gasUsed"])
+        return receipt
+
+    def deploy(self, name: str, args: tuple[Any, ...], sender: str) -> str:
+        receipt = self._send(sender, None, load_artifact(name).encode_constructor(args))
+        return str(receipt["contractAddress"])
+
+    def call(self, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        try:
+            out = self.w3.eth.call(
+                {"to": Web3.to_checksum_address(address), "data": artifact.encode_call(fn, args)}
+            )
+        except ContractLogicError as reverted:
+            raise revert_error(bytes.fromhex(str(reverted.data).removeprefix("0x"))) from reverted
+        return artifact.decode_output(fn, bytes(out))
+
+    def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        """Send `fn` as a real transaction; returns () (read results with call)."""
+        self._send(sender, address, artifact.encode_call(fn, args))
+        return ()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def anvil_node(timestamp: int, chain_id: int = 31337) -> Iterator[str]:
+    """Run anvil from node_modules on 127.0.0.1 and yield its URL; stops it afterwards."""
+    if not ANVIL.exists():
+        raise ChainError(f"anvil not found at {ANVIL}; run `npm ci`")
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            str(ANVIL),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--silent",
+            "--chain-id",
+            str(chain_id),
+            "--timestamp",
+            str(timestamp),
+            "--gas-limit",
+            "60000000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        probe = Web3(Web3.HTTPProvider(url))
+        deadline = time.monotonic() + 30
+        while not probe.is_connected():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise ChainError("anvil did not start")
+            time.sleep(0.05)  # readiness poll, not a timing assumption
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
