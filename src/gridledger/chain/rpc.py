@@ -9,9 +9,10 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import Any, cast
 
 from web3 import Web3
 from web3.exceptions import ContractLogicError
@@ -55,7 +56,7 @@ class RpcChain:
             tx_hash = self.w3.eth.send_transaction(cast(Any, tx))
         except ContractLogicError as reverted:
             raise revert_error(bytes.fromhex(str(reverted.data).removeprefix("0x"))) from reverted
-        receipt = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.01))
+        receipt: dict[str, Any] = dict(self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.01))
         if receipt["status"] != 1:
             raise ChainError(f"transaction {tx_hash.hex()} failed without revert data")
         self.last_gas_used = int(receipt["gasUsed"])
