@@ -304,4 +304,178 @@ contract FoundationTest {
         multisig.execute(address(registry), 0, data, _multisigSignature(address(registry), data, 2));
         require(_status() == ISmartMeter.DeviceStatus.Active, "active again");
     }
+    // ------------------------------------------------------------ more rejection paths
+    function _rejectedWithoutQuarantine(ISmartMeter.SignedReading memory reading) internal {
+        _assertEq(_submit(reading), 0, "rejected");
+        require(_status() == ISmartMeter.DeviceStatus.Active, "no quarantine");
+        _assertEq(token.totalSupply(), 0, "nothing minted");
+    }
+
+    function test_submitReadings_tooOldIntervalRejected() public {
+        vm.warp(_interval(0) + 900 + 1 days + 1);
+        _rejectedWithoutQuarantine(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0));
+    }
+
+    function test_submitReadings_misalignedIntervalRejected() public {
+        vm.warp(_interval(2));
+        _rejectedWithoutQuarantine(_signed(DEVICE_KEY, deviceId, 1, _interval(0) + 1, 0, 10, 0));
+    }
+
+    function test_submitReadings_sequenceBeyondRangeRejected() public {
+        vm.warp(_interval(1) + 10);
+        _rejectedWithoutQuarantine(_signed(DEVICE_KEY, deviceId, uint64(1) << 40, _interval(0), 0, 10, 0));
+    }
+
+    function test_submitReadings_unknownDeviceRejected() public {
+        vm.warp(_interval(1) + 10);
+        _assertEq(_submit(_signed(DEVICE_KEY, 99, 1, _interval(0), 0, 10, 0)), 0, "unknown");
+    }
+
+    function test_submitReadings_deviceInMaintenanceRejected() public {
+        vm.prank(meterOperator);
+        registry.setDeviceStatus(deviceId, ISmartMeter.DeviceStatus.Maintenance);
+        vm.warp(_interval(1) + 10);
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0)), 0, "maintenance");
+        require(_status() == ISmartMeter.DeviceStatus.Maintenance, "still in maintenance");
+    }
+
+    function test_submitReadings_sameIntervalTwiceRejected() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0));
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, 2, _interval(0), 0, 20, 0)), 0, "same interval");
+        _assertEq(token.totalSupply(), 10, "minted once");
+    }
+
+    function test_submitReadings_unapprovedFirmwareQuarantines() public {
+        vm.warp(_interval(1) + 10);
+        ISmartMeter.SignedReading memory reading =
+            ISmartMeter.SignedReading(uint64(deviceId), 1, _interval(0), 0, 10, 0, keccak256("rogue-fw"), 0, 0);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(DEVICE_KEY, registry.readingDigest(reading));
+        reading.r = r;
+        reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+        _submit(reading);
+        require(_status() == ISmartMeter.DeviceStatus.Quarantined, "quarantined");
+    }
+
+    function test_submitReadings_unverifiedOwnerSkippedAndResubmittable() public {
+        vm.warp(_interval(1) + 10);
+        vm.prank(regulator);
+        token.setParticipant(prosumerPv, false, 276);
+        ISmartMeter.SignedReading memory reading = _signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0);
+        _assertEq(_submit(reading), 0, "skipped");
+        vm.prank(regulator);
+        token.setParticipant(prosumerPv, true, 276);
+        _assertEq(_submit(reading), 1, "accepted on resubmission");
+    }
+
+    function test_submitReadings_emptyBatchReverts() public {
+        vm.prank(gateway);
+        vm.expectRevert(ISmartMeter.EmptyBatch.selector);
+        registry.submitReadings(new ISmartMeter.SignedReading[](0));
+    }
+
+    function test_submitReadings_whilePausedReverts() public {
+        vm.prank(emergency);
+        registry.pause();
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSignature("EnforcedPause()"));
+        registry.submitReadings(new ISmartMeter.SignedReading[](1));
+    }
+
+    function test_setDeviceStatus_cannotLiftQuarantine() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 1));
+        vm.prank(meterOperator);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISmartMeter.InvalidStatusChange.selector,
+                deviceId,
+                ISmartMeter.DeviceStatus.Quarantined,
+                ISmartMeter.DeviceStatus.Active
+            )
+        );
+        registry.setDeviceStatus(deviceId, ISmartMeter.DeviceStatus.Active);
+    }
+
+    function test_registerDevice_twiceReverts() public {
+        vm.prank(meterOperator);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.DeviceAlreadyRegistered.selector, device, deviceId));
+        registry.registerDevice(device, _deviceData(prosumerPv, 1_000));
+    }
+
+    function test_registerDevice_malformedDataReverts() public {
+        vm.prank(meterOperator);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.MalformedDeviceData.selector, 3));
+        registry.registerDevice(address(0x5678), hex"010203");
+    }
+
+    function test_registerDevice_zeroRatedPowerReverts() public {
+        vm.prank(meterOperator);
+        vm.expectRevert(ISmartMeter.InvalidRatedPower.selector);
+        registry.registerDevice(address(0x5678), _deviceData(prosumerPv, 0));
+    }
+
+    function test_setReadingWindow_beyondEpochReverts() public {
+        bytes memory data = abi.encodeCall(registry.setReadingWindow, (uint32(2 days)));
+        bytes memory signature = _multisigSignature(address(registry), data, 2);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.InvalidReadingWindow.selector, 2 days, 1 days));
+        multisig.execute(address(registry), 0, data, signature);
+    }
+
+    function test_getDeviceHistory_oldestFirstAndBounded() public {
+        for (uint256 k; k < 20; ++k) {
+            vm.warp(_interval(k + 1) + 10);
+            _submit(_signed(DEVICE_KEY, deviceId, uint64(k + 1), _interval(k), 0, uint64(10 * (k + 1)), 0));
+        }
+        ISmartMeter.Reading[] memory history = registry.getDeviceHistory(deviceId);
+        _assertEq(history.length, 16, "ring length");
+        _assertEq(history[0].sequence, 5, "oldest kept");
+        _assertEq(history[15].sequence, 20, "newest");
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.ReadingOutsideHistory.selector, deviceId, 4));
+        registry.validateReading(deviceId, 4);
+    }
+
+    function test_getEnergySource_returnsLotData() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        IEnergyToken.SourceData memory source = token.getEnergySource((deviceId << 64) | 1);
+        _assertEq(source.energyWh, 800, "amount");
+        require(source.generator == prosumerPv, "generator");
+        _assertEq(source.expiresAt, token.expiryOf(_interval(0)), "expiry");
+    }
+
+    function test_transferEnergyBatch_paysEveryRecipient() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        address[] memory recipients = new address[](2);
+        recipients[0] = consumer;
+        recipients[1] = consumer;
+        uint256[] memory amounts = new uint256[](2);
+        amounts[0] = 100;
+        amounts[1] = 50;
+        vm.prank(prosumerPv);
+        token.transferEnergyBatch(recipients, amounts);
+        _assertEq(token.balanceOf(consumer), 150, "received");
+        _assertEq(token.balanceOf(prosumerPv), 650, "sent");
+    }
+
+    function test_transferEnergyBatch_lengthMismatchReverts() public {
+        vm.prank(prosumerPv);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.BatchLengthMismatch.selector, 1, 0));
+        token.transferEnergyBatch(new address[](1), new uint256[](0));
+    }
+
+    function test_burnEnergy_moreThanHeldReverts() public {
+        vm.prank(prosumerPv);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.InsufficientLiveEnergy.selector, prosumerPv, 0, 1));
+        token.burnEnergy(1);
+    }
+
+    function test_burnEnergy_reducesSupply() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
+        vm.prank(prosumerPv);
+        token.burnEnergy(300);
+        _assertEq(token.totalSupply(), 500, "supply");
+    }
 }
