@@ -26,6 +26,19 @@ def _type_of(param: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class EventLog:
+    """A log as every backend reports it."""
+
+    address: str
+    topics: list[bytes]
+    data: bytes
+
+
+def event_topic(signature: str) -> bytes:
+    return bytes(keccak(text=signature))
+
+
+@dataclass(frozen=True)
 class Artifact:
     name: str
     abi: list[dict[str, Any]]

@@ -11,7 +11,7 @@ from typing import Any
 
 from pyrevm import EVM, BlockEnv
 
-from gridledger.chain.abi import Artifact, load_artifact, revert_error
+from gridledger.chain.abi import Artifact, EventLog, load_artifact, revert_error
 from gridledger.errors import ChainError
 
 CHAIN_ID = 1
@@ -26,6 +26,7 @@ class EmbeddedChain:
         self._evm = EVM(spec_id="CANCUN")
         self._block_number = 1
         self._timestamp = timestamp
+        self.last_logs: list[EventLog] = []
         self.set_time(timestamp)
 
     @property
@@ -59,11 +60,13 @@ class EmbeddedChain:
     def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
         """Run `fn` as `sender` and commit it; raises ContractRevertError on revert."""
         out = self._run(artifact, address, fn, args, sender=sender, static=False)
-        return artifact.decode_output(fn, out)
-
-    def logs_of_last(self) -> list[Any]:
         result = self._evm.result
-        return list(result.logs) if result is not None else []
+        # pyrevm gives topics as hex strings and data as (topics, data bytes).
+        self.last_logs = [
+            EventLog(str(log.address), [bytes.fromhex(t.removeprefix("0x")) for t in log.topics], log.data[1])
+            for log in (result.logs if result is not None else [])
+        ]
+        return artifact.decode_output(fn, out)
 
     def _run(
         self, artifact: Artifact, address: str, fn: str, args: tuple[Any, ...], sender: str, static: bool

@@ -17,7 +17,7 @@ from typing import Any, cast
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from gridledger.chain.abi import Artifact, load_artifact, revert_error
+from gridledger.chain.abi import Artifact, EventLog, load_artifact, revert_error
 from gridledger.errors import ChainError
 
 ANVIL = Path(__file__).resolve().parents[3] / "node_modules" / ".bin" / "anvil"
@@ -31,6 +31,7 @@ class RpcChain:
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
         self.chain_id = int(self.w3.eth.chain_id)
         self.last_gas_used = 0
+        self.last_logs: list[EventLog] = []
         self._funded: set[str] = set()
         self.w3.provider.make_request(cast(Any, "anvil_autoImpersonateAccount"), [True])
 
@@ -60,6 +61,10 @@ class RpcChain:
         if receipt["status"] != 1:
             raise ChainError(f"transaction {tx_hash.hex()} failed without revert data")
         self.last_gas_used = int(receipt["gasUsed"])
+        self.last_logs = [
+            EventLog(str(log["address"]), [bytes(t) for t in log["topics"]], bytes(log["data"]))
+            for log in receipt["logs"]
+        ]
         return receipt
 
     def deploy(self, name: str, args: tuple[Any, ...], sender: str) -> str:
