@@ -478,4 +478,105 @@ contract FoundationTest {
         token.burnEnergy(300);
         _assertEq(token.totalSupply(), 500, "supply");
     }
+    // ------------------------------------------------------------ remaining custom errors
+    function test_constructor_epochShorterThanAnHourReverts() public {
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.InvalidEpochLength.selector, 60));
+        new EnergyToken(address(manager), 60);
+    }
+
+    function test_setMeterRegistry_secondTimeReverts() public {
+        bytes memory data = abi.encodeCall(token.setMeterRegistry, (registry));
+        bytes memory signature = _multisigSignature(address(token), data, 2);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.MeterRegistryAlreadySet.selector, address(registry)));
+        multisig.execute(address(token), 0, data, signature);
+    }
+
+    function test_mintEnergy_malformedSourceDataReverts() public {
+        vm.prank(address(registry));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.MalformedSourceData.selector, 2));
+        token.mintEnergy(prosumerPv, 1, hex"0102");
+    }
+
+    function test_mintEnergy_expiredLotReverts() public {
+        vm.warp(T0 + 3 days);
+        uint256 oldInterval = _interval(0);
+        uint256 expiredAt = token.expiryOf(oldInterval);
+        vm.prank(address(registry));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.LotAlreadyExpired.selector, 1, expiredAt));
+        token.mintEnergy(prosumerPv, 1, abi.encode(uint256(1), oldInterval, uint256(0)));
+    }
+
+    function test_mintEnergy_toUnverifiedReverts() public {
+        vm.prank(address(registry));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.ParticipantNotVerified.selector, address(0x777)));
+        token.mintEnergy(address(0x777), 1, abi.encode(uint256(1), uint256(_interval(0)), uint256(0)));
+    }
+
+    function test_burnEnergy_zeroReverts() public {
+        vm.prank(prosumerPv);
+        vm.expectRevert(IEnergyToken.ZeroAmount.selector);
+        token.burnEnergy(0);
+    }
+
+    function test_registerDevice_zeroAddressReverts() public {
+        vm.prank(meterOperator);
+        vm.expectRevert(ISmartMeter.InvalidDeviceAddress.selector);
+        registry.registerDevice(address(0), _deviceData(prosumerPv, 1_000));
+    }
+
+    function test_registerDevice_unknownKindReverts() public {
+        vm.prank(meterOperator);
+        vm.expectRevert(ISmartMeter.InvalidDeviceKindOrSource.selector);
+        registry.registerDevice(
+            address(0x5678), abi.encode(prosumerPv, uint64(7), uint8(9), uint8(0), uint32(1_000), FIRMWARE)
+        );
+    }
+
+    function test_registerDevice_unapprovedFirmwareReverts() public {
+        bytes32 rogue = keccak256("rogue-fw");
+        vm.prank(meterOperator);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.FirmwareNotApproved.selector, rogue));
+        registry.registerDevice(
+            address(0x5678), abi.encode(prosumerPv, uint64(7), uint8(2), uint8(0), uint32(1_000), rogue)
+        );
+    }
+
+    function test_getDevice_unknownReverts() public {
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.UnknownDevice.selector, 99));
+        registry.getDevice(99);
+    }
+
+    function test_resetQuarantine_activeDeviceReverts() public {
+        bytes memory data = abi.encodeCall(registry.resetQuarantine, (deviceId, 0, 0));
+        bytes memory signature = _multisigSignature(address(registry), data, 2);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.DeviceNotQuarantined.selector, deviceId));
+        multisig.execute(address(registry), 0, data, signature);
+    }
+
+    function test_resetQuarantine_registersBelowLastReverts() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 500, 0));
+        vm.warp(_interval(2) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 2, _interval(1), 0, 600, 1));
+        bytes memory data = abi.encodeCall(registry.resetQuarantine, (deviceId, 0, 400));
+        bytes memory signature = _multisigSignature(address(registry), data, 2);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.RegisterBelowLast.selector, deviceId));
+        multisig.execute(address(registry), 0, data, signature);
+    }
+
+    function test_submitReading_staleRevertsWithReason() public {
+        // Registration interval is the current one: a report now would cover a past interval.
+        vm.prank(device);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISmartMeter.ReadingNotAccepted.selector, deviceId, ISmartMeter.RejectReason.IntervalNotAfterLast
+            )
+        );
+        registry.submitReading(deviceId, 10);
+    }
+
+    function test_addSigners_directCallReverts() public {
+        vm.expectRevert(abi.encodeWithSelector(GovernanceMultisig.MultisigOnlySelf.selector, address(this)));
+        multisig.addSigners(new bytes[](0));
+    }
 }
