@@ -9,11 +9,10 @@ first-round figure, which writes fresh storage, is printed too.
 
 from __future__ import annotations
 
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import GATEWAY, METER_OPERATOR, REGULATOR, deploy_system
+from gridledger.chain.deploy import deploy_local_system, named_account
 from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.meter.signing import DeviceKey, MeterReading, encode_device_data, registry_domain_separator
 
@@ -25,8 +24,7 @@ FIRMWARE = keccak(text="bench-fw")
 RATED_POWER_W = 10_000
 
 
-def _account(label: str) -> str:
-    return to_checksum_address(keccak(text=label)[-20:])
+_account = named_account
 
 
 def _line(name: str, value: float, unit: str) -> None:
@@ -34,17 +32,8 @@ def _line(name: str, value: float, unit: str) -> None:
 
 
 def run(chain: RpcChain) -> None:
-    deployer, gateway, operator, regulator = (
-        _account(n) for n in ("deployer", "gateway", "operator", "regulator")
-    )
-    system = deploy_system(
-        chain,
-        deployer=deployer,
-        multisig_signers=[_account(f"governor-{i}") for i in range(3)],
-        threshold=2,
-        actors={METER_OPERATOR: [operator], GATEWAY: [gateway], REGULATOR: [regulator]},
-        firmware_hashes=[FIRMWARE],
-    )
+    gateway, operator, regulator = (_account(n) for n in ("gateway", "operator", "regulator"))
+    system = deploy_local_system(chain, [FIRMWARE])
     token, registry = load_artifact("EnergyToken"), load_artifact("SmartMeterRegistry")
     owners = [_account(f"prosumer-{i}") for i in range(BATCH + 1)]
     keys = [DeviceKey(keccak(text=f"meter-{i}")) for i in range(BATCH)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eth_utils.address import to_checksum_address
 from eth_utils.conversions import to_bytes
+from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import Artifact, load_artifact
 
@@ -90,3 +92,27 @@ def deploy_system(
     chain.transact(deployer, manager_abi, manager, "grantRole", ADMIN, multisig, 0)
     chain.transact(deployer, manager_abi, manager, "renounceRole", ADMIN, deployer)
     return System(manager=manager, token=token, registry=registry, multisig=multisig)
+
+
+def named_account(label: str) -> str:
+    """A deterministic address for a named actor of a local run (demo, bench, tests)."""
+    return to_checksum_address(keccak(text=label)[-20:])
+
+
+def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
+    """The system with named operators ("gateway", "operator", "regulator" also EMERGENCY)
+    and a 2-of-3 multisig of "governor-0..2", as local runs use it."""
+    regulator = named_account("regulator")
+    return deploy_system(
+        chain,
+        deployer=named_account("deployer"),
+        multisig_signers=[named_account(f"governor-{i}") for i in range(3)],
+        threshold=2,
+        actors={
+            METER_OPERATOR: [named_account("operator")],
+            GATEWAY: [named_account("gateway")],
+            REGULATOR: [regulator],
+            EMERGENCY: [regulator],
+        },
+        firmware_hashes=firmware_hashes,
+    )

@@ -9,21 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from rich.console import Console
 from rich.table import Table
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import (
-    EMERGENCY,
-    GATEWAY,
-    METER_OPERATOR,
-    REGULATOR,
-    Chain,
-    System,
-    deploy_system,
-)
+from gridledger.chain.deploy import Chain, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.meter.signing import DeviceKey, MeterReading, encode_device_data, registry_domain_separator
 
@@ -34,8 +25,7 @@ SOLAR, GRID_MIX = 0, 5
 PROSUMER, CONSUMER = 2, 1
 
 
-def _account(label: str) -> str:
-    return to_checksum_address(keccak(text=label)[-20:])
+_account = named_account
 
 
 @dataclass
@@ -55,22 +45,8 @@ class Participant:
 
 def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
     """Deploy, register and relay four intervals; returns the system, participants and rejections seen."""
-    deployer, gateway, operator, regulator = (
-        _account(n) for n in ("deployer", "gateway", "operator", "regulator")
-    )
-    system = deploy_system(
-        chain,
-        deployer=deployer,
-        multisig_signers=[_account(f"governor-{i}") for i in range(3)],
-        threshold=2,
-        actors={
-            METER_OPERATOR: [operator],
-            GATEWAY: [gateway],
-            REGULATOR: [regulator],
-            EMERGENCY: [regulator],
-        },
-        firmware_hashes=[FIRMWARE],
-    )
+    gateway, operator, regulator = (_account(n) for n in ("gateway", "operator", "regulator"))
+    system = deploy_local_system(chain, [FIRMWARE])
     token, registry = load_artifact("EnergyToken"), load_artifact("SmartMeterRegistry")
     participants = [
         Participant(

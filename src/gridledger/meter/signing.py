@@ -38,6 +38,18 @@ class MeterReading:
     flags: int
     firmware_hash: bytes
 
+    def fields(self) -> tuple[int, int, int, int, int, int, bytes]:
+        """The signed fields in the order of the EIP-712 type and the SignedReading struct."""
+        return (
+            self.device_id,
+            self.sequence,
+            self.interval_start,
+            self.import_wh,
+            self.export_wh,
+            self.flags,
+            self.firmware_hash,
+        )
+
 
 SignedReadingTuple = tuple[int, int, int, int, int, int, bytes, bytes, bytes]
 
@@ -55,16 +67,7 @@ def reading_digest(reading: MeterReading, domain_separator: bytes) -> bytes:
     struct_hash = keccak(
         encode(
             ["bytes32", "uint64", "uint64", "uint64", "uint64", "uint64", "uint8", "bytes32"],
-            [
-                READING_TYPEHASH,
-                reading.device_id,
-                reading.sequence,
-                reading.interval_start,
-                reading.import_wh,
-                reading.export_wh,
-                reading.flags,
-                reading.firmware_hash,
-            ],
+            [READING_TYPEHASH, *reading.fields()],
         )
     )
     return keccak(b"\x19\x01" + domain_separator + struct_hash)
@@ -83,17 +86,7 @@ class DeviceKey:
         signature = self._key.sign_recoverable(reading_digest(reading, domain_separator), hasher=None)
         r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
         vs = (s | (v << 255)).to_bytes(32, "big")
-        return (
-            reading.device_id,
-            reading.sequence,
-            reading.interval_start,
-            reading.import_wh,
-            reading.export_wh,
-            reading.flags,
-            reading.firmware_hash,
-            r,
-            vs,
-        )
+        return (*reading.fields(), r, vs)
 
 
 def encode_device_data(
