@@ -27,6 +27,7 @@ class EmbeddedChain:
         self._block_number = 1
         self._timestamp = timestamp
         self.last_logs: list[EventLog] = []
+        self._snapshots: list[tuple[Any, int, int]] = []
         self.set_time(timestamp)
 
     @property
@@ -42,6 +43,21 @@ class EmbeddedChain:
         self._block_number += 1
         self._timestamp = timestamp
         self._evm.set_block_env(BlockEnv(number=self._block_number, timestamp=timestamp))
+
+    def snapshot(self) -> int:
+        """Mark the current state (storage, balances, block time); returns an id for revert."""
+        self._snapshots.append((self._evm.snapshot(), self._block_number, self._timestamp))
+        return len(self._snapshots) - 1
+
+    def revert(self, snapshot_id: int) -> None:
+        """Return to the state of `snapshot_id`; it and every later snapshot are consumed."""
+        if not 0 <= snapshot_id < len(self._snapshots):
+            raise ChainError(f"unknown snapshot {snapshot_id}")
+        checkpoint, block_number, timestamp = self._snapshots[snapshot_id]
+        del self._snapshots[snapshot_id:]
+        self._evm.revert(checkpoint)
+        self._block_number = block_number - 1
+        self.set_time(timestamp)
 
     def fund(self, address: str, wei: int) -> None:
         self._evm.set_balance(address, wei)

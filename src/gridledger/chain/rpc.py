@@ -33,7 +33,7 @@ class RpcChain:
         self.last_gas_used = 0
         self.last_logs: list[EventLog] = []
         self._funded: set[str] = set()
-        self.w3.provider.make_request(cast(Any, "anvil_autoImpersonateAccount"), [True])
+        self._rpc("anvil_autoImpersonateAccount", [True])
 
     @property
     def timestamp(self) -> int:
@@ -41,11 +41,26 @@ class RpcChain:
 
     def set_time(self, timestamp: int) -> None:
         """The next block gets `timestamp` (anvil)."""
-        self.w3.provider.make_request(cast(Any, "evm_setNextBlockTimestamp"), [timestamp])
+        self._rpc("evm_setNextBlockTimestamp", [timestamp])
+
+    def snapshot(self) -> int:
+        """Mark the node's current state (evm_snapshot); returns an id for revert."""
+        return int(self._rpc("evm_snapshot", []), 16)
+
+    def revert(self, snapshot_id: int) -> None:
+        """Return to the state of `snapshot_id` (evm_revert); later snapshots are consumed."""
+        if self._rpc("evm_revert", [hex(snapshot_id)]) is not True:
+            raise ChainError(f"unknown snapshot {snapshot_id}")
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(cast(Any, method), params)
+        if "error" in response:
+            raise ChainError(f"{method} failed: {response['error']}")
+        return response["result"]
 
     def _ensure_funded(self, address: str) -> None:
         if address not in self._funded:
-            self.w3.provider.make_request(cast(Any, "anvil_setBalance"), [address, hex(FUNDING_WEI)])
+            self._rpc("anvil_setBalance", [address, hex(FUNDING_WEI)])
             self._funded.add(address)
 
     def _send(self, sender: str, to: str | None, data: bytes) -> dict[str, Any]:
