@@ -8,6 +8,7 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {HolderRecord} from "./libraries/HolderRecord.sol";
+import {EpochBuckets} from "./libraries/EpochBuckets.sol";
 
 /// @title EnergyToken
 /// @notice ERC-20 energy: 1 unit = 1 Wh (3 decimals, so wallets show kWh). Minted only by the
@@ -20,6 +21,7 @@ import {HolderRecord} from "./libraries/HolderRecord.sol";
 ///      count. See docs/energy-token.md.
 contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToken {
     using HolderRecord for uint256;
+    using EpochBuckets for uint256;
 
     // ---------------------------------------------------------------- storage
     /// @notice Length of an expiry epoch (seconds).
@@ -56,7 +58,7 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
     /// @notice Live (unexpired) energy of `account` in Wh.
     function balanceOf(address account) public view override returns (uint256) {
         (uint256 rec,) = _holders[account].rolled(_currentEpoch());
-        return rec.current() + rec.previous();
+        return rec.live();
     }
 
     /// @notice Live energy in circulation: the current and the previous epoch's supply.
@@ -100,22 +102,19 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         if (sourceData.length != 96) revert MalformedSourceData(sourceData.length);
         (uint256 lotId, uint256 intervalStart, uint256 consumedWh) = abi.decode(sourceData, (uint256, uint256, uint256));
         uint256 nowEpoch = _currentEpoch();
-        uint256 rec = _rolledRecord(generator, nowEpoch);
-        if (!rec.verified()) revert ParticipantNotVerified(generator);
+        uint256 rec = _verifiedRecord(generator, nowEpoch);
         if (amount != 0) {
             uint256 lotEpoch = intervalStart / EPOCH_SECONDS;
             if (lotEpoch + 1 < nowEpoch || lotEpoch > nowEpoch) {
                 revert LotAlreadyExpired(lotId, expiryOf(intervalStart));
             }
             _supplyByEpoch[lotEpoch] += amount;
-            rec = lotEpoch == nowEpoch
-                ? rec.withBuckets(nowEpoch, rec.current() + amount, rec.previous())
-                : rec.withBuckets(nowEpoch, rec.current(), rec.previous() + amount);
+            rec = lotEpoch == nowEpoch ? rec.plus(0, amount) : rec.plus(amount, 0);
             emit Transfer(address(0), generator, amount);
         }
         if (consumedWh != 0) {
-            uint256 live = rec.current() + rec.previous();
-            rec = _burnFromRecord(generator, rec, nowEpoch, consumedWh < live ? consumedWh : live);
+            uint256 liveWh = rec.live();
+            rec = _burnFromRecord(generator, rec, nowEpoch, consumedWh < liveWh ? consumedWh : liveWh);
         }
         _holders[generator] = rec;
     }
@@ -125,8 +124,8 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         if (amount == 0) revert ZeroAmount();
         uint256 nowEpoch = _currentEpoch();
         uint256 rec = _rolledRecord(msg.sender, nowEpoch);
-        uint256 live = rec.current() + rec.previous();
-        if (amount > live) revert InsufficientLiveEnergy(msg.sender, live, amount);
+        uint256 liveWh = rec.live();
+        if (amount > liveWh) revert InsufficientLiveEnergy(msg.sender, liveWh, amount);
         _holders[msg.sender] = _burnFromRecord(msg.sender, rec, nowEpoch, amount);
     }
 
@@ -146,20 +145,18 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         uint256 count = recipients.length;
         if (count == 0 || count != amounts.length) revert BatchLengthMismatch(count, amounts.length);
         uint256 nowEpoch = _currentEpoch();
-        uint256 senderRec = _rolledRecord(msg.sender, nowEpoch);
-        if (!senderRec.verified()) revert ParticipantNotVerified(msg.sender);
+        uint256 senderRec = _verifiedRecord(msg.sender, nowEpoch);
         for (uint256 i; i < count; ++i) {
             address to = recipients[i];
             uint256 amount = amounts[i];
             if (to == msg.sender) {
                 // Self-transfer: only the balance check applies.
-                uint256 live = senderRec.current() + senderRec.previous();
-                if (amount > live) revert InsufficientLiveEnergy(msg.sender, live, amount);
+                if (amount > senderRec.live()) revert InsufficientLiveEnergy(msg.sender, senderRec.live(), amount);
             } else {
                 if (to == address(0)) revert ERC20InvalidReceiver(to);
-                uint256 toRec = _rolledRecord(to, nowEpoch);
-                if (!toRec.verified()) revert ParticipantNotVerified(to);
-                (senderRec, toRec) = _moveBuckets(msg.sender, senderRec, toRec, amount);
+                uint256 toRec = _verifiedRecord(to, nowEpoch);
+                (uint256 previousPart, uint256 currentPart) = senderRec.oldestFirst(amount);
+                (senderRec, toRec) = _moveParts(msg.sender, senderRec, toRec, previousPart, currentPart);
                 _holders[to] = toRec;
             }
             emit Transfer(msg.sender, to, amount);
@@ -168,26 +165,66 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         return true;
     }
 
+    /// @inheritdoc IEnergyToken
+    function escrowEnergy(address holder, uint256 energyWh)
+        external
+        restricted
+        whenNotPaused
+        returns (uint256 previousPartWh, uint256 currentPartWh)
+    {
+        if (energyWh == 0) revert ZeroAmount();
+        uint256 nowEpoch = _currentEpoch();
+        uint256 holderRec = _verifiedRecord(holder, nowEpoch);
+        (previousPartWh, currentPartWh) = holderRec.oldestFirst(energyWh);
+        _moveExact(holder, holderRec, msg.sender, nowEpoch, previousPartWh, currentPartWh);
+    }
+
+    /// @inheritdoc IEnergyToken
+    function releaseEnergy(address holder, uint256 previousPartWh, uint256 currentPartWh)
+        external
+        restricted
+        whenNotPaused
+    {
+        if (previousPartWh + currentPartWh == 0) revert ZeroAmount();
+        uint256 nowEpoch = _currentEpoch();
+        uint256 escrowRec = _verifiedRecord(msg.sender, nowEpoch);
+        _moveExact(msg.sender, escrowRec, holder, nowEpoch, previousPartWh, currentPartWh);
+    }
+
     /// @dev Every ERC-20 movement (transfer, transferFrom) lands here; mint and burn have
     ///      their own paths because they need the lot's epoch.
     function _update(address from, address to, uint256 value) internal override whenNotPaused {
         if (from == address(0)) revert ERC20InvalidSender(from);
         if (to == address(0)) revert ERC20InvalidReceiver(to);
         uint256 nowEpoch = _currentEpoch();
-        uint256 fromRec = _rolledRecord(from, nowEpoch);
-        if (!fromRec.verified()) revert ParticipantNotVerified(from);
+        uint256 fromRec = _verifiedRecord(from, nowEpoch);
+        (uint256 previousPart, uint256 currentPart) = fromRec.oldestFirst(value);
+        _moveExact(from, fromRec, to, nowEpoch, previousPart, currentPart);
+    }
+
+    /// @dev Moves the given bucket parts from a verified, rolled `fromRec` to `to`, with the
+    ///      ERC-20 event; each part keeps its epoch on the receiving side.
+    function _moveExact(
+        address from,
+        uint256 fromRec,
+        address to,
+        uint256 nowEpoch,
+        uint256 previousPart,
+        uint256 currentPart
+    ) private {
+        if (to == address(0)) revert ERC20InvalidReceiver(to);
         if (from == to) {
-            uint256 live = fromRec.current() + fromRec.previous();
-            if (value > live) revert InsufficientLiveEnergy(from, live, value);
+            if (previousPart > fromRec.previous() || currentPart > fromRec.current()) {
+                revert InsufficientLiveEnergy(from, fromRec.live(), previousPart + currentPart);
+            }
             _holders[from] = fromRec;
         } else {
-            uint256 toRec = _rolledRecord(to, nowEpoch);
-            if (!toRec.verified()) revert ParticipantNotVerified(to);
-            (fromRec, toRec) = _moveBuckets(from, fromRec, toRec, value);
+            uint256 toRec = _verifiedRecord(to, nowEpoch);
+            (fromRec, toRec) = _moveParts(from, fromRec, toRec, previousPart, currentPart);
             _holders[from] = fromRec;
             _holders[to] = toRec;
         }
-        emit Transfer(from, to, value);
+        emit Transfer(from, to, previousPart + currentPart);
     }
 
     // ---------------------------------------------------------------- views
@@ -247,21 +284,22 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         }
     }
 
-    /// @dev Oldest energy moves first; each part keeps its epoch on the receiving side.
-    function _moveBuckets(address from, uint256 fromRec, uint256 toRec, uint256 value)
+    /// @dev The rolled record of a holder who must be a verified participant.
+    function _verifiedRecord(address holder, uint256 nowEpoch) private returns (uint256 rec) {
+        rec = _rolledRecord(holder, nowEpoch);
+        if (!rec.verified()) revert ParticipantNotVerified(holder);
+    }
+
+    /// @dev Moves the given parts between two records, or reverts if the sender lacks them.
+    function _moveParts(address from, uint256 fromRec, uint256 toRec, uint256 previousPart, uint256 currentPart)
         private
-        view
+        pure
         returns (uint256, uint256)
     {
-        uint256 fromPrev = fromRec.previous();
-        uint256 fromCur = fromRec.current();
-        if (value > fromPrev + fromCur) revert InsufficientLiveEnergy(from, fromPrev + fromCur, value);
-        uint256 fromPrevPart = value < fromPrev ? value : fromPrev;
-        uint256 fromCurPart = value - fromPrevPart;
-        uint256 nowEpoch = _currentEpoch();
-        fromRec = fromRec.withBuckets(nowEpoch, fromCur - fromCurPart, fromPrev - fromPrevPart);
-        toRec = toRec.withBuckets(nowEpoch, toRec.current() + fromCurPart, toRec.previous() + fromPrevPart);
-        return (fromRec, toRec);
+        if (previousPart > fromRec.previous() || currentPart > fromRec.current()) {
+            revert InsufficientLiveEnergy(from, fromRec.live(), previousPart + currentPart);
+        }
+        return (fromRec.without(previousPart, currentPart), toRec.plus(previousPart, currentPart));
     }
 
     /// @dev Burns `amount` (≤ live) oldest first, keeping the per-epoch supply exact.
@@ -270,12 +308,10 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         returns (uint256)
     {
         if (amount == 0) return rec;
-        uint256 prev = rec.previous();
-        uint256 prevPart = amount < prev ? amount : prev;
-        uint256 curPart = amount - prevPart;
-        if (prevPart != 0) _supplyByEpoch[nowEpoch - 1] -= prevPart;
-        if (curPart != 0) _supplyByEpoch[nowEpoch] -= curPart;
+        (uint256 previousPart, uint256 currentPart) = rec.oldestFirst(amount);
+        if (previousPart != 0) _supplyByEpoch[nowEpoch - 1] -= previousPart;
+        if (currentPart != 0) _supplyByEpoch[nowEpoch] -= currentPart;
         emit Transfer(holder, address(0), amount);
-        return rec.withBuckets(nowEpoch, rec.current() - curPart, prev - prevPart);
+        return rec.without(previousPart, currentPart);
     }
 }

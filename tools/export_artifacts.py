@@ -11,10 +11,11 @@ import json
 import sys
 from pathlib import Path
 
+from gridledger.chain.abi import DEPLOYABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out"
 DEST = ROOT / "src" / "gridledger" / "contracts"
-DEPLOYABLE = ("GridAccessManager", "GovernanceMultisig", "EnergyToken", "SmartMeterRegistry")
 
 
 def rendered() -> dict[str, str]:

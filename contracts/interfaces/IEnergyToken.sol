@@ -73,6 +73,17 @@ interface IEnergyToken {
     /// @notice Transfer to many recipients in one call; all or nothing.
     function transferEnergyBatch(address[] calldata recipients, uint256[] calldata amounts) external returns (bool);
 
+    /// @notice Escrow contracts (MARKET_ESCROW role): move `energyWh` of `holder`'s live energy,
+    ///         oldest first, to the caller; returns the parts taken from each epoch bucket so the
+    ///         escrow can keep them apart. `holder` and the caller must be verified.
+    function escrowEnergy(address holder, uint256 energyWh)
+        external
+        returns (uint256 previousPartWh, uint256 currentPartWh);
+
+    /// @notice Escrow contracts (MARKET_ESCROW role): give back to `holder` exactly these parts of
+    ///         the caller's previous-epoch and current-epoch energy. `holder` must be verified.
+    function releaseEnergy(address holder, uint256 previousPartWh, uint256 currentPartWh) external;
+
     /// @notice REGULATOR: verify or unverify a participant, with a jurisdiction code.
     function setParticipant(address participant, bool verified, uint16 jurisdiction) external;
 

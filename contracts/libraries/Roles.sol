@@ -14,4 +14,6 @@ library Roles {
     uint64 internal constant VERIFIER = 5;
     uint64 internal constant REGULATOR = 6;
     uint64 internal constant EMERGENCY = 7;
+    /// Contracts that hold energy in escrow for traders (the EnergyMarket).
+    uint64 internal constant MARKET_ESCROW = 8;
 }

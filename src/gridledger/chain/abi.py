@@ -13,7 +13,14 @@ from eth_utils.crypto import keccak
 
 from gridledger.errors import ArtifactError, ContractRevertError
 
-DEPLOYABLE = ("GridAccessManager", "GovernanceMultisig", "EnergyToken", "SmartMeterRegistry")
+DEPLOYABLE = (
+    "GridAccessManager",
+    "GovernanceMultisig",
+    "EnergyToken",
+    "SmartMeterRegistry",
+    "EnergyMarket",
+    "TestStablecoin",
+)
 
 
 def _type_of(param: dict[str, Any]) -> str:

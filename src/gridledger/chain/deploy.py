@@ -11,7 +11,17 @@ from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import Artifact, load_artifact
 
-ADMIN, METER_OPERATOR, GATEWAY, GRID_OPERATOR, MARKET_OPERATOR, VERIFIER, REGULATOR, EMERGENCY = range(8)
+(
+    ADMIN,
+    METER_OPERATOR,
+    GATEWAY,
+    GRID_OPERATOR,
+    MARKET_OPERATOR,
+    VERIFIER,
+    REGULATOR,
+    EMERGENCY,
+    MARKET_ESCROW,
+) = range(9)
 
 # Which role may call each restricted function (docs/governance.md).
 FUNCTION_ROLES: dict[str, dict[str, int]] = {
@@ -28,10 +38,23 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
     "EnergyToken": {
         "setParticipant": REGULATOR,
         "setMeterRegistry": ADMIN,
+        "escrowEnergy": MARKET_ESCROW,
+        "releaseEnergy": MARKET_ESCROW,
+        "unpause": ADMIN,
+        "pause": EMERGENCY,
+    },
+    "EnergyMarket": {
+        "settleInterval": MARKET_OPERATOR,
+        "setGridFee": ADMIN,
+        "setGridGuard": ADMIN,
         "unpause": ADMIN,
         "pause": EMERGENCY,
     },
 }
+
+ENERGY_PAIR_ID = 1
+# Local deployments: 2 cents per kWh in a 6-decimal test dollar.
+DEFAULT_GRID_FEE_PER_KWH = 20_000
 
 
 class Chain(Protocol):
@@ -57,6 +80,8 @@ class System:
     token: str
     registry: str
     multisig: str
+    market: str
+    payment_token: str
 
 
 def deploy_system(
@@ -67,18 +92,31 @@ def deploy_system(
     threshold: int,
     actors: dict[int, list[str]],
     firmware_hashes: list[bytes],
+    grid_fee_collector: str,
+    payment_token: str | None = None,
+    grid_fee_per_kwh: int = DEFAULT_GRID_FEE_PER_KWH,
     epoch_seconds: int = 86_400,
     max_reading_age_seconds: int = 86_400,
 ) -> System:
-    """Deploy and wire everything; the deployer ends with no role at all."""
+    """Deploy and wire everything; the deployer ends with no role at all.
+
+    Without `payment_token` a TestStablecoin is deployed, owned (minted) by the deployer.
+    """
     manager_abi = load_artifact("GridAccessManager")
     manager = chain.deploy("GridAccessManager", (deployer,), deployer)
     token = chain.deploy("EnergyToken", (manager, epoch_seconds), deployer)
     registry = chain.deploy("SmartMeterRegistry", (manager, token, max_reading_age_seconds), deployer)
     signers = [to_bytes(hexstr=s) for s in multisig_signers]
     multisig = chain.deploy("GovernanceMultisig", (signers, threshold), deployer)
+    if payment_token is None:
+        payment_token = chain.deploy("TestStablecoin", (deployer,), deployer)
+    market = chain.deploy(
+        "EnergyMarket",
+        (manager, ENERGY_PAIR_ID, token, payment_token, grid_fee_collector, grid_fee_per_kwh),
+        deployer,
+    )
 
-    for name, address in (("SmartMeterRegistry", registry), ("EnergyToken", token)):
+    for name, address in (("SmartMeterRegistry", registry), ("EnergyToken", token), ("EnergyMarket", market)):
         artifact = load_artifact(name)
         by_role: dict[int, list[bytes]] = {}
         for fn, role in FUNCTION_ROLES[name].items():
@@ -89,13 +127,26 @@ def deploy_system(
         for member in members:
             chain.transact(deployer, manager_abi, manager, "grantRole", role, member, 0)
 
-    chain.transact(deployer, load_artifact("EnergyToken"), token, "setMeterRegistry", registry)
+    chain.transact(deployer, manager_abi, manager, "grantRole", MARKET_ESCROW, market, 0)
+    token_abi = load_artifact("EnergyToken")
+    chain.transact(deployer, token_abi, token, "setMeterRegistry", registry)
+    # The market holds escrowed energy, so it must be a verified participant itself.
+    chain.transact(deployer, manager_abi, manager, "grantRole", REGULATOR, deployer, 0)
+    chain.transact(deployer, token_abi, token, "setParticipant", market, True, 0)
+    chain.transact(deployer, manager_abi, manager, "renounceRole", REGULATOR, deployer)
     registry_abi = load_artifact("SmartMeterRegistry")
     for firmware in firmware_hashes:
         chain.transact(deployer, registry_abi, registry, "setFirmwareApproval", firmware, True)
     chain.transact(deployer, manager_abi, manager, "grantRole", ADMIN, multisig, 0)
     chain.transact(deployer, manager_abi, manager, "renounceRole", ADMIN, deployer)
-    return System(manager=manager, token=token, registry=registry, multisig=multisig)
+    return System(
+        manager=manager,
+        token=token,
+        registry=registry,
+        multisig=multisig,
+        market=market,
+        payment_token=payment_token,
+    )
 
 
 def named_account(label: str) -> str:
@@ -104,8 +155,9 @@ def named_account(label: str) -> str:
 
 
 def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
-    """The system with named operators ("gateway", "operator", "regulator" also EMERGENCY)
-    and a 2-of-3 multisig of "governor-0..2", as local runs use it."""
+    """The system with named operators ("gateway", "operator", "market-operator", "regulator"
+    also EMERGENCY), grid fees to "dso", a test dollar minted by "deployer" and a 2-of-3
+    multisig of "governor-0..2", as local runs use it."""
     regulator = named_account("regulator")
     return deploy_system(
         chain,
@@ -115,8 +167,10 @@ def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
         actors={
             METER_OPERATOR: [named_account("operator")],
             GATEWAY: [named_account("gateway")],
+            MARKET_OPERATOR: [named_account("market-operator")],
             REGULATOR: [regulator],
             EMERGENCY: [regulator],
         },
         firmware_hashes=firmware_hashes,
+        grid_fee_collector=named_account("dso"),
     )

@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.26;
+
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {IGridGuard} from "./interfaces/IGridGuard.sol";
+import {EpochBuckets} from "./libraries/EpochBuckets.sol";
+
+/// @title EnergyMarket
+/// @notice Energy / payment-token market cleared per 15-minute interval by an off-chain engine
+///         and verified here fill by fill: signature, nonce, expiry, amount, limit price, balance
+///         of energy bought and sold, one settlement per interval. Energy and payment move for
+///         all fills or for none (delivery versus payment).
+/// @dev Funding model: escrowed internal balances (docs/market.md). Each trader has one storage
+///      word here: payment balance in the low 96 bits and escrowed energy in the high bits, in
+///      the same epoch buckets as the EnergyToken so that expiry is enforced while escrowed.
+///      A settlement therefore touches one word per fill and makes no token calls.
+contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuardTransient, EIP712 {
+    using EpochBuckets for uint256;
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- constants
+    uint256 public constant INTERVAL_SECONDS = 900;
+    bytes32 public constant ORDER_TYPEHASH = keccak256(
+        "Order(address trader,uint8 side,uint16 pairId,uint64 intervalStart,uint64 energyWh,uint64 limitPricePerKWh,uint64 gridNodeId,uint64 expiry,uint64 nonce)"
+    );
+    uint256 private constant MAX_PAYMENT_UNITS = (1 << 96) - 1;
+
+    // ---------------------------------------------------------------- storage
+    /// @notice The trading pair this market clears (orders name it).
+    uint16 public immutable PAIR_ID;
+    IEnergyToken public immutable energyToken;
+    IERC20 public immutable paymentToken;
+    uint256 private immutable EPOCH_SECONDS;
+
+    /// collector address (low 160 bits) | grid fee per kWh (bits 160..223)
+    uint256 private _feeConfig;
+    IGridGuard public gridGuard;
+
+    mapping(address trader => uint256 word) private _accounts;
+    mapping(address trader => mapping(uint256 wordPosition => uint256 bits)) private _invalidNonces;
+    mapping(uint256 wordPosition => uint256 bits) private _settledIntervals;
+
+    /// @dev Running sums of one settlement, kept in memory to keep the loop's stack small.
+    struct Totals {
+        uint256 soldWh;
+        uint256 boughtWh;
+        uint256 poolPreviousWh;
+        uint256 poolCurrentWh;
+        uint256 paidUnits;
+        uint256 receivedUnits;
+        uint256 nowEpoch;
+        uint256 feePerKWh;
+        bytes32 lastHash;
+        bool buying;
+    }
+
+    /// @param authority The AccessManager of the system.
+    /// @param pairId The id orders use for this pair.
+    /// @param token The energy token traded.
+    /// @param payment The payment token (any ERC-20 without transfer fees).
+    /// @param feeCollector The DSO that collects grid fees.
+    /// @param gridFeePerKWh Grid fee in payment base units per kWh bought.
+    constructor(
+        address authority,
+        uint16 pairId,
+        IEnergyToken token,
+        IERC20 payment,
+        address feeCollector,
+        uint64 gridFeePerKWh
+    ) AccessManaged(authority) EIP712("GridLedger EnergyMarket", "1") {
+        PAIR_ID = pairId;
+        energyToken = token;
+        paymentToken = payment;
+        EPOCH_SECONDS = token.epochSeconds();
+        _setGridFee(feeCollector, gridFeePerKWh);
+    }
+
+    // ---------------------------------------------------------------- administration
+    /// @inheritdoc IEnergyMarket
+    function setGridFee(address collector, uint64 feePerKWh) external restricted {
+        _setGridFee(collector, feePerKWh);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function setGridGuard(address guard) external restricted {
+        gridGuard = IGridGuard(guard);
+        emit GridGuardSet(guard);
+    }
+
+    /// @notice EMERGENCY: stop settlements, deposits and withdrawals (cancelling stays open).
+    function pause() external restricted {
+        _pause();
+    }
+
+    /// @notice ADMIN (multisig): resume.
+    function unpause() external restricted {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- escrow
+    /// @inheritdoc IEnergyMarket
+    function depositPayment(uint256 units) external nonReentrant whenNotPaused {
+        if (units == 0) revert ZeroAmount();
+        if (!energyToken.isVerified(msg.sender)) revert ParticipantNotVerified(msg.sender);
+        paymentToken.safeTransferFrom(msg.sender, address(this), units);
+        uint256 word = _accounts[msg.sender];
+        _accounts[msg.sender] = _withPayment(msg.sender, word, word.low() + units);
+        emit PaymentDeposited(msg.sender, units);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function withdrawPayment(uint256 units) external nonReentrant whenNotPaused {
+        if (units == 0) revert ZeroAmount();
+        uint256 word = _accounts[msg.sender];
+        if (units > word.low()) revert InsufficientPayment(msg.sender, word.low(), units);
+        _accounts[msg.sender] = word.withLow(word.low() - units);
+        paymentToken.safeTransfer(msg.sender, units);
+        emit PaymentWithdrawn(msg.sender, units);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function depositEnergy(uint256 energyWh) external nonReentrant whenNotPaused {
+        if (energyWh == 0) revert ZeroAmount();
+        (uint256 previousPart, uint256 currentPart) = energyToken.escrowEnergy(msg.sender, energyWh);
+        _accounts[msg.sender] = _rolledAccount(msg.sender, _currentEpoch()).plus(previousPart, currentPart);
+        emit EnergyDeposited(msg.sender, energyWh);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function withdrawEnergy(uint256 energyWh) external nonReentrant whenNotPaused {
+        if (energyWh == 0) revert ZeroAmount();
+        uint256 word = _rolledAccount(msg.sender, _currentEpoch());
+        if (energyWh > word.live()) revert InsufficientEscrowedEnergy(msg.sender, word.live(), energyWh);
+        (uint256 previousPart, uint256 currentPart) = word.oldestFirst(energyWh);
+        _accounts[msg.sender] = word.without(previousPart, currentPart);
+        energyToken.releaseEnergy(msg.sender, previousPart, currentPart);
+        emit EnergyWithdrawn(msg.sender, energyWh);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function invalidateNonces(uint256 wordPosition, uint256 mask) external {
+        _invalidNonces[msg.sender][wordPosition] |= mask;
+        emit NoncesInvalidated(msg.sender, wordPosition, mask);
+    }
+
+    // ---------------------------------------------------------------- settlement
+    /// @inheritdoc IEnergyMarket
+    function settleInterval(Clearing calldata clearing, Fill[] calldata fills) external restricted whenNotPaused {
+        if (clearing.pairId != PAIR_ID) revert UnknownPair(clearing.pairId);
+        if (clearing.intervalStart % INTERVAL_SECONDS != 0) revert MisalignedInterval(clearing.intervalStart);
+        if (fills.length == 0) revert EmptySettlement();
+        _markSettled(clearing.intervalStart);
+
+        uint256 feeConfig = _feeConfig;
+        Totals memory totals;
+        totals.nowEpoch = _currentEpoch();
+        totals.feePerKWh = feeConfig >> 160;
+        IGridGuard guard = gridGuard;
+        for (uint256 i; i < fills.length; ++i) {
+            _settleFill(i, fills[i], clearing, totals, guard);
+        }
+        if (totals.soldWh != totals.boughtWh) revert UnbalancedSettlement(totals.soldWh, totals.boughtWh);
+        // Whatever buyers paid beyond what sellers received: grid fees, rounding, pay-as-bid spread.
+        uint256 collectorUnits = totals.paidUnits - totals.receivedUnits;
+        if (collectorUnits != 0) {
+            address collector = address(uint160(feeConfig));
+            uint256 word = _accounts[collector];
+            _accounts[collector] = _withPayment(collector, word, word.low() + collectorUnits);
+        }
+        emit IntervalSettled(
+            clearing.intervalStart,
+            clearing.pricing,
+            clearing.clearingPricePerKWh,
+            totals.soldWh,
+            fills.length,
+            collectorUnits,
+            clearing.bookHash
+        );
+    }
+
+    /// @dev Verifies fill `index` and applies it to its trader's word and the running totals.
+    ///      Sellers' energy goes into a pool (oldest epoch first) that buyers then draw from,
+    ///      which is why all sells come before all buys.
+    function _settleFill(
+        uint256 index,
+        Fill calldata fill,
+        Clearing calldata clearing,
+        Totals memory totals,
+        IGridGuard guard
+    ) private {
+        Order calldata order = fill.order;
+        bytes32 hash = _hashTypedDataV4(keccak256(abi.encode(ORDER_TYPEHASH, order)));
+        _checkOrder(index, fill, clearing, totals, hash, guard);
+
+        uint256 filledWh = fill.filledWh;
+        uint256 pricePerKWh = clearing.pricing == Pricing.Uniform ? clearing.clearingPricePerKWh : order.limitPricePerKWh;
+        uint256 word = _rolledAccount(order.trader, totals.nowEpoch);
+        uint256 paymentUnits;
+        if (order.side == uint8(Side.Sell)) {
+            if (filledWh > word.live()) revert InsufficientEscrowedEnergy(order.trader, word.live(), filledWh);
+            (uint256 previousPart, uint256 currentPart) = word.oldestFirst(filledWh);
+            totals.poolPreviousWh += previousPart;
+            totals.poolCurrentWh += currentPart;
+            totals.soldWh += filledWh;
+            paymentUnits = filledWh * pricePerKWh / 1000; // sellers' share rounds down
+            totals.receivedUnits += paymentUnits;
+            word = _withPayment(order.trader, word.without(previousPart, currentPart), word.low() + paymentUnits);
+        } else {
+            totals.boughtWh += filledWh;
+            if (totals.boughtWh > totals.soldWh) revert UnbalancedSettlement(totals.soldWh, totals.boughtWh);
+            uint256 previousPart = filledWh < totals.poolPreviousWh ? filledWh : totals.poolPreviousWh;
+            totals.poolPreviousWh -= previousPart;
+            totals.poolCurrentWh -= filledWh - previousPart;
+            paymentUnits = _ceilPerKWh(filledWh, pricePerKWh); // buyers' share rounds up
+            uint256 dueUnits = paymentUnits + _ceilPerKWh(filledWh, totals.feePerKWh);
+            if (dueUnits > word.low()) revert InsufficientPayment(order.trader, word.low(), dueUnits);
+            totals.paidUnits += dueUnits;
+            word = word.plus(previousPart, filledWh - previousPart).withLow(word.low() - dueUnits);
+        }
+        _accounts[order.trader] = word;
+        emit OrderFilled(hash, order.trader, Side(order.side), filledWh, paymentUnits);
+    }
+
+    /// @dev Everything about fill `index` that does not depend on balances.
+    function _checkOrder(
+        uint256 index,
+        Fill calldata fill,
+        Clearing calldata clearing,
+        Totals memory totals,
+        bytes32 hash,
+        IGridGuard guard
+    ) private view {
+        Order calldata order = fill.order;
+        if (order.pairId != clearing.pairId) revert UnknownPair(order.pairId);
+        if (order.intervalStart != clearing.intervalStart) revert OrderForOtherInterval(index, order.intervalStart);
+        if (order.expiry < block.timestamp) revert OrderExpired(index, order.expiry);
+        if (order.side > uint8(Side.Buy)) revert InvalidSide(index);
+        bool isBuy = order.side == uint8(Side.Buy);
+        // Sells first, then buys, each by strictly increasing hash: no order can appear twice.
+        if (isBuy != totals.buying) {
+            if (!isBuy) revert FillsOutOfOrder(index);
+            totals.buying = true;
+        } else if (hash <= totals.lastHash) {
+            revert FillsOutOfOrder(index);
+        }
+        totals.lastHash = hash;
+        if (fill.filledWh == 0 || fill.filledWh > order.energyWh) {
+            revert InvalidFillAmount(index, fill.filledWh, order.energyWh);
+        }
+        uint64 price = clearing.clearingPricePerKWh;
+        if (isBuy ? order.limitPricePerKWh < price : order.limitPricePerKWh > price) {
+            revert LimitPriceViolated(index, order.limitPricePerKWh, price);
+        }
+        if ((_invalidNonces[order.trader][order.nonce >> 8] >> (order.nonce & 0xFF)) & 1 == 1) {
+            revert OrderNonceInvalidated(index, order.trader, order.nonce);
+        }
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, fill.r, fill.vs);
+        if (err != ECDSA.RecoverError.NoError || signer != order.trader) revert InvalidOrderSignature(index);
+        if (address(guard) != address(0) && !guard.settlementAllowed(order.gridNodeId, order.intervalStart)) {
+            revert ZoneHalted(index, order.gridNodeId);
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc IEnergyMarket
+    function accountOf(address trader) external view returns (uint256 paymentUnits, uint256 energyWh) {
+        uint256 word = _accounts[trader];
+        (uint256 rolledWord,) = word.rolled(_currentEpoch());
+        return (word.low(), rolledWord.live());
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function isSettled(uint64 intervalStart) external view returns (bool) {
+        uint256 index = intervalStart / INTERVAL_SECONDS;
+        return (_settledIntervals[index >> 8] >> (index & 0xFF)) & 1 == 1;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function isNonceInvalidated(address trader, uint64 nonce) external view returns (bool) {
+        return (_invalidNonces[trader][nonce >> 8] >> (nonce & 0xFF)) & 1 == 1;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function orderHash(Order calldata order) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ORDER_TYPEHASH, order)));
+    }
+
+    /// @notice The grid fee collector and the fee per kWh bought.
+    function gridFee() external view returns (address collector, uint256 feePerKWh) {
+        uint256 feeConfig = _feeConfig;
+        return (address(uint160(feeConfig)), feeConfig >> 160);
+    }
+
+    // ---------------------------------------------------------------- internals
+    function _currentEpoch() private view returns (uint256) {
+        return block.timestamp / EPOCH_SECONDS;
+    }
+
+    /// @dev A trader's word moved to the current epoch; escrowed energy past expiry is dropped
+    ///      here exactly as the token drops it from the market's own balance.
+    function _rolledAccount(address trader, uint256 nowEpoch) private view returns (uint256 word) {
+        (word,) = _accounts[trader].rolled(nowEpoch);
+    }
+
+    function _withPayment(address trader, uint256 word, uint256 units) private pure returns (uint256) {
+        if (units > MAX_PAYMENT_UNITS) revert PaymentBalanceOverflow(trader);
+        return word.withLow(units);
+    }
+
+    function _ceilPerKWh(uint256 energyWh, uint256 unitsPerKWh) private pure returns (uint256) {
+        return (energyWh * unitsPerKWh + 999) / 1000;
+    }
+
+    function _markSettled(uint64 intervalStart) private {
+        uint256 index = intervalStart / INTERVAL_SECONDS;
+        uint256 bit = 1 << (index & 0xFF);
+        uint256 bits = _settledIntervals[index >> 8];
+        if (bits & bit != 0) revert IntervalAlreadySettled(intervalStart);
+        _settledIntervals[index >> 8] = bits | bit;
+    }
+
+    function _setGridFee(address collector, uint64 feePerKWh) private {
+        if (collector == address(0)) revert InvalidFeeCollector();
+        _feeConfig = uint256(uint160(collector)) | (uint256(feePerKWh) << 160);
+        emit GridFeeSet(collector, feePerKWh);
+    }
+}
