@@ -9,11 +9,20 @@ first-round figure, which writes fresh storage, is printed too.
 
 from __future__ import annotations
 
+import statistics
+import time
+
+import numpy as np
 from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import deploy_local_system, named_account
+from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.chain.rpc import RpcChain, anvil_node
+from gridledger.market.book import IntervalBook
+from gridledger.market.clearing import BookSide, clear_uniform
+from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
+from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
+from gridledger.market.settlement import MarketOperator
 from gridledger.meter.signing import DeviceKey, MeterReading, encode_device_data, registry_domain_separator
 
 BATCH = 100
@@ -35,7 +44,9 @@ def run(chain: RpcChain) -> None:
     gateway, operator, regulator = (_account(n) for n in ("gateway", "operator", "regulator"))
     system = deploy_local_system(chain, [FIRMWARE])
     token, registry = load_artifact("EnergyToken"), load_artifact("SmartMeterRegistry")
-    owners = [_account(f"prosumer-{i}") for i in range(BATCH + 1)]
+    # Prosumers have real keys: they sign market orders after they sign nothing else here.
+    trader_keys = [TraderKey(keccak(text=f"prosumer-{i}")) for i in range(BATCH + 1)]
+    owners = [key.address for key in trader_keys]
     keys = [DeviceKey(keccak(text=f"meter-{i}")) for i in range(BATCH)]
     for i, owner in enumerate(owners):
         chain.transact(regulator, token, system.token, "setParticipant", owner, True, 276)
@@ -83,10 +94,64 @@ def run(chain: RpcChain) -> None:
     single_gas = chain.last_gas_used
     _line("gas.token.batch_transfer_per_recipient", (batch_gas - single_gas) / (len(recipients) - 1), "gas")
 
+    run_market(chain, system, trader_keys[:BATCH], first_interval + (HISTORY_LENGTH + 4) * INTERVAL_S)
+
+
+def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_start: int) -> None:
+    """Receipt gas of settling 100 matched orders (50 sells, 50 buys, distinct traders whose
+    escrow accounts already exist), per order; measured on the second interval settled."""
+    traders = [key.address for key in keys]
+    sellers, buyers = traders[: BATCH // 2], traders[BATCH // 2 : BATCH]
+    minter = _account("deployer")
+    for buyer in buyers:
+        mint_test_dollars(chain, system, minter, buyer, 10**9)
+        deposit_payment(chain, system, buyer, 10**9)
+    for seller in sellers:
+        deposit_energy(chain, system, seller, 4_000)
+    domain = market_domain_separator(chain.chain_id, system.market)
+    operator = MarketOperator(chain, system.market, _account("market-operator"))
+    key_of = dict(zip(traders, keys, strict=True))
+    gas = 0
+    for k in range(2):
+        start = interval_start + k * INTERVAL_S
+        book = IntervalBook(ENERGY_PAIR_ID, start, domain)
+        for i, trader in enumerate(sellers + buyers):
+            side = Side.SELL if trader in sellers else Side.BUY
+            price = 150_000 + (i % 50) * 1_000 if side == Side.SELL else 250_000 + (i % 50) * 1_000
+            order = Order(trader, side, ENERGY_PAIR_ID, start, 1_000, price, 1, start + 3_600, k)
+            book.add(key_of[trader].sign_order(order, domain), received_at_ms=i, now_s=0)
+        settlement = operator.settle(book)
+        if settlement is None or settlement.matched_orders != BATCH:
+            raise SystemExit("market bench: the book did not match 100 orders")
+        gas = chain.last_gas_used
+    _line("gas.market.per_matched_order_batch100", gas / BATCH, "gas")
+
+
+def run_clearing() -> None:
+    """Uniform clearing of 100k bids + 100k asks, median of 7 runs."""
+    rng = np.random.default_rng(2026)
+
+    def side(n: int) -> BookSide:
+        return BookSide(
+            rng.integers(50_000, 350_000, n).astype(np.int64),
+            rng.integers(100, 5_000, n).astype(np.int64),
+            np.arange(n, dtype=np.int64),
+            rng.integers(0, 2**63, n).astype(np.uint64),
+        )
+
+    bids, asks = side(100_000), side(100_000)
+    seconds = []
+    for _ in range(7):
+        began = time.perf_counter()
+        clear_uniform(bids, asks)
+        seconds.append(time.perf_counter() - began)
+    _line("clear.uniform.orders_per_s", 200_000 / statistics.median(seconds), "orders/s")
+
 
 def main() -> None:
     with anvil_node(START_TIME) as url:
         run(RpcChain(url))
+    run_clearing()
 
 
 if __name__ == "__main__":

@@ -31,3 +31,15 @@ class MultisigError(GridLedgerError):
 
 class GatewayError(GridLedgerError):
     """The meter gateway could not deliver readings."""
+
+
+class MarketError(GridLedgerError):
+    """The market could not take an order, settle or verify an interval."""
+
+
+class OrderRejected(MarketError):
+    """An order was refused at the book; `reason` says why in a word."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"order rejected ({reason}): {detail}")

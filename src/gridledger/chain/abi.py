@@ -39,6 +39,7 @@ class EventLog:
     address: str
     topics: list[bytes]
     data: bytes
+    transaction: str = ""  # which transaction emitted it (hash on JSON-RPC, a counter in-process)
 
 
 def event_topic(signature: str) -> bytes:
@@ -69,6 +70,35 @@ class Artifact:
     def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
         types = [_type_of(p) for p in self.function(name)["outputs"]]
         return tuple(decode(types, data))
+
+    def decode_event(self, log: EventLog) -> tuple[str, dict[str, Any]] | None:
+        """(event name, arguments by name) if `log` is one of this contract's events."""
+        if not log.topics:
+            return None
+        entry = self._events_by_topic().get(log.topics[0])
+        if entry is None:
+            return None
+        indexed = [p for p in entry["inputs"] if p["indexed"]]
+        plain = [p for p in entry["inputs"] if not p["indexed"]]
+        values: dict[str, Any] = {}
+        for param, topic in zip(indexed, log.topics[1:], strict=True):
+            values[param["name"]] = decode([_type_of(param)], topic)[0]
+        for param, value in zip(plain, decode([_type_of(p) for p in plain], log.data), strict=True):
+            values[param["name"]] = value
+        return str(entry["name"]), values
+
+    def event_topic(self, name: str) -> bytes:
+        entry = next((e for e in self.abi if e["type"] == "event" and e["name"] == name), None)
+        if entry is None:
+            raise ArtifactError(f"{self.name} has no event {name}")
+        return event_topic(f"{name}({','.join(_type_of(p) for p in entry['inputs'])})")
+
+    def _events_by_topic(self) -> dict[bytes, dict[str, Any]]:
+        return {
+            event_topic(f"{e['name']}({','.join(_type_of(p) for p in e['inputs'])})"): e
+            for e in self.abi
+            if e["type"] == "event"
+        }
 
     def encode_constructor(self, args: tuple[Any, ...]) -> bytes:
         ctor = next((e for e in self.abi if e["type"] == "constructor"), None)

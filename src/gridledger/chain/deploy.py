@@ -9,7 +9,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.conversions import to_bytes
 from eth_utils.crypto import keccak
 
-from gridledger.chain.abi import Artifact, load_artifact
+from gridledger.chain.abi import Artifact, EventLog, load_artifact
 
 (
     ADMIN,
@@ -69,6 +69,8 @@ class Chain(Protocol):
     def snapshot(self) -> int: ...
 
     def revert(self, snapshot_id: int) -> None: ...
+
+    def logs(self, address: str, topic0: bytes) -> list[EventLog]: ...
 
     @property
     def chain_id(self) -> int: ...

@@ -27,7 +27,9 @@ class EmbeddedChain:
         self._block_number = 1
         self._timestamp = timestamp
         self.last_logs: list[EventLog] = []
-        self._snapshots: list[tuple[Any, int, int]] = []
+        self._log_archive: list[EventLog] = []
+        self._transactions = 0
+        self._snapshots: list[tuple[Any, int, int, int]] = []
         self.set_time(timestamp)
 
     @property
@@ -46,14 +48,17 @@ class EmbeddedChain:
 
     def snapshot(self) -> int:
         """Mark the current state (storage, balances, block time); returns an id for revert."""
-        self._snapshots.append((self._evm.snapshot(), self._block_number, self._timestamp))
+        self._snapshots.append(
+            (self._evm.snapshot(), self._block_number, self._timestamp, len(self._log_archive))
+        )
         return len(self._snapshots) - 1
 
     def revert(self, snapshot_id: int) -> None:
         """Return to the state of `snapshot_id`; it and every later snapshot are consumed."""
         if not 0 <= snapshot_id < len(self._snapshots):
             raise ChainError(f"unknown snapshot {snapshot_id}")
-        checkpoint, block_number, timestamp = self._snapshots[snapshot_id]
+        checkpoint, block_number, timestamp, archived = self._snapshots[snapshot_id]
+        del self._log_archive[archived:]
         del self._snapshots[snapshot_id:]
         self._evm.revert(checkpoint)
         self._block_number = block_number - 1
@@ -78,11 +83,26 @@ class EmbeddedChain:
         out = self._run(artifact, address, fn, args, sender=sender, static=False)
         result = self._evm.result
         # pyrevm gives topics as hex strings and data as (topics, data bytes).
+        self._transactions += 1
         self.last_logs = [
-            EventLog(str(log.address), [bytes.fromhex(t.removeprefix("0x")) for t in log.topics], log.data[1])
+            EventLog(
+                str(log.address),
+                [bytes.fromhex(t.removeprefix("0x")) for t in log.topics],
+                log.data[1],
+                f"embedded-{self._transactions}",
+            )
             for log in (result.logs if result is not None else [])
         ]
+        self._log_archive.extend(self.last_logs)
         return artifact.decode_output(fn, out)
+
+    def logs(self, address: str, topic0: bytes) -> list[EventLog]:
+        """Every log `address` emitted with first topic `topic0`, oldest first."""
+        return [
+            log
+            for log in self._log_archive
+            if log.address.lower() == address.lower() and log.topics and log.topics[0] == topic0
+        ]
 
     def _run(
         self, artifact: Artifact, address: str, fn: str, args: tuple[Any, ...], sender: str, static: bool

@@ -52,6 +52,28 @@ class RpcChain:
         if self._rpc("evm_revert", [hex(snapshot_id)]) is not True:
             raise ChainError(f"unknown snapshot {snapshot_id}")
 
+    def logs(self, address: str, topic0: bytes) -> list[EventLog]:
+        """Every log `address` emitted with first topic `topic0`, oldest first (eth_getLogs)."""
+        found = self._rpc(
+            "eth_getLogs",
+            [
+                {
+                    "address": Web3.to_checksum_address(address),
+                    "topics": ["0x" + topic0.hex()],
+                    "fromBlock": "0x0",
+                }
+            ],
+        )
+        return [
+            EventLog(
+                str(log["address"]),
+                [bytes.fromhex(t[2:]) for t in log["topics"]],
+                bytes.fromhex(log["data"][2:]),
+                str(log["transactionHash"]),
+            )
+            for log in found
+        ]
+
     def _rpc(self, method: str, params: list[Any]) -> Any:
         response = self.w3.provider.make_request(cast(Any, method), params)
         if "error" in response:
@@ -77,7 +99,12 @@ class RpcChain:
             raise ChainError(f"transaction {tx_hash.hex()} failed without revert data")
         self.last_gas_used = int(receipt["gasUsed"])
         self.last_logs = [
-            EventLog(str(log["address"]), [bytes(t) for t in log["topics"]], bytes(log["data"]))
+            EventLog(
+                str(log["address"]),
+                [bytes(t) for t in log["topics"]],
+                bytes(log["data"]),
+                "0x" + bytes(log["transactionHash"]).hex(),
+            )
             for log in receipt["logs"]
         ]
         return receipt

@@ -1,27 +1,19 @@
-"""Device keys and EIP-712 signing of meter readings, byte-identical to SmartMeterRegistry.
-
-Signing uses coincurve directly on the digest (libsecp256k1): thousands of readings per
-second, as a gateway relaying a whole feeder needs.
-"""
+"""Device keys and EIP-712 signing of meter readings, byte-identical to SmartMeterRegistry."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import coincurve
 from eth_abi.abi import encode
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
-DOMAIN_TYPEHASH = keccak(
-    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
+from gridledger.chain.eip712 import SigningKey, domain_separator, typed_digest
+
 READING_TYPEHASH = keccak(
     text="MeterReading(uint64 deviceId,uint64 sequence,uint64 intervalStart,uint64 importWh,"
     "uint64 exportWh,uint8 flags,bytes32 firmwareHash)"
 )
-REGISTRY_NAME = b"GridLedger SmartMeterRegistry"
-REGISTRY_VERSION = b"1"
+READING_TYPES = ("uint64", "uint64", "uint64", "uint64", "uint64", "uint8", "bytes32")
 FLAG_TAMPER = 1
 FLAG_POWER_LOSS = 2
 
@@ -55,37 +47,19 @@ SignedReadingTuple = tuple[int, int, int, int, int, int, bytes, bytes, bytes]
 
 
 def registry_domain_separator(chain_id: int, registry: str) -> bytes:
-    return keccak(
-        encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [DOMAIN_TYPEHASH, keccak(REGISTRY_NAME), keccak(REGISTRY_VERSION), chain_id, registry],
-        )
-    )
+    return domain_separator("GridLedger SmartMeterRegistry", "1", chain_id, registry)
 
 
-def reading_digest(reading: MeterReading, domain_separator: bytes) -> bytes:
-    struct_hash = keccak(
-        encode(
-            ["bytes32", "uint64", "uint64", "uint64", "uint64", "uint64", "uint8", "bytes32"],
-            [READING_TYPEHASH, *reading.fields()],
-        )
-    )
-    return keccak(b"\x19\x01" + domain_separator + struct_hash)
+def reading_digest(reading: MeterReading, domain: bytes) -> bytes:
+    return typed_digest(domain, READING_TYPEHASH, READING_TYPES, reading.fields())
 
 
-class DeviceKey:
+class DeviceKey(SigningKey):
     """A meter's secp256k1 key; its address is what the registry knows the device by."""
 
-    def __init__(self, private_key: bytes) -> None:
-        self._key = coincurve.PrivateKey(private_key)
-        public = self._key.public_key.format(compressed=False)[1:]
-        self.address = to_checksum_address(keccak(public)[-20:])
-
-    def sign_reading(self, reading: MeterReading, domain_separator: bytes) -> SignedReadingTuple:
+    def sign_reading(self, reading: MeterReading, domain: bytes) -> SignedReadingTuple:
         """The SignedReading struct for submitReadings, with an EIP-2098 compact signature."""
-        signature = self._key.sign_recoverable(reading_digest(reading, domain_separator), hasher=None)
-        r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
-        vs = (s | (v << 255)).to_bytes(32, "big")
+        r, vs = self.sign_compact(reading_digest(reading, domain))
         return (*reading.fields(), r, vs)
 
 

@@ -1,0 +1,1 @@
+"""Energy market: signed orders, the interval book, clearing, settlement and its verification."""

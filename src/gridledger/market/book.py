@@ -1,0 +1,168 @@
+"""The operator's book of one delivery interval: admitted orders and their receipt times.
+
+Orders stay off-chain and sealed until the interval settles; then the operator publishes the
+book (JSON) and the settlement carries its hash, so anyone can re-run the clearing
+(`gridledger market verify`) and any trader can check that their order was in it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from eth_utils.crypto import keccak
+
+from gridledger.errors import MarketError, OrderRejected
+from gridledger.market.clearing import BookSide
+from gridledger.market.orders import Order, Side, SignedOrder, order_hash
+
+INTERVAL_SECONDS = 900
+MAX_UINT64 = 2**64 - 1
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    signed: SignedOrder
+    received_at_ms: int
+
+
+@dataclass
+class IntervalBook:
+    """Orders for one (pair, interval), in the order they were received."""
+
+    pair_id: int
+    interval_start: int
+    domain: bytes
+    entries: list[BookEntry] = field(default_factory=list)
+    # Orders admitted but left out at gate closure, with the reason (e.g. escrow withdrawn).
+    excluded: dict[bytes, str] = field(default_factory=dict)
+    _hashes: set[bytes] = field(default_factory=set, repr=False)
+
+    def add(self, signed: SignedOrder, received_at_ms: int, now_s: int) -> None:
+        """Admit an order, or raise OrderRejected saying why; a rejected order changes nothing."""
+        order = signed.order
+        if order.pair_id != self.pair_id:
+            raise OrderRejected("unknown_pair", f"pair {order.pair_id}, book is {self.pair_id}")
+        if order.interval_start != self.interval_start:
+            raise OrderRejected("other_interval", f"interval {order.interval_start}")
+        if order.side not in (Side.SELL, Side.BUY):
+            raise OrderRejected("invalid_side", str(order.side))
+        if not 0 < order.energy_wh <= MAX_UINT64 or not 0 <= order.limit_price_per_kwh <= MAX_UINT64:
+            raise OrderRejected("out_of_range", "energy must be positive and amounts fit uint64")
+        if order.expiry < now_s:
+            raise OrderRejected("expired", f"expired at {order.expiry}")
+        if order_hash(order, self.domain) != signed.order_hash:
+            raise OrderRejected("hash_mismatch", "order hash is not the EIP-712 digest of the order")
+        if signed.signer() != order.trader:
+            raise OrderRejected("bad_signature", f"not signed by {order.trader}")
+        if signed.order_hash in self._hashes:
+            raise OrderRejected("duplicate", signed.order_hash.hex())
+        if self.entries and received_at_ms < self.entries[-1].received_at_ms:
+            raise MarketError("receipt times must not go backwards")
+        self.entries.append(BookEntry(signed, received_at_ms))
+        self._hashes.add(signed.order_hash)
+
+    def exclude(self, hash_: bytes, reason: str) -> None:
+        if hash_ not in self._hashes:
+            raise MarketError(f"order {hash_.hex()} is not in the book")
+        self.excluded[hash_] = reason
+
+    def live_entries(self, side: Side) -> list[BookEntry]:
+        return [
+            e
+            for e in self.entries
+            if e.signed.order.side == side and e.signed.order_hash not in self.excluded
+        ]
+
+    @staticmethod
+    def as_arrays(entries: list[BookEntry]) -> BookSide:
+        if not entries:
+            return BookSide.empty()
+        return BookSide(
+            np.fromiter((e.signed.order.limit_price_per_kwh for e in entries), np.int64, len(entries)),
+            np.fromiter((e.signed.order.energy_wh for e in entries), np.int64, len(entries)),
+            np.fromiter((e.received_at_ms for e in entries), np.int64, len(entries)),
+            np.fromiter(
+                (int.from_bytes(e.signed.order_hash[:8], "big") for e in entries), np.uint64, len(entries)
+            ),
+        )
+
+    def book_hash(self) -> bytes:
+        """Commitment to every admitted order with its receipt time and any exclusion, in receipt order."""
+        parts = [
+            e.signed.order_hash
+            + e.received_at_ms.to_bytes(8, "big")
+            + (b"\x01" if e.signed.order_hash in self.excluded else b"\x00")
+            for e in self.entries
+        ]
+        return keccak(b"".join(parts))
+
+    # ---------------------------------------------------------------- publication
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "pairId": self.pair_id,
+                "intervalStart": self.interval_start,
+                "domain": self.domain.hex(),
+                "orders": [
+                    {
+                        "order": dict(zip(_FIELD_NAMES, e.signed.order.fields(), strict=True)),
+                        "r": e.signed.r.hex(),
+                        "vs": e.signed.vs.hex(),
+                        "orderHash": e.signed.order_hash.hex(),
+                        "receivedAtMs": e.received_at_ms,
+                        "excluded": self.excluded.get(e.signed.order_hash),
+                    }
+                    for e in self.entries
+                ],
+            },
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> IntervalBook:
+        """Load a published book; every order's hash and signature is checked again."""
+        try:
+            raw = json.loads(text)
+            book = cls(int(raw["pairId"]), int(raw["intervalStart"]), bytes.fromhex(raw["domain"]))
+            for item in raw["orders"]:
+                fields = item["order"]
+                order = Order(
+                    str(fields["trader"]),
+                    Side(int(fields["side"])),
+                    *(int(fields[name]) for name in _FIELD_NAMES[2:]),
+                )
+                signed = SignedOrder(
+                    order,
+                    bytes.fromhex(item["r"]),
+                    bytes.fromhex(item["vs"]),
+                    bytes.fromhex(item["orderHash"]),
+                )
+                book.add(signed, int(item["receivedAtMs"]), now_s=0)
+                if item.get("excluded"):
+                    book.exclude(signed.order_hash, str(item["excluded"]))
+        except (KeyError, ValueError, TypeError) as malformed:
+            raise MarketError(f"malformed book: {malformed}") from malformed
+        return book
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> IntervalBook:
+        return cls.from_json(path.read_text())
+
+
+_FIELD_NAMES = (
+    "trader",
+    "side",
+    "pairId",
+    "intervalStart",
+    "energyWh",
+    "limitPricePerKWh",
+    "gridNodeId",
+    "expiry",
+    "nonce",
+)

@@ -1,0 +1,113 @@
+"""Gate closure and settlement of one interval: funding check, clearing, the settlement call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import Chain
+from gridledger.market.book import BookEntry, IntervalBook
+from gridledger.market.clearing import ClearingMechanism, ClearingResult, UniformClearing
+from gridledger.market.orders import Side
+
+
+def ceil_payment_units(energy_wh: int, price_per_kwh: int) -> int:
+    """What a buyer pays for `energy_wh` at `price_per_kwh` (rounded up, as the contract does)."""
+    return (energy_wh * price_per_kwh + 999) // 1000
+
+
+def floor_payment_units(energy_wh: int, price_per_kwh: int) -> int:
+    """What a seller receives (rounded down, as the contract does)."""
+    return energy_wh * price_per_kwh // 1000
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The arguments of EnergyMarket.settleInterval and the clearing they come from."""
+
+    clearing: tuple[int, int, int, int, bytes]
+    fills: list[tuple[Any, ...]]
+    result: ClearingResult
+
+    @property
+    def matched_orders(self) -> int:
+        return len(self.fills)
+
+
+def build_settlement(book: IntervalBook, result: ClearingResult) -> Settlement:
+    """Fills in the order the contract checks them: sells, then buys, each by order hash."""
+    bids, asks = book.live_entries(Side.BUY), book.live_entries(Side.SELL)
+
+    def filled(entries: list[BookEntry], amounts: Any) -> list[tuple[Any, ...]]:
+        chosen = [(e.signed, int(wh)) for e, wh in zip(entries, amounts, strict=True) if wh > 0]
+        chosen.sort(key=lambda item: item[0].order_hash)
+        return [(s.order.fields(), s.r, s.vs, wh) for s, wh in chosen]
+
+    fills = filled(asks, result.ask_fill_wh) + filled(bids, result.bid_fill_wh)
+    clearing = (
+        book.pair_id,
+        book.interval_start,
+        int(result.pricing),
+        result.price_per_kwh,
+        book.book_hash(),
+    )
+    return Settlement(clearing, fills, result)
+
+
+class MarketOperator:
+    """Runs gate closure for the market: keeps only funded orders, clears and settles."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        market: str,
+        operator: str,
+        mechanism: ClearingMechanism | None = None,
+    ) -> None:
+        self._chain = chain
+        self._market = market
+        self._operator = operator
+        self._abi = load_artifact("EnergyMarket")
+        self.mechanism: ClearingMechanism = mechanism or UniformClearing()
+        self.grid_fee_per_kwh = int(self._chain.call(self._abi, market, "gridFee")[1])
+
+    def exclude_unfunded(self, book: IntervalBook) -> None:
+        """Leave out, in receipt order, every order its trader's escrow can no longer cover in
+        full (a buy at its limit price plus grid fee, a sell with live energy)."""
+        remaining: dict[str, list[int]] = {}
+        for entry in book.entries:
+            order = entry.signed.order
+            if entry.signed.order_hash in book.excluded:
+                continue
+            if order.trader not in remaining:
+                payment, energy = self._chain.call(self._abi, self._market, "accountOf", order.trader)
+                remaining[order.trader] = [int(payment), int(energy)]
+            funds = remaining[order.trader]
+            if order.side == Side.BUY:
+                need = ceil_payment_units(order.energy_wh, order.limit_price_per_kwh) + ceil_payment_units(
+                    order.energy_wh, self.grid_fee_per_kwh
+                )
+                slot = 0
+            else:
+                need, slot = order.energy_wh, 1
+            if need > funds[slot]:
+                book.exclude(entry.signed.order_hash, "escrow does not cover the order at gate closure")
+            else:
+                funds[slot] -= need
+
+    def clear(self, book: IntervalBook) -> Settlement:
+        bids = book.as_arrays(book.live_entries(Side.BUY))
+        asks = book.as_arrays(book.live_entries(Side.SELL))
+        return build_settlement(book, self.mechanism.clear(bids, asks))
+
+    def settle(self, book: IntervalBook) -> Settlement | None:
+        """Gate closure: exclude unfunded orders, clear, settle on-chain. None if nothing trades."""
+        self.exclude_unfunded(book)
+        settlement = self.clear(book)
+        if not settlement.fills:
+            return None
+        self._chain.transact(
+            self._operator, self._abi, self._market, "settleInterval", settlement.clearing, settlement.fills
+        )
+        return settlement

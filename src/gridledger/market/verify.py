@@ -1,0 +1,139 @@
+"""Re-run a settled interval's clearing from the published book and the chain's trade record.
+
+Anyone holding the book the operator published can check that (a) it is the book the
+settlement committed to, (b) every fill on-chain belongs to an admitted order and respects
+its amount, side, limit and the pricing rule, and (c) the operator did not skip a better
+clearing: the documented engine on the same book gives the same volume, welfare and fills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridledger.chain.abi import EventLog, load_artifact
+from gridledger.chain.deploy import Chain
+from gridledger.errors import MarketError
+from gridledger.market.book import BookEntry, IntervalBook
+from gridledger.market.clearing import UniformClearing
+from gridledger.market.orders import Pricing, Side
+from gridledger.market.settlement import ceil_payment_units, floor_payment_units
+
+
+@dataclass(frozen=True)
+class Finding:
+    """book_mismatch, unknown_order, excluded_order, fill_inconsistent, better_clearing, fill_differs."""
+
+    kind: str
+    detail: str
+
+
+@dataclass
+class VerificationReport:
+    interval_start: int
+    pricing: Pricing
+    clearing_price_per_kwh: int
+    settled_volume_wh: int
+    settled_welfare: int
+    best_volume_wh: int
+    best_welfare: int
+    fills: int
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        return not self.findings
+
+
+def _settlement_logs(chain: Chain, market: str, interval_start: int) -> tuple[dict[str, Any], list[EventLog]]:
+    abi = load_artifact("EnergyMarket")
+    for log in chain.logs(market, abi.event_topic("IntervalSettled")):
+        decoded = abi.decode_event(log)
+        if decoded is not None and decoded[1]["intervalStart"] == interval_start:
+            fills = [
+                f
+                for f in chain.logs(market, abi.event_topic("OrderFilled"))
+                if f.transaction == log.transaction
+            ]
+            return decoded[1], fills
+    raise MarketError(f"interval {interval_start} has not been settled on market {market}")
+
+
+def verify_interval(chain: Chain, market: str, book: IntervalBook) -> VerificationReport:
+    """Check the settlement of `book`'s interval against the book; findings list every problem."""
+    settled, fill_logs = _settlement_logs(chain, market, book.interval_start)
+    abi = load_artifact("EnergyMarket")
+    pricing = Pricing(settled["pricing"])
+    price = int(settled["clearingPricePerKWh"])
+    by_hash: dict[bytes, BookEntry] = {e.signed.order_hash: e for e in book.entries}
+    findings: list[Finding] = []
+    if settled["bookHash"] != book.book_hash():
+        findings.append(
+            Finding("book_mismatch", "the published book is not the one the settlement committed to")
+        )
+
+    onchain_fills: dict[bytes, int] = {}
+    welfare = 0
+    for log in fill_logs:
+        decoded = abi.decode_event(log)
+        if decoded is None:
+            continue
+        fill = decoded[1]
+        hash_, filled, paid = fill["orderHash"], int(fill["filledWh"]), int(fill["paymentUnits"])
+        entry = by_hash.get(hash_)
+        if entry is None:
+            findings.append(Finding("unknown_order", f"fill of {hash_.hex()} which is not in the book"))
+            continue
+        if hash_ in book.excluded:
+            findings.append(Finding("excluded_order", f"{hash_.hex()} was filled but the book excludes it"))
+        order = entry.signed.order
+        onchain_fills[hash_] = filled
+        unit_price = price if pricing == Pricing.UNIFORM else order.limit_price_per_kwh
+        expected = (
+            ceil_payment_units(filled, unit_price)
+            if order.side == Side.BUY
+            else floor_payment_units(filled, unit_price)
+        )
+        crosses = (
+            order.limit_price_per_kwh < price if order.side == Side.BUY else order.limit_price_per_kwh > price
+        )
+        if filled > order.energy_wh or crosses or paid != expected or fill["side"] != order.side:
+            findings.append(Finding("fill_inconsistent", f"{hash_.hex()}: filled {filled} Wh, paid {paid}"))
+        welfare += (1 if order.side == Side.BUY else -1) * order.limit_price_per_kwh * filled
+
+    bid_entries, ask_entries = book.live_entries(Side.BUY), book.live_entries(Side.SELL)
+    bids, asks = book.as_arrays(bid_entries), book.as_arrays(ask_entries)
+    best = UniformClearing(pricing).clear(bids, asks)
+    best_welfare = best.welfare(bids, asks)
+    if best_welfare > welfare or best.volume_wh > int(settled["volumeWh"]):
+        findings.append(
+            Finding(
+                "better_clearing",
+                f"the book clears {best.volume_wh} Wh with welfare {best_welfare}; "
+                f"the settlement traded {settled['volumeWh']} Wh with welfare {welfare}",
+            )
+        )
+    engine_fills = {
+        entry.signed.order_hash: int(wh)
+        for entries, amounts in ((bid_entries, best.bid_fill_wh), (ask_entries, best.ask_fill_wh))
+        for entry, wh in zip(entries, amounts, strict=True)
+        if wh > 0
+    }
+    if engine_fills != onchain_fills or best.price_per_kwh != price:
+        findings.append(
+            Finding(
+                "fill_differs",
+                "fills or price differ from the documented rule's (price, then receipt, then hash)",
+            )
+        )
+    return VerificationReport(
+        book.interval_start,
+        pricing,
+        price,
+        int(settled["volumeWh"]),
+        welfare,
+        best.volume_wh,
+        best_welfare,
+        len(fill_logs),
+        findings,
+    )

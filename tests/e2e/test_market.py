@@ -1,0 +1,179 @@
+"""The market end to end on the embedded EVM: admission, clearing, settlement, verification."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from eth_utils.crypto import keccak
+
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import ENERGY_PAIR_ID, System, named_account
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval, trade_one_interval
+from gridledger.errors import ContractRevertError, OrderRejected
+from gridledger.market.book import IntervalBook
+from gridledger.market.clearing import ClearingResult
+from gridledger.market.orders import Order, Pricing, Side, TraderKey, market_domain_separator
+from gridledger.market.settlement import MarketOperator, build_settlement
+from gridledger.market.verify import verify_interval
+
+MARKET, TOKEN, DOLLAR = (load_artifact(n) for n in ("EnergyMarket", "EnergyToken", "TestStablecoin"))
+OPERATOR = named_account("market-operator")
+
+World = tuple[EmbeddedChain, System, list[Participant]]
+
+
+@pytest.fixture
+def world() -> World:
+    chain = EmbeddedChain(START_TIME)
+    system, participants, _ = build_demo(chain)
+    return chain, system, participants
+
+
+def _escrow_totals(chain: EmbeddedChain, system: System, accounts: list[str]) -> tuple[int, int]:
+    payments, energy = zip(
+        *(chain.call(MARKET, system.market, "accountOf", a) for a in accounts), strict=True
+    )
+    return sum(payments), sum(energy)
+
+
+def test_settle_interval_conservesPaymentAndEnergy(world: World) -> None:
+    chain, system, participants = world
+    book, settlement = trade_one_interval(chain, system, participants)
+    assert settlement is not None and settlement.result.volume_wh == 3_000
+    accounts = [p.owner for p in participants] + [named_account("dso")]
+    payment_total, energy_total = _escrow_totals(chain, system, accounts)
+    assert payment_total == chain.call(DOLLAR, system.payment_token, "balanceOf", system.market)[0]
+    assert energy_total == chain.call(TOKEN, system.token, "balanceOf", system.market)[0]
+    anna, _, carla = participants
+    price = settlement.result.price_per_kwh
+    assert chain.call(MARKET, system.market, "accountOf", anna.owner) == (2_000 * price // 1000, 0)
+    assert chain.call(MARKET, system.market, "accountOf", carla.owner)[1] == 3_000
+    assert chain.call(MARKET, system.market, "isSettled", book.interval_start) == (True,)
+
+
+def test_verify_interval_honestSettlement_isConsistent(world: World) -> None:
+    chain, system, participants = world
+    book, _ = trade_one_interval(chain, system, participants)
+    report = verify_interval(chain, system.market, IntervalBook.from_json(book.to_json()))
+    assert report.consistent, report.findings
+    assert report.settled_volume_wh == report.best_volume_wh == 3_000
+
+
+def test_verify_interval_operatorSkippedBetterClearing_isReported(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    # The operator fills only anna -> carla (2 kWh) and leaves ben's cheaper-than-bid offer out.
+    asks, bids = book.live_entries(Side.SELL), book.live_entries(Side.BUY)
+    worse = ClearingResult(
+        Pricing.UNIFORM,
+        240_000,
+        2_000,
+        np.array([2_000 if e.signed.order.trader == participants[2].owner else 0 for e in bids]),
+        np.array([2_000 if e.signed.order.trader == participants[0].owner else 0 for e in asks]),
+    )
+    settlement = build_settlement(book, worse)
+    chain.transact(OPERATOR, MARKET, system.market, "settleInterval", settlement.clearing, settlement.fills)
+    kinds = {f.kind for f in verify_interval(chain, system.market, book).findings}
+    assert {"better_clearing", "fill_differs"} <= kinds
+
+
+def test_verify_interval_alteredPublishedBook_isReported(world: World) -> None:
+    chain, system, participants = world
+    book, _ = trade_one_interval(chain, system, participants)
+    altered = IntervalBook(book.pair_id, book.interval_start, book.domain)
+    for entry in book.entries[:-1]:
+        altered.add(entry.signed, entry.received_at_ms, 0)
+    kinds = {f.kind for f in verify_interval(chain, system.market, altered).findings}
+    assert "book_mismatch" in kinds and "unknown_order" in kinds
+
+
+def test_settle_interval_twice_revertsWithIntervalAlreadySettled(world: World) -> None:
+    chain, system, participants = world
+    _, settlement = trade_one_interval(chain, system, participants)
+    assert settlement is not None
+    with pytest.raises(ContractRevertError) as refused:
+        chain.transact(
+            OPERATOR, MARKET, system.market, "settleInterval", settlement.clearing, settlement.fills
+        )
+    assert refused.value.error_name == "IntervalAlreadySettled"
+
+
+def test_operator_excludesUnfundedOrder_andSettlesTheRest(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    now = chain.timestamp
+    stranger = TraderKey(keccak(text="unfunded-buyer"))
+    order = Order(
+        stranger.address, Side.BUY, ENERGY_PAIR_ID, book.interval_start, 500, 400_000, 1, now + 900, 1
+    )
+    book.add(stranger.sign_order(order, book.domain), 10, now)
+    settlement = MarketOperator(chain, system.market, OPERATOR).settle(book)
+    assert settlement is not None
+    assert list(book.excluded.values()) == ["escrow does not cover the order at gate closure"]
+    assert verify_interval(chain, system.market, book).consistent
+
+
+# ---------------------------------------------------------------- admission to the book
+@pytest.fixture
+def empty_book(world: World) -> tuple[IntervalBook, TraderKey, Order]:
+    chain, system, _ = world
+    domain = market_domain_separator(chain.chain_id, system.market)
+    start = START_TIME - START_TIME % 900 + 9_000
+    trader = TraderKey(keccak(text="prosumer-admission"))
+    order = Order(trader.address, Side.SELL, ENERGY_PAIR_ID, start, 1_000, 100_000, 1, start, 1)
+    return IntervalBook(ENERGY_PAIR_ID, start, domain), trader, order
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"pair_id": 2}, "unknown_pair"),
+        ({"interval_start": 0}, "other_interval"),
+        ({"energy_wh": 0}, "out_of_range"),
+        ({"expiry": 5}, "expired"),
+    ],
+)
+def test_book_add_badOrder_isRejectedWithReason(
+    empty_book: tuple[IntervalBook, TraderKey, Order], change: dict[str, int], reason: str
+) -> None:
+    book, trader, order = empty_book
+    bad = replace(order, **change)
+    with pytest.raises(OrderRejected) as rejected:
+        book.add(trader.sign_order(bad, book.domain), 0, now_s=10)
+    assert rejected.value.reason == reason and book.entries == []
+
+
+def test_book_add_forgedSignature_isRejected(empty_book: tuple[IntervalBook, TraderKey, Order]) -> None:
+    book, _, order = empty_book
+    forger = TraderKey(keccak(text="forger"))
+    with pytest.raises(OrderRejected) as rejected:
+        book.add(forger.sign_order(order, book.domain), 0, now_s=10)
+    assert rejected.value.reason == "bad_signature"
+
+
+def test_book_add_sameOrderTwice_isRejectedAsDuplicate(
+    empty_book: tuple[IntervalBook, TraderKey, Order],
+) -> None:
+    book, trader, order = empty_book
+    signed = trader.sign_order(order, book.domain)
+    book.add(signed, 0, now_s=10)
+    with pytest.raises(OrderRejected) as rejected:
+        book.add(signed, 1, now_s=10)
+    assert rejected.value.reason == "duplicate" and len(book.entries) == 1
+
+
+def test_book_add_hashOfAnotherOrder_isRejected(empty_book: tuple[IntervalBook, TraderKey, Order]) -> None:
+    book, trader, order = empty_book
+    signed = trader.sign_order(order, book.domain)
+    with pytest.raises(OrderRejected) as rejected:
+        book.add(replace(signed, order=replace(order, energy_wh=999)), 0, now_s=10)
+    assert rejected.value.reason == "hash_mismatch"
+
+
+def test_book_json_roundTrip_keepsBookHash(empty_book: tuple[IntervalBook, TraderKey, Order]) -> None:
+    book, trader, order = empty_book
+    book.add(trader.sign_order(order, book.domain), 3, now_s=10)
+    assert IntervalBook.from_json(book.to_json()).book_hash() == book.book_hash()
