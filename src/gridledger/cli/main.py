@@ -5,13 +5,15 @@ from __future__ import annotations
 import typer
 
 from gridledger.cli.demo import demo_command
+from gridledger.cli.market import market_app
 
 app = typer.Typer(
     help="gridledger: peer-to-peer renewable energy trading on an EVM chain.", no_args_is_help=True
 )
 app.command("demo")(demo_command)
+app.add_typer(market_app, name="market")
 
 
 @app.callback()
 def _root() -> None:
-    """Keep subcommands explicit even while there is only one."""
+    """Subcommands: demo, market."""

@@ -1,0 +1,55 @@
+"""`gridledger market ...`: check a settled interval against the operator's published book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gridledger.chain.rpc import RpcChain
+from gridledger.errors import GridLedgerError
+from gridledger.market.book import IntervalBook
+from gridledger.market.verify import VerificationReport, verify_interval
+
+market_app = typer.Typer(help="The energy market: verify settled intervals.", no_args_is_help=True)
+
+
+@market_app.command("verify")
+def verify_command(
+    interval: Annotated[int, typer.Option(help="Start of the delivery interval (unix seconds).")],
+    book: Annotated[Path, typer.Option(help="The book the operator published for it (JSON).", exists=True)],
+    market: Annotated[str, typer.Option(help="EnergyMarket contract address.")],
+    rpc_url: Annotated[str, typer.Option(help="JSON-RPC endpoint of the chain.")] = "http://127.0.0.1:8545",
+) -> None:
+    """Recompute the interval's clearing from the signed orders and the on-chain trade record;
+    exits 1 and lists every inconsistent fill or skipped better clearing."""
+    console = Console()
+    try:
+        loaded = IntervalBook.load(book)
+        if loaded.interval_start != interval:
+            raise GridLedgerError(f"the book is for interval {loaded.interval_start}, not {interval}")
+        report = verify_interval(RpcChain(rpc_url), market, loaded)
+    except GridLedgerError as failed:
+        console.print(f"[red]cannot verify:[/] {failed}")
+        raise typer.Exit(2) from failed
+    print_report(console, report)
+    if not report.consistent:
+        raise typer.Exit(1)
+
+
+def print_report(console: Console, report: VerificationReport) -> None:
+    table = Table(title=f"Interval {report.interval_start} ({report.pricing.name.lower()} pricing)")
+    table.add_column("")
+    table.add_column("settled", justify="right")
+    table.add_column("recomputed", justify="right")
+    table.add_row("volume Wh", str(report.settled_volume_wh), str(report.best_volume_wh))
+    table.add_row("welfare (units x Wh/kWh)", str(report.settled_welfare), str(report.best_welfare))
+    table.add_row("fills", str(report.fills), "")
+    console.print(table)
+    for finding in report.findings:
+        console.print(f"[red]{finding.kind}[/]: {finding.detail}")
+    if report.consistent:
+        console.print("[green]consistent[/]: the settlement is the book's documented clearing")
