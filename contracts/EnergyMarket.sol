@@ -31,7 +31,10 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     bytes32 public constant ORDER_TYPEHASH = keccak256(
         "Order(address trader,uint8 side,uint16 pairId,uint64 intervalStart,uint64 energyWh,uint64 limitPricePerKWh,uint64 gridNodeId,uint64 expiry,uint64 nonce)"
     );
-    uint256 private constant MAX_PAYMENT_UNITS = (1 << 96) - 1;
+    /// Low 96 bits of an account word: payment balance (bits 0..94) and the flag (bit 95) that
+    /// the trader has invalidated nonces, so that only such traders' fills read the bitmap.
+    uint256 private constant MAX_PAYMENT_UNITS = (1 << 95) - 1;
+    uint256 private constant INVALIDATED_NONCES_FLAG = 1 << 95;
 
     // ---------------------------------------------------------------- storage
     /// @notice The trading pair this market clears (orders name it).
@@ -45,7 +48,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     IGridGuard public gridGuard;
 
     mapping(address trader => uint256 word) private _accounts;
-    mapping(address trader => mapping(uint256 wordPosition => uint256 bits)) private _invalidNonces;
+    /// (trader << 96 | nonce >> 8) => invalidated bits; one flat mapping saves a hash per fill
+    mapping(uint256 traderAndWord => uint256 bits) private _invalidNonces;
     mapping(uint256 wordPosition => uint256 bits) private _settledIntervals;
 
     /// @dev Running sums of one settlement, kept in memory to keep the loop's stack small.
@@ -60,6 +64,9 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         uint256 feePerKWh;
         bytes32 lastHash;
         bool buying;
+        bytes32[] orderHashes;
+        address[] traders;
+        uint256[] fills;
     }
 
     /// @param authority The AccessManager of the system.
@@ -112,7 +119,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         if (!energyToken.isVerified(msg.sender)) revert ParticipantNotVerified(msg.sender);
         paymentToken.safeTransferFrom(msg.sender, address(this), units);
         uint256 word = _accounts[msg.sender];
-        _accounts[msg.sender] = _withPayment(msg.sender, word, word.low() + units);
+        _accounts[msg.sender] = _withPayment(msg.sender, word, _payment(word) + units);
         emit PaymentDeposited(msg.sender, units);
     }
 
@@ -120,8 +127,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     function withdrawPayment(uint256 units) external nonReentrant whenNotPaused {
         if (units == 0) revert ZeroAmount();
         uint256 word = _accounts[msg.sender];
-        if (units > word.low()) revert InsufficientPayment(msg.sender, word.low(), units);
-        _accounts[msg.sender] = word.withLow(word.low() - units);
+        if (units > _payment(word)) revert InsufficientPayment(msg.sender, _payment(word), units);
+        _accounts[msg.sender] = _withPayment(msg.sender, word, _payment(word) - units);
         paymentToken.safeTransfer(msg.sender, units);
         emit PaymentWithdrawn(msg.sender, units);
     }
@@ -147,7 +154,9 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
 
     /// @inheritdoc IEnergyMarket
     function invalidateNonces(uint256 wordPosition, uint256 mask) external {
-        _invalidNonces[msg.sender][wordPosition] |= mask;
+        if (wordPosition > type(uint56).max) revert NoncePositionOutOfRange(wordPosition);
+        _invalidNonces[_nonceWord(msg.sender, wordPosition << 8)] |= mask;
+        _accounts[msg.sender] |= INVALIDATED_NONCES_FLAG;
         emit NoncesInvalidated(msg.sender, wordPosition, mask);
     }
 
@@ -163,6 +172,9 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         Totals memory totals;
         totals.nowEpoch = _currentEpoch();
         totals.feePerKWh = feeConfig >> 160;
+        totals.orderHashes = new bytes32[](fills.length);
+        totals.traders = new address[](fills.length);
+        totals.fills = new uint256[](fills.length);
         IGridGuard guard = gridGuard;
         for (uint256 i; i < fills.length; ++i) {
             _settleFill(i, fills[i], clearing, totals, guard);
@@ -173,16 +185,18 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         if (collectorUnits != 0) {
             address collector = address(uint160(feeConfig));
             uint256 word = _accounts[collector];
-            _accounts[collector] = _withPayment(collector, word, word.low() + collectorUnits);
+            _accounts[collector] = _withPayment(collector, word, _payment(word) + collectorUnits);
         }
         emit IntervalSettled(
             clearing.intervalStart,
             clearing.pricing,
             clearing.clearingPricePerKWh,
             totals.soldWh,
-            fills.length,
             collectorUnits,
-            clearing.bookHash
+            clearing.bookHash,
+            totals.orderHashes,
+            totals.traders,
+            totals.fills
         );
     }
 
@@ -198,11 +212,11 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     ) private {
         Order calldata order = fill.order;
         bytes32 hash = _hashTypedDataV4(keccak256(abi.encode(ORDER_TYPEHASH, order)));
-        _checkOrder(index, fill, clearing, totals, hash, guard);
+        uint256 word = _rolledAccount(order.trader, totals.nowEpoch);
+        _checkOrder(index, fill, clearing, totals, hash, guard, word & INVALIDATED_NONCES_FLAG != 0);
 
         uint256 filledWh = fill.filledWh;
         uint256 pricePerKWh = clearing.pricing == Pricing.Uniform ? clearing.clearingPricePerKWh : order.limitPricePerKWh;
-        uint256 word = _rolledAccount(order.trader, totals.nowEpoch);
         uint256 paymentUnits;
         if (order.side == uint8(Side.Sell)) {
             if (filledWh > word.live()) revert InsufficientEscrowedEnergy(order.trader, word.live(), filledWh);
@@ -212,7 +226,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
             totals.soldWh += filledWh;
             paymentUnits = filledWh * pricePerKWh / 1000; // sellers' share rounds down
             totals.receivedUnits += paymentUnits;
-            word = _withPayment(order.trader, word.without(previousPart, currentPart), word.low() + paymentUnits);
+            word = _withPayment(order.trader, word.without(previousPart, currentPart), _payment(word) + paymentUnits);
         } else {
             totals.boughtWh += filledWh;
             if (totals.boughtWh > totals.soldWh) revert UnbalancedSettlement(totals.soldWh, totals.boughtWh);
@@ -221,12 +235,14 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
             totals.poolCurrentWh -= filledWh - previousPart;
             paymentUnits = _ceilPerKWh(filledWh, pricePerKWh); // buyers' share rounds up
             uint256 dueUnits = paymentUnits + _ceilPerKWh(filledWh, totals.feePerKWh);
-            if (dueUnits > word.low()) revert InsufficientPayment(order.trader, word.low(), dueUnits);
+            if (dueUnits > _payment(word)) revert InsufficientPayment(order.trader, _payment(word), dueUnits);
             totals.paidUnits += dueUnits;
-            word = word.plus(previousPart, filledWh - previousPart).withLow(word.low() - dueUnits);
+            word = _withPayment(order.trader, word.plus(previousPart, filledWh - previousPart), _payment(word) - dueUnits);
         }
         _accounts[order.trader] = word;
-        emit OrderFilled(hash, order.trader, Side(order.side), filledWh, paymentUnits);
+        totals.orderHashes[index] = hash;
+        totals.traders[index] = order.trader;
+        totals.fills[index] = filledWh | (paymentUnits << 64) | (uint256(order.side) << 255);
     }
 
     /// @dev Everything about fill `index` that does not depend on balances.
@@ -236,7 +252,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         Clearing calldata clearing,
         Totals memory totals,
         bytes32 hash,
-        IGridGuard guard
+        IGridGuard guard,
+        bool traderInvalidatedNonces
     ) private view {
         Order calldata order = fill.order;
         if (order.pairId != clearing.pairId) revert UnknownPair(order.pairId);
@@ -259,7 +276,10 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         if (isBuy ? order.limitPricePerKWh < price : order.limitPricePerKWh > price) {
             revert LimitPriceViolated(index, order.limitPricePerKWh, price);
         }
-        if ((_invalidNonces[order.trader][order.nonce >> 8] >> (order.nonce & 0xFF)) & 1 == 1) {
+        if (
+            traderInvalidatedNonces
+                && (_invalidNonces[_nonceWord(order.trader, order.nonce)] >> (order.nonce & 0xFF)) & 1 == 1
+        ) {
             revert OrderNonceInvalidated(index, order.trader, order.nonce);
         }
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, fill.r, fill.vs);
@@ -274,7 +294,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     function accountOf(address trader) external view returns (uint256 paymentUnits, uint256 energyWh) {
         uint256 word = _accounts[trader];
         (uint256 rolledWord,) = word.rolled(_currentEpoch());
-        return (word.low(), rolledWord.live());
+        return (_payment(word), rolledWord.live());
     }
 
     /// @inheritdoc IEnergyMarket
@@ -285,7 +305,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
 
     /// @inheritdoc IEnergyMarket
     function isNonceInvalidated(address trader, uint64 nonce) external view returns (bool) {
-        return (_invalidNonces[trader][nonce >> 8] >> (nonce & 0xFF)) & 1 == 1;
+        return (_invalidNonces[_nonceWord(trader, nonce)] >> (nonce & 0xFF)) & 1 == 1;
     }
 
     /// @inheritdoc IEnergyMarket
@@ -310,13 +330,22 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         (word,) = _accounts[trader].rolled(nowEpoch);
     }
 
+    function _payment(uint256 word) private pure returns (uint256) {
+        return word & MAX_PAYMENT_UNITS;
+    }
+
+    /// @dev The word with its payment balance set to `units`; the nonce flag is kept.
     function _withPayment(address trader, uint256 word, uint256 units) private pure returns (uint256) {
         if (units > MAX_PAYMENT_UNITS) revert PaymentBalanceOverflow(trader);
-        return word.withLow(units);
+        return word.withLow((word & INVALIDATED_NONCES_FLAG) | units);
     }
 
     function _ceilPerKWh(uint256 energyWh, uint256 unitsPerKWh) private pure returns (uint256) {
         return (energyWh * unitsPerKWh + 999) / 1000;
+    }
+
+    function _nonceWord(address trader, uint256 nonce) private pure returns (uint256) {
+        return (uint256(uint160(trader)) << 96) | (nonce >> 8);
     }
 
     function _markSettled(uint64 intervalStart) private {

@@ -88,8 +88,10 @@ interface IEnergyMarket {
     error ZeroAmount();
     /// @notice Only verified participants may trade energy.
     error ParticipantNotVerified(address trader);
-    /// @notice A payment balance would exceed 96 bits.
+    /// @notice A payment balance would exceed 95 bits.
     error PaymentBalanceOverflow(address trader);
+    /// @notice Nonces are uint64, so a bitmap word position is below 2^56.
+    error NoncePositionOutOfRange(uint256 wordPosition);
     /// @notice The fee collector cannot be the zero address.
     error InvalidFeeCollector();
 
@@ -100,17 +102,20 @@ interface IEnergyMarket {
     event EnergyWithdrawn(address indexed trader, uint256 energyWh);
     /// @notice `trader` cancelled every order whose nonce has its bit set in `mask` of word `wordPosition`.
     event NoncesInvalidated(address indexed trader, uint256 wordPosition, uint256 mask);
-    /// @notice One fill of a settlement: payment is what the buyer paid (fee excluded) or the seller received.
-    event OrderFilled(bytes32 indexed orderHash, address indexed trader, Side side, uint256 filledWh, uint256 paymentUnits);
-    /// @notice An interval was settled; with the OrderFilled events of the same transaction it is the trade record.
+    /// @notice An interval was settled: the trade record. Fill i is order `orderHashes[i]` of
+    ///         `traders[i]`; `fills[i]` packs filledWh (bits 0..63), paymentUnits (bits 64..191:
+    ///         what the buyer paid without fee, or what the seller received) and the side (bit 255,
+    ///         1 = buy). One event per settlement instead of one per fill saves about 2,000 gas a fill.
     event IntervalSettled(
         uint64 indexed intervalStart,
         Pricing pricing,
         uint256 clearingPricePerKWh,
         uint256 volumeWh,
-        uint256 fills,
         uint256 collectorUnits,
-        bytes32 bookHash
+        bytes32 bookHash,
+        bytes32[] orderHashes,
+        address[] traders,
+        uint256[] fills
     );
     /// @notice Governance set the grid fee (payment base units per kWh bought) and its collector (the DSO).
     event GridFeeSet(address indexed collector, uint256 feePerKWh);

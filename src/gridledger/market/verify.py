@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gridledger.chain.abi import EventLog, load_artifact
+from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
 from gridledger.errors import MarketError
 from gridledger.market.book import BookEntry, IntervalBook
@@ -45,24 +45,42 @@ class VerificationReport:
         return not self.findings
 
 
-def _settlement_logs(chain: Chain, market: str, interval_start: int) -> tuple[dict[str, Any], list[EventLog]]:
+@dataclass(frozen=True)
+class SettledFill:
+    """One fill of the IntervalSettled trade record."""
+
+    order_hash: bytes
+    trader: str
+    side: Side
+    filled_wh: int
+    payment_units: int
+
+    @classmethod
+    def unpack(cls, order_hash: bytes, trader: str, packed: int) -> SettledFill:
+        side = Side.BUY if packed >> 255 else Side.SELL
+        return cls(order_hash, trader, side, packed & (2**64 - 1), (packed >> 64) & (2**128 - 1))
+
+
+def settled_interval(
+    chain: Chain, market: str, interval_start: int
+) -> tuple[dict[str, Any], list[SettledFill]]:
+    """The IntervalSettled event of `interval_start` and its fills; MarketError if not settled."""
     abi = load_artifact("EnergyMarket")
     for log in chain.logs(market, abi.event_topic("IntervalSettled")):
         decoded = abi.decode_event(log)
         if decoded is not None and decoded[1]["intervalStart"] == interval_start:
+            event = decoded[1]
             fills = [
-                f
-                for f in chain.logs(market, abi.event_topic("OrderFilled"))
-                if f.transaction == log.transaction
+                SettledFill.unpack(h, t, f)
+                for h, t, f in zip(event["orderHashes"], event["traders"], event["fills"], strict=True)
             ]
-            return decoded[1], fills
+            return event, fills
     raise MarketError(f"interval {interval_start} has not been settled on market {market}")
 
 
 def verify_interval(chain: Chain, market: str, book: IntervalBook) -> VerificationReport:
     """Check the settlement of `book`'s interval against the book; findings list every problem."""
-    settled, fill_logs = _settlement_logs(chain, market, book.interval_start)
-    abi = load_artifact("EnergyMarket")
+    settled, settled_fills = settled_interval(chain, market, book.interval_start)
     pricing = Pricing(settled["pricing"])
     price = int(settled["clearingPricePerKWh"])
     by_hash: dict[bytes, BookEntry] = {e.signed.order_hash: e for e in book.entries}
@@ -74,12 +92,8 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
 
     onchain_fills: dict[bytes, int] = {}
     welfare = 0
-    for log in fill_logs:
-        decoded = abi.decode_event(log)
-        if decoded is None:
-            continue
-        fill = decoded[1]
-        hash_, filled, paid = fill["orderHash"], int(fill["filledWh"]), int(fill["paymentUnits"])
+    for fill in settled_fills:
+        hash_, filled, paid = fill.order_hash, fill.filled_wh, fill.payment_units
         entry = by_hash.get(hash_)
         if entry is None:
             findings.append(Finding("unknown_order", f"fill of {hash_.hex()} which is not in the book"))
@@ -97,7 +111,8 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         crosses = (
             order.limit_price_per_kwh < price if order.side == Side.BUY else order.limit_price_per_kwh > price
         )
-        if filled > order.energy_wh or crosses or paid != expected or fill["side"] != order.side:
+        wrong_party = fill.side != order.side or fill.trader.lower() != order.trader.lower()
+        if filled > order.energy_wh or crosses or paid != expected or wrong_party:
             findings.append(Finding("fill_inconsistent", f"{hash_.hex()}: filled {filled} Wh, paid {paid}"))
         welfare += (1 if order.side == Side.BUY else -1) * order.limit_price_per_kwh * filled
 
@@ -134,6 +149,6 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         welfare,
         best.volume_wh,
         best_welfare,
-        len(fill_logs),
+        len(settled_fills),
         findings,
     )
