@@ -7,15 +7,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from eth_utils.crypto import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import ENERGY_PAIR_ID, System, named_account
+from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval, trade_one_interval
 from gridledger.errors import ContractRevertError, OrderRejected
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import ClearingResult
-from gridledger.market.orders import Order, Pricing, Side, TraderKey, market_domain_separator
+from gridledger.market.orders import Order, Pricing, Side, TraderKey, market_domain_separator, order_hash
 from gridledger.market.settlement import MarketOperator, build_settlement
 from gridledger.market.verify import verify_interval
 
@@ -177,3 +179,27 @@ def test_book_json_roundTrip_keepsBookHash(empty_book: tuple[IntervalBook, Trade
     book, trader, order = empty_book
     book.add(trader.sign_order(order, book.domain), 3, now_s=10)
     assert IntervalBook.from_json(book.to_json()).book_hash() == book.book_hash()
+
+
+@pytest.fixture(scope="module")
+def hash_world() -> tuple[EmbeddedChain, System]:
+    chain = EmbeddedChain(START_TIME)
+    return chain, deploy_local_system(chain, [])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    side=st.sampled_from(list(Side)),
+    energy_wh=st.integers(1, 2**64 - 1),
+    price=st.integers(0, 2**64 - 1),
+    nonce=st.integers(0, 2**64 - 1),
+)
+def test_order_hash_pythonEqualsContract(
+    hash_world: tuple[EmbeddedChain, System], side: Side, energy_wh: int, price: int, nonce: int
+) -> None:
+    chain, system = hash_world
+    domain = market_domain_separator(chain.chain_id, system.market)
+    order = Order(
+        named_account("prosumer-hash"), side, ENERGY_PAIR_ID, 1_750_005_900, energy_wh, price, 7, 2**40, nonce
+    )
+    assert chain.call(MARKET, system.market, "orderHash", order.fields()) == (order_hash(order, domain),)
