@@ -43,3 +43,11 @@ class OrderRejected(MarketError):
     def __init__(self, reason: str, detail: str) -> None:
         self.reason = reason
         super().__init__(f"order rejected ({reason}): {detail}")
+
+
+class ScenarioError(GridLedgerError):
+    """A simulation scenario cannot be built (unknown grid, day outside the profiles, bad size)."""
+
+
+class SimulationError(GridLedgerError):
+    """A simulation run failed or its results do not reconcile with the chain."""

@@ -27,6 +27,9 @@ class EmbeddedChain:
         self._block_number = 1
         self._timestamp = timestamp
         self.last_logs: list[EventLog] = []
+        # Execution gas of the last transaction as pyrevm reports it: state stays warm between
+        # calls here, so it is below a receipt's gasUsed (docs/simulation.md); never quote it.
+        self.last_gas_used = 0
         self._log_archive: list[EventLog] = []
         self._transactions = 0
         self._snapshots: list[tuple[Any, int, int, int]] = []
@@ -82,6 +85,7 @@ class EmbeddedChain:
         """Run `fn` as `sender` and commit it; raises ContractRevertError on revert."""
         out = self._run(artifact, address, fn, args, sender=sender, static=False)
         result = self._evm.result
+        self.last_gas_used = result.gas_used if result is not None else 0
         # pyrevm gives topics as hex strings and data as (topics, data bytes).
         self._transactions += 1
         self.last_logs = [

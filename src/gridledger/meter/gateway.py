@@ -30,7 +30,8 @@ REJECTED_TOPIC = event_topic("ReadingRejected(uint256,uint256,uint8)")
 
 
 class SubmittingChain(Protocol):
-    last_logs: list[EventLog]
+    @property
+    def last_logs(self) -> list[EventLog]: ...
 
     def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: object) -> object: ...
 

@@ -1,0 +1,1 @@
+"""`gridledger simulate`: a SimBench grid trading on the platform, interval by interval."""

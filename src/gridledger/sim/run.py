@@ -1,0 +1,424 @@
+"""The day loop of `gridledger simulate`: a community trading on the platform, interval by interval.
+
+Setup: the system is deployed with its multisig; the regulator verifies every participant;
+the meter operator registers one consumption meter per household and one generation meter
+per PV unit (keys, grid bus, source, rated power from the grid data); everyone escrows test
+dollars for the run's purchases, the utility for its standing feed-in bid.
+
+Each 15-minute interval, one minute after it ends (docs/simulation.md):
+1. generation meters sign their cumulative registers; the gateway batches and submits them;
+   the registry mints the PV energy to its owners;
+2. if the community generated anything, the market clears the interval on metered energy:
+   prosumers escrow their surplus and offer it, households bid for what their own PV did not
+   cover, the utility bids the feed-in tariff for the rest (sim/strategy.py); the operator
+   clears and settles on-chain; buyers withdraw what they bought and the utility burns what
+   it took (exported upstream);
+3. consumption meters sign their registers; the registry burns consumption against each
+   household's live energy: own PV kept back and energy bought from neighbours.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from eth_utils.crypto import keccak
+
+from gridledger.chain.abi import EventLog, event_topic, load_artifact
+from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
+from gridledger.errors import SimulationError
+from gridledger.market.book import IntervalBook
+from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
+from gridledger.market.settlement import MarketOperator, ceil_payment_units
+from gridledger.meter.gateway import Gateway
+from gridledger.meter.signing import (
+    DeviceKey,
+    MeterReading,
+    encode_device_data,
+    registry_domain_separator,
+)
+from gridledger.sim.metered import GasEntry, GasMeteredChain, MeteredChain
+from gridledger.sim.scenario import INTERVAL_S, Community, register_deltas
+from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
+
+FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
+PRODUCER, CONSUMER = 0, 1  # ISmartMeter.DeviceKind
+SOLAR, GRID_MIX = 0, 5  # ISmartMeter.EnergySource
+JURISDICTION = 276  # ISO 3166 numeric code of the regulator's jurisdiction (Germany)
+# Readings and the market of an interval run this long after the interval ends.
+GATE_DELAY_S = 60
+# Escrowed dollars cover the run's consumption at the retail tariff times this margin.
+FUNDING_MARGIN = 2
+
+_ACCEPTED = event_topic("ReadingAccepted(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8)")
+_REJECTED = event_topic("ReadingRejected(uint256,uint256,uint8)")
+_TRANSFER = event_topic("Transfer(address,address,uint256)")
+_ZERO_WORD = bytes(32)
+_EXPIRED = event_topic("EnergyExpired(address,uint256,uint256)")
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass
+class IntervalRecord:
+    """What happened in one interval, from the chain's events (energy in Wh, money in payment units)."""
+
+    interval_start: int
+    pv_profile_wh: float
+    consumption_profile_wh: float
+    minted_wh: int = 0
+    metered_consumption_wh: int = 0
+    burned_by_consumption_wh: int = 0
+    exported_to_utility_wh: int = 0
+    expired_wh: int = 0
+    readings_accepted: int = 0
+    readings_rejected: int = 0
+    sell_orders: int = 0
+    buy_orders: int = 0
+    orders_excluded: int = 0
+    filled_orders: int = 0
+    volume_wh: int = 0
+    clearing_price_per_kwh: int | None = None
+
+    @property
+    def peer_to_peer_wh(self) -> int:
+        """Energy households bought from neighbours (the rest of the volume went to the utility)."""
+        return self.volume_wh - self.exported_to_utility_wh
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One fill of an IntervalSettled trade record."""
+
+    interval_start: int
+    order_hash: bytes
+    trader: str
+    side: Side
+    filled_wh: int
+    payment_units: int  # what a buyer paid without the grid fee, or what a seller received
+
+
+@dataclass
+class SimulationResult:
+    community: Community
+    system: System
+    backend: str
+    seed: int
+    tariffs: Tariffs
+    utility: str
+    dso: str
+    traders: list[str]  # address of participant i
+    intervals: list[IntervalRecord] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+    gas: dict[tuple[str, str], GasEntry] = field(default_factory=dict)
+    setup_seconds: float = 0.0
+    trading_seconds: float = 0.0
+    dollars_minted: int = 0
+    # Per participant over the run, from the chain's events.
+    minted_wh: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    burned_by_consumption_wh: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def participants(self) -> int:
+        return len(self.traders)
+
+
+@dataclass
+class _Meter:
+    participant: int
+    key: DeviceKey
+    device_id: int = 0
+
+
+class Simulation:
+    """Runs a community on a chain (embedded or JSON-RPC); one instance, one run."""
+
+    def __init__(
+        self,
+        chain: GasMeteredChain,
+        community: Community,
+        seed: int = 0,
+        tariffs: Tariffs | None = None,
+        gateway_batch: int = 100,
+    ) -> None:
+        self.chain = MeteredChain(chain)
+        self.community = community
+        self.seed = seed
+        self.tariffs = tariffs or Tariffs()
+        self._gateway_batch = gateway_batch
+        self._token = load_artifact("EnergyToken")
+        self._registry = load_artifact("SmartMeterRegistry")
+        self._market = load_artifact("EnergyMarket")
+        self._dollar = load_artifact("TestStablecoin")
+        self._imports = register_deltas(community.import_register_wh())
+        self._exports = register_deltas(community.export_register_wh())
+        self._import_registers = community.import_register_wh()
+        self._export_registers = community.export_register_wh()
+        prefix = f"gridledger-sim:{seed}"
+        count = len(community.participants)
+        self._traders = [TraderKey(keccak(text=f"{prefix}:{i}:trader")) for i in range(count)]
+        self._pv_meters = [
+            _Meter(i, DeviceKey(keccak(text=f"{prefix}:{i}:pv-meter")))
+            for i, p in enumerate(community.participants)
+            if p.has_pv
+        ]
+        self._load_meters = [
+            _Meter(i, DeviceKey(keccak(text=f"{prefix}:{i}:load-meter")))
+            for i, p in enumerate(community.participants)
+            if p.has_load
+        ]
+        self._index_of = {key.address.lower(): i for i, key in enumerate(self._traders)}
+        self._owner_of_device: dict[int, int] = {}
+        # The utility signs its standing bid, so it has a key of its own.
+        self._utility_key = TraderKey(keccak(text=f"{prefix}:utility"))
+        self.utility = self._utility_key.address.lower()
+        self.dso = named_account("dso")
+
+    # ---------------------------------------------------------------- the run
+    def run(self, on_interval: Callable[[int], None] | None = None) -> SimulationResult:
+        began = time.perf_counter()
+        system = self._setup()
+        result = SimulationResult(
+            self.community,
+            system,
+            type(self.chain.inner).__name__,
+            self.seed,
+            self.tariffs,
+            self.utility,
+            self.dso,
+            [key.address for key in self._traders],
+            dollars_minted=self._dollars_minted,
+            minted_wh=np.zeros(len(self._traders), np.int64),
+            burned_by_consumption_wh=np.zeros(len(self._traders), np.int64),
+        )
+        result.setup_seconds = time.perf_counter() - began
+        self.chain.phase = "trading"
+        self.chain.take_logs()
+        began = time.perf_counter()
+        for k in range(self.community.intervals):
+            self._interval(k, system, result)
+            if on_interval is not None:
+                on_interval(k)
+        result.trading_seconds = time.perf_counter() - began
+        result.gas = self.chain.gas
+        return result
+
+    def _setup(self) -> System:
+        chain = self.chain
+        chain.set_time(int(self.community.interval_starts[0]))
+        system = deploy_local_system(chain, [FIRMWARE])
+        operator, regulator = named_account("operator"), named_account("regulator")
+        deployer = named_account("deployer")
+        self._gateway = Gateway(
+            chain, system.registry, named_account("gateway"), max_batch=self._gateway_batch
+        )
+        self._operator = MarketOperator(chain, system.market, named_account("market-operator"))
+        self._market_domain = market_domain_separator(chain.chain_id, system.market)
+        self._registry_domain = registry_domain_separator(chain.chain_id, system.registry)
+        self._system = system
+
+        for key in self._traders:
+            chain.transact(
+                regulator, self._token, system.token, "setParticipant", key.address, True, JURISDICTION
+            )
+        chain.transact(
+            regulator, self._token, system.token, "setParticipant", self.utility, True, JURISDICTION
+        )
+        participants = self.community.participants
+        for meter, kind, source, rated in [
+            *((m, PRODUCER, SOLAR, participants[m.participant].pv_rated_w) for m in self._pv_meters),
+            *((m, CONSUMER, GRID_MIX, participants[m.participant].load_rated_w) for m in self._load_meters),
+        ]:
+            owner = self._traders[meter.participant].address
+            # gridNodeId 0 means "no node"; buses are numbered from 0, so nodes are bus + 1.
+            data = encode_device_data(
+                owner, participants[meter.participant].bus + 1, kind, source, rated, FIRMWARE
+            )
+            chain.transact(
+                operator, self._registry, system.registry, "registerDevice", meter.key.address, data
+            )
+            meter.device_id = int(
+                chain.call(self._registry, system.registry, "deviceIdOf", meter.key.address)[0]
+            )
+            self._owner_of_device[meter.device_id] = meter.participant
+
+        # Escrowed dollars: each household's consumption at the retail tariff (plus the grid
+        # fee), the utility's standing bid for the community's peak PV in every interval.
+        fee, retail = self.tariffs.grid_fee_per_kwh, self.tariffs.retail_per_kwh
+        self._dollars_minted = 0
+        need = self._imports.sum(axis=1)
+        for i, key in enumerate(self._traders):
+            units = FUNDING_MARGIN * ceil_payment_units(int(need[i]), retail + fee) + 1_000_000
+            self._fund(key.address, units, deployer)
+        self._utility_bid_wh = sum(p.pv_rated_w for p in participants) * INTERVAL_S // 3600 + 1
+        per_interval = ceil_payment_units(self._utility_bid_wh, self.tariffs.feed_in_per_kwh + fee)
+        self._fund(self.utility, per_interval * (self.community.intervals + 1), deployer)
+        return system
+
+    def _fund(self, holder: str, units: int, minter: str) -> None:
+        system = self._system
+        self.chain.transact(minter, self._dollar, system.payment_token, "mint", holder, units)
+        self.chain.transact(holder, self._dollar, system.payment_token, "approve", system.market, units)
+        self.chain.transact(holder, self._market, system.market, "depositPayment", units)
+        self._dollars_minted += units
+
+    def _interval(self, k: int, system: System, result: SimulationResult) -> None:
+        community = self.community
+        start = int(community.interval_starts[k])
+        record = IntervalRecord(
+            start, float(community.pv_wh[:, k].sum()), float(community.consumption_wh[:, k].sum())
+        )
+        self.chain.set_time(start + INTERVAL_S + GATE_DELAY_S)
+        self._relay(self._pv_meters, k, start)
+        self._account(self.chain.take_logs(), record, result, burns="none")
+        if record.minted_wh > 0:
+            self._trade(k, start, record, result)
+            self._account(self.chain.take_logs(), record, result, burns="export")
+        self._relay(self._load_meters, k, start)
+        self._account(self.chain.take_logs(), record, result, burns="consumption")
+        result.intervals.append(record)
+
+    def _relay(self, meters: list[_Meter], k: int, start: int) -> None:
+        """Every meter signs its registers for interval k; the gateway delivers them."""
+        generation = meters is self._pv_meters
+        registers = self._export_registers if generation else self._import_registers
+        for meter in meters:
+            register = int(registers[meter.participant, k])
+            reading = MeterReading(
+                meter.device_id,
+                k + 1,
+                start,
+                0 if generation else register,
+                register if generation else 0,
+                0,
+                FIRMWARE,
+            )
+            self._gateway.enqueue(meter.key.sign_reading(reading, self._registry_domain))
+        self._gateway.flush()
+
+    def _trade(self, k: int, start: int, record: IntervalRecord, result: SimulationResult) -> None:
+        """Gate closure of interval k on metered energy: escrow, orders, clearing, settlement."""
+        chain, system = self.chain, self._system
+        _, uncovered = own_use_split(self._exports[:, k], self._imports[:, k])
+        signed: list[SignedOrder] = []
+        expiry = start + 2 * INTERVAL_S
+
+        def order(i: int, side: Side, energy_wh: int, limit: int, trader: TraderKey) -> None:
+            bus = self.community.participants[i].bus + 1 if i >= 0 else 0
+            o = Order(trader.address, side, ENERGY_PAIR_ID, start, energy_wh, limit, bus, expiry, k)
+            signed.append(trader.sign_order(o, self._market_domain))
+
+        for meter in self._pv_meters:
+            i = meter.participant
+            trader = self._traders[i]
+            # Keep back what the household consumed in the interval; escrow the rest.
+            wallet = int(chain.call(self._token, system.token, "balanceOf", trader.address)[0])
+            deposit = wallet - int(self._imports[i, k])
+            if deposit > 0:
+                chain.transact(trader.address, self._market, system.market, "depositEnergy", deposit)
+            escrowed = int(chain.call(self._market, system.market, "accountOf", trader.address)[1])
+            if escrowed > 0:
+                order(i, Side.SELL, escrowed, self.tariffs.feed_in_per_kwh, trader)
+        record.sell_orders = len(signed)
+        if not signed:
+            return
+        buyers = np.flatnonzero(uncovered > 0)
+        limits = bid_limits(self.tariffs, self.seed, k, len(self._traders))
+        for i in buyers:
+            order(int(i), Side.BUY, int(uncovered[i]), int(limits[i]), self._traders[i])
+        order(-1, Side.BUY, self._utility_bid_wh, self.tariffs.feed_in_per_kwh, self._utility_key)
+        record.buy_orders = len(signed) - record.sell_orders
+
+        book = IntervalBook(ENERGY_PAIR_ID, start, self._market_domain)
+        now = start + INTERVAL_S + GATE_DELAY_S
+        for received_ms, s in enumerate(signed):
+            book.add(s, received_ms, now)
+        settlement = self._operator.settle(book)
+        record.orders_excluded = len(book.excluded)
+        if settlement is None:
+            return
+        record.clearing_price_per_kwh = settlement.result.price_per_kwh
+        record.volume_wh = settlement.result.volume_wh
+        record.filled_orders = settlement.matched_orders
+        trades = self._settled_trades(start, chain.last_logs)
+        result.trades.extend(trades)
+        utility_bought = 0
+        for trade in trades:
+            if trade.side != Side.BUY:
+                continue
+            if trade.trader == self.utility:
+                utility_bought += trade.filled_wh
+            else:
+                chain.transact(trade.trader, self._market, system.market, "withdrawEnergy", trade.filled_wh)
+        if utility_bought:
+            # The utility takes the energy out of the community: it is exported, so burned.
+            chain.transact(self.utility, self._market, system.market, "withdrawEnergy", utility_bought)
+            chain.transact(self.utility, self._token, system.token, "burnEnergy", utility_bought)
+
+    def _settled_trades(self, start: int, logs: list[EventLog]) -> list[Trade]:
+        topic = self._market.event_topic("IntervalSettled")
+        for log in logs:
+            if log.topics and log.topics[0] == topic:
+                decoded = self._market.decode_event(log)
+                assert decoded is not None
+                event = decoded[1]
+                return [
+                    Trade(
+                        start,
+                        bytes(h),
+                        str(t).lower(),
+                        Side.BUY if f >> 255 else Side.SELL,
+                        f & (2**64 - 1),
+                        (f >> 64) & (2**128 - 1),
+                    )
+                    for h, t, f in zip(event["orderHashes"], event["traders"], event["fills"], strict=True)
+                ]
+        raise SimulationError(f"the settlement of interval {start} left no IntervalSettled event")
+
+    def _account(
+        self, logs: list[EventLog], record: IntervalRecord, result: SimulationResult, burns: str
+    ) -> None:
+        """Adds what the logs say happened to the interval's record and the participants' sums.
+
+        The token signals a burn the ERC-20 way, Transfer(holder, 0, amount); expiry also does,
+        right after its EnergyExpired. What a burn was for follows from the step that sent the
+        transactions: `burns` is "consumption" for consumption readings, "export" for the market.
+        """
+        registry, token = self._system.registry.lower(), self._system.token.lower()
+        expired: tuple[bytes, int] | None = None
+        for log in logs:
+            address, topic = log.address.lower(), log.topics[0] if log.topics else b""
+            if address == registry and topic == _ACCEPTED:
+                words = _words(log.data)
+                record.readings_accepted += 1
+                record.minted_wh += words[4]
+                record.metered_consumption_wh += words[5]
+                if words[4]:
+                    owner = self._owner_of_device[int.from_bytes(log.topics[1], "big")]
+                    result.minted_wh[owner] += words[4]
+            elif address == registry and topic == _REJECTED:
+                record.readings_rejected += 1
+            elif address == token and topic == _EXPIRED:
+                amount = _words(log.data)[0]
+                record.expired_wh += amount
+                expired = (log.topics[1], amount)
+            elif address == token and topic == _TRANSFER and log.topics[2] == _ZERO_WORD:
+                amount = _words(log.data)[0]
+                if expired == (log.topics[1], amount):
+                    expired = None  # the Transfer that accompanies an expiry
+                    continue
+                holder = "0x" + log.topics[1][12:].hex()
+                if burns == "consumption":
+                    record.burned_by_consumption_wh += amount
+                    result.burned_by_consumption_wh[self._index_of[holder]] += amount
+                elif holder == self.utility:
+                    record.exported_to_utility_wh += amount
+
+
+def _words(data: bytes) -> list[int]:
+    """The 32-byte words of a log's data: the events read here have static fields only, and
+    this is many times faster than a general ABI decoder over a run's hundreds of thousands."""
+    return [int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32)]
