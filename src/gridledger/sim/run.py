@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,7 @@ from gridledger.errors import SimulationError
 from gridledger.market.book import IntervalBook
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, ceil_payment_units
+from gridledger.market.verify import SettledFill
 from gridledger.meter.gateway import Gateway
 from gridledger.meter.signing import (
     DeviceKey,
@@ -99,6 +101,20 @@ class Trade:
     side: Side
     filled_wh: int
     payment_units: int  # what a buyer paid without the grid fee, or what a seller received
+
+
+def trades_of_settlement(event: dict[str, Any]) -> list[Trade]:
+    """The fills of a decoded IntervalSettled event as trades."""
+    start = int(event["intervalStart"])
+    trades = []
+    for order_hash, trader, packed in zip(
+        event["orderHashes"], event["traders"], event["fills"], strict=True
+    ):
+        fill = SettledFill.unpack(bytes(order_hash), str(trader).lower(), packed)
+        trades.append(
+            Trade(start, fill.order_hash, fill.trader, fill.side, fill.filled_wh, fill.payment_units)
+        )
+    return trades
 
 
 @dataclass
@@ -361,21 +377,9 @@ class Simulation:
     def _settled_trades(self, start: int, logs: list[EventLog]) -> list[Trade]:
         topic = self._market.event_topic("IntervalSettled")
         for log in logs:
-            if log.topics and log.topics[0] == topic:
-                decoded = self._market.decode_event(log)
-                assert decoded is not None
-                event = decoded[1]
-                return [
-                    Trade(
-                        start,
-                        bytes(h),
-                        str(t).lower(),
-                        Side.BUY if f >> 255 else Side.SELL,
-                        f & (2**64 - 1),
-                        (f >> 64) & (2**128 - 1),
-                    )
-                    for h, t, f in zip(event["orderHashes"], event["traders"], event["fills"], strict=True)
-                ]
+            decoded = self._market.decode_event(log) if log.topics and log.topics[0] == topic else None
+            if decoded is not None:
+                return trades_of_settlement(decoded[1])
         raise SimulationError(f"the settlement of interval {start} left no IntervalSettled event")
 
     def _account(

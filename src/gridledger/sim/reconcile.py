@@ -1,0 +1,125 @@
+"""Does a run's account agree with the chain and with SimBench? Every check reads chain state
+or chain events afresh, independently of what the run recorded along the way.
+
+- Energy minted on chain equals the PV energy in the profiles, within register rounding
+  (under 1 Wh per generation meter), and what the run recorded.
+- Energy tokens are conserved: supply = sum of all balances = minted - burned - expired, and
+  the market holds exactly the energy its escrow accounts say.
+- Payments are conserved: every test dollar minted is in a wallet or in the market, and the
+  market holds exactly what its escrow accounts say.
+- Every trade of the run is a fill of an IntervalSettled event on chain, and vice versa.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from gridledger.chain.abi import event_topic, load_artifact
+from gridledger.sim.metered import GasMeteredChain
+from gridledger.sim.run import SimulationResult, Trade, trades_of_settlement
+
+_ACCEPTED = event_topic("ReadingAccepted(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8)")
+_TRANSFER = event_topic("Transfer(address,address,uint256)")
+_EXPIRED = event_topic("EnergyExpired(address,uint256,uint256)")
+_ZERO_WORD = bytes(32)
+
+
+def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+    """Every disagreement found, in words; an empty list means the run reconciles."""
+    return [
+        *_energy_minted(chain, result),
+        *_tokens_conserved(chain, result),
+        *_payments_conserved(chain, result),
+        *_trades_on_chain(chain, result),
+    ]
+
+
+def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+    findings = []
+    system, community = result.system, result.community
+    minted_on_chain = sum(
+        int.from_bytes(log.data[128:160], "big") for log in chain.logs(system.registry, _ACCEPTED)
+    )
+    recorded = sum(r.minted_wh for r in result.intervals)
+    if minted_on_chain != recorded:
+        findings.append(f"the chain minted {minted_on_chain} Wh, the run recorded {recorded} Wh")
+    profile_wh = float(community.pv_wh.sum())
+    generation_meters = sum(p.has_pv for p in community.participants)
+    if abs(minted_on_chain - profile_wh) > 0.5 * generation_meters:
+        findings.append(
+            f"minted {minted_on_chain} Wh but the SimBench PV profiles hold {profile_wh:.1f} Wh "
+            f"(more than register rounding of {generation_meters} meters)"
+        )
+    return findings
+
+
+def _holders(result: SimulationResult) -> list[str]:
+    return [*result.traders, result.utility, result.dso]
+
+
+def _tokens_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+    findings = []
+    token, market = load_artifact("EnergyToken"), load_artifact("EnergyMarket")
+    system = result.system
+    supply = int(chain.call(token, system.token, "totalSupply")[0])
+    wallets = sum(int(chain.call(token, system.token, "balanceOf", h)[0]) for h in _holders(result))
+    market_held = int(chain.call(token, system.token, "balanceOf", system.market)[0])
+    if wallets + market_held != supply:
+        findings.append(f"energy supply {supply} Wh but wallets and market hold {wallets + market_held} Wh")
+    escrowed = sum(int(chain.call(market, system.market, "accountOf", h)[1]) for h in _holders(result))
+    if escrowed != market_held:
+        findings.append(f"the market holds {market_held} Wh of energy but its accounts say {escrowed} Wh")
+
+    created = destroyed = expired = 0
+    for log in chain.logs(system.token, _TRANSFER):
+        amount = int.from_bytes(log.data[:32], "big")
+        if log.topics[1] == _ZERO_WORD:
+            created += amount
+        elif log.topics[2] == _ZERO_WORD:
+            destroyed += amount
+    for log in chain.logs(system.token, _EXPIRED):
+        expired += int.from_bytes(log.data[:32], "big")
+    burned = sum(r.burned_by_consumption_wh + r.exported_to_utility_wh for r in result.intervals)
+    if created - destroyed != supply:
+        findings.append(f"minted - burned on chain is {created - destroyed} Wh but the supply is {supply} Wh")
+    if destroyed != burned + expired:
+        findings.append(
+            f"the chain burned {destroyed} Wh, the run recorded {burned} Wh and {expired} Wh expired"
+        )
+    return findings
+
+
+def _payments_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+    findings = []
+    dollar, market = load_artifact("TestStablecoin"), load_artifact("EnergyMarket")
+    system = result.system
+    wallets = sum(int(chain.call(dollar, system.payment_token, "balanceOf", h)[0]) for h in _holders(result))
+    market_held = int(chain.call(dollar, system.payment_token, "balanceOf", system.market)[0])
+    if wallets + market_held != result.dollars_minted:
+        findings.append(
+            f"{result.dollars_minted} dollar units were minted "
+            f"but wallets and market hold {wallets + market_held}"
+        )
+    escrowed = sum(int(chain.call(market, system.market, "accountOf", h)[0]) for h in _holders(result))
+    if escrowed != market_held:
+        findings.append(f"the market holds {market_held} dollar units but its accounts say {escrowed}")
+    return findings
+
+
+def settled_trades(chain: GasMeteredChain, market_address: str) -> list[Trade]:
+    """Every fill of every IntervalSettled event of `market_address`, read from the chain."""
+    market = load_artifact("EnergyMarket")
+    trades = []
+    for log in chain.logs(market_address, market.event_topic("IntervalSettled")):
+        decoded = market.decode_event(log)
+        if decoded is not None:
+            trades += trades_of_settlement(decoded[1])
+    return trades
+
+
+def _trades_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+    on_chain = Counter(settled_trades(chain, result.system.market))
+    reported = Counter(result.trades)
+    findings = [f"trade not on chain: {t}" for t in (reported - on_chain).elements()]
+    findings += [f"chain fill missing from the run: {t}" for t in (on_chain - reported).elements()]
+    return findings[:20]
