@@ -17,9 +17,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-## demo: deploy the system on the embedded EVM, register meters, relay signed readings, print balances
+## demo: one summer day of a SimBench grid trading on the embedded EVM; report in reports/simulation/
 demo: $(VENV)/.installed
-	$(VENV)/bin/gridledger demo
+	$(VENV)/bin/gridledger simulate --out reports/simulation
 
 ## test: forge tests, artifact freshness, pytest, lint
 test: test-contracts check-artifacts test-python lint

@@ -17,6 +17,7 @@ from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
+from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, clear_uniform
@@ -24,6 +25,9 @@ from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator
 from gridledger.meter.signing import DeviceKey, MeterReading, encode_device_data, registry_domain_separator
+from gridledger.sim.reconcile import reconcile
+from gridledger.sim.run import Simulation
+from gridledger.sim.scenario import build_community
 
 BATCH = 100
 HISTORY_LENGTH = 16
@@ -148,10 +152,26 @@ def run_clearing() -> None:
     _line("clear.uniform.orders_per_s", 200_000 / statistics.median(seconds), "orders/s")
 
 
+def run_simulation(prosumers: int = 1_000) -> None:
+    """`gridledger simulate`'s work for 1,000 prosumers over one day on the embedded EVM: loading
+    the SimBench grid and profiles, setup, 96 intervals of readings, trading and settlement, and
+    the reconciliation against chain state (the report is not written)."""
+    began = time.perf_counter()
+    community = build_community(prosumers=prosumers)
+    chain = EmbeddedChain(int(community.interval_starts[0]))
+    result = Simulation(chain, community).run()
+    findings = reconcile(chain, result)
+    seconds = time.perf_counter() - began
+    if findings:
+        raise SystemExit(f"simulation bench does not reconcile: {findings[:3]}")
+    _line("sim.prosumer_intervals_per_s", prosumers * community.intervals / seconds, "prosumer-intervals/s")
+
+
 def main() -> None:
     with anvil_node(START_TIME) as url:
         run(RpcChain(url))
     run_clearing()
+    run_simulation()
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.cli.main import app
 from gridledger.market.orders import Side
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.run import Simulation, SimulationResult
@@ -133,3 +136,36 @@ def test_reconcile_finds_dollars_that_left_the_system(
     chain, result = surplus_day
     findings = reconcile(chain, dataclasses.replace(result, dollars_minted=result.dollars_minted + 1))
     assert any("dollar units were minted" in f for f in findings)
+
+
+def test_simulate_cli_writes_the_report_and_reconciles(tmp_path: Path) -> None:
+    ran = CliRunner().invoke(app, ["simulate", "--grid", SMALL_GRID, "--seed", "2", "--out", str(tmp_path)])
+    assert ran.exit_code == 0, ran.output
+    assert "reconciled" in ran.output
+    assert "Self-sufficiency" in ran.output
+    for name in (
+        "report.html",
+        "intervals.csv",
+        "trades.csv",
+        "participants.csv",
+        "gas.csv",
+        "simulation.sqlite",
+    ):
+        assert (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "21.06.2025"], "must be a date"),
+        (["--grid", "1-LV-nowhere--0-sw"], "could not be loaded"),
+        (["--start", "2025-12-31", "--days", "3"], "past the end"),
+    ],
+)
+def test_simulate_cli_rejects_bad_options_without_writing(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    ran = CliRunner().invoke(app, ["simulate", *args, "--out", str(tmp_path / "out")])
+    assert ran.exit_code == 2
+    assert message in ran.output
+    assert not (tmp_path / "out").exists()

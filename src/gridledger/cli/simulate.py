@@ -1,0 +1,110 @@
+"""`gridledger simulate`: a SimBench grid trading on the platform end to end, with a report."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.chain.rpc import RpcChain
+from gridledger.errors import GridLedgerError, ScenarioError
+from gridledger.sim.metered import GasMeteredChain
+from gridledger.sim.reconcile import reconcile
+from gridledger.sim.report import kpis, write_report
+from gridledger.sim.run import Simulation
+from gridledger.sim.scenario import DEFAULT_GRID, build_community
+
+DEFAULT_START = "2025-06-21"
+RECONCILED = (
+    "minted energy matches the SimBench PV profiles; energy, payments and trades agree with chain state"
+)
+
+
+def simulate_command(
+    grid: Annotated[
+        str, typer.Option(help="SimBench grid code (a low-voltage grid with PV).")
+    ] = DEFAULT_GRID,
+    start: Annotated[
+        str, typer.Option(help="First day (YYYY-MM-DD, UTC); profiles of the same month and day of 2016.")
+    ] = DEFAULT_START,
+    days: Annotated[int, typer.Option(min=1, help="Days to simulate (96 intervals each).")] = 1,
+    prosumers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Participants; more than the grid has replicates its households."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of keys, bids and replica scaling.")] = 0,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            help="JSON-RPC node that allows impersonation and setting time (anvil); default: embedded EVM."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for report.html and the raw data.")] = Path(
+        "reports/simulation"
+    ),
+) -> None:
+    """Run the community of a SimBench grid for whole days: signed meter readings, minting and
+    burning, a market cleared and settled every 15 minutes; write an HTML report and raw data.
+    Exits 1 if the run does not reconcile with chain state."""
+    console = Console()
+    try:
+        first_day = _parse_day(start)
+        with console.status(f"loading SimBench grid {grid}"):
+            community = build_community(grid, first_day, days, prosumers, seed)
+        chain: GasMeteredChain
+        if rpc_url is None:
+            chain = EmbeddedChain(int(community.interval_starts[0]))
+        else:
+            chain = RpcChain(rpc_url)
+            if chain.timestamp >= int(community.interval_starts[0]):
+                raise ScenarioError(
+                    f"the node's time is already past {first_day}: start the node earlier "
+                    "(anvil --timestamp) or choose a later --start"
+                )
+        simulation = Simulation(chain, community, seed=seed)
+        with Progress(
+            TextColumn("[bold]simulating[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("intervals"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(
+                f"{grid}, {len(community.participants)} participants", total=community.intervals
+            )
+            result = simulation.run(on_interval=lambda _: progress.advance(task))
+        findings = reconcile(chain, result)
+        report = write_report(result, out, findings)
+    except GridLedgerError as failed:
+        console.print(f"[red]simulation failed:[/] {failed}")
+        raise typer.Exit(2) from failed
+
+    table = Table(title=f"gridledger simulate: {grid} from {first_day}, seed {seed}")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for label, value in kpis(result):
+        table.add_row(label, value)
+    console.print(table)
+    if findings:
+        console.print("[red]the run does not reconcile with chain state:[/]")
+        for finding in findings:
+            console.print(f"  - {finding}")
+    else:
+        console.print(f"[green]reconciled:[/] {RECONCILED}")
+    console.print(f"report: {report.resolve()}  (raw data beside it: CSV and simulation.sqlite)")
+    if findings:
+        raise typer.Exit(1)
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError as bad:
+        raise ScenarioError(f"--start must be a date YYYY-MM-DD, got {text!r}") from bad

@@ -1,0 +1,162 @@
+"""The report's files hold the run's numbers: one row per interval and fill, totals that add up,
+tables that re-running replaces, and a page that survives a run without trades."""
+
+from __future__ import annotations
+
+import csv
+import html
+import sqlite3
+from collections import Counter
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.market.orders import Side
+from gridledger.sim.report import kpis, write_report
+from gridledger.sim.run import Simulation, SimulationResult
+from gridledger.sim.scenario import build_community
+
+TABLES = ("intervals", "trades", "participants", "gas")
+PRICE_LABEL = "Average clearing price (volume-weighted)"
+
+
+@pytest.fixture(scope="module")
+def result() -> SimulationResult:
+    community = build_community(prosumers=30)
+    return Simulation(EmbeddedChain(int(community.interval_starts[0])), community, seed=0).run()
+
+
+@pytest.fixture(scope="module")
+def report_dir(result: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out_dir = tmp_path_factory.mktemp("report")
+    write_report(result, out_dir, reconciliation=[])
+    return out_dir
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def _sqlite_counts(path: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(path)) as connection:
+        return {t: connection.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def _no_trades(result: SimulationResult) -> SimulationResult:
+    intervals = [
+        replace(r, volume_wh=0, exported_to_utility_wh=0, filled_orders=0, clearing_price_per_kwh=None)
+        for r in result.intervals
+    ]
+    return replace(result, trades=[], intervals=intervals)
+
+
+def test_write_report_embedsFivePlotsAndEveryKpi(result: SimulationResult, report_dir: Path) -> None:
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert page.count('<img src="data:image/png;base64,') >= 5
+    assert result.community.grid_code in page
+    for label, value in kpis(result):
+        assert html.escape(label) in page
+        assert html.escape(value) in page
+    assert "reconciles with the run and SimBench" in page
+    assert "http://" not in page and "https://" not in page  # self-contained
+    assert len(list(report_dir.glob("*.png"))) >= 5
+
+
+def test_write_report_returnsThePage(result: SimulationResult, tmp_path: Path) -> None:
+    page = write_report(result, tmp_path / "nested" / "out")
+    assert page == tmp_path / "nested" / "out" / "report.html"
+    assert page.is_file()
+    assert "not reconciled" in page.read_text(encoding="utf-8")
+
+
+def test_write_report_listsReconciliationFindings(result: SimulationResult, tmp_path: Path) -> None:
+    findings = ["token supply 5 Wh above minted minus burned", "escrow <mismatch>"]
+    page = write_report(result, tmp_path, reconciliation=findings).read_text(encoding="utf-8")
+    assert "2 reconciliation finding" in page
+    assert html.escape(findings[1]) in page
+    assert "reconciles with the run and SimBench" not in page
+
+
+def test_write_report_intervalsTotalsMatchTheRun(result: SimulationResult, report_dir: Path) -> None:
+    rows = _rows(report_dir / "intervals.csv")
+    assert len(rows) == len(result.intervals) == result.community.intervals
+    for column in ("minted_wh", "volume_wh", "burned_by_consumption_wh", "peer_to_peer_wh"):
+        expected = sum(getattr(r, column) for r in result.intervals)
+        assert sum(int(row[column]) for row in rows) == expected, column
+    assert sum(int(row["minted_wh"]) for row in rows) == int(result.minted_wh.sum())
+    assert rows[0]["time_utc"].endswith("Z")
+    assert sum(row["clearing_price_per_kwh"] != "" for row in rows) == sum(
+        r.clearing_price_per_kwh is not None for r in result.intervals
+    )
+
+
+def test_write_report_tradesOneRowPerFill(result: SimulationResult, report_dir: Path) -> None:
+    rows = _rows(report_dir / "trades.csv")
+    assert result.trades, "the fixture run should trade"
+    assert len(rows) == len(result.trades)
+    assert sum(int(row["filled_wh"]) for row in rows) == sum(t.filled_wh for t in result.trades)
+    assert Counter(row["side"] for row in rows) == Counter(t.side.name for t in result.trades)
+    assert rows[0]["order_hash"] == "0x" + result.trades[0].order_hash.hex()
+    known = {p.name for p in result.community.participants} | {"utility"}
+    assert {row["participant"] for row in rows} <= known
+
+
+def test_write_report_participantsSumTheirTrades(result: SimulationResult, report_dir: Path) -> None:
+    sold: Counter[str] = Counter()
+    bought: Counter[str] = Counter()
+    received: Counter[str] = Counter()
+    for t in result.trades:
+        if t.side == Side.SELL:
+            sold[t.trader] += t.filled_wh
+            received[t.trader] += t.payment_units
+        else:
+            bought[t.trader] += t.filled_wh
+    rows = _rows(report_dir / "participants.csv")
+    assert len(rows) == len(result.traders)
+    for row, address in zip(rows, result.traders, strict=True):
+        trader = address.lower()
+        assert row["address"] == address
+        assert int(row["sold_wh"]) == sold[trader]
+        assert int(row["bought_wh"]) == bought[trader]
+        assert int(row["received_units"]) == received[trader]
+    assert any(int(row["bought_wh"]) for row in rows) and any(int(row["sold_wh"]) for row in rows)
+
+
+def test_write_report_sqliteMatchesCsv(report_dir: Path) -> None:
+    counts = _sqlite_counts(report_dir / "simulation.sqlite")
+    for table in TABLES:
+        assert counts[table] == len(_rows(report_dir / f"{table}.csv")), table
+
+
+def test_write_report_rerunReplacesTables(result: SimulationResult, tmp_path: Path) -> None:
+    write_report(result, tmp_path)
+    first = _sqlite_counts(tmp_path / "simulation.sqlite")
+    write_report(result, tmp_path)
+    assert _sqlite_counts(tmp_path / "simulation.sqlite") == first
+    assert first["trades"] == len(result.trades)
+
+
+def test_kpis_selfSufficiencyIsBurnedOverMetered(result: SimulationResult) -> None:
+    values = dict(kpis(result))
+    burned = int(result.burned_by_consumption_wh.sum())
+    metered = sum(r.metered_consumption_wh for r in result.intervals)
+    label = next(k for k in values if k.startswith("Self-sufficiency"))
+    assert float(values[label].rstrip("%")) == pytest.approx(100 * burned / metered, abs=0.05)
+    assert values[PRICE_LABEL].startswith("$")
+
+
+def test_kpis_noTradesShowsDash(result: SimulationResult) -> None:
+    values = dict(kpis(_no_trades(result)))
+    assert values[PRICE_LABEL] == "—"
+    assert values["Traded peer-to-peer"] == "0.0 kWh"
+
+
+def test_write_report_noTrades(result: SimulationResult, tmp_path: Path) -> None:
+    page = write_report(_no_trades(result), tmp_path).read_text(encoding="utf-8")
+    assert page.count('<img src="data:image/png;base64,') >= 5
+    assert len(_rows(tmp_path / "trades.csv")) == 0
+    assert _sqlite_counts(tmp_path / "simulation.sqlite")["trades"] == 0
