@@ -10,35 +10,17 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gridledger.chain.abi import Artifact, EventLog
+from gridledger.chain.deploy import Chain
 
 
-class GasMeteredChain(Protocol):
+class GasMeteredChain(Chain, Protocol):
     """What the simulation needs of a backend (EmbeddedChain and RpcChain both are one)."""
 
     last_logs: list[EventLog]
     last_gas_used: int
 
     @property
-    def chain_id(self) -> int: ...
-
-    @property
     def timestamp(self) -> int: ...
-
-    def deploy(self, name: str, args: tuple[Any, ...], sender: str) -> str: ...
-
-    def transact(
-        self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any
-    ) -> tuple[Any, ...]: ...
-
-    def call(self, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]: ...
-
-    def set_time(self, timestamp: int) -> None: ...
-
-    def snapshot(self) -> int: ...
-
-    def revert(self, snapshot_id: int) -> None: ...
-
-    def logs(self, address: str, topic0: bytes) -> list[EventLog]: ...
 
 
 @dataclass
@@ -75,7 +57,7 @@ class MeteredChain:
     def deploy(self, name: str, args: tuple[Any, ...], sender: str) -> str:
         return self.inner.deploy(name, args, sender)
 
-    def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
+    def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> object:
         result = self.inner.transact(sender, artifact, address, fn, *args)
         entry = self.gas.setdefault((self.phase, f"{artifact.name}.{fn}"), GasEntry())
         entry.transactions += 1

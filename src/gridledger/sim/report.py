@@ -13,167 +13,38 @@ summary and the page. `write_report` writes into one directory:
   simulation.sqlite.
 
 Energy is in Wh, money in payment units (6-decimal test dollars); prices in units per kWh.
+
+The tables come from `report_tables` and the plots from `report_plots`; this module holds the
+KPIs, the page and the files.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import sqlite3
-from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
 
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
-import numpy.typing as npt
-import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
 
-from gridledger.market.orders import Side
-from gridledger.sim.run import IntervalRecord, SimulationResult
+from gridledger.sim.report_plots import PLOTS, RANKINGS, Plot, Ranking, render
+from gridledger.sim.report_tables import (
+    DASH,
+    UNITS_PER_DOLLAR,
+    Frame,
+    ReportTables,
+    gas_kind,
+    grid_fee_units,
+    item_name,
+    report_tables,
+    totals,
+)
+from gridledger.sim.run import SimulationResult
 from gridledger.sim.scenario import INTERVAL_S
 
-# The report renders to files only; a display backend would fail on headless machines.
-matplotlib.use("Agg")
-
-UNITS_PER_DOLLAR = 1_000_000
-DASH = "—"
-TOP_TRADERS = 10
 _DAY_S = 86_400
-_COLORS = {
-    "pv": "#f4a300",
-    "p2p": "#2a9d8f",
-    "utility": "#8d99ae",
-    "consumption": "#264653",
-    "price": "#e76f51",
-    "burn": "#6d597a",
-    "expired": "#c9c9c9",
-}
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-Frame = Any  # pandas has no type information here
-
-
-# ----------------------------------------------------------------------------- tables
-@dataclass(frozen=True)
-class _Tables:
-    intervals: Frame
-    trades: Frame
-    participants: Frame
-    gas: Frame
-
-
-def _gas_kind(result: SimulationResult) -> str:
-    return "execution (embedded EVM)" if result.backend == "EmbeddedChain" else "receipt"
-
-
-def _iso_utc(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _intervals_frame(result: SimulationResult) -> Frame:
-    records = [vars(record) for record in result.intervals]
-    frame = pd.DataFrame.from_records(records, columns=[f.name for f in fields(IntervalRecord)])
-    frame.insert(0, "time_utc", [_iso_utc(int(s)) for s in frame["interval_start"]])
-    frame["peer_to_peer_wh"] = frame["volume_wh"] - frame["exported_to_utility_wh"]
-    # Intervals that did not clear have no price: keep the column integer, with gaps.
-    frame["clearing_price_per_kwh"] = frame["clearing_price_per_kwh"].astype("Int64")
-    return frame
-
-
-def _trades_frame(result: SimulationResult) -> Frame:
-    columns = ["interval_start", "order_hash", "trader", "side", "filled_wh", "payment_units"]
-    rows = [
-        (t.interval_start, t.order_hash, t.trader, int(t.side), t.filled_wh, t.payment_units)
-        for t in result.trades
-    ]
-    raw = pd.DataFrame.from_records(rows, columns=columns)
-    names = {
-        address.lower(): p.name
-        for address, p in zip(result.traders, result.community.participants, strict=True)
-    }
-    names[result.utility.lower()] = "utility"
-    index = {address.lower(): i for i, address in enumerate(result.traders)}
-    times = {int(s): _iso_utc(int(s)) for s in result.community.interval_starts}
-    filled_wh = raw["filled_wh"].astype(np.int64)
-    payment_units = raw["payment_units"].astype(np.int64)
-    return pd.DataFrame(
-        {
-            "time_utc": raw["interval_start"].map(times),
-            "interval_start": raw["interval_start"].astype(np.int64),
-            "order_hash": ["0x" + h.hex() for h in raw["order_hash"]],
-            "trader": raw["trader"],
-            "participant": raw["trader"].map(names).fillna("unknown"),
-            # -1: not a participant (the utility)
-            "participant_index": raw["trader"].map(index).fillna(-1).astype(np.int64),
-            "side": np.where(raw["side"] == int(Side.BUY), "BUY", "SELL"),
-            "filled_wh": filled_wh,
-            "payment_units": payment_units,
-            # Effective price of the fill: the clearing price, or the limit under pay-as-bid.
-            "price_per_kwh": (payment_units * 1000 / filled_wh.where(filled_wh > 0)).round(3),
-        }
-    )
-
-
-def _grid_fee_units(trades: Frame, fee_per_kwh: int) -> Frame:
-    """The grid fee of every fill: buyers pay it per fill, rounded up as the contract does."""
-    fee = (trades["filled_wh"] * fee_per_kwh + 999) // 1000
-    return fee.where(trades["side"] == "BUY", 0)
-
-
-def _participants_frame(result: SimulationResult, trades: Frame) -> Frame:
-    count = len(result.traders)
-    people = result.community.participants
-    fee_units = _grid_fee_units(trades, result.tariffs.grid_fee_per_kwh)
-    ours = trades["participant_index"].to_numpy() >= 0
-    index = trades["participant_index"].to_numpy()[ours]
-    is_buy = (trades["side"] == "BUY").to_numpy()[ours]
-
-    def per_participant(values: Frame, buys: bool) -> IntArray:
-        picked = values.to_numpy(np.int64)[ours] * (is_buy == buys)
-        total: IntArray = np.bincount(index, weights=picked, minlength=count).astype(np.int64)
-        return total
-
-    return pd.DataFrame(
-        {
-            "index": np.arange(count),
-            "name": [p.name for p in people],
-            "address": result.traders,
-            "bus": [p.bus for p in people],
-            "pv_rated_w": [p.pv_rated_w for p in people],
-            "load_rated_w": [p.load_rated_w for p in people],
-            "minted_wh": result.minted_wh,
-            "burned_by_consumption_wh": result.burned_by_consumption_wh,
-            "sold_wh": per_participant(trades["filled_wh"], buys=False),
-            "bought_wh": per_participant(trades["filled_wh"], buys=True),
-            "received_units": per_participant(trades["payment_units"], buys=False),
-            "paid_units": per_participant(trades["payment_units"], buys=True),
-            "grid_fee_units": per_participant(fee_units, buys=True),
-        }
-    )
-
-
-def _gas_frame(result: SimulationResult) -> Frame:
-    rows = [(phase, function, e.transactions, e.gas, e.items) for (phase, function), e in result.gas.items()]
-    frame = pd.DataFrame.from_records(rows, columns=["phase", "function", "transactions", "gas", "items"])
-    frame["gas_per_tx"] = (frame["gas"] / frame["transactions"].where(frame["transactions"] > 0)).round(1)
-    frame["gas_per_item"] = (frame["gas"] / frame["items"].where(frame["items"] > 0)).round(1)
-    frame["gas_kind"] = _gas_kind(result)
-    return frame
-
-
-def _tables(result: SimulationResult) -> _Tables:
-    trades = _trades_frame(result)
-    return _Tables(_intervals_frame(result), trades, _participants_frame(result, trades), _gas_frame(result))
 
 
 # ----------------------------------------------------------------------------- KPIs
@@ -185,37 +56,8 @@ def _dollars(units: float) -> str:
     return f"${units / UNITS_PER_DOLLAR:,.2f}"
 
 
-def _share(part: float, whole: float) -> str:
-    return f"{part / whole:.1%}" if whole > 0 else DASH
-
-
 def _price(units_per_kwh: float | None) -> str:
     return DASH if units_per_kwh is None else f"${units_per_kwh / UNITS_PER_DOLLAR:.4f}/kWh"
-
-
-@dataclass(frozen=True)
-class _Totals:
-    """Sums over a run that both the KPIs and the plots' titles use."""
-
-    minted_wh: int
-    metered_consumption_wh: int
-    burned_by_consumption_wh: int
-
-    @property
-    def self_consumption(self) -> str:
-        return _share(self.burned_by_consumption_wh, self.minted_wh)
-
-    @property
-    def self_sufficiency(self) -> str:
-        return _share(self.burned_by_consumption_wh, self.metered_consumption_wh)
-
-
-def _totals(intervals: Frame) -> _Totals:
-    return _Totals(
-        int(intervals["minted_wh"].sum()),
-        int(intervals["metered_consumption_wh"].sum()),
-        int(intervals["burned_by_consumption_wh"].sum()),
-    )
 
 
 def _period(result: SimulationResult) -> tuple[str, int]:
@@ -230,10 +72,10 @@ def _period(result: SimulationResult) -> tuple[str, int]:
     return dates, days
 
 
-def _kpis(result: SimulationResult, tables: _Tables) -> list[tuple[str, str]]:
+def _kpis(result: SimulationResult, tables: ReportTables) -> list[tuple[str, str]]:
     intervals, trades = tables.intervals, tables.trades
     tariffs = result.tariffs
-    totals = _totals(intervals)
+    run_totals = totals(intervals)
     people = result.community.participants
     with_pv = sum(p.has_pv for p in people)
     with_load = sum(p.has_load for p in people)
@@ -248,7 +90,7 @@ def _kpis(result: SimulationResult, tables: _Tables) -> list[tuple[str, str]]:
     )
 
     buys = trades["side"] == "BUY"
-    fee_units = _grid_fee_units(trades, tariffs.grid_fee_per_kwh)
+    fee_units = grid_fee_units(trades, tariffs.grid_fee_per_kwh)
     # Savings against a utility-only world: a household would have bought at retail, a
     # prosumer would have exported at the feed-in tariff. The utility's own fills save nobody.
     peer_buys = buys & (trades["participant_index"] >= 0)
@@ -261,8 +103,8 @@ def _kpis(result: SimulationResult, tables: _Tables) -> list[tuple[str, str]]:
     seller_savings = (
         trades["payment_units"][sells] - trades["filled_wh"][sells] * tariffs.feed_in_per_kwh / 1000
     ).sum()
-    metered = totals.metered_consumption_wh
-    burned = totals.burned_by_consumption_wh
+    metered = run_totals.metered_consumption_wh
+    burned = run_totals.burned_by_consumption_wh
     wall_s = result.setup_seconds + result.trading_seconds
     return [
         ("Grid", result.community.grid_code),
@@ -275,15 +117,15 @@ def _kpis(result: SimulationResult, tables: _Tables) -> list[tuple[str, str]]:
         ),
         (
             "PV energy: profiles / minted",
-            f"{intervals['pv_profile_wh'].sum() / 1000:,.1f} / {_kwh(totals.minted_wh)}",
+            f"{intervals['pv_profile_wh'].sum() / 1000:,.1f} / {_kwh(run_totals.minted_wh)}",
         ),
         ("Consumption metered", _kwh(metered)),
         ("Burned by consumption", _kwh(burned)),
         ("Traded peer-to-peer", _kwh(int(intervals["peer_to_peer_wh"].sum()))),
         ("Exported to utility", _kwh(int(intervals["exported_to_utility_wh"].sum()))),
         ("Imported from utility", _kwh(metered - burned)),
-        ("Self-consumption (burned by consumption / minted)", totals.self_consumption),
-        ("Self-sufficiency (burned by consumption / metered consumption)", totals.self_sufficiency),
+        ("Self-consumption (burned by consumption / minted)", run_totals.self_consumption),
+        ("Self-sufficiency (burned by consumption / metered consumption)", run_totals.self_sufficiency),
         ("Average clearing price (volume-weighted)", _price(average_price)),
         ("Paid by buyers (excl. grid fees)", _dollars(int(trades["payment_units"][buys].sum()))),
         ("Received by sellers", _dollars(int(trades["payment_units"][~buys].sum()))),
@@ -297,254 +139,14 @@ def _kpis(result: SimulationResult, tables: _Tables) -> list[tuple[str, str]]:
             "Trades (fills) / settled intervals",
             f"{len(trades):,} / {int(intervals['clearing_price_per_kwh'].notna().sum()):,}",
         ),
-        ("Chain backend", f"{result.backend}, gas: {_gas_kind(result)}"),
+        ("Chain backend", f"{result.backend}, gas: {gas_kind(result)}"),
         ("Wall time", f"{wall_s:,.1f} s (setup {result.setup_seconds:,.1f} s)"),
     ]
 
 
 def kpis(result: SimulationResult) -> list[tuple[str, str]]:
     """The run's headline numbers as (label, formatted value), in reading order."""
-    return _kpis(result, _tables(result))
-
-
-# ----------------------------------------------------------------------------- plots
-def _hours(result: SimulationResult) -> FloatArray:
-    """Interval starts as hours since the run's first interval: the x axis of time plots."""
-    starts = result.community.interval_starts.astype(np.float64)
-    hours: FloatArray = (starts - starts[0]) / 3600 if len(starts) else starts
-    return hours
-
-
-def _time_axis(ax: Axes, result: SimulationResult) -> None:
-    """UTC time of day for a one-day run, dates for a longer one."""
-    starts = result.community.interval_starts
-    if len(starts) == 0:
-        return
-    t0 = int(starts[0])
-    span_h = (int(starts[-1]) + INTERVAL_S - t0) / 3600
-    if span_h <= 24:
-        step_h, fmt = 3.0, "%H:%M"
-    else:
-        step_h, fmt = 24.0 * max(1, round(span_h / 24 / 10)), "%b %d"
-    ax.set_xticks(np.arange(0, span_h + 1e-9, step_h))
-    ax.xaxis.set_major_formatter(
-        FuncFormatter(lambda x, _pos: datetime.fromtimestamp(t0 + x * 3600, UTC).strftime(fmt))
-    )
-    ax.set_xlim(0, span_h)
-    ax.set_xlabel("UTC" if span_h <= 24 else "date (UTC)")
-
-
-def _style(ax: Axes, grid_axis: Literal["x", "y"] = "y") -> None:
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.grid(axis=grid_axis, color="#e6e9ed", linewidth=0.8)
-    ax.set_axisbelow(True)
-
-
-def _title_and_legend(ax: Axes, title: str, twin: Axes | None = None) -> None:
-    """Title, then the legend in one row between it and the plot: over the data, a legend
-    hides the price line or the daytime peak of some run."""
-    handles = ax.get_legend_handles_labels()[0]
-    if twin is not None:
-        handles += twin.get_legend_handles_labels()[0]
-    ax.legend(
-        handles=handles,
-        loc="lower left",
-        bbox_to_anchor=(0, 1),
-        ncols=len(handles),
-        frameon=False,
-        fontsize="small",
-        borderaxespad=0.2,
-    )
-    ax.set_title(title, loc="left", pad=24, fontweight="bold")
-
-
-def _plot_energy_traded(fig: Figure, result: SimulationResult, tables: _Tables) -> None:
-    intervals = tables.intervals
-    x, width = _hours(result), INTERVAL_S / 3600
-    p2p_kwh = intervals["peer_to_peer_wh"].to_numpy(np.float64) / 1000
-    utility_kwh = intervals["exported_to_utility_wh"].to_numpy(np.float64) / 1000
-    ax = fig.add_subplot()
-    _style(ax)
-    ax.bar(x, p2p_kwh, width, align="edge", color=_COLORS["p2p"], label="peer-to-peer")
-    ax.bar(x, utility_kwh, width, bottom=p2p_kwh, align="edge", color=_COLORS["utility"], label="to utility")
-    ax.set_ylabel("energy traded (kWh)")
-    price = intervals["clearing_price_per_kwh"].astype("Float64").to_numpy(np.float64, na_value=np.nan)
-    twin = ax.twinx()
-    twin.spines[["top"]].set_visible(False)
-    twin.plot(
-        x + width / 2,
-        price / UNITS_PER_DOLLAR,
-        color=_COLORS["price"],
-        marker=".",
-        markersize=4,
-        linewidth=1.4,
-        label="clearing price",
-    )
-    twin.set_ylabel("clearing price ($/kWh)")
-    twin.set_ylim(bottom=0)
-    _time_axis(ax, result)
-    _title_and_legend(ax, "Energy traded per interval and clearing price", twin)
-
-
-def _plot_community_energy(fig: Figure, result: SimulationResult, tables: _Tables) -> None:
-    intervals = tables.intervals
-    totals = _totals(intervals)
-    x = _hours(result) + INTERVAL_S / 3600 / 2
-    ax = fig.add_subplot()
-    _style(ax)
-    covered = intervals["burned_by_consumption_wh"].to_numpy(np.float64) / 1000
-    ax.fill_between(
-        x, covered, step="mid", color=_COLORS["p2p"], alpha=0.35, label="consumption covered by community PV"
-    )
-    ax.step(
-        x, intervals["minted_wh"] / 1000, where="mid", color=_COLORS["pv"], label="PV generation (minted)"
-    )
-    ax.step(
-        x,
-        intervals["metered_consumption_wh"] / 1000,
-        where="mid",
-        color=_COLORS["consumption"],
-        label="consumption (metered)",
-    )
-    ax.set_ylabel("energy per interval (kWh)")
-    _time_axis(ax, result)
-    _title_and_legend(
-        ax,
-        f"Community energy — self-consumption {totals.self_consumption}, "
-        f"self-sufficiency {totals.self_sufficiency}",
-    )
-
-
-def _plot_minted_burned(fig: Figure, result: SimulationResult, tables: _Tables) -> None:
-    intervals = tables.intervals
-    x, width = _hours(result), INTERVAL_S / 3600
-    minted = intervals["minted_wh"].to_numpy(np.float64) / 1000
-    burns = {
-        "burned by consumption": (intervals["burned_by_consumption_wh"], _COLORS["consumption"]),
-        "exported to utility": (intervals["exported_to_utility_wh"], _COLORS["utility"]),
-        "expired": (intervals["expired_wh"], _COLORS["expired"]),
-    }
-    ax = fig.add_subplot()
-    _style(ax)
-    ax.bar(x, minted, width, align="edge", color=_COLORS["pv"], label="minted")
-    bottom = np.zeros(len(x))
-    burned_total = np.zeros(len(x))
-    for label, (values, color) in burns.items():
-        kwh = values.to_numpy(np.float64) / 1000
-        if label == "expired" and not kwh.any():
-            continue  # expiry is rare: no empty legend entry for it
-        ax.bar(x, -kwh, width, bottom=bottom, align="edge", color=color, label=label)
-        bottom -= kwh
-        burned_total += kwh
-    ax.axhline(0, color="#555", linewidth=0.6)
-    ax.set_ylabel("per interval (kWh): minted ↑ burned ↓")
-    twin = ax.twinx()
-    twin.spines[["top"]].set_visible(False)
-    twin.plot(x + width, np.cumsum(minted), color=_COLORS["pv"], linewidth=2, label="cumulative minted")
-    twin.plot(
-        x + width,
-        np.cumsum(burned_total),
-        color=_COLORS["burn"],
-        linewidth=2,
-        linestyle="--",
-        label="cumulative burned",
-    )
-    twin.set_ylabel("cumulative (kWh)")
-    twin.set_ylim(bottom=0)
-    _time_axis(ax, result)
-    _title_and_legend(ax, "Energy tokens minted and burned", twin)
-
-
-_ITEM_NAMES = {"submitReadings": "reading", "settleInterval": "fill"}
-
-
-def _item_name(function: str) -> str:
-    return _ITEM_NAMES.get(function.rsplit(".", 1)[-1], "tx")
-
-
-def _plot_gas(fig: Figure, result: SimulationResult, tables: _Tables) -> None:
-    gas = tables.gas
-    trading = gas[gas["phase"] == "trading"].sort_values("gas_per_item")
-    ax = fig.add_subplot()
-    _style(ax, "x")
-    if trading.empty:
-        ax.text(0.5, 0.5, "no trading-phase transactions", ha="center", va="center", transform=ax.transAxes)
-    else:
-        labels = [f"{f} (per {_item_name(f)})" for f in trading["function"]]
-        bars = ax.barh(labels, trading["gas_per_item"], color=_COLORS["consumption"])
-        ax.bar_label(bars, labels=[f" {v:,.0f}" for v in trading["gas_per_item"]], fontsize="small")
-        ax.margins(x=0.15)
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
-    ax.set_xlabel(f"gas per item — {_gas_kind(result)} gas")
-    ax.set_title("Gas per operation, trading phase", loc="left", fontweight="bold")
-
-
-@dataclass(frozen=True)
-class _Ranking:
-    """One side of the top-traders plot and tables: participants.csv columns to rank and show."""
-
-    title: str
-    energy: str
-    money: str
-    money_label: str
-    color: str
-
-    def top(self, participants: Frame) -> Frame:
-        return participants[participants[self.energy] > 0].nlargest(TOP_TRADERS, self.energy)
-
-
-_RANKINGS = (
-    _Ranking("Top sellers", "sold_wh", "received_units", "received", _COLORS["pv"]),
-    _Ranking("Top buyers", "bought_wh", "paid_units", "paid", _COLORS["p2p"]),
-)
-
-
-def _plot_top_traders(fig: Figure, result: SimulationResult, tables: _Tables) -> None:
-    del result
-    for ax, ranking in zip(fig.subplots(1, 2), _RANKINGS, strict=True):
-        _style(ax, "x")
-        ax.set_title(f"{ranking.title} (kWh)")
-        top = ranking.top(tables.participants)
-        if top.empty:
-            ax.text(0.5, 0.5, "no trades", ha="center", va="center", transform=ax.transAxes)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            continue
-        rows = top.iloc[::-1]  # barh draws bottom-up: the largest goes last, on top
-        bars = ax.barh(rows["name"], rows[ranking.energy] / 1000, color=ranking.color)
-        ax.bar_label(bars, labels=[f" {v / 1000:,.1f}" for v in rows[ranking.energy]], fontsize="small")
-        ax.tick_params(axis="y", labelsize="small")
-        ax.margins(x=0.18)
-
-
-@dataclass(frozen=True)
-class _Plot:
-    file_name: str
-    alt: str
-    draw: Callable[[Figure, SimulationResult, _Tables], None]
-    height_in: float = 4.0
-
-
-_PLOTS = (
-    _Plot("energy_traded.png", "Energy traded per interval", _plot_energy_traded),
-    _Plot("community_energy.png", "Community PV and consumption", _plot_community_energy),
-    _Plot("minted_burned.png", "Energy minted and burned", _plot_minted_burned),
-    _Plot("gas.png", "Gas per operation", _plot_gas, 3.2),
-    _Plot("top_traders.png", "Top sellers and buyers", _plot_top_traders, 4.2),
-)
-_DPI = 130
-_FIGURE_WIDTH_IN = 10.5
-
-
-def _render(plot: _Plot, result: SimulationResult, tables: _Tables) -> bytes:
-    fig = plt.figure(figsize=(_FIGURE_WIDTH_IN, plot.height_in), layout="constrained")
-    try:
-        plot.draw(fig, result, tables)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=_DPI)
-    finally:
-        plt.close(fig)  # pyplot keeps every figure alive until closed
-    return buffer.getvalue()
+    return _kpis(result, report_tables(result))
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -573,14 +175,14 @@ def _gas_table(gas: Frame) -> str:
             f"{r.gas:,}",
             f"{r.items:,}",
             f"{r.gas_per_tx:,.0f}",
-            f"{r.gas_per_item:,.0f} / {_item_name(r.function)}",
+            f"{r.gas_per_item:,.0f} / {item_name(r.function)}",
         ]
         for r in gas.itertuples()
     ]
     return _html_table(["function (phase)", "transactions", "gas", "items", "gas / tx", "gas / item"], rows)
 
 
-def _traders_table(ranking: _Ranking, participants: Frame) -> str:
+def _traders_table(ranking: Ranking, participants: Frame) -> str:
     rows = [
         [
             row["name"],
@@ -628,7 +230,7 @@ footer { margin: 2.5rem 0 1rem; font-size: .8rem; color: #5c6b7a; }
 
 def _page(
     result: SimulationResult,
-    tables: _Tables,
+    tables: ReportTables,
     headline: list[tuple[str, str]],
     images: dict[str, bytes],
     reconciliation: list[str] | None,
@@ -637,7 +239,7 @@ def _page(
     dates = html.escape(_period(result)[0])
     backend = html.escape(result.backend)
 
-    def img(plot: _Plot) -> str:
+    def img(plot: Plot) -> str:
         data = base64.b64encode(images[plot.file_name]).decode("ascii")
         return f'<img src="data:image/png;base64,{data}" alt="{html.escape(plot.alt)}">'
 
@@ -646,7 +248,7 @@ def _page(
         f"<div class=value>{html.escape(value)}</div></div>"
         for label, value in headline
     )
-    energy_traded, community, minted, gas, traders = (img(p) for p in _PLOTS)
+    energy_traded, community, minted, gas, traders = (img(p) for p in PLOTS)
     contracts = _html_table(
         ["contract", "address"], [[name, address] for name, address in vars(result.system).items()], 2
     )
@@ -675,7 +277,7 @@ def _page(
 <h2>Top traders</h2>
 {traders}
 <div class=pair>
-{"".join(_traders_table(ranking, tables.participants) for ranking in _RANKINGS)}
+{"".join(_traders_table(ranking, tables.participants) for ranking in RANKINGS)}
 </div>
 <p class=muted>The utility's feed-in purchases are not ranked: it is not a member of the community.</p>
 <h2>Contracts</h2>
@@ -705,7 +307,7 @@ def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[s
     everything reconciles, None when nobody checked. Returns the path of report.html.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    tables = _tables(result)
+    tables = report_tables(result)
     named = {
         "intervals": tables.intervals,
         "trades": tables.trades,
@@ -718,7 +320,7 @@ def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[s
         for name, frame in named.items():
             frame.to_sql(name, connection, if_exists="replace", index=False)
 
-    images = {plot.file_name: _render(plot, result, tables) for plot in _PLOTS}
+    images = {plot.file_name: render(plot, result, tables) for plot in PLOTS}
     for file_name, png in images.items():
         (out_dir / file_name).write_bytes(png)
     page = out_dir / "report.html"

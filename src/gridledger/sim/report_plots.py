@@ -1,0 +1,285 @@
+"""The report's plots, drawn with matplotlib from the report tables and rendered as PNG.
+
+`PLOTS` lists them in page order, each with its file name and alt text: energy traded per
+interval with the clearing price, the community's PV and consumption, energy minted against
+burned, gas per operation type, and the top sellers and buyers (`RANKINGS`, which the page's
+top-trader tables share). `render` draws one into PNG bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import numpy.typing as npt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from gridledger.sim.report_tables import (
+    UNITS_PER_DOLLAR,
+    Frame,
+    ReportTables,
+    gas_kind,
+    item_name,
+    totals,
+)
+from gridledger.sim.run import SimulationResult
+from gridledger.sim.scenario import INTERVAL_S
+
+# The report renders to files only; a display backend would fail on headless machines.
+matplotlib.use("Agg")
+
+TOP_TRADERS = 10
+_COLORS = {
+    "pv": "#f4a300",
+    "p2p": "#2a9d8f",
+    "utility": "#8d99ae",
+    "consumption": "#264653",
+    "price": "#e76f51",
+    "burn": "#6d597a",
+    "expired": "#c9c9c9",
+}
+
+_FloatArray = npt.NDArray[np.float64]
+
+
+def _hours(result: SimulationResult) -> _FloatArray:
+    """Interval starts as hours since the run's first interval: the x axis of time plots."""
+    starts = result.community.interval_starts.astype(np.float64)
+    hours: _FloatArray = (starts - starts[0]) / 3600 if len(starts) else starts
+    return hours
+
+
+def _time_axis(ax: Axes, result: SimulationResult) -> None:
+    """UTC time of day for a one-day run, dates for a longer one."""
+    starts = result.community.interval_starts
+    if len(starts) == 0:
+        return
+    t0 = int(starts[0])
+    span_h = (int(starts[-1]) + INTERVAL_S - t0) / 3600
+    if span_h <= 24:
+        step_h, fmt = 3.0, "%H:%M"
+    else:
+        step_h, fmt = 24.0 * max(1, round(span_h / 24 / 10)), "%b %d"
+    ax.set_xticks(np.arange(0, span_h + 1e-9, step_h))
+    ax.xaxis.set_major_formatter(
+        FuncFormatter(lambda x, _pos: datetime.fromtimestamp(t0 + x * 3600, UTC).strftime(fmt))
+    )
+    ax.set_xlim(0, span_h)
+    ax.set_xlabel("UTC" if span_h <= 24 else "date (UTC)")
+
+
+def _style(ax: Axes, grid_axis: Literal["x", "y"] = "y") -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis=grid_axis, color="#e6e9ed", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def _title_and_legend(ax: Axes, title: str, twin: Axes | None = None) -> None:
+    """Title, then the legend in one row between it and the plot: over the data, a legend
+    hides the price line or the daytime peak of some run."""
+    handles = ax.get_legend_handles_labels()[0]
+    if twin is not None:
+        handles += twin.get_legend_handles_labels()[0]
+    ax.legend(
+        handles=handles,
+        loc="lower left",
+        bbox_to_anchor=(0, 1),
+        ncols=len(handles),
+        frameon=False,
+        fontsize="small",
+        borderaxespad=0.2,
+    )
+    ax.set_title(title, loc="left", pad=24, fontweight="bold")
+
+
+def _plot_energy_traded(fig: Figure, result: SimulationResult, tables: ReportTables) -> None:
+    intervals = tables.intervals
+    x, width = _hours(result), INTERVAL_S / 3600
+    p2p_kwh = intervals["peer_to_peer_wh"].to_numpy(np.float64) / 1000
+    utility_kwh = intervals["exported_to_utility_wh"].to_numpy(np.float64) / 1000
+    ax = fig.add_subplot()
+    _style(ax)
+    ax.bar(x, p2p_kwh, width, align="edge", color=_COLORS["p2p"], label="peer-to-peer")
+    ax.bar(x, utility_kwh, width, bottom=p2p_kwh, align="edge", color=_COLORS["utility"], label="to utility")
+    ax.set_ylabel("energy traded (kWh)")
+    price = intervals["clearing_price_per_kwh"].astype("Float64").to_numpy(np.float64, na_value=np.nan)
+    twin = ax.twinx()
+    twin.spines[["top"]].set_visible(False)
+    twin.plot(
+        x + width / 2,
+        price / UNITS_PER_DOLLAR,
+        color=_COLORS["price"],
+        marker=".",
+        markersize=4,
+        linewidth=1.4,
+        label="clearing price",
+    )
+    twin.set_ylabel("clearing price ($/kWh)")
+    twin.set_ylim(bottom=0)
+    _time_axis(ax, result)
+    _title_and_legend(ax, "Energy traded per interval and clearing price", twin)
+
+
+def _plot_community_energy(fig: Figure, result: SimulationResult, tables: ReportTables) -> None:
+    intervals = tables.intervals
+    run_totals = totals(intervals)
+    x = _hours(result) + INTERVAL_S / 3600 / 2
+    ax = fig.add_subplot()
+    _style(ax)
+    covered = intervals["burned_by_consumption_wh"].to_numpy(np.float64) / 1000
+    ax.fill_between(
+        x, covered, step="mid", color=_COLORS["p2p"], alpha=0.35, label="consumption covered by community PV"
+    )
+    ax.step(
+        x, intervals["minted_wh"] / 1000, where="mid", color=_COLORS["pv"], label="PV generation (minted)"
+    )
+    ax.step(
+        x,
+        intervals["metered_consumption_wh"] / 1000,
+        where="mid",
+        color=_COLORS["consumption"],
+        label="consumption (metered)",
+    )
+    ax.set_ylabel("energy per interval (kWh)")
+    _time_axis(ax, result)
+    _title_and_legend(
+        ax,
+        f"Community energy — self-consumption {run_totals.self_consumption}, "
+        f"self-sufficiency {run_totals.self_sufficiency}",
+    )
+
+
+def _plot_minted_burned(fig: Figure, result: SimulationResult, tables: ReportTables) -> None:
+    intervals = tables.intervals
+    x, width = _hours(result), INTERVAL_S / 3600
+    minted = intervals["minted_wh"].to_numpy(np.float64) / 1000
+    burns = {
+        "burned by consumption": (intervals["burned_by_consumption_wh"], _COLORS["consumption"]),
+        "exported to utility": (intervals["exported_to_utility_wh"], _COLORS["utility"]),
+        "expired": (intervals["expired_wh"], _COLORS["expired"]),
+    }
+    ax = fig.add_subplot()
+    _style(ax)
+    ax.bar(x, minted, width, align="edge", color=_COLORS["pv"], label="minted")
+    bottom = np.zeros(len(x))
+    burned_total = np.zeros(len(x))
+    for label, (values, color) in burns.items():
+        kwh = values.to_numpy(np.float64) / 1000
+        if label == "expired" and not kwh.any():
+            continue  # expiry is rare: no empty legend entry for it
+        ax.bar(x, -kwh, width, bottom=bottom, align="edge", color=color, label=label)
+        bottom -= kwh
+        burned_total += kwh
+    ax.axhline(0, color="#555", linewidth=0.6)
+    ax.set_ylabel("per interval (kWh): minted ↑ burned ↓")
+    twin = ax.twinx()
+    twin.spines[["top"]].set_visible(False)
+    twin.plot(x + width, np.cumsum(minted), color=_COLORS["pv"], linewidth=2, label="cumulative minted")
+    twin.plot(
+        x + width,
+        np.cumsum(burned_total),
+        color=_COLORS["burn"],
+        linewidth=2,
+        linestyle="--",
+        label="cumulative burned",
+    )
+    twin.set_ylabel("cumulative (kWh)")
+    twin.set_ylim(bottom=0)
+    _time_axis(ax, result)
+    _title_and_legend(ax, "Energy tokens minted and burned", twin)
+
+
+def _plot_gas(fig: Figure, result: SimulationResult, tables: ReportTables) -> None:
+    gas = tables.gas
+    trading = gas[gas["phase"] == "trading"].sort_values("gas_per_item")
+    ax = fig.add_subplot()
+    _style(ax, "x")
+    if trading.empty:
+        ax.text(0.5, 0.5, "no trading-phase transactions", ha="center", va="center", transform=ax.transAxes)
+    else:
+        labels = [f"{f} (per {item_name(f)})" for f in trading["function"]]
+        bars = ax.barh(labels, trading["gas_per_item"], color=_COLORS["consumption"])
+        ax.bar_label(bars, labels=[f" {v:,.0f}" for v in trading["gas_per_item"]], fontsize="small")
+        ax.margins(x=0.15)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
+    ax.set_xlabel(f"gas per item — {gas_kind(result)} gas")
+    ax.set_title("Gas per operation, trading phase", loc="left", fontweight="bold")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One side of the top-traders plot and tables: participants.csv columns to rank and show."""
+
+    title: str
+    energy: str
+    money: str
+    money_label: str
+    color: str
+
+    def top(self, participants: Frame) -> Frame:
+        return participants[participants[self.energy] > 0].nlargest(TOP_TRADERS, self.energy)
+
+
+RANKINGS = (
+    Ranking("Top sellers", "sold_wh", "received_units", "received", _COLORS["pv"]),
+    Ranking("Top buyers", "bought_wh", "paid_units", "paid", _COLORS["p2p"]),
+)
+
+
+def _plot_top_traders(fig: Figure, result: SimulationResult, tables: ReportTables) -> None:
+    del result
+    for ax, ranking in zip(fig.subplots(1, 2), RANKINGS, strict=True):
+        _style(ax, "x")
+        ax.set_title(f"{ranking.title} (kWh)")
+        top = ranking.top(tables.participants)
+        if top.empty:
+            ax.text(0.5, 0.5, "no trades", ha="center", va="center", transform=ax.transAxes)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            continue
+        rows = top.iloc[::-1]  # barh draws bottom-up: the largest goes last, on top
+        bars = ax.barh(rows["name"], rows[ranking.energy] / 1000, color=ranking.color)
+        ax.bar_label(bars, labels=[f" {v / 1000:,.1f}" for v in rows[ranking.energy]], fontsize="small")
+        ax.tick_params(axis="y", labelsize="small")
+        ax.margins(x=0.18)
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One plot: its PNG file, its alt text on the page, how to draw it and its height."""
+
+    file_name: str
+    alt: str
+    draw: Callable[[Figure, SimulationResult, ReportTables], None]
+    height_in: float = 4.0
+
+
+PLOTS = (
+    Plot("energy_traded.png", "Energy traded per interval", _plot_energy_traded),
+    Plot("community_energy.png", "Community PV and consumption", _plot_community_energy),
+    Plot("minted_burned.png", "Energy minted and burned", _plot_minted_burned),
+    Plot("gas.png", "Gas per operation", _plot_gas, 3.2),
+    Plot("top_traders.png", "Top sellers and buyers", _plot_top_traders, 4.2),
+)
+_DPI = 130
+_FIGURE_WIDTH_IN = 10.5
+
+
+def render(plot: Plot, result: SimulationResult, tables: ReportTables) -> bytes:
+    """Draws `plot` of the run and returns it as PNG bytes."""
+    fig = plt.figure(figsize=(_FIGURE_WIDTH_IN, plot.height_in), layout="constrained")
+    try:
+        plot.draw(fig, result, tables)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=_DPI)
+    finally:
+        plt.close(fig)  # pyplot keeps every figure alive until closed
+    return buffer.getvalue()

@@ -1,0 +1,186 @@
+"""The data tables of a `gridledger simulate` report, as pandas frames, and the run's totals.
+
+`report_tables` builds the four tables that the report writes as CSV and into SQLite, and that
+its KPIs, plots and page read: one row per interval, per fill (trades), per participant, and
+per (phase, function) of gas. `totals` sums a run's energy for self-consumption and
+self-sufficiency; `gas_kind` names the gas the chain backend measures.
+
+Energy is in Wh, money in payment units (`UNITS_PER_DOLLAR` per test dollar); prices in units
+per kWh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from gridledger.market.orders import Side
+from gridledger.sim.run import IntervalRecord, SimulationResult
+
+UNITS_PER_DOLLAR = 1_000_000
+DASH = "—"
+
+Frame = Any  # pandas has no type information here
+_IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class ReportTables:
+    """The four tables of a run; their columns are the CSV files' columns."""
+
+    intervals: Frame
+    trades: Frame
+    participants: Frame
+    gas: Frame
+
+
+def gas_kind(result: SimulationResult) -> str:
+    """The gas the backend measures: EVM execution gas, or a receipt's gasUsed."""
+    return "execution (embedded EVM)" if result.backend == "EmbeddedChain" else "receipt"
+
+
+def _iso_utc(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _intervals_frame(result: SimulationResult) -> Frame:
+    records = [vars(record) for record in result.intervals]
+    frame = pd.DataFrame.from_records(records, columns=[f.name for f in fields(IntervalRecord)])
+    frame.insert(0, "time_utc", [_iso_utc(int(s)) for s in frame["interval_start"]])
+    frame["peer_to_peer_wh"] = frame["volume_wh"] - frame["exported_to_utility_wh"]
+    # Intervals that did not clear have no price: keep the column integer, with gaps.
+    frame["clearing_price_per_kwh"] = frame["clearing_price_per_kwh"].astype("Int64")
+    return frame
+
+
+def _trades_frame(result: SimulationResult) -> Frame:
+    columns = ["interval_start", "order_hash", "trader", "side", "filled_wh", "payment_units"]
+    rows = [
+        (t.interval_start, t.order_hash, t.trader, int(t.side), t.filled_wh, t.payment_units)
+        for t in result.trades
+    ]
+    raw = pd.DataFrame.from_records(rows, columns=columns)
+    names = {
+        address.lower(): p.name
+        for address, p in zip(result.traders, result.community.participants, strict=True)
+    }
+    names[result.utility.lower()] = "utility"
+    index = {address.lower(): i for i, address in enumerate(result.traders)}
+    times = {int(s): _iso_utc(int(s)) for s in result.community.interval_starts}
+    filled_wh = raw["filled_wh"].astype(np.int64)
+    payment_units = raw["payment_units"].astype(np.int64)
+    return pd.DataFrame(
+        {
+            "time_utc": raw["interval_start"].map(times),
+            "interval_start": raw["interval_start"].astype(np.int64),
+            "order_hash": ["0x" + h.hex() for h in raw["order_hash"]],
+            "trader": raw["trader"],
+            "participant": raw["trader"].map(names).fillna("unknown"),
+            # -1: not a participant (the utility)
+            "participant_index": raw["trader"].map(index).fillna(-1).astype(np.int64),
+            "side": np.where(raw["side"] == int(Side.BUY), "BUY", "SELL"),
+            "filled_wh": filled_wh,
+            "payment_units": payment_units,
+            # Effective price of the fill: the clearing price, or the limit under pay-as-bid.
+            "price_per_kwh": (payment_units * 1000 / filled_wh.where(filled_wh > 0)).round(3),
+        }
+    )
+
+
+def grid_fee_units(trades: Frame, fee_per_kwh: int) -> Frame:
+    """The grid fee of every fill: buyers pay it per fill, rounded up as the contract does."""
+    fee = (trades["filled_wh"] * fee_per_kwh + 999) // 1000
+    return fee.where(trades["side"] == "BUY", 0)
+
+
+def _participants_frame(result: SimulationResult, trades: Frame) -> Frame:
+    count = len(result.traders)
+    people = result.community.participants
+    fee_units = grid_fee_units(trades, result.tariffs.grid_fee_per_kwh)
+    ours = trades["participant_index"].to_numpy() >= 0
+    index = trades["participant_index"].to_numpy()[ours]
+    is_buy = (trades["side"] == "BUY").to_numpy()[ours]
+
+    def per_participant(values: Frame, buys: bool) -> _IntArray:
+        picked = values.to_numpy(np.int64)[ours] * (is_buy == buys)
+        total: _IntArray = np.bincount(index, weights=picked, minlength=count).astype(np.int64)
+        return total
+
+    return pd.DataFrame(
+        {
+            "index": np.arange(count),
+            "name": [p.name for p in people],
+            "address": result.traders,
+            "bus": [p.bus for p in people],
+            "pv_rated_w": [p.pv_rated_w for p in people],
+            "load_rated_w": [p.load_rated_w for p in people],
+            "minted_wh": result.minted_wh,
+            "burned_by_consumption_wh": result.burned_by_consumption_wh,
+            "sold_wh": per_participant(trades["filled_wh"], buys=False),
+            "bought_wh": per_participant(trades["filled_wh"], buys=True),
+            "received_units": per_participant(trades["payment_units"], buys=False),
+            "paid_units": per_participant(trades["payment_units"], buys=True),
+            "grid_fee_units": per_participant(fee_units, buys=True),
+        }
+    )
+
+
+def _gas_frame(result: SimulationResult) -> Frame:
+    rows = [(phase, function, e.transactions, e.gas, e.items) for (phase, function), e in result.gas.items()]
+    frame = pd.DataFrame.from_records(rows, columns=["phase", "function", "transactions", "gas", "items"])
+    frame["gas_per_tx"] = (frame["gas"] / frame["transactions"].where(frame["transactions"] > 0)).round(1)
+    frame["gas_per_item"] = (frame["gas"] / frame["items"].where(frame["items"] > 0)).round(1)
+    frame["gas_kind"] = gas_kind(result)
+    return frame
+
+
+def report_tables(result: SimulationResult) -> ReportTables:
+    """The run's tables: intervals, trades (one row per fill), participants and gas."""
+    trades = _trades_frame(result)
+    return ReportTables(
+        _intervals_frame(result), trades, _participants_frame(result, trades), _gas_frame(result)
+    )
+
+
+_ITEM_NAMES = {"submitReadings": "reading", "settleInterval": "fill"}
+
+
+def item_name(function: str) -> str:
+    """What one item of the gas table's `items` column is for `function`: a reading, a fill."""
+    return _ITEM_NAMES.get(function.rsplit(".", 1)[-1], "tx")
+
+
+# ----------------------------------------------------------------------------- totals
+def _share(part: float, whole: float) -> str:
+    return f"{part / whole:.1%}" if whole > 0 else DASH
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Sums over a run that both the KPIs and the plots' titles use."""
+
+    minted_wh: int
+    metered_consumption_wh: int
+    burned_by_consumption_wh: int
+
+    @property
+    def self_consumption(self) -> str:
+        return _share(self.burned_by_consumption_wh, self.minted_wh)
+
+    @property
+    def self_sufficiency(self) -> str:
+        return _share(self.burned_by_consumption_wh, self.metered_consumption_wh)
+
+
+def totals(intervals: Frame) -> Totals:
+    """The totals of an intervals table."""
+    return Totals(
+        int(intervals["minted_wh"].sum()),
+        int(intervals["metered_consumption_wh"].sum()),
+        int(intervals["burned_by_consumption_wh"].sum()),
+    )
