@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FORGE := node_modules/.bin/forge
 
-.PHONY: demo test test-contracts test-python contracts check-artifacts bench lint clean
+.PHONY: demo test test-contracts test-python contracts check-artifacts bench snapshot lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ contracts: node_modules/.installed $(VENV)/.installed
 ## bench: gas from receipts of real transactions on anvil; prints BENCH lines
 bench: $(VENV)/.installed node_modules/.installed
 	$(PY) -m gridledger.bench
+
+## snapshot: rewrite the committed forge gas snapshot (default profile: 256 fuzz runs)
+snapshot: node_modules/.installed
+	FOUNDRY_PROFILE=default $(FORGE) snapshot --snap snapshots/contracts.gas-snapshot
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests tools

@@ -176,6 +176,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         totals.traders = new address[](fills.length);
         totals.fills = new uint256[](fills.length);
         IGridGuard guard = gridGuard;
+        // One call per settlement in normal operation; fill by fill only while a zone is halted.
+        if (address(guard) != address(0) && !guard.anySettlementHalted()) guard = IGridGuard(address(0));
         for (uint256 i; i < fills.length; ++i) {
             _settleFill(i, fills[i], clearing, totals, guard);
         }
@@ -284,7 +286,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         }
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, fill.r, fill.vs);
         if (err != ECDSA.RecoverError.NoError || signer != order.trader) revert InvalidOrderSignature(index);
-        if (address(guard) != address(0) && !guard.settlementAllowed(order.gridNodeId, order.intervalStart)) {
+        if (address(guard) != address(0) && !guard.settlementAllowed(order.trader, order.gridNodeId, order.intervalStart)) {
             revert ZoneHalted(index, order.gridNodeId);
         }
     }

@@ -37,6 +37,8 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
     /// (zoneId << 64 | intervalStart) => Wh reserved
     mapping(uint256 zoneAndInterval => uint256 reservedWh) private _reserved;
 
+    /// Zones in emergency now: while none is and the grid is not paused, nothing is halted.
+    uint256 private _zonesInEmergency;
     uint64 public peakNodeCapWh;
     uint64 public normalFeePerKWh;
     uint64 public peakFeePerKWh;
@@ -269,13 +271,20 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
 
     // ---------------------------------------------------------------- grid guard
     /// @inheritdoc IGridGuard
-    /// @dev Node 0 is "no node" (the upstream grid): it is halted only by a pause.
-    function settlementAllowed(uint64 gridNodeId, uint64) external view returns (bool) {
+    function anySettlementHalted() external view returns (bool) {
+        return paused() || _zonesInEmergency != 0;
+    }
+
+    /// @inheritdoc IGridGuard
+    /// @dev Node 0 is "no node" (the upstream grid, e.g. the utility): halted only by a pause.
+    ///      Any other node must be registered to `trader`, so that nobody escapes a halted zone
+    ///      by naming another node.
+    function settlementAllowed(address trader, uint64 gridNodeId, uint64) external view returns (bool) {
         if (paused()) return false;
         if (gridNodeId == 0) return true;
-        uint32 zoneId = _nodes[gridNodeId].zoneId;
-        if (zoneId == 0) return false;
-        return !_halted(zoneId);
+        NodeRecord storage node = _nodes[gridNodeId];
+        if (node.account != trader || node.zoneId == 0) return false;
+        return !_halted(node.zoneId);
     }
 
     // ---------------------------------------------------------------- views
@@ -363,6 +372,8 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
     function _changeState(uint32 zoneId, ZoneState to) private {
         Zone storage zone = _zones[zoneId];
         ZoneState from = zone.state;
+        if (to == ZoneState.Emergency) ++_zonesInEmergency;
+        else if (from == ZoneState.Emergency) --_zonesInEmergency;
         _metrics[zoneId].secondsInState[uint8(from)] += uint64(block.timestamp) - zone.stateSince;
         zone.state = to;
         zone.stateSince = uint64(block.timestamp);

@@ -343,17 +343,26 @@ contract GridManagementTest is GridWorld {
 
     // ------------------------------------------------------------ grid guard
     function test_settlementAllowed_haltedByEmergencyAboveOrPause() public {
-        require(grid.settlementAllowed(uint64(PROSUMER_LATERAL), 0), "normal");
-        require(grid.settlementAllowed(0, 0), "upstream");
-        require(!grid.settlementAllowed(99, 0), "unknown node");
+        require(!grid.anySettlementHalted(), "nothing halted");
+        require(grid.settlementAllowed(address(0xC1), uint64(PROSUMER_LATERAL), 0), "normal");
+        require(grid.settlementAllowed(address(0x99), 0, 0), "upstream");
         vm.prank(emergency);
         grid.declareEmergency(FEEDER_A);
-        require(!grid.settlementAllowed(uint64(PROSUMER_LATERAL), 0), "lateral below feeder A halted");
-        require(grid.settlementAllowed(uint64(CONSUMER_B), 0), "feeder B trades");
+        require(grid.anySettlementHalted(), "a zone is halted");
+        require(!grid.settlementAllowed(address(0xC1), uint64(PROSUMER_LATERAL), 0), "lateral below feeder A");
+        require(grid.settlementAllowed(address(0xB1), uint64(CONSUMER_B), 0), "feeder B trades");
+        grid.endEmergency(FEEDER_A);
+        require(!grid.anySettlementHalted(), "emergency over");
         vm.prank(emergency);
         grid.pause();
-        require(!grid.settlementAllowed(uint64(CONSUMER_B), 0), "paused: nothing settles");
-        require(!grid.settlementAllowed(0, 0), "paused: not even upstream");
+        require(grid.anySettlementHalted(), "paused");
+        require(!grid.settlementAllowed(address(0xB1), uint64(CONSUMER_B), 0), "paused: nothing settles");
+        require(!grid.settlementAllowed(address(0x99), 0, 0), "paused: not even upstream");
+    }
+
+    function test_settlementAllowed_nodeOfAnotherTraderOrUnknown_refused() public view {
+        require(!grid.settlementAllowed(address(0xB1), uint64(CONSUMER_A), 0), "not B's node");
+        require(!grid.settlementAllowed(address(0xB1), 99, 0), "unknown node");
     }
 
     // ------------------------------------------------------------ fuzz
@@ -389,7 +398,8 @@ contract GridGuardedMarketTest is MarketWorld {
         manager.grantRole(Roles.GRID_OPERATOR, gridOperator, 0);
         vm.startPrank(gridOperator);
         grid.createZone(1, 0, 100_000);
-        grid.registerNode(address(0xF00D), IGridManagement.NodeType.Prosumer); // node 1, the orders' gridNodeId
+        // Node 1 is the first seller's, the orders' gridNodeId.
+        grid.registerNode(sellers[0], IGridManagement.NodeType.Prosumer);
         grid.assignNode(1, 1, 1);
         vm.stopPrank();
         market.setGridGuard(address(grid));
@@ -403,6 +413,21 @@ contract GridGuardedMarketTest is MarketWorld {
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.ZoneHalted.selector, uint256(0), uint64(1)));
         market.settleInterval(_clearing(200_000), fills);
         require(!market.isSettled(delivery), "nothing settled");
+    }
+
+    function test_settleInterval_otherTradersNodeDuringEmergency_revertsZoneHalted() public {
+        vm.startPrank(gridOperator);
+        grid.createZone(2, 0, 100_000);
+        grid.registerNode(address(0xFA2), IGridManagement.NodeType.Consumer);
+        grid.assignNode(2, 2, 2);
+        vm.stopPrank();
+        vm.prank(emergency);
+        grid.declareEmergency(2);
+        // Zone 1 is fine, but the buyer names node 1, which is the seller's, not its own.
+        IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
+        vm.prank(marketOperator);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.ZoneHalted.selector, uint256(1), uint64(1)));
+        market.settleInterval(_clearing(200_000), fills);
     }
 
     function test_settleInterval_zoneNormal_settles() public {

@@ -8,15 +8,21 @@ import {IAccessManaged} from "@openzeppelin/contracts/access/manager/IAccessMana
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyToken} from "../interfaces/IEnergyToken.sol";
 
-/// @notice Halts settlement at one grid node.
+/// @notice Halts settlement at one grid node; `anyHalted` false says nothing is halted anywhere.
 contract HaltingGuard is IGridGuard {
     uint64 public immutable haltedNode;
+    bool public immutable anyHalted;
 
-    constructor(uint64 node) {
+    constructor(uint64 node, bool halted) {
         haltedNode = node;
+        anyHalted = halted;
     }
 
-    function settlementAllowed(uint64 gridNodeId, uint64) external view returns (bool) {
+    function anySettlementHalted() external view returns (bool) {
+        return anyHalted;
+    }
+
+    function settlementAllowed(address, uint64 gridNodeId, uint64) external view returns (bool) {
         return gridNodeId != haltedNode;
     }
 }
@@ -294,7 +300,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_zoneHalted_reverts() public {
-        market.setGridGuard(address(new HaltingGuard(1)));
+        market.setGridGuard(address(new HaltingGuard(1, true)));
         IEnergyMarket.Fill[] memory hoisted = _pair(1_000, 1_000);
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.ZoneHalted.selector, 0, uint64(1)));
         _settle(_clearing(200_000), hoisted);
@@ -302,9 +308,15 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_guardAllowsOtherNodes() public {
-        market.setGridGuard(address(new HaltingGuard(99)));
+        market.setGridGuard(address(new HaltingGuard(99, true)));
         _settle(_clearing(200_000), _pair(1_000, 1_000));
         require(market.isSettled(delivery), "settled");
+    }
+
+    function test_settleInterval_nothingHaltedAnywhere_skipsTheFillChecks() public {
+        market.setGridGuard(address(new HaltingGuard(1, false)));
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        require(market.isSettled(delivery), "settled without asking per fill");
     }
 
     function test_settleInterval_notOperator_reverts() public {

@@ -19,6 +19,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain, anvil_node
+from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, clear_uniform
 from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
@@ -106,6 +107,11 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
     escrow accounts already exist), per order; measured on the second interval settled."""
     traders = [key.address for key in keys]
     sellers, buyers = traders[: BATCH // 2], traders[BATCH // 2 : BATCH]
+    # Every trader has a grid node of its own on one feeder: each fill's grid-guard check reads
+    # a node the settlement has not touched yet, as in a real feeder.
+    grid = GridRegistrar(chain, system, _account("grid-operator"))
+    grid.create_zone(1, 0, 10**9)
+    node_of = {trader: grid.register_node(trader, NodeType.PROSUMER, 1) for trader in traders}
     minter = _account("deployer")
     for buyer in buyers:
         mint_test_dollars(chain, system, minter, buyer, 10**9)
@@ -122,7 +128,9 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
         for i, trader in enumerate(sellers + buyers):
             side = Side.SELL if trader in sellers else Side.BUY
             price = 150_000 + (i % 50) * 1_000 if side == Side.SELL else 250_000 + (i % 50) * 1_000
-            order = Order(trader, side, ENERGY_PAIR_ID, start, 1_000, price, 1, start + 3_600, k)
+            order = Order(
+                trader, side, ENERGY_PAIR_ID, start, 1_000, price, node_of[trader], start + 3_600, k
+            )
             book.add(key_of[trader].sign_order(order, domain), received_at_ms=i, now_s=0)
         settlement = operator.settle(book)
         if settlement is None or settlement.matched_orders != BATCH:

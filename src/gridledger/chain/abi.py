@@ -19,6 +19,7 @@ DEPLOYABLE = (
     "EnergyToken",
     "SmartMeterRegistry",
     "EnergyMarket",
+    "GridManagement",
     "TestStablecoin",
 )
 

@@ -50,11 +50,30 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
         "unpause": ADMIN,
         "pause": EMERGENCY,
     },
+    "GridManagement": {
+        "registerNode": GRID_OPERATOR,
+        "assignNode": GRID_OPERATOR,
+        "createZone": GRID_OPERATOR,
+        "setZoneCapacity": GRID_OPERATOR,
+        "updateLoadBalance": GRID_OPERATOR,
+        "reportLosses": GRID_OPERATOR,
+        "setPeak": GRID_OPERATOR,
+        "requestEnergyTransfer": MARKET_OPERATOR,
+        "requestEnergyTransfers": MARKET_OPERATOR,
+        "declareEmergency": EMERGENCY,
+        "pause": EMERGENCY,
+        "endEmergency": ADMIN,
+        "setPeakParameters": ADMIN,
+        "unpause": ADMIN,
+    },
 }
 
 ENERGY_PAIR_ID = 1
 # Local deployments: 2 cents per kWh in a 6-decimal test dollar.
 DEFAULT_GRID_FEE_PER_KWH = 20_000
+# Peak periods: triple the grid fee; one transfer carries at most 2.5 kWh (10 kW for 15 minutes).
+DEFAULT_PEAK_FEE_PER_KWH = 60_000
+DEFAULT_PEAK_NODE_CAP_WH = 2_500
 
 
 class Chain(Protocol):
@@ -84,6 +103,7 @@ class System:
     multisig: str
     market: str
     payment_token: str
+    grid: str
 
 
 def deploy_system(
@@ -97,6 +117,8 @@ def deploy_system(
     grid_fee_collector: str,
     payment_token: str | None = None,
     grid_fee_per_kwh: int = DEFAULT_GRID_FEE_PER_KWH,
+    peak_fee_per_kwh: int = DEFAULT_PEAK_FEE_PER_KWH,
+    peak_node_cap_wh: int = DEFAULT_PEAK_NODE_CAP_WH,
     epoch_seconds: int = 86_400,
     max_reading_age_seconds: int = 86_400,
 ) -> System:
@@ -118,7 +140,15 @@ def deploy_system(
         deployer,
     )
 
-    for name, address in (("SmartMeterRegistry", registry), ("EnergyToken", token), ("EnergyMarket", market)):
+    grid = chain.deploy("GridManagement", (manager,), deployer)
+
+    contracts = (
+        ("SmartMeterRegistry", registry),
+        ("EnergyToken", token),
+        ("EnergyMarket", market),
+        ("GridManagement", grid),
+    )
+    for name, address in contracts:
         artifact = load_artifact(name)
         by_role: dict[int, list[bytes]] = {}
         for fn, role in FUNCTION_ROLES[name].items():
@@ -136,6 +166,12 @@ def deploy_system(
     chain.transact(deployer, manager_abi, manager, "grantRole", REGULATOR, deployer, 0)
     chain.transact(deployer, token_abi, token, "setParticipant", market, True, 0)
     chain.transact(deployer, manager_abi, manager, "renounceRole", REGULATOR, deployer)
+    # The market asks the grid before every fill: no settlement in a zone in emergency.
+    chain.transact(deployer, load_artifact("EnergyMarket"), market, "setGridGuard", grid)
+    grid_abi = load_artifact("GridManagement")
+    chain.transact(
+        deployer, grid_abi, grid, "setPeakParameters", peak_node_cap_wh, grid_fee_per_kwh, peak_fee_per_kwh
+    )
     registry_abi = load_artifact("SmartMeterRegistry")
     for firmware in firmware_hashes:
         chain.transact(deployer, registry_abi, registry, "setFirmwareApproval", firmware, True)
@@ -148,6 +184,7 @@ def deploy_system(
         multisig=multisig,
         market=market,
         payment_token=payment_token,
+        grid=grid,
     )
 
 
@@ -157,8 +194,8 @@ def named_account(label: str) -> str:
 
 
 def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
-    """The system with named operators ("gateway", "operator", "market-operator", "regulator"
-    also EMERGENCY), grid fees to "dso", a test dollar minted by "deployer" and a 2-of-3
+    """The system with named operators ("gateway", "operator", "grid-operator", "market-operator",
+    "regulator" also EMERGENCY), grid fees to "dso", a test dollar minted by "deployer" and a 2-of-3
     multisig of "governor-0..2", as local runs use it."""
     regulator = named_account("regulator")
     return deploy_system(
@@ -169,6 +206,7 @@ def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
         actors={
             METER_OPERATOR: [named_account("operator")],
             GATEWAY: [named_account("gateway")],
+            GRID_OPERATOR: [named_account("grid-operator")],
             MARKET_OPERATOR: [named_account("market-operator")],
             REGULATOR: [regulator],
             EMERGENCY: [regulator],

@@ -17,6 +17,7 @@ from rich.table import Table
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, Chain, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
 from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
@@ -29,6 +30,9 @@ INTERVAL_S = 900
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
 SOLAR, GRID_MIX = 0, 5
 PROSUMER, CONSUMER = 2, 1
+# The demo's participants share one feeder; its capacity is far above what they trade.
+LOCAL_FEEDER = 1
+LOCAL_FEEDER_CAPACITY_WH = 1_000_000
 
 
 _account = named_account
@@ -45,6 +49,7 @@ class Participant:
     export_per_interval_wh: int
     import_per_interval_wh: int
     device_id: int = 0
+    grid_node_id: int = 0
     import_wh: int = 0
     export_wh: int = 0
 
@@ -90,9 +95,13 @@ def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
             400,
         ),
     ]
+    grid = GridRegistrar(chain, system, _account("grid-operator"))
+    grid.create_zone(LOCAL_FEEDER, 0, LOCAL_FEEDER_CAPACITY_WH)
     for p in participants:
         chain.transact(regulator, token, system.token, "setParticipant", p.owner, True, 276)
-        data = encode_device_data(p.owner, 1, p.kind, p.source, p.rated_power_w, FIRMWARE)
+        node_type = NodeType.PROSUMER if p.kind == PROSUMER else NodeType.CONSUMER
+        p.grid_node_id = grid.register_node(p.owner, node_type, LOCAL_FEEDER)
+        data = encode_device_data(p.owner, p.grid_node_id, p.kind, p.source, p.rated_power_w, FIRMWARE)
         chain.transact(operator, registry, system.registry, "registerDevice", p.key.address, data)
         p.device_id = chain.call(registry, system.registry, "deviceIdOf", p.key.address)[0]
 
@@ -142,7 +151,9 @@ def open_market_interval(chain: Chain, system: System, participants: list[Partic
         (carla, Side.BUY, 3_000, 300_000),  # 3 kWh at 0.30 $/kWh at most
     ]
     for received_ms, (who, side, energy_wh, price) in enumerate(offers):
-        order = Order(who.owner, side, ENERGY_PAIR_ID, delivery, energy_wh, price, 1, delivery, 1)
+        order = Order(
+            who.owner, side, ENERGY_PAIR_ID, delivery, energy_wh, price, who.grid_node_id, delivery, 1
+        )
         book.add(who.trader.sign_order(order, domain), received_ms, now)
     return book
 

@@ -1,0 +1,1 @@
+"""The distribution grid: on-chain nodes and zones, the network model and its power flow."""
