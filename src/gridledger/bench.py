@@ -9,8 +9,10 @@ first-round figure, which writes fresh storage, is printed too.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
+from datetime import date
 
 import numpy as np
 from eth_utils.crypto import keccak
@@ -19,6 +21,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain, anvil_node
+from gridledger.grid.network import GridNetwork
 from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, clear_uniform
@@ -26,6 +29,7 @@ from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator
 from gridledger.meter.signing import DeviceKey, MeterReading, encode_device_data, registry_domain_separator
+from gridledger.sim.grid_study import GridStudy, study_grid
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.run import Simulation
 from gridledger.sim.scenario import build_community
@@ -175,11 +179,37 @@ def run_simulation(prosumers: int = 1_000) -> None:
     _line("sim.prosumer_intervals_per_s", prosumers * community.intervals / seconds, "prosumer-intervals/s")
 
 
+# The grid study: a week of summer profiles with PV scaled by 5 (high PV penetration), on the
+# small rural feeder where that congests the grid, and on the largest SimBench LV grid for the
+# clearing time. As SimBench ships them, neither grid is congested by PV exports.
+GRID_WEEK_START = date(2025, 6, 19)
+CONGESTED_GRID = "1-LV-rural1--0-sw"
+LARGEST_LV_GRID = "1-LV-rural3--0-sw"
+PV_SCALE = 5.0
+
+
+def run_grid() -> None:
+    """Violations caused by trades over a week, with and without the network in the clearing,
+    and the median time of a grid-feasible clearing of one interval."""
+
+    def week(code: str) -> GridStudy:
+        community = build_community(code, start=GRID_WEEK_START, days=7)
+        community = dataclasses.replace(community, pv_wh=community.pv_wh * PV_SCALE)
+        return study_grid(community, GridNetwork(code))
+
+    congested = week(CONGESTED_GRID)
+    _line("grid.violations_caused_by_trades_week", congested.violations_caused_by_trades, "count")
+    _line("grid.unconstrained_violations_week", congested.unconstrained_violations, "count")
+    largest = week(LARGEST_LV_GRID)
+    print(f"BENCH grid.feasible_clearing_ms {largest.median_clearing_ms:.2f} ms", flush=True)
+
+
 def main() -> None:
     with anvil_node(START_TIME) as url:
         run(RpcChain(url))
     run_clearing()
     run_simulation()
+    run_grid()
 
 
 if __name__ == "__main__":

@@ -51,3 +51,7 @@ class ScenarioError(GridLedgerError):
 
 class SimulationError(GridLedgerError):
     """A simulation run failed or its results do not reconcile with the chain."""
+
+
+class GridModelError(GridLedgerError):
+    """The network model cannot be built or its power flow does not converge."""

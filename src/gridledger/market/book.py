@@ -87,6 +87,7 @@ class IntervalBook:
             np.fromiter(
                 (int.from_bytes(e.signed.order_hash[:8], "big") for e in entries), np.uint64, len(entries)
             ),
+            np.fromiter((e.signed.order.grid_node_id for e in entries), np.uint64, len(entries)),
         )
 
     def book_hash(self) -> bytes:

@@ -35,6 +35,7 @@ class BookSide:
     energy_wh: Int64Array
     received_at: Int64Array  # receipt time in ms at the operator (committed in the book hash)
     hash_key: UInt64Array  # first 8 bytes of the order hash, the last tie-breaker
+    grid_node_id: UInt64Array | None = None  # where each order trades; grid-feasible clearing needs it
 
     @classmethod
     def empty(cls) -> BookSide:

@@ -63,6 +63,8 @@ class Community:
     # Energy per interval from the profiles (Wh, unrounded), (P, T).
     consumption_wh: FloatArray
     pv_wh: FloatArray
+    # Reactive energy the loads draw per interval (varh), for the grid's power flow, (P, T).
+    consumption_varh: FloatArray
 
     @property
     def intervals(self) -> int:
@@ -95,6 +97,7 @@ class _Grid:
     load_bus: IntArray
     load_names: list[str]
     load_p_mw: FloatArray  # (steps, loads)
+    load_q_mvar: FloatArray  # (steps, loads)
     pv_bus: IntArray
     pv_sn_w: FloatArray
     pv_p_mw: FloatArray  # (steps, pvs)
@@ -119,6 +122,7 @@ def _load_grid(code: str) -> _Grid:
         load_bus=net.load["bus"].to_numpy(np.int64),
         load_names=[str(n) for n in net.load["name"]],
         load_p_mw=profiles[("load", "p_mw")][net.load.index].to_numpy(np.float64),
+        load_q_mvar=profiles[("load", "q_mvar")][net.load.index].to_numpy(np.float64),
         pv_bus=pvs["bus"].to_numpy(np.int64),
         pv_sn_w=pvs["sn_mva"].to_numpy(np.float64) * 1e6,
         pv_p_mw=profiles[("sgen", "p_mw")][pvs.index].to_numpy(np.float64),
@@ -161,6 +165,7 @@ def build_community(
     for index, bus in enumerate(grid.load_bus):
         household_of_bus.setdefault(int(bus), index)
     base_load_w = grid.load_p_mw[window].T * 1e6  # (loads, steps)
+    base_load_var = grid.load_q_mvar[window].T * 1e6
     base_pv_w = grid.pv_p_mw[window].T * 1e6
     load_peak_w = grid.load_p_mw.max(axis=0) * 1e6
     names: list[str] = list(grid.load_names)
@@ -168,6 +173,7 @@ def build_community(
     load_rated = list(load_peak_w)
     pv_rated = [0.0] * len(names)
     load_w = list(base_load_w)
+    load_var = list(base_load_var)
     pv_w = [np.zeros(steps)] * len(names)
     for pv, bus in enumerate(grid.pv_bus):
         rated = max(float(grid.pv_sn_w[pv]), float(grid.pv_p_mw[:, pv].max()) * 1e6)
@@ -178,6 +184,7 @@ def build_community(
             load_rated.append(0.0)
             pv_rated.append(rated)
             load_w.append(np.zeros(steps))
+            load_var.append(np.zeros(steps))
             pv_w.append(base_pv_w[pv])
         else:
             pv_rated[owner] += rated
@@ -195,6 +202,7 @@ def build_community(
         pv_scale[base:] = rng.uniform(*REPLICA_SCALE, count - base)
     participants = []
     consumption = np.empty((count, steps))
+    reactive = np.empty((count, steps))
     generation = np.empty((count, steps))
     for i in range(count):
         j, replica = i % base, i // base
@@ -208,11 +216,12 @@ def build_community(
             )
         )
         consumption[i] = load_w[j] * load_scale[i] * (INTERVAL_S / 3600)
+        reactive[i] = load_var[j] * load_scale[i] * (INTERVAL_S / 3600)
         generation[i] = pv_w[j] * pv_scale[i] * (INTERVAL_S / 3600)
 
     t0 = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     starts = t0 + INTERVAL_S * np.arange(steps, dtype=np.int64)
-    return Community(grid_code, start, starts, tuple(participants), consumption, generation)
+    return Community(grid_code, start, starts, tuple(participants), consumption, generation, reactive)
 
 
 def _rated_w(watts: float) -> int:

@@ -1,0 +1,198 @@
+"""Does the market's clearing keep the grid within its limits? A study over days of profiles.
+
+For each interval the community's orders follow the simulation's strategy (sim/strategy.py);
+the interval is cleared twice, without and with the network's limits
+(market/feasible.py), and AC power flow checks three states of the grid:
+
+- the base case, no trades: PV covers its own household and exports nothing;
+- the unconstrained clearing: sellers export what it sold;
+- the grid-feasible clearing: sellers export what it sold, at most their export limits.
+
+A violation (a line or transformer above 100 %, a bus outside ±10 %) counts as caused by
+trades when the cleared state has it and the base case does not. Losses the trades cause
+(cleared minus base) are allocated to the sellers in proportion to the energy they exported.
+No chain is involved: this is the grid engine and the clearing alone.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from gridledger.grid.network import GridNetwork
+from gridledger.market.clearing import BookSide, ClearingResult, clear_uniform
+from gridledger.market.feasible import MW_PER_WH_IN_INTERVAL, GridFeasibleClearing, NetworkLimits
+from gridledger.sim.scenario import Community, register_deltas
+from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+UTILITY_NODE = 0  # the utility trades at the substation, upstream of every line
+
+
+@dataclass(frozen=True)
+class IntervalOutcome:
+    interval_start: int
+    base_violations: int
+    unconstrained_new_violations: int
+    feasible_new_violations: int
+    unconstrained_volume_wh: int
+    feasible_volume_wh: int
+    curtailed_wh: int  # offered surplus the network could not take
+    base_max_loading_percent: float
+    unconstrained_max_loading_percent: float
+    feasible_max_loading_percent: float
+    unconstrained_max_vm_pu: float
+    feasible_max_vm_pu: float
+    trade_losses_wh: float  # losses of the feasible state minus those of the base case
+    clearing_ms: float  # linearisation, export limits and clearing of the feasible case
+
+
+@dataclass
+class GridStudy:
+    grid_code: str
+    outcomes: list[IntervalOutcome] = field(default_factory=list)
+    # Losses caused by trades, allocated to sellers (participant index -> Wh).
+    seller_losses_wh: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def violations_caused_by_trades(self) -> int:
+        return sum(o.feasible_new_violations for o in self.outcomes)
+
+    @property
+    def unconstrained_violations(self) -> int:
+        return sum(o.unconstrained_new_violations for o in self.outcomes)
+
+    @property
+    def median_clearing_ms(self) -> float:
+        times = [o.clearing_ms for o in self.outcomes]
+        return statistics.median(times) if times else 0.0
+
+
+class InjectionModel:
+    """Bus injections of the community: who sits at which bus, what it draws and exports."""
+
+    def __init__(self, community: Community, network: GridNetwork) -> None:
+        self.bus_position = np.array(
+            [network.position(p.bus) for p in community.participants], dtype=np.int64
+        )
+        self._buses = network.bus_count
+        self.exports = register_deltas(community.export_register_wh())
+        self.imports = register_deltas(community.import_register_wh())
+        self.varh = community.consumption_varh
+
+    def base(self, k: int) -> tuple[FloatArray, FloatArray]:
+        """(P, Q) per bus in the base case: own PV covers own use, nothing is exported."""
+        _, uncovered = own_use_split(self.exports[:, k], self.imports[:, k])
+        return (
+            -self._per_bus(uncovered.astype(np.float64)) * MW_PER_WH_IN_INTERVAL,
+            -self._per_bus(self.varh[:, k]) * MW_PER_WH_IN_INTERVAL,
+        )
+
+    def with_exports(self, p_base: FloatArray, exported_wh: FloatArray) -> FloatArray:
+        """`p_base` plus every participant's export (Wh in the interval)."""
+        return p_base + self._per_bus(exported_wh) * MW_PER_WH_IN_INTERVAL
+
+    def _per_bus(self, values: FloatArray) -> FloatArray:
+        per_bus: FloatArray = np.bincount(self.bus_position, weights=values, minlength=self._buses).astype(
+            np.float64
+        )
+        return per_bus
+
+
+def interval_book(
+    community_exports: IntArray, community_imports: IntArray, tariffs: Tariffs, seed: int, k: int
+) -> tuple[BookSide, BookSide, IntArray]:
+    """Bids and asks of interval k as the strategy places them, with grid nodes (participant
+    index + 1; the utility at node 0); returns the sellers' participant indices too."""
+    surplus, uncovered = own_use_split(community_exports, community_imports)
+    sellers = np.flatnonzero(surplus > 0)
+    buyers = np.flatnonzero(uncovered > 0)
+    limits = bid_limits(tariffs, seed, k, len(surplus))
+    utility_wh = int(surplus.sum()) + 1
+    bid_prices = np.append(limits[buyers], tariffs.feed_in_per_kwh)
+    bid_energy = np.append(uncovered[buyers], utility_wh)
+    bids = _side(bid_prices, bid_energy, np.append(buyers + 1, UTILITY_NODE), offset=len(sellers))
+    asks = _side(
+        np.full(len(sellers), tariffs.feed_in_per_kwh, dtype=np.int64),
+        surplus[sellers],
+        sellers + 1,
+        offset=0,
+    )
+    return bids, asks, sellers
+
+
+def _side(prices: IntArray, energy: IntArray, nodes: IntArray, offset: int) -> BookSide:
+    count = len(prices)
+    order = np.arange(offset, offset + count, dtype=np.int64)
+    return BookSide(
+        prices.astype(np.int64),
+        energy.astype(np.int64),
+        order,
+        order.astype(np.uint64),
+        nodes.astype(np.uint64),
+    )
+
+
+def study_grid(
+    community: Community, network: GridNetwork, seed: int = 0, tariffs: Tariffs | None = None
+) -> GridStudy:
+    """Clear every interval of `community` with and without the network and power-flow all three states."""
+    tariffs = tariffs or Tariffs()
+    model = InjectionModel(community, network)
+    ptdf, branch_limit = network.ptdf, network.branch_limit_mva
+    bus_of_node = {i + 1: int(b) for i, b in enumerate(model.bus_position)}
+    study = GridStudy(network.code)
+    for k in range(community.intervals):
+        bids, asks, sellers = interval_book(model.exports[:, k], model.imports[:, k], tariffs, seed, k)
+        if len(asks) == 0:
+            continue  # nothing to export: the cleared state is the base case
+        p_base, q = model.base(k)
+        base = network.power_flow(p_base, q)
+        free = clear_uniform(bids, asks)
+        free_flow = network.power_flow(
+            model.with_exports(p_base, _exported(free, sellers, len(model.bus_position))), q
+        )
+        began = time.perf_counter()
+        limits = NetworkLimits.around(base, ptdf, branch_limit)
+        feasible = GridFeasibleClearing(limits, bus_of_node).clear(bids, asks)
+        clearing_ms = (time.perf_counter() - began) * 1000
+        exported = _exported(feasible, sellers, len(model.bus_position))
+        feasible_flow = network.power_flow(model.with_exports(p_base, exported), q)
+        trade_losses_wh = (feasible_flow.losses_mw - base.losses_mw) / MW_PER_WH_IN_INTERVAL
+        if feasible.volume_wh > 0:
+            for i in sellers:
+                share = exported[i] / feasible.volume_wh
+                study.seller_losses_wh[int(i)] = (
+                    study.seller_losses_wh.get(int(i), 0.0) + share * trade_losses_wh
+                )
+        study.outcomes.append(
+            IntervalOutcome(
+                int(community.interval_starts[k]),
+                base.violations().count,
+                free_flow.violations().beyond(base.violations()).count,
+                feasible_flow.violations().beyond(base.violations()).count,
+                free.volume_wh,
+                feasible.volume_wh,
+                int(asks.energy_wh.sum()) - feasible.volume_wh,
+                base.max_loading_percent,
+                free_flow.max_loading_percent,
+                feasible_flow.max_loading_percent,
+                float(free_flow.vm_pu.max()),
+                float(feasible_flow.vm_pu.max()),
+                trade_losses_wh,
+                clearing_ms,
+            )
+        )
+    return study
+
+
+def _exported(result: ClearingResult, sellers: IntArray, participants: int) -> FloatArray:
+    exported = np.zeros(participants)
+    exported[sellers] = result.ask_fill_wh
+    return exported

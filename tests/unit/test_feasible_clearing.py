@@ -1,0 +1,110 @@
+"""Grid-feasible clearing: export limits from the linearised network, then the uniform clearing."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from gridledger.errors import MarketError
+from gridledger.grid.network import GridNetwork
+from gridledger.market.clearing import BookSide, clear_uniform
+from gridledger.market.feasible import (
+    MW_PER_WH_IN_INTERVAL,
+    GridFeasibleClearing,
+    NetworkLimits,
+    export_limits_wh,
+)
+
+GRID = "1-LV-rural1--0-sw"  # 15 buses, one transformer of 160 kVA
+
+
+@pytest.fixture(scope="module")
+def network() -> GridNetwork:
+    return GridNetwork(GRID)
+
+
+def _limits(network: GridNetwork, load_mw: float = 0.0) -> NetworkLimits:
+    p = np.full(network.bus_count, -load_mw / network.bus_count)
+    base = network.power_flow(p, np.zeros(network.bus_count))
+    return NetworkLimits.around(base, network.ptdf, network.branch_limit_mva)
+
+
+def _asks(energy_wh: list[int], nodes: list[int]) -> BookSide:
+    n = len(energy_wh)
+    return BookSide(
+        np.full(n, 82_000, dtype=np.int64),
+        np.array(energy_wh, dtype=np.int64),
+        np.arange(n, dtype=np.int64),
+        np.arange(n, dtype=np.uint64),
+        np.array(nodes, dtype=np.uint64),
+    )
+
+
+def _bids(energy_wh: int) -> BookSide:
+    return BookSide(
+        np.array([200_000], dtype=np.int64),
+        np.array([energy_wh], dtype=np.int64),
+        np.array([100], dtype=np.int64),
+        np.array([100], dtype=np.uint64),
+        np.array([0], dtype=np.uint64),
+    )
+
+
+def _leaf(network: GridNetwork) -> int:
+    """The bus farthest from the transformer: largest voltage rise per MW injected."""
+    return int(np.argmax(np.diag(_limits(network).dv_dp_pu_per_mw)))
+
+
+def test_export_limits_keep_small_offers_whole(network: GridNetwork) -> None:
+    caps = export_limits_wh(_limits(network), np.array([_leaf(network)]), np.array([1_000]))
+    assert caps.tolist() == [1_000]
+
+
+def test_export_limits_cap_what_the_network_cannot_carry_and_ac_agrees(network: GridNetwork) -> None:
+    leaf = _leaf(network)
+    limits = _limits(network)
+    offered = np.array([200_000], dtype=np.int64)  # 800 kW for 15 minutes at one bus
+    caps = export_limits_wh(limits, np.array([leaf]), offered)
+    assert 0 < caps[0] < offered[0]
+    p = np.zeros(network.bus_count)
+    p[leaf] = caps[0] * MW_PER_WH_IN_INTERVAL
+    at_cap = network.power_flow(p, np.zeros(network.bus_count))
+    assert at_cap.violations().count == 0
+    p[leaf] = offered[0] * MW_PER_WH_IN_INTERVAL
+    assert network.power_flow(p, np.zeros(network.bus_count)).violations().count > 0
+
+
+def test_export_limits_share_a_common_bottleneck(network: GridNetwork) -> None:
+    leaf = _leaf(network)
+    limits = _limits(network)
+    alone = export_limits_wh(limits, np.array([leaf]), np.array([200_000]))[0]
+    together = export_limits_wh(limits, np.array([leaf, leaf]), np.array([200_000, 200_000]))
+    assert together.sum() <= alone + 1
+
+
+def test_export_limits_do_not_worsen_a_limit_the_base_case_breaks(network: GridNetwork) -> None:
+    limits = _limits(network)
+    broken = dataclasses.replace(limits, vm_pu=np.full_like(limits.vm_pu, 1.2))  # every bus above the band
+    caps = export_limits_wh(broken, np.array([_leaf(network)]), np.array([5_000]))
+    assert caps.tolist() == [0]
+
+
+def test_grid_feasible_clearing_caps_asks_then_clears_uniformly(network: GridNetwork) -> None:
+    leaf = _leaf(network)
+    clearing = GridFeasibleClearing(_limits(network), {7: leaf})
+    asks = _asks([200_000], [7])
+    result = clearing.clear(_bids(300_000), asks)
+    capped = clearing.capped(asks)
+    assert result.volume_wh == capped.energy_wh[0] < 200_000
+    assert result.price_per_kwh == clear_uniform(_bids(300_000), capped).price_per_kwh
+
+
+def test_grid_feasible_clearing_refuses_asks_without_or_outside_the_network(network: GridNetwork) -> None:
+    clearing = GridFeasibleClearing(_limits(network), {7: _leaf(network)})
+    no_nodes = dataclasses.replace(_asks([100], [7]), grid_node_id=None)
+    with pytest.raises(MarketError, match="needs the asks' grid nodes"):
+        clearing.clear(_bids(100), no_nodes)
+    with pytest.raises(MarketError, match="not in the network"):
+        clearing.clear(_bids(100), _asks([100], [8]))

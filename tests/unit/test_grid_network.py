@@ -1,0 +1,93 @@
+"""The grid engine against pandapower run directly on the SimBench grid, and its sensitivities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandapower as pp
+import pytest
+import simbench
+
+from gridledger.errors import GridModelError
+from gridledger.grid.network import GridNetwork, Violations
+
+GRID = "1-LV-rural2--0-sw"
+NOON_JUNE_21 = 96 * 172 + 48
+
+
+@pytest.fixture(scope="module")
+def network() -> GridNetwork:
+    return GridNetwork(GRID)
+
+
+@pytest.fixture(scope="module")
+def reference() -> tuple[object, np.ndarray, np.ndarray]:
+    """pandapower on SimBench's own load and PV elements at noon of 21 June, and the same
+    state as net injections per bus."""
+    net = simbench.get_simbench_net(GRID)
+    profiles = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    net.load["p_mw"] = profiles[("load", "p_mw")].iloc[NOON_JUNE_21].to_numpy()
+    net.load["q_mvar"] = profiles[("load", "q_mvar")].iloc[NOON_JUNE_21].to_numpy()
+    net.sgen["p_mw"] = profiles[("sgen", "p_mw")].iloc[NOON_JUNE_21].to_numpy()
+    pp.runpp(net, numba=False)
+    position = {int(b): i for i, b in enumerate(net.bus.index)}
+    p = np.zeros(len(net.bus))
+    q = np.zeros(len(net.bus))
+    np.add.at(p, [position[int(b)] for b in net.load.bus], -net.load.p_mw.to_numpy())
+    np.add.at(q, [position[int(b)] for b in net.load.bus], -net.load.q_mvar.to_numpy())
+    np.add.at(p, [position[int(b)] for b in net.sgen.bus], net.sgen.p_mw.to_numpy())
+    return net, p, q
+
+
+def test_power_flow_equals_pandapower_on_simbench_elements(network: GridNetwork, reference: tuple) -> None:
+    net, p, q = reference
+    flow = network.power_flow(p, q)
+    np.testing.assert_allclose(flow.vm_pu, net.res_bus.vm_pu.to_numpy(), atol=1e-8)
+    lines, trafos = net.res_line.loading_percent.to_numpy(), net.res_trafo.loading_percent.to_numpy()
+    np.testing.assert_allclose(flow.line_loading_percent, lines, atol=1e-5)
+    np.testing.assert_allclose(flow.trafo_loading_percent, trafos, atol=1e-5)
+    assert flow.losses_mw == pytest.approx(net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum(), rel=1e-6)
+
+
+def test_voltage_sensitivity_matches_a_small_step(network: GridNetwork, reference: tuple) -> None:
+    net, p, q = reference
+    flow = network.power_flow(p, q)
+    leaf = network.position(int(net.sgen.bus.iloc[0]))
+    stepped = p.copy()
+    stepped[leaf] += 0.001
+    moved = network.power_flow(stepped, q)
+    np.testing.assert_allclose((moved.vm_pu - flow.vm_pu) / 0.001, flow.dv_dp_pu_per_mw[:, leaf], atol=2e-3)
+    assert flow.dv_dp_pu_per_mw[leaf, leaf] > 0  # injecting raises the voltage where it enters
+
+
+def test_ptdf_matches_a_small_step(network: GridNetwork, reference: tuple) -> None:
+    net, p, q = reference
+    flow = network.power_flow(p, q)
+    leaf = network.position(int(net.sgen.bus.iloc[0]))
+    stepped = p.copy()
+    stepped[leaf] += 0.001
+    moved = network.power_flow(stepped, q)
+    # DC factors against AC flows: they differ by the losses the step adds.
+    step_flows = (moved.branch_p_mw - flow.branch_p_mw) / 0.001
+    np.testing.assert_allclose(step_flows, network.ptdf[:, leaf], atol=1e-2)
+
+
+def test_violations_reports_overload_and_what_the_base_case_lacks(network: GridNetwork) -> None:
+    p = np.zeros(network.bus_count)
+    q = np.zeros(network.bus_count)
+    calm = network.power_flow(p, q)
+    assert calm.violations().count == 0
+    p[network.position(int(network.line_buses[0][1]))] = 0.4  # 400 kW into a 250 kVA transformer
+    stressed = network.power_flow(p, q)
+    assert 0 in stressed.violations().trafos
+    assert stressed.violations().beyond(calm.violations()) == stressed.violations()
+    none = Violations(frozenset(), frozenset(), frozenset())
+    assert stressed.violations().beyond(stressed.violations()) == none
+
+
+def test_grid_network_rejects_bad_input(network: GridNetwork) -> None:
+    with pytest.raises(GridModelError, match="could not be loaded"):
+        GridNetwork("1-LV-nowhere--0-sw")
+    with pytest.raises(GridModelError, match="one value per bus"):
+        network.power_flow(np.zeros(3), np.zeros(3))
+    with pytest.raises(GridModelError, match="has no bus"):
+        network.position(10_000)
