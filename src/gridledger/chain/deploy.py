@@ -10,6 +10,7 @@ from eth_utils.conversions import to_bytes
 from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import Artifact, EventLog, load_artifact
+from gridledger.chain.eip712 import SigningKey
 
 (
     ADMIN,
@@ -193,6 +194,11 @@ def named_account(label: str) -> str:
     return to_checksum_address(keccak(text=label)[-20:])
 
 
+def governor_keys() -> list[SigningKey]:
+    """The three signer keys of a local deployment's 2-of-3 multisig ("governor-0..2")."""
+    return [SigningKey(keccak(text=f"governor-{i}")) for i in range(3)]
+
+
 def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
     """The system with named operators ("gateway", "operator", "grid-operator", "market-operator",
     "regulator" also EMERGENCY), grid fees to "dso", a test dollar minted by "deployer" and a 2-of-3
@@ -201,7 +207,7 @@ def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
     return deploy_system(
         chain,
         deployer=named_account("deployer"),
-        multisig_signers=[named_account(f"governor-{i}") for i in range(3)],
+        multisig_signers=[key.address for key in governor_keys()],
         threshold=2,
         actors={
             METER_OPERATOR: [named_account("operator")],

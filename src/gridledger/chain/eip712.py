@@ -63,6 +63,11 @@ class SigningKey:
         public = self._key.public_key.format(compressed=False)[1:]
         self.address = to_checksum_address(keccak(public)[-20:])
 
+    def sign(self, digest: bytes) -> bytes:
+        """A 65-byte r ‖ s ‖ v signature of a 32-byte digest (v = 27 or 28), as ECDSA.recover takes it."""
+        signature = self._key.sign_recoverable(digest, hasher=None)
+        return signature[:64] + bytes([27 + signature[64]])
+
     def sign_compact(self, digest: bytes) -> tuple[bytes, bytes]:
         """(r, vs): an EIP-2098 compact signature of a 32-byte digest."""
         signature = self._key.sign_recoverable(digest, hasher=None)

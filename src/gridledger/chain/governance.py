@@ -1,0 +1,42 @@
+"""Critical operations through the governance multisig: the signers sign the EIP-712 operation
+off-chain, anyone submits it with their signatures (docs/governance.md)."""
+
+from __future__ import annotations
+
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
+
+from gridledger.chain.abi import Artifact, load_artifact
+from gridledger.chain.deploy import Chain
+from gridledger.chain.eip712 import SigningKey
+from gridledger.errors import MultisigError
+
+
+class Governance:
+    """`threshold` of the multisig's signer keys, ready to approve operations."""
+
+    def __init__(self, chain: Chain, multisig: str, signers: list[SigningKey], submitter: str) -> None:
+        self._chain = chain
+        self._multisig = multisig
+        self._abi = load_artifact("GovernanceMultisig")
+        self._signers = signers
+        self._submitter = submitter
+
+    def execute(self, artifact: Artifact, target: str, fn: str, *args: object) -> None:
+        """Have the multisig call `fn(*args)` on `target`; raises MultisigError if it refuses."""
+        data = artifact.encode_call(fn, args)
+        nonce = self._chain.call(self._abi, self._multisig, "nextNonce")[0]
+        digest = self._chain.call(self._abi, self._multisig, "operationDigest", target, 0, data, nonce)[0]
+        # MultiSignerERC7913 reads an EOA signer as its 20 bytes; ordering by the signers'
+        # hashes is what its duplicate check expects.
+        approvals = sorted(
+            ((bytes.fromhex(key.address[2:]), key.sign(digest)) for key in self._signers),
+            key=lambda approval: keccak(approval[0]),
+        )
+        signature = encode(["bytes[]", "bytes[]"], [[a[0] for a in approvals], [a[1] for a in approvals]])
+        try:
+            self._chain.transact(
+                self._submitter, self._abi, self._multisig, "execute", target, 0, data, signature
+            )
+        except Exception as refused:
+            raise MultisigError(f"the multisig did not execute {fn}: {refused}") from refused
