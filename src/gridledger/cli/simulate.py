@@ -14,11 +14,12 @@ from rich.table import Table
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
 from gridledger.errors import GridLedgerError, ScenarioError
+from gridledger.grid.network import GridNetwork
 from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.report import kpis, write_report
 from gridledger.sim.run import Simulation
-from gridledger.sim.scenario import DEFAULT_GRID, build_community
+from gridledger.sim.scenario import DEFAULT_GRID, build_community, with_pv_scaled
 
 DEFAULT_START = "2025-06-21"
 RECONCILED = (
@@ -39,6 +40,9 @@ def simulate_command(
         typer.Option(min=1, help="Participants; more than the grid has replicates its households."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of keys, bids and replica scaling.")] = 0,
+    pv_scale: Annotated[
+        float, typer.Option(min=0.01, help="Scale every PV system (a higher-penetration scenario).")
+    ] = 1.0,
     rpc_url: Annotated[
         str | None,
         typer.Option(
@@ -50,13 +54,18 @@ def simulate_command(
     ),
 ) -> None:
     """Run the community of a SimBench grid for whole days: signed meter readings, minting and
-    burning, a market cleared and settled every 15 minutes; write an HTML report and raw data.
+    burning, a market cleared within the grid's limits and settled every 15 minutes, the grid
+    operator's power flow, zone states and reservations; write an HTML report and raw data.
     Exits 1 if the run does not reconcile with chain state."""
     console = Console()
     try:
         first_day = _parse_day(start)
         with console.status(f"loading SimBench grid {grid}"):
             community = build_community(grid, first_day, days, prosumers, seed)
+            if pv_scale != 1.0:
+                community = with_pv_scaled(community, pv_scale)
+            # Replicas have no place in the real grid: their run trades without a network model.
+            network = None if community.replicated else GridNetwork(grid)
         chain: GasMeteredChain
         if rpc_url is None:
             chain = EmbeddedChain(int(community.interval_starts[0]))
@@ -67,7 +76,7 @@ def simulate_command(
                     f"the node's time is already past {first_day}: start the node earlier "
                     "(anvil --timestamp) or choose a later --start"
                 )
-        simulation = Simulation(chain, community, seed=seed)
+        simulation = Simulation(chain, community, seed=seed, network=network)
         with Progress(
             TextColumn("[bold]simulating[/] {task.description}"),
             BarColumn(),

@@ -54,6 +54,8 @@ class PowerFlow:
     # Flows at the from side of every line, then the high-voltage side of every transformer.
     branch_p_mw: FloatArray
     branch_q_mvar: FloatArray
+    line_losses_mw: FloatArray
+    trafo_losses_mw: FloatArray
     # dV/dP at this operating point, pu per MW injected, (buses, buses); zero rows/columns at the slack.
     dv_dp_pu_per_mw: FloatArray
 
@@ -130,6 +132,8 @@ class GridNetwork:
             float(res.res_line["pl_mw"].sum() + res.res_trafo["pl_mw"].sum()),
             np.concatenate([res.res_line["p_from_mw"].to_numpy(), res.res_trafo["p_hv_mw"].to_numpy()]),
             np.concatenate([res.res_line["q_from_mvar"].to_numpy(), res.res_trafo["q_hv_mvar"].to_numpy()]),
+            res.res_line["pl_mw"].to_numpy(np.float64),
+            res.res_trafo["pl_mw"].to_numpy(np.float64),
             self._voltage_sensitivity(),
         )
 

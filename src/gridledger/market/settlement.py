@@ -107,7 +107,11 @@ class MarketOperator:
         settlement = self.clear(book)
         if not settlement.fills:
             return None
+        self.submit(settlement)
+        return settlement
+
+    def submit(self, settlement: Settlement) -> None:
+        """Send a cleared interval's settlement to the market contract."""
         self._chain.transact(
             self._operator, self._abi, self._market, "settleInterval", settlement.clearing, settlement.fills
         )
-        return settlement

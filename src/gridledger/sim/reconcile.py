@@ -2,7 +2,8 @@
 or chain events afresh, independently of what the run recorded along the way.
 
 - Energy minted on chain equals the PV energy in the profiles, within register rounding
-  (under 1 Wh per generation meter), and what the run recorded.
+  (under 1 Wh per generation meter), less what the grid's export envelope curtailed, and what
+  the run recorded.
 - Energy tokens are conserved: supply = sum of all balances = minted - burned - expired, and
   the market holds exactly the energy its escrow accounts say.
 - Payments are conserved: every test dollar minted is in a wallet or in the market, and the
@@ -43,11 +44,20 @@ def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str
     recorded = sum(r.minted_wh for r in result.intervals)
     if minted_on_chain != recorded:
         findings.append(f"the chain minted {minted_on_chain} Wh, the run recorded {recorded} Wh")
+    # Generation registers hold the profile energy rounded (under 0.5 Wh per meter), less what
+    # the export envelope curtailed.
+    curtailed = sum(r.curtailed_wh for r in result.intervals)
+    available = int(community.export_register_wh()[:, -1].sum())
+    if minted_on_chain != available - curtailed:
+        findings.append(
+            f"minted {minted_on_chain} Wh but the PV could give {available} Wh of which {curtailed} Wh "
+            "were curtailed"
+        )
     profile_wh = float(community.pv_wh.sum())
     generation_meters = sum(p.has_pv for p in community.participants)
-    if abs(minted_on_chain - profile_wh) > 0.5 * generation_meters:
+    if abs(available - profile_wh) > 0.5 * generation_meters:
         findings.append(
-            f"minted {minted_on_chain} Wh but the SimBench PV profiles hold {profile_wh:.1f} Wh "
+            f"the PV registers would hold {available} Wh but the SimBench PV profiles {profile_wh:.1f} Wh "
             f"(more than register rounding of {generation_meters} meters)"
         )
     return findings

@@ -31,6 +31,7 @@ from eth_utils.crypto import keccak
 from gridledger.chain.abi import EventLog, event_topic, load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.errors import SimulationError
+from gridledger.grid.network import GridNetwork
 from gridledger.market.book import IntervalBook
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, ceil_payment_units
@@ -42,6 +43,7 @@ from gridledger.meter.signing import (
     encode_device_data,
     registry_domain_separator,
 )
+from gridledger.sim.grid_operation import GridIntervalRecord, GridOperation
 from gridledger.sim.metered import GasEntry, GasMeteredChain, MeteredChain
 from gridledger.sim.scenario import INTERVAL_S, Community, register_deltas
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
@@ -62,6 +64,7 @@ _ZERO_WORD = bytes(32)
 _EXPIRED = event_topic("EnergyExpired(address,uint256,uint256)")
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass
@@ -76,6 +79,7 @@ class IntervalRecord:
     burned_by_consumption_wh: int = 0
     exported_to_utility_wh: int = 0
     expired_wh: int = 0
+    curtailed_wh: int = 0  # PV the export envelope held back (halted zone, network limits)
     readings_accepted: int = 0
     readings_rejected: int = 0
     sell_orders: int = 0
@@ -136,6 +140,10 @@ class SimulationResult:
     # Per participant over the run, from the chain's events.
     minted_wh: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
     burned_by_consumption_wh: IntArray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # The grid, when it is modelled: one record per interval, losses caused by trades per seller.
+    grid: list[GridIntervalRecord] = field(default_factory=list)
+    seller_losses_wh: dict[int, float] = field(default_factory=dict)
+    grid_zone_names: dict[int, str] = field(default_factory=dict)
 
     @property
     def participants(self) -> int:
@@ -159,6 +167,7 @@ class Simulation:
         seed: int = 0,
         tariffs: Tariffs | None = None,
         gateway_batch: int = 100,
+        network: GridNetwork | None = None,
     ) -> None:
         self.chain = MeteredChain(chain)
         self.community = community
@@ -170,9 +179,13 @@ class Simulation:
         self._market = load_artifact("EnergyMarket")
         self._dollar = load_artifact("TestStablecoin")
         self._imports = register_deltas(community.import_register_wh())
-        self._exports = register_deltas(community.export_register_wh())
         self._import_registers = community.import_register_wh()
-        self._export_registers = community.export_register_wh()
+        # PV the panels could give in each interval; what the meters see is that less curtailment,
+        # so the generation registers run along with the simulation.
+        self._available_pv = register_deltas(community.export_register_wh())
+        self._generated = np.zeros_like(self._available_pv)
+        self._export_registers = np.zeros(len(community.participants), dtype=np.int64)
+        self._network = network
         prefix = f"gridledger-sim:{seed}"
         count = len(community.participants)
         self._traders = [TraderKey(keccak(text=f"{prefix}:{i}:trader")) for i in range(count)]
@@ -220,6 +233,9 @@ class Simulation:
                 on_interval(k)
         result.trading_seconds = time.perf_counter() - began
         result.gas = self.chain.gas
+        result.grid = self.grid.records
+        result.seller_losses_wh = self.grid.seller_losses_wh
+        result.grid_zone_names = {z.zone_id: z.name for z in self.grid.zones}
         return result
 
     def _setup(self) -> System:
@@ -243,16 +259,16 @@ class Simulation:
         chain.transact(
             regulator, self._token, system.token, "setParticipant", self.utility, True, JURISDICTION
         )
+        self.grid = GridOperation(chain, system, self.community, self._network)
+        self.grid.register([key.address for key in self._traders], self.utility)
         participants = self.community.participants
         for meter, kind, source, rated in [
             *((m, PRODUCER, SOLAR, participants[m.participant].pv_rated_w) for m in self._pv_meters),
             *((m, CONSUMER, GRID_MIX, participants[m.participant].load_rated_w) for m in self._load_meters),
         ]:
             owner = self._traders[meter.participant].address
-            # gridNodeId 0 means "no node"; buses are numbered from 0, so nodes are bus + 1.
-            data = encode_device_data(
-                owner, participants[meter.participant].bus + 1, kind, source, rated, FIRMWARE
-            )
+            node = self.grid.node_of[meter.participant]
+            data = encode_device_data(owner, node, kind, source, rated, FIRMWARE)
             chain.transact(
                 operator, self._registry, system.registry, "registerDevice", meter.key.address, data
             )
@@ -288,21 +304,31 @@ class Simulation:
             start, float(community.pv_wh[:, k].sum()), float(community.consumption_wh[:, k].sum())
         )
         self.chain.set_time(start + INTERVAL_S + GATE_DELAY_S)
+        available = self._available_pv[:, k]
+        surplus, uncovered = own_use_split(available, self._imports[:, k])
+        self.grid.start_interval(uncovered, community.consumption_varh[:, k])
+        curtailed = surplus - self.grid.export_envelope(surplus)
+        record.curtailed_wh = int(curtailed.sum())
+        self._generated[:, k] = available - curtailed
+        self._export_registers += self._generated[:, k]
         self._relay(self._pv_meters, k, start)
         self._account(self.chain.take_logs(), record, result, burns="none")
+        exported = np.zeros(len(self._traders))
         if record.minted_wh > 0:
-            self._trade(k, start, record, result)
+            exported = self._trade(k, start, uncovered, record, result)
             self._account(self.chain.take_logs(), record, result, burns="export")
         self._relay(self._load_meters, k, start)
         self._account(self.chain.take_logs(), record, result, burns="consumption")
+        self.grid.end_interval(start, exported, uncovered, record.curtailed_wh)
+        self._account(self.chain.take_logs(), record, result, burns="none")
         result.intervals.append(record)
 
     def _relay(self, meters: list[_Meter], k: int, start: int) -> None:
         """Every meter signs its registers for interval k; the gateway delivers them."""
         generation = meters is self._pv_meters
-        registers = self._export_registers if generation else self._import_registers
         for meter in meters:
-            register = int(registers[meter.participant, k])
+            i = meter.participant
+            register = int(self._export_registers[i] if generation else self._import_registers[i, k])
             reading = MeterReading(
                 meter.device_id,
                 k + 1,
@@ -315,20 +341,26 @@ class Simulation:
             self._gateway.enqueue(meter.key.sign_reading(reading, self._registry_domain))
         self._gateway.flush()
 
-    def _trade(self, k: int, start: int, record: IntervalRecord, result: SimulationResult) -> None:
-        """Gate closure of interval k on metered energy: escrow, orders, clearing, settlement."""
+    def _trade(
+        self, k: int, start: int, uncovered: IntArray, record: IntervalRecord, result: SimulationResult
+    ) -> FloatArray:
+        """Gate closure of interval k on metered energy: escrow, orders, clearing, settlement.
+        Returns what each participant exported (sold), in Wh."""
         chain, system = self.chain, self._system
-        _, uncovered = own_use_split(self._exports[:, k], self._imports[:, k])
+        exported = np.zeros(len(self._traders))
         signed: list[SignedOrder] = []
         expiry = start + 2 * INTERVAL_S
 
         def order(i: int, side: Side, energy_wh: int, limit: int, trader: TraderKey) -> None:
-            bus = self.community.participants[i].bus + 1 if i >= 0 else 0
-            o = Order(trader.address, side, ENERGY_PAIR_ID, start, energy_wh, limit, bus, expiry, k)
+            # The utility trades upstream of every line: grid node 0.
+            node = self.grid.node_of[i] if i >= 0 else 0
+            o = Order(trader.address, side, ENERGY_PAIR_ID, start, energy_wh, limit, node, expiry, k)
             signed.append(trader.sign_order(o, self._market_domain))
 
         for meter in self._pv_meters:
             i = meter.participant
+            if self.grid.halted(i):
+                continue  # its zone is in emergency: no trading there
             trader = self._traders[i]
             # Keep back what the household consumed in the interval; escrow the rest.
             wallet = int(chain.call(self._token, system.token, "balanceOf", trader.address)[0])
@@ -340,8 +372,8 @@ class Simulation:
                 order(i, Side.SELL, escrowed, self.tariffs.feed_in_per_kwh, trader)
         record.sell_orders = len(signed)
         if not signed:
-            return
-        buyers = np.flatnonzero(uncovered > 0)
+            return exported
+        buyers = [i for i in np.flatnonzero(uncovered > 0) if not self.grid.halted(int(i))]
         limits = bid_limits(self.tariffs, self.seed, k, len(self._traders))
         for i in buyers:
             order(int(i), Side.BUY, int(uncovered[i]), int(limits[i]), self._traders[i])
@@ -352,10 +384,15 @@ class Simulation:
         now = start + INTERVAL_S + GATE_DELAY_S
         for received_ms, s in enumerate(signed):
             book.add(s, received_ms, now)
-        settlement = self._operator.settle(book)
+        operator = self._operator
+        operator.mechanism = self.grid.mechanism()
+        operator.exclude_unfunded(book)
         record.orders_excluded = len(book.excluded)
-        if settlement is None:
-            return
+        settlement = operator.clear(book)
+        if not settlement.fills:
+            return exported
+        self.grid.reserve(start, settlement)
+        operator.submit(settlement)
         record.clearing_price_per_kwh = settlement.result.price_per_kwh
         record.volume_wh = settlement.result.volume_wh
         record.filled_orders = settlement.matched_orders
@@ -363,7 +400,8 @@ class Simulation:
         result.trades.extend(trades)
         utility_bought = 0
         for trade in trades:
-            if trade.side != Side.BUY:
+            if trade.side == Side.SELL:
+                exported[self._index_of[trade.trader]] += trade.filled_wh
                 continue
             if trade.trader == self.utility:
                 utility_bought += trade.filled_wh
@@ -373,6 +411,7 @@ class Simulation:
             # The utility takes the energy out of the community: it is exported, so burned.
             chain.transact(self.utility, self._market, system.market, "withdrawEnergy", utility_bought)
             chain.transact(self.utility, self._token, system.token, "burnEnergy", utility_bought)
+        return exported
 
     def _settled_trades(self, start: int, logs: list[EventLog]) -> list[Trade]:
         topic = self._market.event_topic("IntervalSettled")

@@ -13,7 +13,7 @@ differs from the profiles by less than 1 Wh per meter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -65,6 +65,13 @@ class Community:
     pv_wh: FloatArray
     # Reactive energy the loads draw per interval (varh), for the grid's power flow, (P, T).
     consumption_varh: FloatArray
+    # How many participants the grid itself has; beyond them the community is replicated.
+    grid_participants: int = 0
+
+    @property
+    def replicated(self) -> bool:
+        """Whether participants were replicated beyond the grid's own (then no physical grid fits)."""
+        return len(self.participants) > self.grid_participants
 
     @property
     def intervals(self) -> int:
@@ -221,9 +228,20 @@ def build_community(
 
     t0 = int(datetime(start.year, start.month, start.day, tzinfo=UTC).timestamp())
     starts = t0 + INTERVAL_S * np.arange(steps, dtype=np.int64)
-    return Community(grid_code, start, starts, tuple(participants), consumption, generation, reactive)
+    return Community(grid_code, start, starts, tuple(participants), consumption, generation, reactive, base)
 
 
 def _rated_w(watts: float) -> int:
     # Nameplate rounded up to whole watts: a meter never reports more than its rating allows.
     return int(np.ceil(watts)) if watts > 0 else 0
+
+
+def with_pv_scaled(community: Community, factor: float) -> Community:
+    """The community with every PV system `factor` times as large (energy and rating), as a
+    scenario of higher PV penetration on the same grid."""
+    if factor <= 0:
+        raise ScenarioError(f"the PV scale must be positive, got {factor}")
+    participants = tuple(
+        replace(p, pv_rated_w=_rated_w(p.pv_rated_w * factor)) for p in community.participants
+    )
+    return replace(community, participants=participants, pv_wh=community.pv_wh * factor)

@@ -1,0 +1,334 @@
+"""The grid operator in a simulated day: zones and nodes on-chain, the grid-feasible clearing,
+capacity reservations for what the market settles, and after every interval the measured state
+posted on-chain with the zone states that follow from it.
+
+Each interval the base case (no exports) is power-flowed first; from it the export envelope:
+what each participant may export, by the grid-feasible clearing's LP (dynamic operating
+envelopes, as distribution operators publish them). Inverters hold exports to it and the
+generation meters measure what was generated; the market then clears grid-feasibly.
+
+Zone states after each interval's power flow of the real (cleared) state:
+- a zone with a thermal overload or a bus outside ±10 % goes into emergency (EMERGENCY role);
+  while it is in emergency its participants do not trade (orders from it would not settle);
+- a zone in emergency whose state is within limits again returns to normal through the
+  governance multisig (2 of 3 governors);
+- otherwise a zone whose most loaded branch would carry PEAK_ON_PERCENT or more had all surplus
+  been exported is in peak (higher grid fee, transfers capped per node, so exports too) until
+  that falls below PEAK_OFF_PERCENT.
+
+Without a network model (a replicated community has no physical grid) only the nodes are
+registered, in one zone, and every interval clears without network limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import System, governor_keys, named_account
+from gridledger.chain.governance import Governance
+from gridledger.errors import SimulationError
+from gridledger.grid.network import GridNetwork, PowerFlow
+from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState
+from gridledger.grid.zones import TRANSFORMER_ZONE, GridZone, grid_zones
+from gridledger.market.clearing import ClearingMechanism, UniformClearing
+from gridledger.market.feasible import (
+    MW_PER_WH_IN_INTERVAL,
+    GridFeasibleClearing,
+    NetworkLimits,
+    export_limits_wh,
+)
+from gridledger.market.orders import Side
+from gridledger.market.settlement import Settlement
+from gridledger.sim.metered import MeteredChain
+from gridledger.sim.scenario import Community
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+PEAK_ON_PERCENT = 80.0
+PEAK_OFF_PERCENT = 70.0
+# Without a network model all participants share one zone of this capacity per interval.
+UNMODELLED_ZONE_WH = 2**63
+
+
+@dataclass
+class GridIntervalRecord:
+    """The grid in one interval, from the power flow of its real state (after trades)."""
+
+    interval_start: int
+    max_line_loading_percent: float
+    max_trafo_loading_percent: float
+    vm_min_pu: float
+    vm_max_pu: float
+    losses_wh: float
+    trade_losses_wh: float  # losses beyond the no-trade base case, allocated to sellers
+    curtailed_wh: int  # PV held back by the export envelope (halted zone or network limits)
+    violations: int
+    zones_in_emergency: tuple[int, ...] = ()
+    zones_in_peak: tuple[int, ...] = ()
+
+
+@dataclass
+class GridOperation:
+    """Everything the grid operator does in a run; `network` None when the grid is not modelled."""
+
+    chain: MeteredChain
+    system: System
+    community: Community
+    network: GridNetwork | None
+    zones: list[GridZone] = field(default_factory=list)
+    node_of: list[int] = field(default_factory=list)  # participant -> node id
+    zone_of: list[int] = field(default_factory=list)  # participant -> zone id
+    states: dict[int, ZoneState] = field(default_factory=dict)
+    records: list[GridIntervalRecord] = field(default_factory=list)
+    seller_losses_wh: dict[int, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._abi = load_artifact("GridManagement")
+        self._rejected_topic = self._abi.event_topic("EnergyTransferRejected")
+        self._operator = named_account("grid-operator")
+        self._market_operator = named_account("market-operator")  # reserves for what it settles
+        self._emergency = named_account("regulator")  # holds EMERGENCY in local deployments
+        self._governance = Governance(self.chain, self.system.multisig, governor_keys()[:2], self._operator)
+        self._registrar = GridRegistrar(self.chain, self.system, self._operator)
+        self._peak_cap_wh = int(self.chain.call(self._abi, self.system.grid, "peakNodeCapWh")[0])
+        if self.network is not None:
+            self.zones = grid_zones(self.network)
+            self._bus = np.array([self.network.position(p.bus) for p in self.community.participants])
+            self._bus_of_node: dict[int, int] = {}
+        self._base: PowerFlow | None = None
+        self._potential_flow_mw = np.zeros(0)
+
+    # ---------------------------------------------------------------- setup
+    def register(self, traders: list[str], utility: str) -> None:
+        """Zones, the transformer (the utility trades there) and one node per participant."""
+        registrar = self._registrar
+        if self.network is None:
+            registrar.create_zone(TRANSFORMER_ZONE, 0, UNMODELLED_ZONE_WH)
+            zone_of_bus: dict[int, int] = {}
+        else:
+            for zone in self.zones:
+                registrar.create_zone(zone.zone_id, zone.parent_zone_id, zone.capacity_wh)
+            zone_of_bus = {b: z.zone_id for z in self.zones for b in z.bus_positions}
+        self.states = {zone_id: ZoneState.NORMAL for zone_id in self._zone_ids()}
+        self._transformer_node = registrar.register_node(utility, NodeType.TRANSFORMER, TRANSFORMER_ZONE)
+        self._zone_node = {TRANSFORMER_ZONE: self._transformer_node}
+        self._zone_of_node = {0: TRANSFORMER_ZONE, self._transformer_node: TRANSFORMER_ZONE}
+        for i, (trader, participant) in enumerate(zip(traders, self.community.participants, strict=True)):
+            zone_id = TRANSFORMER_ZONE if self.network is None else zone_of_bus[int(self._bus[i])]
+            node_type = (
+                NodeType.PROSUMER
+                if participant.has_pv and participant.has_load
+                else (NodeType.PRODUCER if participant.has_pv else NodeType.CONSUMER)
+            )
+            node = registrar.register_node(trader, node_type, zone_id)
+            self.node_of.append(node)
+            self.zone_of.append(zone_id)
+            self._zone_of_node[node] = zone_id
+            self._zone_node.setdefault(zone_id, node)
+            if self.network is not None:
+                self._bus_of_node[node] = int(self._bus[i])
+
+    def _zone_ids(self) -> list[int]:
+        return [z.zone_id for z in self.zones] or [TRANSFORMER_ZONE]
+
+    # ---------------------------------------------------------------- each interval
+    def _in_peak(self, participant: int) -> bool:
+        return ZoneState.PEAK in (self.states[self.zone_of[participant]], self.states[TRANSFORMER_ZONE])
+
+    def halted(self, participant: int) -> bool:
+        """Whether the participant's zone (or the transformer area) is in emergency."""
+        zone = self.zone_of[participant]
+        return ZoneState.EMERGENCY in (self.states[zone], self.states[TRANSFORMER_ZONE])
+
+    def start_interval(self, uncovered_wh: IntArray, varh: FloatArray) -> None:
+        """Power flow of the interval's base case: own PV covers own use, nothing is exported."""
+        if self.network is None:
+            return
+        self._p_base = -self._per_bus(uncovered_wh.astype(np.float64)) * MW_PER_WH_IN_INTERVAL
+        self._q = -self._per_bus(varh) * MW_PER_WH_IN_INTERVAL
+        self._base = self.network.power_flow(self._p_base, self._q)
+
+    def export_envelope(self, surplus_wh: IntArray) -> IntArray:
+        """What each participant may export this interval: nothing from a halted zone, and with
+        network limits on, at most its share of what the grid can carry (the LP of the
+        grid-feasible clearing). Inverters hold exports to it; the rest of the PV is curtailed."""
+        allowed = surplus_wh.copy()
+        allowed[[i for i in range(len(allowed)) if self.halted(i)]] = 0
+        # In a peak zone one transfer may carry at most the peak cap (governance parameter).
+        in_peak = [i for i in range(len(allowed)) if self._in_peak(i)]
+        allowed[in_peak] = np.minimum(allowed[in_peak], self._peak_cap_wh)
+        if self.network is None or self._base is None:
+            return allowed
+        self._potential_flow_mw = self._base.branch_p_mw + self.network.ptdf @ (
+            self._per_bus(surplus_wh.astype(np.float64)) * MW_PER_WH_IN_INTERVAL
+        )
+        sellers = np.flatnonzero(allowed > 0)
+        allowed[sellers] = export_limits_wh(self._limits(), self._bus[sellers], allowed[sellers])
+        return allowed
+
+    def mechanism(self) -> ClearingMechanism:
+        """The market's clearing: grid-feasible with network limits on (it also guards against
+        offers beyond the envelope), else the plain uniform auction."""
+        if self.network is None or self._base is None:
+            return UniformClearing()
+        return GridFeasibleClearing(self._limits(), self._bus_of_node)
+
+    def _limits(self) -> NetworkLimits:
+        assert self.network is not None and self._base is not None
+        return NetworkLimits.around(self._base, self.network.ptdf, self.network.branch_limit_mva)
+
+    def reserve(self, interval_start: int, settlement: Settlement) -> None:
+        """The market operator reserves zone capacity for what the settlement moves between
+        zones, before it sends the settlement: what settles has been checked against the zones
+        on-chain, and a transfer the zones refuse stops the settlement.
+
+        Trades inside a zone cross no zone connection. A zone's net export (sold minus bought
+        there; the utility buys at the transformer) goes to the importing zones in proportion to
+        their net import; each seller carries its share of its zone's net export, one transfer
+        per importing zone, from its node to that zone's first node (the transformer's node for
+        the transformer area)."""
+        sold_wh: dict[int, int] = {}
+        net_wh: dict[int, int] = {}
+        sellers: list[tuple[int, int, int]] = []  # (node, zone, Wh)
+        for order, _, _, filled in settlement.fills:
+            node = int(order[6])
+            zone = self._zone_of_node.get(node, TRANSFORMER_ZONE)
+            if order[1] == int(Side.SELL):
+                sellers.append((node, zone, filled))
+                sold_wh[zone] = sold_wh.get(zone, 0) + filled
+                net_wh[zone] = net_wh.get(zone, 0) + filled
+            else:
+                net_wh[zone] = net_wh.get(zone, 0) - filled
+        importers = {z: -wh for z, wh in net_wh.items() if wh < 0}
+        imported = sum(importers.values())
+        transfers = []
+        for node, zone, filled in sellers:
+            leaving = filled * max(net_wh[zone], 0) // sold_wh[zone]
+            for importer, in_wh in sorted(importers.items()):
+                amount = leaving * in_wh // imported
+                if amount:
+                    transfers.append((node, self._zone_node[importer], amount))
+        if not transfers:
+            return
+        self.chain.transact(
+            self._market_operator,
+            self._abi,
+            self.system.grid,
+            "requestEnergyTransfers",
+            interval_start,
+            transfers,
+        )
+        rejected = [
+            log for log in self.chain.last_logs if log.topics and log.topics[0] == self._rejected_topic
+        ]
+        if rejected:
+            raise SimulationError(f"zones refused {len(rejected)} transfers of interval {interval_start}")
+
+    def end_interval(
+        self, interval_start: int, exported_wh: FloatArray, uncovered_wh: IntArray, curtailed_wh: int
+    ) -> None:
+        """Power flow of the real state; post loads, losses and zone states on-chain.
+        `curtailed_wh` is the PV the export envelope held back."""
+        if self.network is None:
+            return
+        assert self._base is not None
+        flow = self.network.power_flow(
+            self._p_base + self._per_bus(exported_wh) * MW_PER_WH_IN_INTERVAL, self._q
+        )
+        trade_losses_wh = (flow.losses_mw - self._base.losses_mw) / MW_PER_WH_IN_INTERVAL
+        sold = exported_wh.sum()
+        if sold > 0:
+            for i in np.flatnonzero(exported_wh):
+                share = float(exported_wh[i] / sold)
+                self.seller_losses_wh[int(i)] = (
+                    self.seller_losses_wh.get(int(i), 0.0) + share * trade_losses_wh
+                )
+        self._post_loads(exported_wh, uncovered_wh)
+        self._post_losses(interval_start, flow)
+        violations = flow.violations()
+        self._update_states(flow, self._potential_flow_mw)
+        self.records.append(
+            GridIntervalRecord(
+                interval_start,
+                float(flow.line_loading_percent.max(initial=0)),
+                float(flow.trafo_loading_percent.max(initial=0)),
+                float(flow.vm_pu.min()),
+                float(flow.vm_pu.max()),
+                flow.losses_mw / MW_PER_WH_IN_INTERVAL,
+                trade_losses_wh,
+                curtailed_wh,
+                violations.count,
+                tuple(z for z, s in self.states.items() if s == ZoneState.EMERGENCY),
+                tuple(z for z, s in self.states.items() if s == ZoneState.PEAK),
+            )
+        )
+
+    def _post_loads(self, exported_wh: FloatArray, uncovered_wh: IntArray) -> None:
+        # Measured power at each connection point, watts either way.
+        watts = np.abs(exported_wh - uncovered_wh) / (MW_PER_WH_IN_INTERVAL * 1e6)
+        for node, load_w in zip(self.node_of, np.rint(watts).astype(np.int64), strict=True):
+            self.chain.transact(
+                self._operator, self._abi, self.system.grid, "updateLoadBalance", node, int(load_w)
+            )
+
+    def _post_losses(self, interval_start: int, flow: PowerFlow) -> None:
+        for zone in self.zones:
+            losses_mw = float(
+                flow.line_losses_mw[list(zone.lines)].sum() + flow.trafo_losses_mw[list(zone.trafos)].sum()
+            )
+            losses_wh = round(losses_mw / MW_PER_WH_IN_INTERVAL)
+            if losses_wh > 0:
+                self.chain.transact(
+                    self._operator,
+                    self._abi,
+                    self.system.grid,
+                    "reportLosses",
+                    zone.zone_id,
+                    interval_start,
+                    losses_wh,
+                )
+
+    def _update_states(self, flow: PowerFlow, potential_flow_mw: FloatArray) -> None:
+        """Zone states from the interval's real state; peak from the loading the zone would have
+        carried had every surplus been exported (linearised), which the envelope does not hide."""
+        assert self.network is not None
+        violations = flow.violations()
+        potential_percent = 100 * np.abs(potential_flow_mw) / self.network.branch_limit_mva
+        line_count = len(flow.line_loading_percent)
+        for zone in self.zones:
+            violated = bool(
+                violations.lines & zone.lines
+                or violations.trafos & zone.trafos
+                or violations.buses & zone.bus_positions
+            )
+            branches = [*zone.lines, *(line_count + t for t in zone.trafos)]
+            loading = float(potential_percent[branches].max(initial=0))
+            state = self.states[zone.zone_id]
+            if violated and state != ZoneState.EMERGENCY:
+                self.chain.transact(
+                    self._emergency, self._abi, self.system.grid, "declareEmergency", zone.zone_id
+                )
+                self.states[zone.zone_id] = ZoneState.EMERGENCY
+            elif state == ZoneState.EMERGENCY and not violated:
+                self._governance.execute(self._abi, self.system.grid, "endEmergency", zone.zone_id)
+                self.states[zone.zone_id] = ZoneState.NORMAL
+            elif state == ZoneState.NORMAL and loading >= PEAK_ON_PERCENT:
+                self._set_peak(zone.zone_id, True)
+            elif state == ZoneState.PEAK and loading < PEAK_OFF_PERCENT:
+                self._set_peak(zone.zone_id, False)
+
+    def _set_peak(self, zone_id: int, peak: bool) -> None:
+        self.chain.transact(self._operator, self._abi, self.system.grid, "setPeak", zone_id, peak)
+        self.states[zone_id] = ZoneState.PEAK if peak else ZoneState.NORMAL
+
+    def _per_bus(self, values: FloatArray) -> FloatArray:
+        assert self.network is not None
+        per_bus: FloatArray = np.bincount(self._bus, weights=values, minlength=self.network.bus_count).astype(
+            np.float64
+        )
+        return per_bus
