@@ -1,9 +1,11 @@
 """The report's plots, drawn with matplotlib from the report tables and rendered as PNG.
 
-`PLOTS` lists them in page order, each with its file name and alt text: energy traded per
-interval with the clearing price, the community's PV and consumption, energy minted against
-burned, gas per operation type, and the top sellers and buyers (`RANKINGS`, which the page's
-top-trader tables share). `render` draws one into PNG bytes.
+`PLOTS` lists the plots every run has, in page order, each with its file name and alt text:
+energy traded per interval with the clearing price, the community's PV and consumption, energy
+minted against burned, gas per operation type, and the top sellers and buyers (`RANKINGS`,
+which the page's top-trader tables share). `GRID_PLOT`, the grid's loading and voltage per
+interval with its zones' peak and emergency, only a run with a modelled grid has: `plots` gives
+a run's. `render` draws one into PNG bytes.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from gridledger.grid.network import MAX_LOADING_PERCENT, VOLTAGE_BAND_PU
 from gridledger.sim.report_tables import (
     UNITS_PER_DOLLAR,
     Frame,
     ReportTables,
     gas_kind,
+    grid_totals,
     item_name,
     totals,
 )
@@ -45,6 +49,11 @@ _COLORS = {
     "price": "#e76f51",
     "burn": "#6d597a",
     "expired": "#c9c9c9",
+    "line": "#2a9d8f",
+    "trafo": "#264653",
+    "limit": "#b3261e",
+    "peak": "#ffb703",
+    "emergency": "#e63946",
 }
 
 _FloatArray = npt.NDArray[np.float64]
@@ -85,6 +94,11 @@ def _style(ax: Axes, grid_axis: Literal["x", "y"] = "y") -> None:
 def _title_and_legend(ax: Axes, title: str, twin: Axes | None = None) -> None:
     """Title, then the legend in one row between it and the plot: over the data, a legend
     hides the price line or the daytime peak of some run."""
+    _legend_above(ax, twin)
+    ax.set_title(title, loc="left", pad=24, fontweight="bold")
+
+
+def _legend_above(ax: Axes, twin: Axes | None = None) -> None:
     handles = ax.get_legend_handles_labels()[0]
     if twin is not None:
         handles += twin.get_legend_handles_labels()[0]
@@ -97,7 +111,6 @@ def _title_and_legend(ax: Axes, title: str, twin: Axes | None = None) -> None:
         fontsize="small",
         borderaxespad=0.2,
     )
-    ax.set_title(title, loc="left", pad=24, fontweight="bold")
 
 
 def _plot_energy_traded(fig: Figure, result: SimulationResult, tables: ReportTables) -> None:
@@ -252,6 +265,70 @@ def _plot_top_traders(fig: Figure, result: SimulationResult, tables: ReportTable
         ax.margins(x=0.18)
 
 
+def _spans(hours: _FloatArray, flagged: npt.NDArray[np.bool_]) -> list[tuple[float, float]]:
+    """The (start, end) hours of each run of consecutive flagged intervals: one shaded span
+    per run rather than one per interval keeps a multi-day plot light."""
+    width = INTERVAL_S / 3600
+    spans: list[tuple[float, float]] = []
+    for start, is_flagged in zip(hours, flagged, strict=True):
+        if not is_flagged:
+            continue
+        if spans and np.isclose(spans[-1][1], start):
+            spans[-1] = (spans[-1][0], start + width)
+        else:
+            spans.append((float(start), float(start + width)))
+    return spans
+
+
+def _shade_zone_states(axes: list[Axes], hours: _FloatArray, grid: Frame) -> None:
+    """Shades the intervals with a zone in peak or in emergency in every panel; only the first
+    panel labels them, for the one legend."""
+    for column, state in (("zones_in_peak", "peak"), ("zones_in_emergency", "emergency")):
+        spans = _spans(hours, (grid[column] != "").to_numpy())
+        for k, ax in enumerate(axes):
+            for n, (start, end) in enumerate(spans):
+                label = f"zone in {state}" if k == 0 and n == 0 else None
+                ax.axvspan(start, end, color=_COLORS[state], alpha=0.22, linewidth=0, label=label)
+
+
+def _plot_grid(fig: Figure, result: SimulationResult, tables: ReportTables) -> None:
+    grid = tables.grid
+    assert grid is not None  # GRID_PLOT is only drawn for a modelled grid
+    grid_sums = grid_totals(grid)
+    starts = result.community.interval_starts
+    hours: _FloatArray = (grid["interval_start"].to_numpy(np.float64) - float(starts[0])) / 3600
+    x = hours + INTERVAL_S / 3600 / 2
+    loading, voltage = fig.subplots(2, 1, sharex=True)
+    for ax in (loading, voltage):
+        _style(ax)
+    _shade_zone_states([loading, voltage], hours, grid)
+
+    loading.step(x, grid["max_line_loading_percent"], where="mid", color=_COLORS["line"], label="max line")
+    loading.step(
+        x, grid["max_trafo_loading_percent"], where="mid", color=_COLORS["trafo"], label="max transformer"
+    )
+    loading.axhline(MAX_LOADING_PERCENT, color=_COLORS["limit"], linestyle="--", linewidth=1, label="limit")
+    loading.set_ylim(bottom=0)
+    loading.set_ylabel("loading (%)")
+
+    low_pu, high_pu = 1 - VOLTAGE_BAND_PU, 1 + VOLTAGE_BAND_PU
+    voltage.axhspan(low_pu, high_pu, color=_COLORS["p2p"], alpha=0.08, linewidth=0, label="allowed band")
+    for limit_pu in (low_pu, high_pu):
+        voltage.axhline(limit_pu, color=_COLORS["limit"], linestyle="--", linewidth=1)
+    voltage.step(x, grid["vm_max_pu"], where="mid", color=_COLORS["price"], label="highest bus")
+    voltage.step(x, grid["vm_min_pu"], where="mid", color=_COLORS["consumption"], label="lowest bus")
+    voltage.set_ylabel("voltage (pu)")
+    _legend_above(voltage)
+
+    _time_axis(voltage, result)  # sharex: the bottom panel's time axis serves both
+    _title_and_legend(
+        loading,
+        f"Grid — losses {grid_sums.losses_wh / 1000:,.1f} kWh "
+        f"({grid_sums.trade_losses_wh / 1000:,.1f} kWh by trades), "
+        f"PV curtailed {grid_sums.curtailed_wh / 1000:,.1f} kWh",
+    )
+
+
 @dataclass(frozen=True)
 class Plot:
     """One plot: its PNG file, its alt text on the page, how to draw it and its height."""
@@ -269,6 +346,12 @@ PLOTS = (
     Plot("gas.png", "Gas per operation", _plot_gas, 3.2),
     Plot("top_traders.png", "Top sellers and buyers", _plot_top_traders, 4.2),
 )
+GRID_PLOT = Plot("grid.png", "Grid loading and voltage per interval", _plot_grid, 6.0)
+
+
+def plots(tables: ReportTables) -> tuple[Plot, ...]:
+    """The plots of a run: `PLOTS`, and `GRID_PLOT` when the grid is modelled."""
+    return PLOTS if tables.grid is None else (*PLOTS, GRID_PLOT)
 _DPI = 130
 _FIGURE_WIDTH_IN = 10.5
 

@@ -1,9 +1,11 @@
 """The data tables of a `gridledger simulate` report, as pandas frames, and the run's totals.
 
-`report_tables` builds the four tables that the report writes as CSV and into SQLite, and that
-its KPIs, plots and page read: one row per interval, per fill (trades), per participant, and
-per (phase, function) of gas. `totals` sums a run's energy for self-consumption and
-self-sufficiency; `gas_kind` names the gas the chain backend measures.
+`report_tables` builds the tables that the report writes as CSV and into SQLite, and that its
+KPIs, plots and page read: one row per interval, per fill (trades), per participant, per
+(phase, function) of gas and, when the grid is modelled, per interval of the grid's power flow.
+`totals` sums a run's energy for self-consumption and self-sufficiency, `grid_totals` its grid
+losses and curtailment, `zone_intervals` counts the intervals each zone spent in peak and in
+emergency; `gas_kind` names the gas the chain backend measures.
 
 Energy is in Wh, money in payment units (`UNITS_PER_DOLLAR` per test dollar); prices in units
 per kWh.
@@ -11,6 +13,7 @@ per kWh.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from gridledger.market.orders import Side
+from gridledger.sim.grid_operation import GridIntervalRecord
 from gridledger.sim.run import IntervalRecord, SimulationResult
 
 UNITS_PER_DOLLAR = 1_000_000
@@ -29,14 +33,31 @@ Frame = Any  # pandas has no type information here
 _IntArray = npt.NDArray[np.int64]
 
 
+GRID_TABLE = "grid"
+
+
 @dataclass(frozen=True)
 class ReportTables:
-    """The four tables of a run; their columns are the CSV files' columns."""
+    """The tables of a run; their columns are the CSV files' columns. `grid` is None when the
+    grid is not modelled (a replicated community has no physical grid)."""
 
     intervals: Frame
     trades: Frame
     participants: Frame
     gas: Frame
+    grid: Frame | None = None
+
+    def by_name(self) -> dict[str, Frame]:
+        """The tables the run has, by file and SQLite table name."""
+        named = {
+            "intervals": self.intervals,
+            "trades": self.trades,
+            "participants": self.participants,
+            "gas": self.gas,
+        }
+        if self.grid is not None:
+            named[GRID_TABLE] = self.grid
+        return named
 
 
 def gas_kind(result: SimulationResult) -> str:
@@ -126,6 +147,9 @@ def _participants_frame(result: SimulationResult, trades: Frame) -> Frame:
             "received_units": per_participant(trades["payment_units"], buys=False),
             "paid_units": per_participant(trades["payment_units"], buys=True),
             "grid_fee_units": per_participant(fee_units, buys=True),
+            # Grid losses beyond the no-trade base case, allocated to sellers by their exports;
+            # negative where exports relieved the grid.
+            "trade_losses_wh": [result.seller_losses_wh.get(i, 0.0) for i in range(count)],
         }
     )
 
@@ -139,11 +163,31 @@ def _gas_frame(result: SimulationResult) -> Frame:
     return frame
 
 
+def _zones_text(zones: tuple[int, ...]) -> str:
+    # One text column instead of a column per zone: the number of zones differs between grids.
+    return ";".join(str(z) for z in zones)
+
+
+def _grid_frame(result: SimulationResult) -> Frame | None:
+    if not result.grid:
+        return None
+    records = [vars(record) for record in result.grid]
+    frame = pd.DataFrame.from_records(records, columns=[f.name for f in fields(GridIntervalRecord)])
+    frame.insert(0, "time_utc", [_iso_utc(int(s)) for s in frame["interval_start"]])
+    for column in ("zones_in_emergency", "zones_in_peak"):
+        frame[column] = frame[column].map(_zones_text)
+    return frame
+
+
 def report_tables(result: SimulationResult) -> ReportTables:
-    """The run's tables: intervals, trades (one row per fill), participants and gas."""
+    """The run's tables: intervals, trades (one row per fill), participants, gas and the grid."""
     trades = _trades_frame(result)
     return ReportTables(
-        _intervals_frame(result), trades, _participants_frame(result, trades), _gas_frame(result)
+        _intervals_frame(result),
+        trades,
+        _participants_frame(result, trades),
+        _gas_frame(result),
+        _grid_frame(result),
     )
 
 
@@ -183,4 +227,38 @@ def totals(intervals: Frame) -> Totals:
         int(intervals["minted_wh"].sum()),
         int(intervals["metered_consumption_wh"].sum()),
         int(intervals["burned_by_consumption_wh"].sum()),
+    )
+
+
+@dataclass(frozen=True)
+class GridTotals:
+    """Sums over a modelled grid that both the KPIs and the grid plot's title use."""
+
+    losses_wh: float
+    trade_losses_wh: float
+    curtailed_wh: int
+
+
+def grid_totals(grid: Frame) -> GridTotals:
+    """The totals of a grid table."""
+    return GridTotals(
+        float(grid["losses_wh"].sum()), float(grid["trade_losses_wh"].sum()), int(grid["curtailed_wh"].sum())
+    )
+
+
+def zone_intervals(result: SimulationResult) -> Frame:
+    """One row per zone of the grid: zone_id, name, and the intervals it spent in peak and in
+    emergency. Empty when the grid is not modelled."""
+    peak: Counter[int] = Counter(z for r in result.grid for z in r.zones_in_peak)
+    emergency: Counter[int] = Counter(z for r in result.grid for z in r.zones_in_emergency)
+    # Zones come from the run's names; a state of a zone without one still gets its row.
+    zone_ids = sorted(set(result.grid_zone_names) | set(peak) | set(emergency))
+    return pd.DataFrame(
+        {
+            "zone_id": zone_ids,
+            "name": [result.grid_zone_names.get(z, f"zone {z}") for z in zone_ids],
+            "intervals_in_peak": [peak[z] for z in zone_ids],
+            "intervals_in_emergency": [emergency[z] for z in zone_ids],
+        },
+        columns=["zone_id", "name", "intervals_in_peak", "intervals_in_emergency"],
     )

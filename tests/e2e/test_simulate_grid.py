@@ -1,0 +1,128 @@
+"""A simulated day on the real grid: export envelopes, grid-feasible clearing, reservations,
+zone states and metrics on-chain; and the emergency protocol end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.grid.network import GridNetwork, PowerFlow
+from gridledger.grid.onchain import ZoneState
+from gridledger.sim.reconcile import reconcile
+from gridledger.sim.run import Simulation, SimulationResult
+from gridledger.sim.scenario import build_community, with_pv_scaled
+
+GRID = "1-LV-rural1--0-sw"  # 13 households, 4 feeders; PV scaled by 5 congests it
+GRID_ABI = load_artifact("GridManagement")
+
+
+def _run(pv_scale: float) -> tuple[EmbeddedChain, Simulation, SimulationResult]:
+    community = with_pv_scaled(build_community(GRID), pv_scale)
+    chain = EmbeddedChain(int(community.interval_starts[0]))
+    simulation = Simulation(chain, community, network=GridNetwork(GRID))
+    return chain, simulation, simulation.run()
+
+
+@pytest.fixture(scope="module")
+def congested() -> tuple[EmbeddedChain, Simulation, SimulationResult]:
+    return _run(5.0)
+
+
+def test_congested_day_reconciles_and_the_grid_stays_within_limits(congested: tuple) -> None:
+    chain, _, result = congested
+    assert reconcile(chain, result) == []
+    assert len(result.grid) == result.community.intervals
+    assert sum(g.violations for g in result.grid) == 0
+    assert max(g.max_trafo_loading_percent for g in result.grid) <= 100
+    assert sum(r.curtailed_wh for r in result.intervals) > 0
+    assert sum(r.readings_rejected for r in result.intervals) == 0
+
+
+def test_curtailed_pv_is_not_minted(congested: tuple) -> None:
+    _, _, result = congested
+    available = int(result.community.export_register_wh()[:, -1].sum())
+    minted = sum(r.minted_wh for r in result.intervals)
+    assert minted == available - sum(r.curtailed_wh for r in result.intervals)
+
+
+def test_zone_metrics_and_states_are_on_chain(congested: tuple) -> None:
+    chain, simulation, result = congested
+    grid = result.system.grid
+    transformer = chain.call(GRID_ABI, grid, "zoneMetrics", 1)[0]
+    assert transformer[0] > 0  # energy transferred to the upstream grid through the transformer
+    assert transformer[2] > 0  # losses reported
+    peak_intervals = sum(1 for g in result.grid if g.zones_in_peak)
+    assert peak_intervals > 0
+    for zone_id, state in simulation.grid.states.items():
+        assert ZoneState(chain.call(GRID_ABI, grid, "zoneOf", zone_id)[0][2]) == state
+
+
+def test_reservations_never_exceed_zone_capacity(congested: tuple) -> None:
+    chain, simulation, result = congested
+    for zone in simulation.grid.zones:
+        for start in result.community.interval_starts:
+            reserved = chain.call(GRID_ABI, result.system.grid, "reservedWh", zone.zone_id, int(start))[0]
+            assert reserved <= zone.capacity_wh
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple[EmbeddedChain, Simulation, SimulationResult]:
+    return _run(1.0)
+
+
+def test_grid_as_shipped_curtails_nothing(shipped: tuple) -> None:
+    chain, _, result = shipped
+    assert reconcile(chain, result) == []
+    assert sum(r.curtailed_wh for r in result.intervals) == 0
+    assert not any(g.zones_in_emergency or g.zones_in_peak for g in result.grid)
+
+
+def test_emergency_halts_the_zone_and_the_multisig_ends_it(shipped: tuple) -> None:
+    chain, simulation, result = shipped
+    operation = simulation.grid
+    feeder = operation.zones[1]
+    participants = [i for i, z in enumerate(operation.zone_of) if z == feeder.zone_id]
+    healthy = _flow_like(operation, overloaded_line=None)
+    overloaded = _flow_like(operation, overloaded_line=min(feeder.lines))
+    potential = np.zeros_like(healthy.branch_p_mw)
+
+    operation._update_states(overloaded, potential)
+    assert operation.states[feeder.zone_id] == ZoneState.EMERGENCY
+    assert (
+        ZoneState(chain.call(GRID_ABI, result.system.grid, "zoneOf", feeder.zone_id)[0][2])
+        == ZoneState.EMERGENCY
+    )
+    assert all(operation.halted(i) for i in participants)
+    surplus = np.full(len(operation.zone_of), 1_000, dtype=np.int64)
+    operation.start_interval(
+        np.zeros(len(operation.zone_of), dtype=np.int64), np.zeros(len(operation.zone_of))
+    )
+    assert operation.export_envelope(surplus)[participants].tolist() == [0] * len(participants)
+
+    operation._update_states(healthy, potential)
+    assert operation.states[feeder.zone_id] == ZoneState.NORMAL
+    assert (
+        ZoneState(chain.call(GRID_ABI, result.system.grid, "zoneOf", feeder.zone_id)[0][2])
+        == ZoneState.NORMAL
+    )
+
+
+def _flow_like(operation: object, overloaded_line: int | None) -> PowerFlow:
+    network: GridNetwork = operation.network  # type: ignore[attr-defined]
+    flow = network.power_flow(np.zeros(network.bus_count), np.zeros(network.bus_count))
+    loading = flow.line_loading_percent.copy()
+    if overloaded_line is not None:
+        loading[overloaded_line] = 130.0
+    return PowerFlow(
+        loading,
+        flow.trafo_loading_percent,
+        flow.vm_pu,
+        flow.losses_mw,
+        flow.branch_p_mw,
+        flow.branch_q_mvar,
+        flow.line_losses_mw,
+        flow.trafo_losses_mw,
+        flow.dv_dp_pu_per_mw,
+    )
