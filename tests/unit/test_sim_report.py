@@ -1,5 +1,6 @@
 """The report's files hold the run's numbers: one row per interval and fill, totals that add up,
-tables that re-running replaces, and a page that survives a run without trades."""
+tables that re-running replaces, and a page that survives a run without trades; with a modelled
+grid also its power flow per interval, and without one no grid files, not even stale ones."""
 
 from __future__ import annotations
 
@@ -14,13 +15,20 @@ from pathlib import Path
 import pytest
 
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.grid.network import GridNetwork
 from gridledger.market.orders import Side
 from gridledger.sim.report import kpis, write_report
 from gridledger.sim.run import Simulation, SimulationResult
-from gridledger.sim.scenario import build_community
+from gridledger.sim.scenario import build_community, with_pv_scaled
 
 TABLES = ("intervals", "trades", "participants", "gas")
 PRICE_LABEL = "Average clearing price (volume-weighted)"
+PEAK_LABEL = "Intervals with a zone in peak"
+IMAGE = '<img src="data:image/png;base64,'
+GRID_HEADING = "<h2>Grid</h2>"
+# A small grid with five times its PV: congested on purpose, so the envelope curtails and
+# zones go into peak.
+GRID_CODE = "1-LV-rural1--0-sw"
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +44,20 @@ def report_dir(result: SimulationResult, tmp_path_factory: pytest.TempPathFactor
     return out_dir
 
 
+@pytest.fixture(scope="module")
+def grid_result() -> SimulationResult:
+    community = with_pv_scaled(build_community(GRID_CODE), 5)
+    chain = EmbeddedChain(int(community.interval_starts[0]))
+    return Simulation(chain, community, network=GridNetwork(GRID_CODE)).run()
+
+
+@pytest.fixture(scope="module")
+def grid_report_dir(grid_result: SimulationResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out_dir = tmp_path_factory.mktemp("grid-report")
+    write_report(grid_result, out_dir, reconciliation=[])
+    return out_dir
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -44,6 +66,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def _sqlite_counts(path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(path)) as connection:
         return {t: connection.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def _sqlite_tables(path: Path) -> set[str]:
+    with closing(sqlite3.connect(path)) as connection:
+        return {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 def _no_trades(result: SimulationResult) -> SimulationResult:
@@ -56,14 +83,14 @@ def _no_trades(result: SimulationResult) -> SimulationResult:
 
 def test_write_report_embedsFivePlotsAndEveryKpi(result: SimulationResult, report_dir: Path) -> None:
     page = (report_dir / "report.html").read_text(encoding="utf-8")
-    assert page.count('<img src="data:image/png;base64,') >= 5
+    assert page.count(IMAGE) == 5
     assert result.community.grid_code in page
     for label, value in kpis(result):
         assert html.escape(label) in page
         assert html.escape(value) in page
     assert "reconciles with the run and SimBench" in page
     assert "http://" not in page and "https://" not in page  # self-contained
-    assert len(list(report_dir.glob("*.png"))) >= 5
+    assert len(list(report_dir.glob("*.png"))) == 5
 
 
 def test_write_report_returnsThePage(result: SimulationResult, tmp_path: Path) -> None:
@@ -157,6 +184,90 @@ def test_kpis_noTradesShowsDash(result: SimulationResult) -> None:
 
 def test_write_report_noTrades(result: SimulationResult, tmp_path: Path) -> None:
     page = write_report(_no_trades(result), tmp_path).read_text(encoding="utf-8")
-    assert page.count('<img src="data:image/png;base64,') >= 5
+    assert page.count(IMAGE) == 5
     assert len(_rows(tmp_path / "trades.csv")) == 0
     assert _sqlite_counts(tmp_path / "simulation.sqlite")["trades"] == 0
+
+
+# ----------------------------------------------------------------------------- the grid
+def test_write_report_gridOneRowPerIntervalAndCurtailmentAdds(
+    grid_result: SimulationResult, grid_report_dir: Path
+) -> None:
+    grid_rows = _rows(grid_report_dir / "grid.csv")
+    interval_rows = _rows(grid_report_dir / "intervals.csv")
+    assert len(grid_rows) == len(interval_rows) == grid_result.community.intervals
+    curtailed_wh = sum(int(row["curtailed_wh"]) for row in grid_rows)
+    assert curtailed_wh > 0, "the congested fixture should curtail"
+    assert curtailed_wh == sum(int(row["curtailed_wh"]) for row in interval_rows)
+    assert curtailed_wh == sum(r.curtailed_wh for r in grid_result.intervals)
+    assert [row["zones_in_peak"] for row in grid_rows] == [
+        ";".join(map(str, r.zones_in_peak)) for r in grid_result.grid
+    ]
+    assert grid_rows[0]["time_utc"] == interval_rows[0]["time_utc"]
+    with closing(sqlite3.connect(grid_report_dir / "simulation.sqlite")) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM grid").fetchone()[0] == len(grid_rows)
+
+
+def test_write_report_participantsCarryTheirTradeLosses(
+    grid_result: SimulationResult, grid_report_dir: Path
+) -> None:
+    rows = _rows(grid_report_dir / "participants.csv")
+    assert grid_result.seller_losses_wh, "the fixture's sellers should cause losses"
+    for i, row in enumerate(rows):
+        assert float(row["trade_losses_wh"]) == pytest.approx(grid_result.seller_losses_wh.get(i, 0.0))
+
+
+def test_write_report_gridPlotAndSection(grid_result: SimulationResult, grid_report_dir: Path) -> None:
+    page = (grid_report_dir / "report.html").read_text(encoding="utf-8")
+    assert page.count(IMAGE) == 6
+    assert (grid_report_dir / "grid.png").is_file()
+    # The grid section follows the community-energy plot.
+    assert page.index("<h2>Community energy</h2>") < page.index(GRID_HEADING) < page.index("Energy tokens")
+    for name in grid_result.grid_zone_names.values():
+        assert f"<td>{html.escape(name)}</td>" in page
+    for label, value in kpis(grid_result):
+        assert html.escape(label) in page
+        assert html.escape(value) in page
+    assert "<a href=grid.csv>" in page
+
+
+def test_kpis_gridCountsPeakIntervals(grid_result: SimulationResult) -> None:
+    values = dict(kpis(grid_result))
+    in_peak = sum(bool(r.zones_in_peak) for r in grid_result.grid)
+    assert in_peak > 0, "the congested fixture should go into peak"
+    assert int(values[PEAK_LABEL].split()[0].replace(",", "")) == in_peak
+    peak_zones = {z for r in grid_result.grid for z in r.zones_in_peak}
+    for zone_id in peak_zones:
+        assert grid_result.grid_zone_names[zone_id] in values[PEAK_LABEL]
+    assert values["PV curtailed by export envelopes"] != "0.0 kWh"
+    assert "Grid" not in values
+
+
+def test_kpis_withoutGridOneNotModelledRow(result: SimulationResult) -> None:
+    values = dict(kpis(result))
+    assert values["Grid"] == "not modelled (no network model)"
+    assert PEAK_LABEL not in values
+    replicated = replace(result, community=replace(result.community, grid_participants=1))
+    assert dict(kpis(replicated))["Grid"] == "not modelled (replicated community)"
+
+
+def test_write_report_withoutGridWritesNoGridFiles(report_dir: Path) -> None:
+    assert not (report_dir / "grid.csv").exists()
+    assert not (report_dir / "grid.png").exists()
+    assert "grid" not in _sqlite_tables(report_dir / "simulation.sqlite")
+    assert "curtailed_wh" in _rows(report_dir / "intervals.csv")[0]
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    assert GRID_HEADING not in page
+    assert "grid.csv" not in page
+
+
+def test_write_report_gridRunThenWithoutLeavesNoStaleGrid(
+    grid_result: SimulationResult, result: SimulationResult, tmp_path: Path
+) -> None:
+    write_report(grid_result, tmp_path)
+    assert (tmp_path / "grid.csv").is_file()
+    assert "grid" in _sqlite_tables(tmp_path / "simulation.sqlite")
+    write_report(result, tmp_path)
+    assert not (tmp_path / "grid.csv").exists()
+    assert not (tmp_path / "grid.png").exists()
+    assert _sqlite_tables(tmp_path / "simulation.sqlite") == set(TABLES)

@@ -1,16 +1,19 @@
 """The report of a `gridledger simulate` run: headline numbers, one HTML page and the raw data.
 
 `kpis` gives the headline numbers (energy, self-consumption and self-sufficiency, prices,
-money, savings against buying everything from the utility, throughput) for the terminal
-summary and the page. `write_report` writes into one directory:
+money, savings against buying everything from the utility, the grid's loading, voltage, losses
+and curtailment, throughput) for the terminal summary and the page. `write_report` writes into
+one directory:
 
 - report.html: a self-contained page (no scripts, no external resources): the KPIs, the
   reconciliation of chain state against the run, and five plots embedded as PNG: energy
   traded per interval with the clearing price, the community's PV and consumption, energy
-  minted against burned, gas per operation type, and the top sellers and buyers;
+  minted against burned, gas per operation type, and the top sellers and buyers; with a
+  modelled grid a sixth, its loading and voltage per interval, and a table of its zones;
 - the same plots as PNG files, for documents that show one;
-- intervals.csv, trades.csv, participants.csv and gas.csv, and the same four tables in
-  simulation.sqlite.
+- intervals.csv, trades.csv, participants.csv, gas.csv and, with a modelled grid, grid.csv;
+  the same tables in simulation.sqlite. A run without a modelled grid removes the grid files
+  an earlier run left in the directory, so that none of them describes another run.
 
 Energy is in Wh, money in payment units (6-decimal test dollars); prices in units per kWh.
 
@@ -29,17 +32,21 @@ from pathlib import Path
 
 import numpy as np
 
-from gridledger.sim.report_plots import PLOTS, RANKINGS, Plot, Ranking, render
+from gridledger.sim.grid_operation import PEAK_OFF_PERCENT, PEAK_ON_PERCENT
+from gridledger.sim.report_plots import GRID_PLOT, PLOTS, RANKINGS, Plot, Ranking, plots, render
 from gridledger.sim.report_tables import (
     DASH,
+    GRID_TABLE,
     UNITS_PER_DOLLAR,
     Frame,
     ReportTables,
     gas_kind,
     grid_fee_units,
+    grid_totals,
     item_name,
     report_tables,
     totals,
+    zone_intervals,
 )
 from gridledger.sim.run import SimulationResult
 from gridledger.sim.scenario import INTERVAL_S
@@ -70,6 +77,40 @@ def _period(result: SimulationResult) -> tuple[str, int]:
     days = (int(starts[-1]) + INTERVAL_S - int(starts[0])) // _DAY_S
     dates = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     return dates, days
+
+
+def _zone_list(result: SimulationResult, column: str) -> str:
+    """The names of the zones that spent an interval in a state (`column` of `zone_intervals`)."""
+    zones = zone_intervals(result)
+    return ", ".join(zones["name"][zones[column] > 0])
+
+
+def _intervals_with(result: SimulationResult, grid: Frame, state: str) -> str:
+    """How many intervals had a zone in `state` ("peak", "emergency"), and which zones."""
+    count = int((grid[f"zones_in_{state}"] != "").sum())
+    names = _zone_list(result, f"intervals_in_{state}")
+    return f"{count:,} ({names})" if names else f"{count:,}"
+
+
+def _grid_kpis(result: SimulationResult, grid: Frame | None) -> list[tuple[str, str]]:
+    if grid is None:
+        # The CLI models no grid for a replicated community: its replicas have no place in it.
+        why = "replicated community" if result.community.replicated else "no network model"
+        return [("Grid", f"not modelled ({why})")]
+    grid_sums = grid_totals(grid)
+    return [
+        ("Max line loading", f"{grid['max_line_loading_percent'].max():.1f} %"),
+        ("Max transformer loading", f"{grid['max_trafo_loading_percent'].max():.1f} %"),
+        ("Voltage range", f"{grid['vm_min_pu'].min():.3f} to {grid['vm_max_pu'].max():.3f} pu"),
+        (
+            "Grid losses / of which caused by trades",
+            f"{_kwh(grid_sums.losses_wh)} / {_kwh(grid_sums.trade_losses_wh)}",
+        ),
+        ("PV curtailed by export envelopes", _kwh(grid_sums.curtailed_wh)),
+        ("Intervals with a limit violation", f"{int((grid['violations'] > 0).sum()):,}"),
+        ("Intervals with a zone in peak", _intervals_with(result, grid, "peak")),
+        ("Intervals with a zone in emergency", _intervals_with(result, grid, "emergency")),
+    ]
 
 
 def _kpis(result: SimulationResult, tables: ReportTables) -> list[tuple[str, str]]:
@@ -107,7 +148,7 @@ def _kpis(result: SimulationResult, tables: ReportTables) -> list[tuple[str, str
     burned = run_totals.burned_by_consumption_wh
     wall_s = result.setup_seconds + result.trading_seconds
     return [
-        ("Grid", result.community.grid_code),
+        ("SimBench grid", result.community.grid_code),
         ("Period", f"{dates} · {days} day{'s' * (days != 1)} · {len(intervals)} intervals"),
         ("Participants", f"{len(people):,} ({with_pv:,} with PV)"),
         ("Meters", f"{with_pv + with_load:,} ({with_pv:,} PV, {with_load:,} consumption)"),
@@ -139,6 +180,7 @@ def _kpis(result: SimulationResult, tables: ReportTables) -> list[tuple[str, str
             "Trades (fills) / settled intervals",
             f"{len(trades):,} / {int(intervals['clearing_price_per_kwh'].notna().sum()):,}",
         ),
+        *_grid_kpis(result, tables.grid),
         ("Chain backend", f"{result.backend}, gas: {gas_kind(result)}"),
         ("Wall time", f"{wall_s:,.1f} s (setup {result.setup_seconds:,.1f} s)"),
     ]
@@ -196,6 +238,27 @@ def _traders_table(ranking: Ranking, participants: Frame) -> str:
     return f"<div><h3>{html.escape(ranking.title)}</h3>{table or '<p class=muted>no trades</p>'}</div>"
 
 
+_GRID_NOTE = (
+    "Each interval the grid operator power-flows the interval without exports and publishes an "
+    "export envelope: what each participant may export without overloading a line or transformer "
+    "or raising a voltage beyond its band; inverters hold exports to it and curtail the rest of "
+    "the PV. After the interval a zone with a limit violation goes into emergency (its "
+    "participants do not trade until governance ends it); otherwise a zone whose most loaded "
+    f"branch would carry {PEAK_ON_PERCENT:.0f} % or more had all surplus been exported is in peak "
+    f"(higher grid fee, transfers capped) until that falls below {PEAK_OFF_PERCENT:.0f} %."
+)
+
+
+def _grid_html(result: SimulationResult, image: str) -> str:
+    """The page's grid section: what the operator does, the grid plot and the zones' states."""
+    rows = [
+        [str(r.zone_id), r.name, f"{r.intervals_in_peak:,}", f"{r.intervals_in_emergency:,}"]
+        for r in zone_intervals(result).itertuples()
+    ]
+    zones = _html_table(["zone", "name", "intervals in peak", "intervals in emergency"], rows, 2)
+    return f"<h2>Grid</h2>\n<p class=muted>{html.escape(_GRID_NOTE)}</p>\n{image}\n{zones}\n"
+
+
 def _reconciliation_html(findings: list[str] | None) -> str:
     if findings is None:
         return "<p class=muted>Chain state was not reconciled for this report.</p>"
@@ -249,10 +312,14 @@ def _page(
         for label, value in headline
     )
     energy_traded, community, minted, gas, traders = (img(p) for p in PLOTS)
+    # Without a modelled grid the page has no grid section: its KPI row says why.
+    grid_section = "" if tables.grid is None else _grid_html(result, img(GRID_PLOT))
     contracts = _html_table(
         ["contract", "address"], [[name, address] for name, address in vars(result.system).items()], 2
     )
-    data_files = ", ".join(f"<a href={name}>{name}</a>" for name in _DATA_FILES)
+    data_files = ", ".join(
+        f"<a href={name}>{name}</a>" for name in [*(f"{t}.csv" for t in tables.by_name()), _SQLITE]
+    )
     return f"""<!DOCTYPE html>
 <html lang=en><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width, initial-scale=1">
@@ -268,7 +335,7 @@ def _page(
 {energy_traded}
 <h2>Community energy</h2>
 {community}
-<h2>Energy tokens</h2>
+{grid_section}<h2>Energy tokens</h2>
 {minted}
 <h2>Gas</h2>
 {gas}
@@ -297,7 +364,7 @@ def _gas_note(result: SimulationResult) -> str:
 
 
 # ----------------------------------------------------------------------------- files
-_DATA_FILES = ("intervals.csv", "trades.csv", "participants.csv", "gas.csv", "simulation.sqlite")
+_SQLITE = "simulation.sqlite"
 
 
 def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[str] | None = None) -> Path:
@@ -308,19 +375,20 @@ def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[s
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = report_tables(result)
-    named = {
-        "intervals": tables.intervals,
-        "trades": tables.trades,
-        "participants": tables.participants,
-        "gas": tables.gas,
-    }
+    named = tables.by_name()
     for name, frame in named.items():
         frame.to_csv(out_dir / f"{name}.csv", index=False)
-    with closing(sqlite3.connect(out_dir / "simulation.sqlite")) as connection, connection:
+    with closing(sqlite3.connect(out_dir / _SQLITE)) as connection, connection:
         for name, frame in named.items():
             frame.to_sql(name, connection, if_exists="replace", index=False)
+        if tables.grid is None:
+            # A grid run written here before would otherwise leave its grid beside this run's data.
+            connection.execute(f"DROP TABLE IF EXISTS {GRID_TABLE}")
+    if tables.grid is None:
+        (out_dir / f"{GRID_TABLE}.csv").unlink(missing_ok=True)
+        (out_dir / GRID_PLOT.file_name).unlink(missing_ok=True)
 
-    images = {plot.file_name: render(plot, result, tables) for plot in PLOTS}
+    images = {plot.file_name: render(plot, result, tables) for plot in plots(tables)}
     for file_name, png in images.items():
         (out_dir / file_name).write_bytes(png)
     page = out_dir / "report.html"

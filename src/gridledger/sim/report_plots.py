@@ -307,12 +307,25 @@ def _plot_grid(fig: Figure, result: SimulationResult, tables: ReportTables) -> N
     loading.step(
         x, grid["max_trafo_loading_percent"], where="mid", color=_COLORS["trafo"], label="max transformer"
     )
-    loading.axhline(MAX_LOADING_PERCENT, color=_COLORS["limit"], linestyle="--", linewidth=1, label="limit")
+    loading.axhline(
+        MAX_LOADING_PERCENT,
+        color=_COLORS["limit"],
+        linestyle="--",
+        linewidth=1,
+        label=f"limit ({MAX_LOADING_PERCENT:.0f} %)",
+    )
     loading.set_ylim(bottom=0)
     loading.set_ylabel("loading (%)")
 
     low_pu, high_pu = 1 - VOLTAGE_BAND_PU, 1 + VOLTAGE_BAND_PU
-    voltage.axhspan(low_pu, high_pu, color=_COLORS["p2p"], alpha=0.08, linewidth=0, label="allowed band")
+    voltage.axhspan(
+        low_pu,
+        high_pu,
+        color=_COLORS["p2p"],
+        alpha=0.08,
+        linewidth=0,
+        label=f"allowed band (±{VOLTAGE_BAND_PU:.0%})",
+    )
     for limit_pu in (low_pu, high_pu):
         voltage.axhline(limit_pu, color=_COLORS["limit"], linestyle="--", linewidth=1)
     voltage.step(x, grid["vm_max_pu"], where="mid", color=_COLORS["price"], label="highest bus")
@@ -352,6 +365,8 @@ GRID_PLOT = Plot("grid.png", "Grid loading and voltage per interval", _plot_grid
 def plots(tables: ReportTables) -> tuple[Plot, ...]:
     """The plots of a run: `PLOTS`, and `GRID_PLOT` when the grid is modelled."""
     return PLOTS if tables.grid is None else (*PLOTS, GRID_PLOT)
+
+
 _DPI = 130
 _FIGURE_WIDTH_IN = 10.5
 
