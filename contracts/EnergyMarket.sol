@@ -62,6 +62,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         uint256 receivedUnits;
         uint256 nowEpoch;
         uint256 feePerKWh;
+        /// The grid guard while some zone is in peak (buyers there pay the peak fee), else zero.
+        IGridGuard peakGuard;
         bytes32 lastHash;
         bool buying;
         bytes32[] orderHashes;
@@ -176,8 +178,13 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         totals.traders = new address[](fills.length);
         totals.fills = new uint256[](fills.length);
         IGridGuard guard = gridGuard;
-        // One call per settlement in normal operation; fill by fill only while a zone is halted.
-        if (address(guard) != address(0) && !guard.anySettlementHalted()) guard = IGridGuard(address(0));
+        // One call per settlement in normal operation; fill by fill only while a zone is halted
+        // (may it settle?) or in peak (which fee applies?).
+        if (address(guard) != address(0)) {
+            (bool anyHalted, bool anyPeak) = guard.gridConditions();
+            if (anyPeak) totals.peakGuard = guard;
+            if (!anyHalted) guard = IGridGuard(address(0));
+        }
         for (uint256 i; i < fills.length; ++i) {
             _settleFill(i, fills[i], clearing, totals, guard);
         }
@@ -236,7 +243,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
             totals.poolPreviousWh -= previousPart;
             totals.poolCurrentWh -= filledWh - previousPart;
             paymentUnits = _ceilPerKWh(filledWh, pricePerKWh); // buyers' share rounds up
-            uint256 dueUnits = paymentUnits + _ceilPerKWh(filledWh, totals.feePerKWh);
+            uint256 dueUnits = paymentUnits + _ceilPerKWh(filledWh, _feeFor(order, totals));
             if (dueUnits > _payment(word)) revert InsufficientPayment(order.trader, _payment(word), dueUnits);
             totals.paidUnits += dueUnits;
             word = _withPayment(order.trader, word.plus(previousPart, filledWh - previousPart), _payment(word) - dueUnits);
@@ -245,6 +252,15 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         totals.orderHashes[index] = hash;
         totals.traders[index] = order.trader;
         totals.fills[index] = filledWh | (paymentUnits << 64) | (uint256(order.side) << 255);
+    }
+
+    /// @dev The grid fee per kWh of a buy: the market's, or the grid's peak fee where it is higher.
+    function _feeFor(Order calldata order, Totals memory totals) private view returns (uint256 feePerKWh) {
+        feePerKWh = totals.feePerKWh;
+        if (address(totals.peakGuard) != address(0)) {
+            uint256 peakFee = totals.peakGuard.peakFeePerKWh(order.trader, order.gridNodeId);
+            if (peakFee > feePerKWh) feePerKWh = peakFee;
+        }
     }
 
     /// @dev Everything about fill `index` that does not depend on balances.

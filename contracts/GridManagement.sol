@@ -39,9 +39,11 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
 
     /// Zones in emergency now: while none is and the grid is not paused, nothing is halted.
     uint256 private _zonesInEmergency;
+    /// Zones in peak now: while none is, the market charges its own grid fee without asking.
+    uint256 private _zonesInPeak;
     uint64 public peakNodeCapWh;
     uint64 public normalFeePerKWh;
-    uint64 public peakFeePerKWh;
+    uint64 private _peakFeePerKWh;
 
     /// @param authority The AccessManager of the system.
     constructor(address authority) AccessManaged(authority) {}
@@ -95,7 +97,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
     function setPeakParameters(uint64 capWh, uint64 normalFee, uint64 peakFee) external restricted {
         peakNodeCapWh = capWh;
         normalFeePerKWh = normalFee;
-        peakFeePerKWh = peakFee;
+        _peakFeePerKWh = peakFee;
         emit PeakParametersSet(capWh, normalFee, peakFee);
     }
 
@@ -230,7 +232,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
             _reserved[_key(path[i], intervalStart)] += amount;
             _metrics[path[i]].transferredWh += uint128(amount);
         }
-        uint256 fee = Math.mulDiv(amount, peak ? peakFeePerKWh : normalFeePerKWh, 1000, Math.Rounding.Ceil);
+        uint256 fee = Math.mulDiv(amount, peak ? _peakFeePerKWh : normalFeePerKWh, 1000, Math.Rounding.Ceil);
         emit EnergyTransferReserved(fromNode, toNode, intervalStart, amount, fee);
         return (TransferRejectReason.None, 0, 0);
     }
@@ -271,20 +273,27 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
 
     // ---------------------------------------------------------------- grid guard
     /// @inheritdoc IGridGuard
-    function anySettlementHalted() external view returns (bool) {
-        return paused() || _zonesInEmergency != 0;
+    function gridConditions() external view returns (bool anyHalted, bool anyPeak) {
+        return (paused() || _zonesInEmergency != 0, _zonesInPeak != 0);
     }
 
     /// @inheritdoc IGridGuard
-    /// @dev Node 0 is "no node" (the upstream grid, e.g. the utility): halted only by a pause.
-    ///      Any other node must be registered to `trader`, so that nobody escapes a halted zone
-    ///      by naming another node.
+    /// @dev The node must be registered to `trader`, so that nobody escapes a halted zone by
+    ///      naming another node (the utility trades at its transformer node).
     function settlementAllowed(address trader, uint64 gridNodeId, uint64) external view returns (bool) {
         if (paused()) return false;
-        if (gridNodeId == 0) return true;
         NodeRecord storage node = _nodes[gridNodeId];
         if (node.account != trader || node.zoneId == 0) return false;
-        return !_halted(node.zoneId);
+        return !_inState(node.zoneId, ZoneState.Emergency);
+    }
+
+    /// @inheritdoc IGridGuard
+    function peakFeePerKWh(address trader, uint64 gridNodeId) external view returns (uint256) {
+        NodeRecord storage node = _nodes[gridNodeId];
+        if (node.account != trader || node.zoneId == 0 || _inState(node.zoneId, ZoneState.Peak)) {
+            return _peakFeePerKWh;
+        }
+        return 0;
     }
 
     // ---------------------------------------------------------------- views
@@ -354,9 +363,10 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         return _nodes[fromNode].zoneId == 0 ? fromNode : toNode;
     }
 
-    function _halted(uint32 zoneId) private view returns (bool) {
+    /// @dev Whether the zone or a zone above it is in `state`.
+    function _inState(uint32 zoneId, ZoneState state) private view returns (bool) {
         for (uint32 z = zoneId; z != 0; z = _zones[z].parentZoneId) {
-            if (_zones[z].state == ZoneState.Emergency) return true;
+            if (_zones[z].state == state) return true;
         }
         return false;
     }
@@ -373,7 +383,9 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         Zone storage zone = _zones[zoneId];
         ZoneState from = zone.state;
         if (to == ZoneState.Emergency) ++_zonesInEmergency;
-        else if (from == ZoneState.Emergency) --_zonesInEmergency;
+        else if (to == ZoneState.Peak) ++_zonesInPeak;
+        if (from == ZoneState.Emergency) --_zonesInEmergency;
+        else if (from == ZoneState.Peak) --_zonesInPeak;
         _metrics[zoneId].secondsInState[uint8(from)] += uint64(block.timestamp) - zone.stateSince;
         zone.state = to;
         zone.stateSince = uint64(block.timestamp);

@@ -342,27 +342,51 @@ contract GridManagementTest is GridWorld {
     }
 
     // ------------------------------------------------------------ grid guard
+    function _conditions() internal view returns (bool anyHalted, bool anyPeak) {
+        return grid.gridConditions();
+    }
+
     function test_settlementAllowed_haltedByEmergencyAboveOrPause() public {
-        require(!grid.anySettlementHalted(), "nothing halted");
+        (bool anyHalted,) = _conditions();
+        require(!anyHalted, "nothing halted");
         require(grid.settlementAllowed(address(0xC1), uint64(PROSUMER_LATERAL), 0), "normal");
-        require(grid.settlementAllowed(address(0x99), 0, 0), "upstream");
         vm.prank(emergency);
         grid.declareEmergency(FEEDER_A);
-        require(grid.anySettlementHalted(), "a zone is halted");
+        (anyHalted,) = _conditions();
+        require(anyHalted, "a zone is halted");
         require(!grid.settlementAllowed(address(0xC1), uint64(PROSUMER_LATERAL), 0), "lateral below feeder A");
         require(grid.settlementAllowed(address(0xB1), uint64(CONSUMER_B), 0), "feeder B trades");
         grid.endEmergency(FEEDER_A);
-        require(!grid.anySettlementHalted(), "emergency over");
+        (anyHalted,) = _conditions();
+        require(!anyHalted, "emergency over");
         vm.prank(emergency);
         grid.pause();
-        require(grid.anySettlementHalted(), "paused");
+        (anyHalted,) = _conditions();
+        require(anyHalted, "paused");
         require(!grid.settlementAllowed(address(0xB1), uint64(CONSUMER_B), 0), "paused: nothing settles");
-        require(!grid.settlementAllowed(address(0x99), 0, 0), "paused: not even upstream");
     }
 
-    function test_settlementAllowed_nodeOfAnotherTraderOrUnknown_refused() public view {
+    function test_settlementAllowed_nodeOfAnotherTraderUnknownOrNone_refused() public view {
         require(!grid.settlementAllowed(address(0xB1), uint64(CONSUMER_A), 0), "not B's node");
         require(!grid.settlementAllowed(address(0xB1), 99, 0), "unknown node");
+        require(!grid.settlementAllowed(address(0xB1), 0, 0), "no node");
+    }
+
+    function test_peakFeePerKWh_inPeakZonesAndForNodesNotTheTraders() public {
+        (, bool anyPeak) = _conditions();
+        require(!anyPeak, "no peak");
+        _assertEq(grid.peakFeePerKWh(address(0xC1), uint64(PROSUMER_LATERAL)), 0, "normal zone: market fee");
+        vm.prank(gridOperator);
+        grid.setPeak(FEEDER_A, true);
+        (, anyPeak) = _conditions();
+        require(anyPeak, "a zone in peak");
+        _assertEq(grid.peakFeePerKWh(address(0xC1), uint64(PROSUMER_LATERAL)), 60_000, "lateral below a peak feeder");
+        _assertEq(grid.peakFeePerKWh(address(0xB1), uint64(CONSUMER_B)), 0, "feeder B is normal");
+        _assertEq(grid.peakFeePerKWh(address(0xB1), uint64(CONSUMER_A)), 60_000, "someone else's node");
+        vm.prank(gridOperator);
+        grid.setPeak(FEEDER_A, false);
+        (, anyPeak) = _conditions();
+        require(!anyPeak, "peak over");
     }
 
     // ------------------------------------------------------------ fuzz
@@ -428,6 +452,22 @@ contract GridGuardedMarketTest is MarketWorld {
         vm.prank(marketOperator);
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.ZoneHalted.selector, uint256(1), uint64(1)));
         market.settleInterval(_clearing(200_000), fills);
+    }
+
+    function test_settleInterval_buyerInPeakZone_paysThePeakFee() public {
+        vm.startPrank(gridOperator);
+        grid.registerNode(buyers[0], IGridManagement.NodeType.Consumer); // node 2
+        grid.assignNode(2, 1, 2);
+        vm.stopPrank();
+        _role(address(grid), grid.setPeak.selector, Roles.GRID_OPERATOR);
+        vm.prank(gridOperator);
+        grid.setPeak(1, true);
+        grid.setPeakParameters(2_500, 20_000, 60_000);
+        (uint256 before,) = market.accountOf(buyers[0]);
+        // The buyer's order names node 1, the seller's: a node not its own pays the peak fee too.
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        (uint256 afterwards,) = market.accountOf(buyers[0]);
+        _assertEq(before - afterwards, 200_000 + 60_000, "price and peak fee");
     }
 
     function test_settleInterval_zoneNormal_settles() public {

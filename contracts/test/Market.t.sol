@@ -9,21 +9,28 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IEnergyToken} from "../interfaces/IEnergyToken.sol";
 
 /// @notice Halts settlement at one grid node; `anyHalted` false says nothing is halted anywhere.
+///         `peakFee` non-zero puts every node in peak at that fee.
 contract HaltingGuard is IGridGuard {
     uint64 public immutable haltedNode;
     bool public immutable anyHalted;
+    uint256 public immutable peakFee;
 
-    constructor(uint64 node, bool halted) {
+    constructor(uint64 node, bool halted, uint256 peakFeePerKWh_) {
         haltedNode = node;
         anyHalted = halted;
+        peakFee = peakFeePerKWh_;
     }
 
-    function anySettlementHalted() external view returns (bool) {
-        return anyHalted;
+    function gridConditions() external view returns (bool, bool) {
+        return (anyHalted, peakFee != 0);
     }
 
     function settlementAllowed(address, uint64 gridNodeId, uint64) external view returns (bool) {
         return gridNodeId != haltedNode;
+    }
+
+    function peakFeePerKWh(address, uint64) external view returns (uint256) {
+        return peakFee;
     }
 }
 
@@ -300,7 +307,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_zoneHalted_reverts() public {
-        market.setGridGuard(address(new HaltingGuard(1, true)));
+        market.setGridGuard(address(new HaltingGuard(1, true, 0)));
         IEnergyMarket.Fill[] memory hoisted = _pair(1_000, 1_000);
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.ZoneHalted.selector, 0, uint64(1)));
         _settle(_clearing(200_000), hoisted);
@@ -308,15 +315,28 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_guardAllowsOtherNodes() public {
-        market.setGridGuard(address(new HaltingGuard(99, true)));
+        market.setGridGuard(address(new HaltingGuard(99, true, 0)));
         _settle(_clearing(200_000), _pair(1_000, 1_000));
         require(market.isSettled(delivery), "settled");
     }
 
     function test_settleInterval_nothingHaltedAnywhere_skipsTheFillChecks() public {
-        market.setGridGuard(address(new HaltingGuard(1, false)));
+        market.setGridGuard(address(new HaltingGuard(1, false, 0)));
         _settle(_clearing(200_000), _pair(1_000, 1_000));
         require(market.isSettled(delivery), "settled without asking per fill");
+    }
+
+    function test_settleInterval_peakZone_buyerPaysThePeakFee() public {
+        market.setGridGuard(address(new HaltingGuard(99, false, 60_000)));
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        _assertEq(_payment(_buyer(0)), BUYER_ESCROW_UNITS - 200_000 - 60_000, "buyer paid price + peak fee");
+        _assertEq(_payment(dso), 60_000, "dso got the peak fee");
+    }
+
+    function test_settleInterval_peakFeeBelowMarketFee_marketFeeApplies() public {
+        market.setGridGuard(address(new HaltingGuard(99, false, 5_000)));
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        _assertEq(_payment(dso), 20_000, "the market's own fee");
     }
 
     function test_settleInterval_notOperator_reverts() public {

@@ -3,6 +3,8 @@ zone states and metrics on-chain; and the emergency protocol end to end."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -126,3 +128,24 @@ def _flow_like(operation: object, overloaded_line: int | None) -> PowerFlow:
         flow.trafo_losses_mw,
         flow.dv_dp_pu_per_mw,
     )
+
+
+def test_buyers_in_peak_zones_pay_the_peak_fee(congested: tuple) -> None:
+    _, _, result = congested
+    normal = result.tariffs.grid_fee_per_kwh
+    rates = {
+        round(units * 1000 / t.filled_wh)
+        for t in result.trades
+        if (units := result.buy_fee_units.get(t.order_hash)) is not None and t.filled_wh >= 1000
+    }
+    assert normal in rates
+    assert max(rates) > normal  # the peak fee, charged on-chain and reconciled against the collector
+
+
+def test_reconcile_finds_a_fee_the_chain_did_not_charge(congested: tuple) -> None:
+    chain, _, result = congested
+    some_buy = next(t.order_hash for t in result.trades if t.order_hash in result.buy_fee_units)
+    tampered = dict(result.buy_fee_units)
+    tampered[some_buy] += 1
+    findings = reconcile(chain, dataclasses.replace(result, buy_fee_units=tampered))
+    assert any("the collector got" in f for f in findings)

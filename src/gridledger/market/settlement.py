@@ -9,7 +9,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
 from gridledger.market.book import BookEntry, IntervalBook
 from gridledger.market.clearing import ClearingMechanism, ClearingResult, UniformClearing
-from gridledger.market.orders import Side
+from gridledger.market.orders import Order, Side
 
 
 def ceil_payment_units(energy_wh: int, price_per_kwh: int) -> int:
@@ -74,19 +74,25 @@ class MarketOperator:
 
     def exclude_unfunded(self, book: IntervalBook) -> None:
         """Leave out, in receipt order, every order its trader's escrow can no longer cover in
-        full (a buy at its limit price plus grid fee, a sell with live energy)."""
+        full (a buy at its limit price plus grid fee, a sell with live energy), and every order
+        the grid would refuse (its node halted, or not the trader's, while a zone is halted)."""
+        grid = _GridConditions.read(self._chain, self._abi, self._market)
         remaining: dict[str, list[int]] = {}
         for entry in book.entries:
             order = entry.signed.order
             if entry.signed.order_hash in book.excluded:
+                continue
+            if not grid.allows(order):
+                book.exclude(entry.signed.order_hash, "its grid zone is halted at gate closure")
                 continue
             if order.trader not in remaining:
                 payment, energy = self._chain.call(self._abi, self._market, "accountOf", order.trader)
                 remaining[order.trader] = [int(payment), int(energy)]
             funds = remaining[order.trader]
             if order.side == Side.BUY:
+                fee = max(self.grid_fee_per_kwh, grid.peak_fee_per_kwh(order))
                 need = ceil_payment_units(order.energy_wh, order.limit_price_per_kwh) + ceil_payment_units(
-                    order.energy_wh, self.grid_fee_per_kwh
+                    order.energy_wh, fee
                 )
                 slot = 0
             else:
@@ -115,3 +121,41 @@ class MarketOperator:
         self._chain.transact(
             self._operator, self._abi, self._market, "settleInterval", settlement.clearing, settlement.fills
         )
+
+
+@dataclass(frozen=True)
+class _GridConditions:
+    """What the market's grid guard will say at settlement, asked as the contract asks it."""
+
+    chain: Chain
+    guard: str | None
+    any_halted: bool
+    any_peak: bool
+
+    @classmethod
+    def read(cls, chain: Chain, market_abi: Any, market: str) -> _GridConditions:
+        guard = str(chain.call(market_abi, market, "gridGuard")[0])
+        if int(guard, 16) == 0:
+            return cls(chain, None, False, False)
+        halted, peak = chain.call(load_artifact("GridManagement"), guard, "gridConditions")
+        return cls(chain, guard, bool(halted), bool(peak))
+
+    def allows(self, order: Order) -> bool:
+        if self.guard is None or not self.any_halted:
+            return True
+        return bool(
+            self.chain.call(
+                load_artifact("GridManagement"),
+                self.guard,
+                "settlementAllowed",
+                order.trader,
+                order.grid_node_id,
+                order.interval_start,
+            )[0]
+        )
+
+    def peak_fee_per_kwh(self, order: Order) -> int:
+        if self.guard is None or not self.any_peak:
+            return 0
+        abi = load_artifact("GridManagement")
+        return int(self.chain.call(abi, self.guard, "peakFeePerKWh", order.trader, order.grid_node_id)[0])

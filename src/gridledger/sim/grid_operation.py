@@ -117,7 +117,7 @@ class GridOperation:
         self.states = {zone_id: ZoneState.NORMAL for zone_id in self._zone_ids()}
         self._transformer_node = registrar.register_node(utility, NodeType.TRANSFORMER, TRANSFORMER_ZONE)
         self._zone_node = {TRANSFORMER_ZONE: self._transformer_node}
-        self._zone_of_node = {0: TRANSFORMER_ZONE, self._transformer_node: TRANSFORMER_ZONE}
+        self._zone_of_node = {self._transformer_node: TRANSFORMER_ZONE}
         for i, (trader, participant) in enumerate(zip(traders, self.community.participants, strict=True)):
             zone_id = TRANSFORMER_ZONE if self.network is None else zone_of_bus[int(self._bus[i])]
             node_type = (
@@ -132,6 +132,19 @@ class GridOperation:
             self._zone_node.setdefault(zone_id, node)
             if self.network is not None:
                 self._bus_of_node[node] = int(self._bus[i])
+
+    def peak_fee_per_kwh(self, trader: str, participant: int) -> int:
+        """The peak fee the market charged `trader` (participant index, -1 for the utility at
+        its transformer node) in this interval's settlement; 0 where the market's own fee applied."""
+        if ZoneState.PEAK not in self.states.values():
+            return 0
+        node = self.node_of[participant] if participant >= 0 else self._transformer_node
+        return int(self.chain.call(self._abi, self.system.grid, "peakFeePerKWh", trader, node)[0])
+
+    @property
+    def transformer_node(self) -> int:
+        """The utility's node, at the transformer: where it buys what the community exports."""
+        return self._transformer_node
 
     def _zone_ids(self) -> list[int]:
         return [z.zone_id for z in self.zones] or [TRANSFORMER_ZONE]

@@ -8,7 +8,8 @@ or chain events afresh, independently of what the run recorded along the way.
   the market holds exactly the energy its escrow accounts say.
 - Payments are conserved: every test dollar minted is in a wallet or in the market, and the
   market holds exactly what its escrow accounts say.
-- Every trade of the run is a fill of an IntervalSettled event on chain, and vice versa.
+- Every trade of the run is a fill of an IntervalSettled event on chain, and vice versa, and
+  what each settlement gave the DSO is the grid fees the run recorded plus the rounding.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 
 from gridledger.chain.abi import event_topic, load_artifact
+from gridledger.market.orders import Side
 from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.run import SimulationResult, Trade, trades_of_settlement
 
@@ -32,6 +34,7 @@ def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
         *_tokens_conserved(chain, result),
         *_payments_conserved(chain, result),
         *_trades_on_chain(chain, result),
+        *_fees_on_chain(chain, result),
     ]
 
 
@@ -133,3 +136,24 @@ def _trades_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
     findings = [f"trade not on chain: {t}" for t in (reported - on_chain).elements()]
     findings += [f"chain fill missing from the run: {t}" for t in (on_chain - reported).elements()]
     return findings[:20]
+
+
+def _fees_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+    """What each settlement gave the collector is the buys' grid fees (as the run recorded
+    them, the peak fee in peak zones) plus what buyers paid beyond what sellers received."""
+    market = load_artifact("EnergyMarket")
+    findings = []
+    for log in chain.logs(result.system.market, market.event_topic("IntervalSettled")):
+        decoded = market.decode_event(log)
+        if decoded is None:
+            continue
+        event = decoded[1]
+        trades = trades_of_settlement(event)
+        fees = sum(result.buy_fee_units.get(t.order_hash, 0) for t in trades if t.side == Side.BUY)
+        spread = sum(t.payment_units if t.side == Side.BUY else -t.payment_units for t in trades)
+        if int(event["collectorUnits"]) != fees + spread:
+            findings.append(
+                f"interval {event['intervalStart']}: the collector got {event['collectorUnits']} units, "
+                f"the run's fees and spread come to {fees + spread}"
+            )
+    return findings

@@ -131,7 +131,7 @@ def _kpis(result: SimulationResult, tables: ReportTables) -> list[tuple[str, str
     )
 
     buys = trades["side"] == "BUY"
-    fee_units = grid_fee_units(trades, tariffs.grid_fee_per_kwh)
+    fee_units = grid_fee_units(result, trades)
     # Savings against a utility-only world: a household would have bought at retail, a
     # prosumer would have exported at the feed-in tariff. The utility's own fills save nobody.
     peer_buys = buys & (trades["participant_index"] >= 0)

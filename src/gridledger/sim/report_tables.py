@@ -113,16 +113,17 @@ def _trades_frame(result: SimulationResult) -> Frame:
     )
 
 
-def grid_fee_units(trades: Frame, fee_per_kwh: int) -> Frame:
-    """The grid fee of every fill: buyers pay it per fill, rounded up as the contract does."""
-    fee = (trades["filled_wh"] * fee_per_kwh + 999) // 1000
-    return fee.where(trades["side"] == "BUY", 0)
+def grid_fee_units(result: SimulationResult, trades: Frame) -> Frame:
+    """The grid fee of every fill, as the run recorded it for each buy (the peak fee in a peak
+    zone); sells pay none."""
+    fees = trades["order_hash"].map({"0x" + h.hex(): units for h, units in result.buy_fee_units.items()})
+    return fees.fillna(0).astype(np.int64).where(trades["side"] == "BUY", 0)
 
 
 def _participants_frame(result: SimulationResult, trades: Frame) -> Frame:
     count = len(result.traders)
     people = result.community.participants
-    fee_units = grid_fee_units(trades, result.tariffs.grid_fee_per_kwh)
+    fee_units = grid_fee_units(result, trades)
     ours = trades["participant_index"].to_numpy() >= 0
     index = trades["participant_index"].to_numpy()[ours]
     is_buy = (trades["side"] == "BUY").to_numpy()[ours]

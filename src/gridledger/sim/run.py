@@ -88,6 +88,7 @@ class IntervalRecord:
     filled_orders: int = 0
     volume_wh: int = 0
     clearing_price_per_kwh: int | None = None
+    collector_units: int = 0  # grid fees (the peak fee in peak zones) and rounding, to the DSO
 
     @property
     def peer_to_peer_wh(self) -> int:
@@ -144,6 +145,8 @@ class SimulationResult:
     grid: list[GridIntervalRecord] = field(default_factory=list)
     seller_losses_wh: dict[int, float] = field(default_factory=dict)
     grid_zone_names: dict[int, str] = field(default_factory=dict)
+    # The grid fee each buy paid (the peak fee in a peak zone), by order hash.
+    buy_fee_units: dict[bytes, int] = field(default_factory=dict)
 
     @property
     def participants(self) -> int:
@@ -352,8 +355,8 @@ class Simulation:
         expiry = start + 2 * INTERVAL_S
 
         def order(i: int, side: Side, energy_wh: int, limit: int, trader: TraderKey) -> None:
-            # The utility trades upstream of every line: grid node 0.
-            node = self.grid.node_of[i] if i >= 0 else 0
+            # The utility trades at its transformer node.
+            node = self.grid.node_of[i] if i >= 0 else self.grid.transformer_node
             o = Order(trader.address, side, ENERGY_PAIR_ID, start, energy_wh, limit, node, expiry, k)
             signed.append(trader.sign_order(o, self._market_domain))
 
@@ -396,13 +399,16 @@ class Simulation:
         record.clearing_price_per_kwh = settlement.result.price_per_kwh
         record.volume_wh = settlement.result.volume_wh
         record.filled_orders = settlement.matched_orders
-        trades = self._settled_trades(start, chain.last_logs)
+        trades, record.collector_units = self._settled_trades(start, chain.last_logs)
         result.trades.extend(trades)
         utility_bought = 0
         for trade in trades:
             if trade.side == Side.SELL:
                 exported[self._index_of[trade.trader]] += trade.filled_wh
                 continue
+            participant = self._index_of.get(trade.trader, -1)
+            fee = max(self.tariffs.grid_fee_per_kwh, self.grid.peak_fee_per_kwh(trade.trader, participant))
+            result.buy_fee_units[trade.order_hash] = ceil_payment_units(trade.filled_wh, fee)
             if trade.trader == self.utility:
                 utility_bought += trade.filled_wh
             else:
@@ -413,12 +419,13 @@ class Simulation:
             chain.transact(self.utility, self._token, system.token, "burnEnergy", utility_bought)
         return exported
 
-    def _settled_trades(self, start: int, logs: list[EventLog]) -> list[Trade]:
+    def _settled_trades(self, start: int, logs: list[EventLog]) -> tuple[list[Trade], int]:
+        """The interval's fills and what the collector (the DSO) got: grid fees and rounding."""
         topic = self._market.event_topic("IntervalSettled")
         for log in logs:
             decoded = self._market.decode_event(log) if log.topics and log.topics[0] == topic else None
             if decoded is not None:
-                return trades_of_settlement(decoded[1])
+                return trades_of_settlement(decoded[1]), int(decoded[1]["collectorUnits"])
         raise SimulationError(f"the settlement of interval {start} left no IntervalSettled event")
 
     def _account(
