@@ -149,3 +149,13 @@ def test_reconcile_finds_a_fee_the_chain_did_not_charge(congested: tuple) -> Non
     tampered[some_buy] += 1
     findings = reconcile(chain, dataclasses.replace(result, buy_fee_units=tampered))
     assert any("the collector got" in f for f in findings)
+
+
+def test_nodes_link_to_their_meters(shipped: tuple) -> None:
+    chain, simulation, result = shipped
+    registry = load_artifact("SmartMeterRegistry")
+    for participant, node in enumerate(simulation.grid.node_of):
+        status = chain.call(GRID_ABI, result.system.grid, "getGridStatus", node)[0]
+        device = chain.call(registry, result.system.registry, "getDevice", status[3])[0]
+        assert device[1].lower() == result.traders[participant].lower()  # the meter's owner
+        assert device[2] == node  # and the meter names the node back

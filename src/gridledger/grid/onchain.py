@@ -45,7 +45,11 @@ class GridRegistrar:
         """Register `account` as a node of `zone_id` linked to its meter; returns the node id."""
         self._chain.transact(self._operator, self._abi, self._grid, "registerNode", account, int(node_type))
         node_id = int(self._chain.call(self._abi, self._grid, "nodeIdOf", account)[0])
+        self.assign_node(node_id, zone_id, meter_device_id)
+        return node_id
+
+    def assign_node(self, node_id: int, zone_id: int, meter_device_id: int) -> None:
+        """Put a node in a zone and link it to its smart meter (0: none yet)."""
         self._chain.transact(
             self._operator, self._abi, self._grid, "assignNode", node_id, zone_id, meter_device_id
         )
-        return node_id

@@ -141,6 +141,11 @@ class GridOperation:
         node = self.node_of[participant] if participant >= 0 else self._transformer_node
         return int(self.chain.call(self._abi, self.system.grid, "peakFeePerKWh", trader, node)[0])
 
+    def link_meter(self, participant: int, device_id: int) -> None:
+        """Link a participant's node to its smart meter once the meter is registered (its device
+        data names the node, so the node comes first)."""
+        self._registrar.assign_node(self.node_of[participant], self.zone_of[participant], device_id)
+
     @property
     def transformer_node(self) -> int:
         """The utility's node, at the transformer: where it buys what the community exports."""

@@ -279,6 +279,10 @@ class Simulation:
                 chain.call(self._registry, system.registry, "deviceIdOf", meter.key.address)[0]
             )
             self._owner_of_device[meter.device_id] = meter.participant
+        # Each node is linked to the meter at its connection: the consumption meter, or the
+        # generation meter of a producer without load.
+        for meter in [*self._pv_meters, *self._load_meters]:
+            self.grid.link_meter(meter.participant, meter.device_id)
 
         # Escrowed dollars: each household's consumption at the retail tariff (plus the grid
         # fee), the utility's standing bid for the community's peak PV in every interval.
