@@ -470,6 +470,29 @@ contract GridGuardedMarketTest is MarketWorld {
         _assertEq(before - afterwards, 200_000 + 60_000, "price and peak fee");
     }
 
+    /// @dev Two zones; the seller's node sits in one of them, chosen by the fuzzer, and either
+    ///      zone may be in emergency: the settlement lands exactly when the seller's zone is not
+    ///      halted (the buyer names the seller's node, so it fails whenever anything is halted).
+    function testFuzz_settleInterval_neverInAnEmergencyZone(bool sellerInSecondZone, uint8 halt) public {
+        vm.startPrank(gridOperator);
+        grid.createZone(2, 0, 100_000);
+        if (sellerInSecondZone) grid.assignNode(1, 2, 1);
+        vm.stopPrank();
+        uint32 halted = uint32(halt % 3); // 0: none, else that zone
+        if (halted != 0) {
+            vm.prank(emergency);
+            grid.declareEmergency(halted);
+        }
+        IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
+        vm.prank(marketOperator);
+        try market.settleInterval(_clearing(200_000), fills) {
+            require(halted == 0, "settled while a zone was in emergency");
+        } catch {
+            require(halted != 0, "refused although nothing was halted");
+        }
+        require(market.isSettled(delivery) == (halted == 0), "settled exactly when nothing was halted");
+    }
+
     function test_settleInterval_zoneNormal_settles() public {
         _settle(_clearing(200_000), _pair(1_000, 1_000));
         require(market.isSettled(delivery), "settled");

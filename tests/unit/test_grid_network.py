@@ -91,3 +91,20 @@ def test_grid_network_rejects_bad_input(network: GridNetwork) -> None:
         network.power_flow(np.zeros(3), np.zeros(3))
     with pytest.raises(GridModelError, match="has no bus"):
         network.position(10_000)
+
+
+@pytest.mark.parametrize(
+    "code", ["1-LV-rural1--0-sw", "1-LV-semiurb4--0-sw", "1-LV-urban6--0-sw", "1-MV-semiurb--0-sw"]
+)
+def test_simbench_grids_load_power_flow_and_split_into_zones(code: str) -> None:
+    from gridledger.grid.zones import grid_zones
+
+    network = GridNetwork(code)
+    flow = network.power_flow(np.zeros(network.bus_count), np.zeros(network.bus_count))
+    assert flow.violations().count == 0
+    assert network.ptdf.shape == (len(network.line_buses) + len(network.trafo_buses), network.bus_count)
+    zones = grid_zones(network)
+    covered = [b for zone in zones for b in zone.bus_positions]
+    assert sorted(covered) == list(range(network.bus_count))  # every bus in exactly one zone
+    assert all(zone.capacity_wh > 0 for zone in zones)
+    assert len(zones) >= 2  # the transformer area and at least one feeder

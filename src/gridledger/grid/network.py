@@ -146,32 +146,53 @@ class GridNetwork:
         inverse = np.linalg.inv(jacobian)
         # Rows: [angle of pvpq, magnitude of pq]; columns: [P of pvpq, Q of pq]; per unit of baseMVA.
         dv_dp_internal = inverse[len(pvpq) :, : len(pvpq)] / float(internal["baseMVA"])
-        lookup = self.net._pd2ppc_lookups["bus"]
-        internal_of_bus = lookup[self.bus_ids]
-        index_of_internal = {int(internal_bus): i for i, internal_bus in enumerate(internal_of_bus)}
+        # Buses joined by closed bus-bus switches share one internal bus, and the internal model
+        # may add buses of its own, so map from each bus position to its internal bus.
+        internal_of_bus = self.net._pd2ppc_lookups["bus"][self.bus_ids]
+        row_of = {int(b): i for i, b in enumerate(pq)}
+        col_of = {int(b): i for i, b in enumerate(pvpq)}
+        rows = np.array([row_of.get(int(b), -1) for b in internal_of_bus])
+        cols = np.array([col_of.get(int(b), -1) for b in internal_of_bus])
         sensitivity = np.zeros((self.bus_count, self.bus_count))
-        rows = np.array([index_of_internal[int(b)] for b in pq])
-        cols = np.array([index_of_internal[int(b)] for b in pvpq])
-        sensitivity[np.ix_(rows, cols)] = dv_dp_internal
+        has_row, has_col = np.flatnonzero(rows >= 0), np.flatnonzero(cols >= 0)
+        sensitivity[np.ix_(has_row, has_col)] = dv_dp_internal[np.ix_(rows[has_row], cols[has_col])]
         return sensitivity
 
     @cached_property
     def ptdf(self) -> FloatArray:
         """Active power flow on every line, then every transformer (from side), per MW injected at
         each bus position and taken at the slack: DC power transfer distribution factors."""
+        from pandapower.pypower.idx_brch import F_BUS, T_BUS
+        from pandapower.pypower.idx_bus import BUS_I, BUS_TYPE
         from pandapower.pypower.makePTDF import makePTDF
 
         if not hasattr(self.net, "_ppc") or self.net._ppc is None:
             self.power_flow(np.zeros(self.bus_count), np.zeros(self.bus_count))
         ppc = self.net._ppc
         lookups = self.net._pd2ppc_lookups
-        slack = int(lookups["bus"][next(iter(self.slack_buses))])
-        internal = np.asarray(makePTDF(ppc["baseMVA"], ppc["bus"], ppc["branch"], slack=slack))
+        # Isolated buses (behind open switches) have no DC path to the slack and make the
+        # susceptance matrix singular: the factors are computed without them, zero for them.
+        isolated_type = 4
+        live = np.flatnonzero(ppc["bus"][:, BUS_TYPE] != isolated_type)
+        renumber = np.full(len(ppc["bus"]), -1)
+        renumber[live] = np.arange(len(live))
+        branch = ppc["branch"].copy()
+        ends = branch[:, [F_BUS, T_BUS]].real.astype(np.int64)
+        kept = np.flatnonzero((renumber[ends[:, 0]] >= 0) & (renumber[ends[:, 1]] >= 0))
+        branch = branch[kept]
+        branch[:, F_BUS] = renumber[ends[kept, 0]]
+        branch[:, T_BUS] = renumber[ends[kept, 1]]
+        bus = ppc["bus"][live].copy()
+        bus[:, BUS_I] = np.arange(len(live))
+        slack = int(renumber[lookups["bus"][next(iter(self.slack_buses))]])
+        reduced = np.asarray(makePTDF(ppc["baseMVA"], bus, branch, slack=slack))
+        full = np.zeros((len(ppc["branch"]), len(ppc["bus"])))
+        full[np.ix_(kept, live)] = reduced
         columns = lookups["bus"][self.bus_ids]
         line_start, line_end = lookups["branch"]["line"]
         trafo_start, trafo_end = lookups["branch"]["trafo"]
         rows = np.concatenate([np.arange(line_start, line_end), np.arange(trafo_start, trafo_end)])
-        ptdf: FloatArray = internal[np.ix_(rows, columns)]
+        ptdf: FloatArray = full[np.ix_(rows, columns)]
         return ptdf
 
     @cached_property
