@@ -159,3 +159,29 @@ def test_nodes_link_to_their_meters(shipped: tuple) -> None:
         device = chain.call(registry, result.system.registry, "getDevice", status[3])[0]
         assert device[1].lower() == result.traders[participant].lower()  # the meter's owner
         assert device[2] == node  # and the meter names the node back
+
+
+def test_reserve_refused_by_the_zones_stops_the_settlement(shipped: tuple) -> None:
+    from gridledger.errors import SimulationError
+    from gridledger.market.orders import Side
+    from gridledger.market.settlement import Settlement
+
+    _, simulation, result = shipped
+    operation = simulation.grid
+    seller = next(i for i, z in enumerate(operation.zone_of) if z != 1)
+    interval = int(result.community.interval_starts[-1]) + 86_400
+    huge = 10**9
+
+    def fill(trader: str, side: Side, node: int) -> tuple:
+        return ((trader, int(side), 1, interval, huge, 82_000, node, interval, 0), b"", b"", huge)
+
+    settlement = Settlement(
+        (1, interval, 0, 82_000, b"\0" * 32),
+        [
+            fill(result.traders[seller], Side.SELL, operation.node_of[seller]),
+            fill(result.utility, Side.BUY, operation.transformer_node),
+        ],
+        None,  # type: ignore[arg-type]
+    )
+    with pytest.raises(SimulationError, match="zones refused"):
+        operation.reserve(interval, settlement)

@@ -108,3 +108,10 @@ def test_grid_feasible_clearing_refuses_asks_without_or_outside_the_network(netw
         clearing.clear(_bids(100), no_nodes)
     with pytest.raises(MarketError, match="not in the network"):
         clearing.clear(_bids(100), _asks([100], [8]))
+
+
+def test_export_limits_report_an_lp_the_solver_cannot_solve(network: GridNetwork) -> None:
+    limits = _limits(network)
+    broken = dataclasses.replace(limits, ptdf=np.full_like(limits.ptdf, np.nan))
+    with pytest.raises(MarketError, match="export limits could not be computed"):
+        export_limits_wh(broken, np.array([_leaf(network)]), np.array([1_000]))

@@ -108,3 +108,10 @@ def test_simbench_grids_load_power_flow_and_split_into_zones(code: str) -> None:
     assert sorted(covered) == list(range(network.bus_count))  # every bus in exactly one zone
     assert all(zone.capacity_wh > 0 for zone in zones)
     assert len(zones) >= 2  # the transformer area and at least one feeder
+
+
+def test_power_flow_that_cannot_converge_is_a_grid_model_error(network: GridNetwork) -> None:
+    p = np.zeros(network.bus_count)
+    p[network.position(int(network.line_buses[0][1]))] = -50.0  # 50 MW drawn from a 250 kVA grid
+    with pytest.raises(GridModelError, match="did not converge"):
+        network.power_flow(p, np.zeros(network.bus_count))

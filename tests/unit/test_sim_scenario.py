@@ -108,3 +108,15 @@ def test_own_use_split_keeps_own_pv_for_own_consumption() -> None:
     surplus, uncovered = own_use_split(np.array([500, 0, 300]), np.array([200, 400, 300]))
     assert surplus.tolist() == [300, 0, 0]
     assert uncovered.tolist() == [0, 400, 0]
+
+
+def test_with_pv_scaled_scales_energy_and_rating_and_rejects_non_positive() -> None:
+    from gridledger.sim.scenario import with_pv_scaled
+
+    base = build_community(SMALL_GRID)
+    doubled = with_pv_scaled(base, 2.0)
+    np.testing.assert_allclose(doubled.pv_wh, base.pv_wh * 2)
+    assert [p.pv_rated_w for p in doubled.participants] == [2 * p.pv_rated_w for p in base.participants]
+    np.testing.assert_array_equal(doubled.consumption_wh, base.consumption_wh)
+    with pytest.raises(ScenarioError, match="must be positive"):
+        with_pv_scaled(base, 0.0)

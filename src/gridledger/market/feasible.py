@@ -78,13 +78,18 @@ def export_limits_wh(limits: NetworkLimits, seller_bus: Int64Array, offered_wh: 
     up = np.maximum(limits.branch_limit_mw - limits.branch_p_mw, 0.0)
     down = np.maximum(limits.branch_limit_mw + limits.branch_p_mw, 0.0)
     rise = np.maximum(limits.vm_max_pu - limits.vm_pu, 0.0)
-    solved = linprog(
-        c=-np.ones(count),
-        A_ub=np.vstack([flow_per_wh, -flow_per_wh, rise_per_wh]),
-        b_ub=np.concatenate([up, down, rise]),
-        bounds=np.column_stack([np.zeros(count), offered_wh.astype(np.float64)]),
-        method="highs",
-    )
+    try:
+        solved = linprog(
+            c=-np.ones(count),
+            A_ub=np.vstack([flow_per_wh, -flow_per_wh, rise_per_wh]),
+            b_ub=np.concatenate([up, down, rise]),
+            bounds=np.column_stack([np.zeros(count), offered_wh.astype(np.float64)]),
+            method="highs",
+        )
+    except ValueError as invalid:  # scipy refuses non-finite sensitivities or limits
+        raise MarketError(f"the export limits could not be computed: {invalid}") from invalid
+    # Exporting nothing is always feasible (limits the base case breaks get a zero budget), so
+    # only a solver failure ends here.
     if solved.status != 0:
         raise MarketError(f"the export limits could not be computed: {solved.message}")
     # Rounded down so that the whole-Wh fills stay within what the LP allowed.
