@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -14,9 +14,9 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval, trade_one_interval
-from gridledger.errors import ContractRevertError, OrderRejected
+from gridledger.errors import ContractRevertError, MarketError, OrderRejected
 from gridledger.market.book import IntervalBook
-from gridledger.market.clearing import ClearingResult
+from gridledger.market.clearing import BookSide, ClearingResult
 from gridledger.market.orders import Order, Pricing, Side, TraderKey, market_domain_separator, order_hash
 from gridledger.market.settlement import MarketOperator, build_settlement
 from gridledger.market.verify import verify_interval
@@ -203,3 +203,53 @@ def test_order_hash_pythonEqualsContract(
         named_account("prosumer-hash"), side, ENERGY_PAIR_ID, 1_750_005_900, energy_wh, price, 7, 2**40, nonce
     )
     assert chain.call(MARKET, system.market, "orderHash", order.fields()) == (order_hash(order, domain),)
+
+
+# ---------------------------------------------------------------- export caps (grid-feasible clearing)
+@dataclass(frozen=True)
+class _HalvingCaps:
+    """A capping clearing as the grid-feasible one is: here every seller may export half."""
+
+    pricing: Pricing = Pricing.UNIFORM
+
+    def capped(self, asks: BookSide) -> BookSide:
+        return replace(asks, energy_wh=asks.energy_wh // 2)
+
+    def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult:
+        raise AssertionError("the operator clears capped books with the uniform rule")
+
+
+def test_capped_settlement_publishes_its_caps_and_verifies(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    operator = MarketOperator(chain, system.market, OPERATOR, _HalvingCaps())
+    settlement = operator.settle(book)
+    assert settlement is not None and settlement.result.volume_wh == 2_000  # two sells of 2 kWh, halved
+    assert sorted(book.export_caps_wh.values()) == [1_000, 1_000]
+    published = IntervalBook.from_json(book.to_json())
+    assert published.export_caps_wh == book.export_caps_wh
+    assert verify_interval(chain, system.market, published).consistent
+
+
+def test_capped_settlement_verified_against_a_book_without_caps_is_a_mismatch(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    MarketOperator(chain, system.market, OPERATOR, _HalvingCaps()).settle(book)
+    uncapped = IntervalBook.from_json(book.to_json())
+    uncapped.export_caps_wh.clear()
+    kinds = {f.kind for f in verify_interval(chain, system.market, uncapped).findings}
+    assert "book_mismatch" in kinds and "better_clearing" in kinds
+
+
+def test_cap_export_rejects_unknown_orders_buys_and_caps_beyond_the_order(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    sell = next(e for e in book.entries if e.signed.order.side == Side.SELL).signed
+    buy = next(e for e in book.entries if e.signed.order.side == Side.BUY).signed
+    with pytest.raises(MarketError, match="not in the book"):
+        book.cap_export(b"\x01" * 32, 1)
+    with pytest.raises(MarketError, match="not a sell"):
+        book.cap_export(buy.order_hash, 1)
+    with pytest.raises(MarketError, match="outside"):
+        book.cap_export(sell.order_hash, sell.order.energy_wh + 1)
+    assert book.export_caps_wh == {}

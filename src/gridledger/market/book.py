@@ -38,6 +38,8 @@ class IntervalBook:
     entries: list[BookEntry] = field(default_factory=list)
     # Orders admitted but left out at gate closure, with the reason (e.g. escrow withdrawn).
     excluded: dict[bytes, str] = field(default_factory=dict)
+    # Sells the grid could not take in full: the most each may export (grid-feasible clearing).
+    export_caps_wh: dict[bytes, int] = field(default_factory=dict)
     _hashes: set[bytes] = field(default_factory=set, repr=False)
 
     def add(self, signed: SignedOrder, received_at_ms: int, now_s: int) -> None:
@@ -69,6 +71,17 @@ class IntervalBook:
             raise MarketError(f"order {hash_.hex()} is not in the book")
         self.excluded[hash_] = reason
 
+    def cap_export(self, hash_: bytes, cap_wh: int) -> None:
+        """Record that the network lets sell `hash_` export at most `cap_wh` in this interval."""
+        entry = next((e for e in self.entries if e.signed.order_hash == hash_), None)
+        if entry is None:
+            raise MarketError(f"order {hash_.hex()} is not in the book")
+        if entry.signed.order.side != Side.SELL:
+            raise MarketError(f"order {hash_.hex()} is not a sell: only exports are capped")
+        if not 0 <= cap_wh <= entry.signed.order.energy_wh:
+            raise MarketError(f"export cap {cap_wh} Wh outside 0..{entry.signed.order.energy_wh}")
+        self.export_caps_wh[hash_] = cap_wh
+
     def live_entries(self, side: Side) -> list[BookEntry]:
         return [
             e
@@ -76,13 +89,18 @@ class IntervalBook:
             if e.signed.order.side == side and e.signed.order_hash not in self.excluded
         ]
 
-    @staticmethod
-    def as_arrays(entries: list[BookEntry]) -> BookSide:
+    def as_arrays(self, entries: list[BookEntry]) -> BookSide:
+        """The entries as clearing input; a capped sell offers only its export cap."""
         if not entries:
             return BookSide.empty()
+        caps = self.export_caps_wh
         return BookSide(
             np.fromiter((e.signed.order.limit_price_per_kwh for e in entries), np.int64, len(entries)),
-            np.fromiter((e.signed.order.energy_wh for e in entries), np.int64, len(entries)),
+            np.fromiter(
+                (caps.get(e.signed.order_hash, e.signed.order.energy_wh) for e in entries),
+                np.int64,
+                len(entries),
+            ),
             np.fromiter((e.received_at_ms for e in entries), np.int64, len(entries)),
             np.fromiter(
                 (int.from_bytes(e.signed.order_hash[:8], "big") for e in entries), np.uint64, len(entries)
@@ -91,11 +109,14 @@ class IntervalBook:
         )
 
     def book_hash(self) -> bytes:
-        """Commitment to every admitted order with its receipt time and any exclusion, in receipt order."""
+        """Commitment to every admitted order with its receipt time, any exclusion and any export
+        cap, in receipt order."""
+        no_cap = 2**64 - 1
         parts = [
             e.signed.order_hash
             + e.received_at_ms.to_bytes(8, "big")
             + (b"\x01" if e.signed.order_hash in self.excluded else b"\x00")
+            + self.export_caps_wh.get(e.signed.order_hash, no_cap).to_bytes(8, "big")
             for e in self.entries
         ]
         return keccak(b"".join(parts))
@@ -115,6 +136,7 @@ class IntervalBook:
                         "orderHash": e.signed.order_hash.hex(),
                         "receivedAtMs": e.received_at_ms,
                         "excluded": self.excluded.get(e.signed.order_hash),
+                        "exportCapWh": self.export_caps_wh.get(e.signed.order_hash),
                     }
                     for e in self.entries
                 ],
@@ -144,6 +166,8 @@ class IntervalBook:
                 book.add(signed, int(item["receivedAtMs"]), now_s=0)
                 if item.get("excluded"):
                     book.exclude(signed.order_hash, str(item["excluded"]))
+                if item.get("exportCapWh") is not None:
+                    book.cap_export(signed.order_hash, int(item["exportCapWh"]))
         except (KeyError, ValueError, TypeError) as malformed:
             raise MarketError(f"malformed book: {malformed}") from malformed
         return book

@@ -16,7 +16,7 @@ fills at this speed; grid constraints plug in through `ClearingMechanism` (docs/
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +65,18 @@ class ClearingMechanism(Protocol):
     """How an interval clears; the grid-constrained clearing is another implementation."""
 
     def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult: ...
+
+
+@runtime_checkable
+class ExportCapping(Protocol):
+    """A clearing that caps asks (what the grid lets each seller export), then clears them
+    uniformly: the operator publishes the caps with the book so that anyone can re-run it."""
+
+    pricing: Pricing
+
+    def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult: ...
+
+    def capped(self, asks: BookSide) -> BookSide: ...
 
 
 def _priority(side: BookSide, descending: bool) -> npt.NDArray[np.intp]:

@@ -8,7 +8,7 @@ from typing import Any
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
 from gridledger.market.book import BookEntry, IntervalBook
-from gridledger.market.clearing import ClearingMechanism, ClearingResult, UniformClearing
+from gridledger.market.clearing import ClearingMechanism, ClearingResult, ExportCapping, UniformClearing
 from gridledger.market.orders import Order, Side
 
 
@@ -103,9 +103,18 @@ class MarketOperator:
                 funds[slot] -= need
 
     def clear(self, book: IntervalBook) -> Settlement:
+        """Clear the book's live orders. A capping mechanism's caps go into the book first, so
+        the published book re-clears to the same fills with the plain uniform rule."""
+        mechanism = self.mechanism
+        sells = book.live_entries(Side.SELL)
+        if isinstance(mechanism, ExportCapping):
+            capped = mechanism.capped(book.as_arrays(sells))
+            for entry, cap_wh in zip(sells, capped.energy_wh, strict=True):
+                if cap_wh < entry.signed.order.energy_wh:
+                    book.cap_export(entry.signed.order_hash, int(cap_wh))
+            mechanism = UniformClearing(mechanism.pricing)
         bids = book.as_arrays(book.live_entries(Side.BUY))
-        asks = book.as_arrays(book.live_entries(Side.SELL))
-        return build_settlement(book, self.mechanism.clear(bids, asks))
+        return build_settlement(book, mechanism.clear(bids, book.as_arrays(sells)))
 
     def settle(self, book: IntervalBook) -> Settlement | None:
         """Gate closure: exclude unfunded orders, clear, settle on-chain. None if nothing trades."""

@@ -112,7 +112,8 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
             order.limit_price_per_kwh < price if order.side == Side.BUY else order.limit_price_per_kwh > price
         )
         wrong_party = fill.side != order.side or fill.trader.lower() != order.trader.lower()
-        if filled > order.energy_wh or crosses or paid != expected or wrong_party:
+        limit_wh = book.export_caps_wh.get(hash_, order.energy_wh)
+        if filled > limit_wh or crosses or paid != expected or wrong_party:
             findings.append(Finding("fill_inconsistent", f"{hash_.hex()}: filled {filled} Wh, paid {paid}"))
         welfare += (1 if order.side == Side.BUY else -1) * order.limit_price_per_kwh * filled
 
