@@ -184,6 +184,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         whenNotPaused
         returns (uint256 reserved)
     {
+        if (intervalStart % INTERVAL_SECONDS != 0) revert MisalignedInterval(intervalStart);
         for (uint256 i; i < transfers.length; ++i) {
             TransferRequest calldata t = transfers[i];
             (TransferRejectReason reason, uint32 zoneId,) =
@@ -208,23 +209,19 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         uint32 fromZone = _nodes[fromNode].zoneId;
         uint32 toZone = _nodes[toNode].zoneId;
         if (fromZone == 0 || toZone == 0) return (TransferRejectReason.UnknownNode, 0, 0);
+        uint32 halted = _firstInState(fromZone, ZoneState.Emergency);
+        if (halted == 0) halted = _firstInState(toZone, ZoneState.Emergency);
+        if (halted != 0) return (TransferRejectReason.ZoneInEmergency, halted, 0);
+        // Peak caps what a node of a peak zone sends; energy bought in one pays the peak fee,
+        // as the market charges it.
+        uint32 peakAtSource = _firstInState(fromZone, ZoneState.Peak);
+        if (peakAtSource != 0 && amount > peakNodeCapWh) {
+            return (TransferRejectReason.PeakNodeCapExceeded, peakAtSource, 0);
+        }
         uint32[] memory path = _path(fromZone, toZone);
-
-        for (uint32 z = fromZone; z != 0; z = _zones[z].parentZoneId) {
-            if (_zones[z].state == ZoneState.Emergency) return (TransferRejectReason.ZoneInEmergency, z, 0);
-        }
-        for (uint32 z = toZone; z != 0; z = _zones[z].parentZoneId) {
-            if (_zones[z].state == ZoneState.Emergency) return (TransferRejectReason.ZoneInEmergency, z, 0);
-        }
-        bool peak;
         for (uint256 i; i < path.length; ++i) {
-            Zone storage zone = _zones[path[i]];
-            if (zone.state == ZoneState.Peak) {
-                peak = true;
-                if (amount > peakNodeCapWh) return (TransferRejectReason.PeakNodeCapExceeded, path[i], 0);
-            }
             uint256 already = _reserved[_key(path[i], intervalStart)];
-            if (already + amount > zone.capacityWh) {
+            if (already + amount > _zones[path[i]].capacityWh) {
                 return (TransferRejectReason.ZoneCapacityExceeded, path[i], already);
             }
         }
@@ -232,7 +229,9 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
             _reserved[_key(path[i], intervalStart)] += amount;
             _metrics[path[i]].transferredWh += uint128(amount);
         }
-        uint256 fee = Math.mulDiv(amount, peak ? _peakFeePerKWh : normalFeePerKWh, 1000, Math.Rounding.Ceil);
+        bool peakAtDestination = _firstInState(toZone, ZoneState.Peak) != 0;
+        uint256 fee =
+            Math.mulDiv(amount, peakAtDestination ? _peakFeePerKWh : normalFeePerKWh, 1000, Math.Rounding.Ceil);
         emit EnergyTransferReserved(fromNode, toNode, intervalStart, amount, fee);
         return (TransferRejectReason.None, 0, 0);
     }
@@ -365,10 +364,15 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
 
     /// @dev Whether the zone or a zone above it is in `state`.
     function _inState(uint32 zoneId, ZoneState state) private view returns (bool) {
+        return _firstInState(zoneId, state) != 0;
+    }
+
+    /// @dev The zone itself or the nearest zone above it that is in `state`; 0 if none is.
+    function _firstInState(uint32 zoneId, ZoneState state) private view returns (uint32) {
         for (uint32 z = zoneId; z != 0; z = _zones[z].parentZoneId) {
-            if (_zones[z].state == state) return true;
+            if (_zones[z].state == state) return z;
         }
-        return false;
+        return 0;
     }
 
     /// @dev A zone's load is that of every node in it and in the zones below it.

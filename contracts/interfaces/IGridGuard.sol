@@ -13,7 +13,8 @@ interface IGridGuard {
     function gridConditions() external view returns (bool anyHalted, bool anyPeak);
 
     /// @notice Whether `trader`'s fill at `gridNodeId` may settle for the interval starting
-    ///         `intervalStart`: the node must be the trader's and its zone not halted.
+    ///         `intervalStart`: the node must be the trader's and its zone not halted. Zone states
+    ///         are those of now; `intervalStart` lets a guard keep halts per interval.
     function settlementAllowed(address trader, uint64 gridNodeId, uint64 intervalStart) external view returns (bool);
 
     /// @notice The peak grid fee per kWh for energy `trader` buys at `gridNodeId` if its zone is in

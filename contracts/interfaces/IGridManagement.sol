@@ -87,13 +87,15 @@ interface IGridManagement {
     /// @notice The node is registered but not yet assigned to a zone.
     error NodeNotAssigned(uint256 nodeId);
     error LoadOutOfRange(uint256 load);
+    /// @notice Reservations are per 15-minute interval: its start must be aligned.
+    error MisalignedInterval(uint64 intervalStart);
     error ZeroTransfer();
     error SameNode(uint256 nodeId);
     /// @notice A zone on the transfer's path is in emergency: no transfers, no settlement.
     error ZoneInEmergency(uint32 zoneId);
     /// @notice The transfer would take a zone beyond its capacity for the interval.
     error ZoneCapacityExceeded(uint32 zoneId, uint256 reservedWh, uint256 requestedWh, uint256 capacityWh);
-    /// @notice In a peak zone a single transfer may not exceed the peak cap per node.
+    /// @notice From a node in a peak zone (or below one) a single transfer may not exceed the peak cap.
     error PeakNodeCapExceeded(uint32 zoneId, uint256 requestedWh, uint256 capWh);
     /// @notice Entering or leaving a state through the wrong function (emergency has its own).
     error InvalidStateChange(uint32 zoneId, ZoneState from, ZoneState to);

@@ -220,15 +220,23 @@ contract GridManagementTest is GridWorld {
         _transfer(CONSUMER_B, TRANSFORMER_NODE, 1); // feeder B is not affected
     }
 
-    function test_requestEnergyTransfer_peakCapsPerTransferAndRaisesFee() public {
+    function test_requestEnergyTransfer_peakCapsWhatANodeThereSends() public {
         vm.prank(gridOperator);
-        grid.setPeak(FEEDER_B, true);
+        grid.setPeak(FEEDER_A, true);
         vm.prank(marketOperator);
-        vm.expectRevert(abi.encodeWithSelector(IGridManagement.PeakNodeCapExceeded.selector, FEEDER_B, uint256(501), uint256(500)));
-        grid.requestEnergyTransfer(PROSUMER_A, CONSUMER_B, 501);
+        vm.expectRevert(abi.encodeWithSelector(IGridManagement.PeakNodeCapExceeded.selector, FEEDER_A, uint256(501), uint256(500)));
+        grid.requestEnergyTransfer(PROSUMER_LATERAL, CONSUMER_B, 501); // the lateral is below feeder A
         _transfer(PROSUMER_A, CONSUMER_B, 500);
-        _transfer(PROSUMER_A, CONSUMER_A, 600); // feeder A is not in peak
-        _assertEq(grid.reservedWh(FEEDER_B, _interval()), 500, "capped transfer reserved");
+        _transfer(CONSUMER_B, CONSUMER_A, 600); // into the peak zone: not capped
+        _assertEq(grid.reservedWh(FEEDER_A, _interval()), 1_100, "capped send and uncapped receipt");
+    }
+
+    function test_requestEnergyTransfers_misalignedInterval_reverts() public {
+        IGridManagement.TransferRequest[] memory batch = new IGridManagement.TransferRequest[](1);
+        batch[0] = IGridManagement.TransferRequest(uint64(PROSUMER_A), uint64(CONSUMER_A), 1);
+        vm.prank(marketOperator);
+        vm.expectRevert(abi.encodeWithSelector(IGridManagement.MisalignedInterval.selector, _interval() + 1));
+        grid.requestEnergyTransfers(_interval() + 1, batch);
     }
 
     function test_requestEnergyTransfer_whenPaused_reverts() public {

@@ -167,7 +167,8 @@ def deploy_system(
     chain.transact(deployer, manager_abi, manager, "grantRole", REGULATOR, deployer, 0)
     chain.transact(deployer, token_abi, token, "setParticipant", market, True, 0)
     chain.transact(deployer, manager_abi, manager, "renounceRole", REGULATOR, deployer)
-    # The market asks the grid before every fill: no settlement in a zone in emergency.
+    # The market asks the grid once per settlement, and about each fill while a zone is halted
+    # (no settlement there) or in peak (the peak fee applies there).
     chain.transact(deployer, load_artifact("EnergyMarket"), market, "setGridGuard", grid)
     grid_abi = load_artifact("GridManagement")
     chain.transact(

@@ -68,6 +68,7 @@ class GridIntervalRecord:
     trade_losses_wh: float  # losses beyond the no-trade base case, allocated to sellers
     curtailed_wh: int  # PV held back by the export envelope (halted zone or network limits)
     violations: int
+    # Zones in these states during the interval (changes after it apply from the next one).
     zones_in_emergency: tuple[int, ...] = ()
     zones_in_peak: tuple[int, ...] = ()
 
@@ -269,6 +270,9 @@ class GridOperation:
         self._post_loads(exported_wh, uncovered_wh)
         self._post_losses(interval_start, flow)
         violations = flow.violations()
+        # The record shows the states the interval ran under; the update applies from the next.
+        in_emergency = tuple(z for z, s in self.states.items() if s == ZoneState.EMERGENCY)
+        in_peak = tuple(z for z, s in self.states.items() if s == ZoneState.PEAK)
         self._update_states(flow, self._potential_flow_mw)
         self.records.append(
             GridIntervalRecord(
@@ -281,8 +285,8 @@ class GridOperation:
                 trade_losses_wh,
                 curtailed_wh,
                 violations.count,
-                tuple(z for z, s in self.states.items() if s == ZoneState.EMERGENCY),
-                tuple(z for z, s in self.states.items() if s == ZoneState.PEAK),
+                in_emergency,
+                in_peak,
             )
         )
 

@@ -39,7 +39,7 @@ class Participant:
     """A household (or a PV producer without load) and its meters' nameplate data."""
 
     name: str
-    bus: int  # grid bus of the connection point, used as gridNodeId on-chain
+    bus: int  # grid bus of the connection point (pandapower's bus index)
     load_rated_w: int  # 0: no consumption meter
     pv_rated_w: int  # 0: no generation meter
 
