@@ -8,7 +8,7 @@ import pytest
 import simbench
 
 from gridledger.errors import GridModelError
-from gridledger.grid.network import GridNetwork, Violations
+from gridledger.grid.network import GridNetwork, PowerFlow, Violations
 
 GRID = "1-LV-rural2--0-sw"
 NOON_JUNE_21 = 96 * 172 + 48
@@ -48,24 +48,27 @@ def test_power_flow_equals_pandapower_on_simbench_elements(network: GridNetwork,
     assert flow.losses_mw == pytest.approx(net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum(), rel=1e-6)
 
 
-def test_voltage_sensitivity_matches_a_small_step(network: GridNetwork, reference: tuple) -> None:
+@pytest.fixture(scope="module")
+def small_step(network: GridNetwork, reference: tuple) -> tuple[PowerFlow, PowerFlow, int]:
+    """The noon state, and the same with 1 kW more injected at the first PV unit's bus."""
     net, p, q = reference
     flow = network.power_flow(p, q)
     leaf = network.position(int(net.sgen.bus.iloc[0]))
     stepped = p.copy()
     stepped[leaf] += 0.001
-    moved = network.power_flow(stepped, q)
+    return flow, network.power_flow(stepped, q), leaf
+
+
+def test_voltage_sensitivity_matches_a_small_step(small_step: tuple[PowerFlow, PowerFlow, int]) -> None:
+    flow, moved, leaf = small_step
     np.testing.assert_allclose((moved.vm_pu - flow.vm_pu) / 0.001, flow.dv_dp_pu_per_mw[:, leaf], atol=2e-3)
     assert flow.dv_dp_pu_per_mw[leaf, leaf] > 0  # injecting raises the voltage where it enters
 
 
-def test_ptdf_matches_a_small_step(network: GridNetwork, reference: tuple) -> None:
-    net, p, q = reference
-    flow = network.power_flow(p, q)
-    leaf = network.position(int(net.sgen.bus.iloc[0]))
-    stepped = p.copy()
-    stepped[leaf] += 0.001
-    moved = network.power_flow(stepped, q)
+def test_ptdf_matches_a_small_step(
+    network: GridNetwork, small_step: tuple[PowerFlow, PowerFlow, int]
+) -> None:
+    flow, moved, leaf = small_step
     # DC factors against AC flows: they differ by the losses the step adds.
     step_flows = (moved.branch_p_mw - flow.branch_p_mw) / 0.001
     np.testing.assert_allclose(step_flows, network.ptdf[:, leaf], atol=1e-2)

@@ -125,15 +125,16 @@ class GridNetwork:
         except Exception as failed:  # pandapower's LoadflowNotConverged and friends
             raise GridModelError(f"power flow did not converge: {failed}") from failed
         res = self.net
+        # Copies: a PowerFlow must keep its values when the next power flow runs.
         return PowerFlow(
-            res.res_line["loading_percent"].to_numpy(np.float64),
-            res.res_trafo["loading_percent"].to_numpy(np.float64),
-            res.res_bus["vm_pu"].to_numpy(np.float64),
+            res.res_line["loading_percent"].to_numpy(np.float64, copy=True),
+            res.res_trafo["loading_percent"].to_numpy(np.float64, copy=True),
+            res.res_bus["vm_pu"].to_numpy(np.float64, copy=True),
             float(res.res_line["pl_mw"].sum() + res.res_trafo["pl_mw"].sum()),
             np.concatenate([res.res_line["p_from_mw"].to_numpy(), res.res_trafo["p_hv_mw"].to_numpy()]),
             np.concatenate([res.res_line["q_from_mvar"].to_numpy(), res.res_trafo["q_hv_mvar"].to_numpy()]),
-            res.res_line["pl_mw"].to_numpy(np.float64),
-            res.res_trafo["pl_mw"].to_numpy(np.float64),
+            res.res_line["pl_mw"].to_numpy(np.float64, copy=True),
+            res.res_trafo["pl_mw"].to_numpy(np.float64, copy=True),
             self._voltage_sensitivity(),
         )
 
