@@ -45,8 +45,8 @@ RATED_POWER_W = 10_000
 _account = named_account
 
 
-def _line(name: str, value: float, unit: str) -> None:
-    print(f"BENCH {name} {value:.0f} {unit}", flush=True)
+def _line(name: str, value: float, unit: str, decimals: int = 0) -> None:
+    print(f"BENCH {name} {value:.{decimals}f} {unit}", flush=True)
 
 
 def run(chain: RpcChain) -> None:
@@ -201,7 +201,7 @@ def run_grid() -> None:
     _line("grid.violations_caused_by_trades_week", congested.violations_caused_by_trades, "count")
     _line("grid.unconstrained_violations_week", congested.unconstrained_violations, "count")
     largest = week(LARGEST_LV_GRID)
-    print(f"BENCH grid.feasible_clearing_ms {largest.median_clearing_ms:.2f} ms", flush=True)
+    _line("grid.feasible_clearing_ms", largest.median_clearing_ms, "ms", decimals=2)
 
 
 def main() -> None:

@@ -98,9 +98,7 @@ def test_emergency_halts_the_zone_and_the_multisig_ends_it(shipped: tuple) -> No
     )
     assert all(operation.halted(i) for i in participants)
     surplus = np.full(len(operation.zone_of), 1_000, dtype=np.int64)
-    operation.start_interval(
-        np.zeros(len(operation.zone_of), dtype=np.int64), np.zeros(len(operation.zone_of))
-    )
+    operation.start_interval(0)
     assert operation.export_envelope(surplus)[participants].tolist() == [0] * len(participants)
 
     operation._update_states(healthy, potential)

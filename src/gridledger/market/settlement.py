@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gridledger.chain.abi import load_artifact
@@ -29,6 +29,8 @@ class Settlement:
     clearing: tuple[int, int, int, int, bytes]
     fills: list[tuple[Any, ...]]
     result: ClearingResult
+    # The grid fee per kWh each buy pays, by order hash: the market's, or the grid's peak fee.
+    buy_fee_per_kwh: dict[bytes, int] = field(default_factory=dict)
 
     @property
     def matched_orders(self) -> int:
@@ -71,12 +73,15 @@ class MarketOperator:
         self._abi = load_artifact("EnergyMarket")
         self.mechanism: ClearingMechanism = mechanism or UniformClearing()
         self.grid_fee_per_kwh = int(self._chain.call(self._abi, market, "gridFee")[1])
+        # Fee per kWh of each buy admitted at the last gate closure (grid states as then).
+        self._fee_at_gate: dict[bytes, int] = {}
 
     def exclude_unfunded(self, book: IntervalBook) -> None:
         """Leave out, in receipt order, every order its trader's escrow can no longer cover in
         full (a buy at its limit price plus grid fee, a sell with live energy), and every order
         the grid would refuse (its node halted, or not the trader's, while a zone is halted)."""
         grid = _GridConditions.read(self._chain, self._abi, self._market)
+        self._fee_at_gate = {}
         remaining: dict[str, list[int]] = {}
         for entry in book.entries:
             order = entry.signed.order
@@ -91,6 +96,7 @@ class MarketOperator:
             funds = remaining[order.trader]
             if order.side == Side.BUY:
                 fee = max(self.grid_fee_per_kwh, grid.peak_fee_per_kwh(order))
+                self._fee_at_gate[entry.signed.order_hash] = fee
                 need = ceil_payment_units(order.energy_wh, order.limit_price_per_kwh) + ceil_payment_units(
                     order.energy_wh, fee
                 )
@@ -113,8 +119,13 @@ class MarketOperator:
                 if cap_wh < entry.signed.order.energy_wh:
                     book.cap_export(entry.signed.order_hash, int(cap_wh))
             mechanism = UniformClearing(mechanism.pricing)
-        bids = book.as_arrays(book.live_entries(Side.BUY))
-        return build_settlement(book, mechanism.clear(bids, book.as_arrays(sells)))
+        buys = book.live_entries(Side.BUY)
+        settlement = build_settlement(book, mechanism.clear(book.as_arrays(buys), book.as_arrays(sells)))
+        fees = {
+            e.signed.order_hash: self._fee_at_gate.get(e.signed.order_hash, self.grid_fee_per_kwh)
+            for e in buys
+        }
+        return replace(settlement, buy_fee_per_kwh=fees)
 
     def settle(self, book: IntervalBook) -> Settlement | None:
         """Gate closure: exclude unfunded orders, clear, settle on-chain. None if nothing trades."""

@@ -43,6 +43,7 @@ from gridledger.market.feasible import (
 )
 from gridledger.market.orders import Side
 from gridledger.market.settlement import Settlement
+from gridledger.sim.injections import InjectionModel
 from gridledger.sim.metered import MeteredChain
 from gridledger.sim.scenario import Community
 
@@ -99,7 +100,8 @@ class GridOperation:
         self._peak_cap_wh = int(self.chain.call(self._abi, self.system.grid, "peakNodeCapWh")[0])
         if self.network is not None:
             self.zones = grid_zones(self.network)
-            self._bus = np.array([self.network.position(p.bus) for p in self.community.participants])
+            self._injections = InjectionModel(self.community, self.network)
+            self._bus = self._injections.bus_position
             self._bus_of_node: dict[int, int] = {}
         self._base: PowerFlow | None = None
         self._potential_flow_mw = np.zeros(0)
@@ -134,14 +136,6 @@ class GridOperation:
             if self.network is not None:
                 self._bus_of_node[node] = int(self._bus[i])
 
-    def peak_fee_per_kwh(self, trader: str, participant: int) -> int:
-        """The peak fee the market charged `trader` (participant index, -1 for the utility at
-        its transformer node) in this interval's settlement; 0 where the market's own fee applied."""
-        if ZoneState.PEAK not in self.states.values():
-            return 0
-        node = self.node_of[participant] if participant >= 0 else self._transformer_node
-        return int(self.chain.call(self._abi, self.system.grid, "peakFeePerKWh", trader, node)[0])
-
     def link_meter(self, participant: int, device_id: int) -> None:
         """Link a participant's node to its smart meter once the meter is registered (its device
         data names the node, so the node comes first)."""
@@ -156,20 +150,19 @@ class GridOperation:
         return [z.zone_id for z in self.zones] or [TRANSFORMER_ZONE]
 
     # ---------------------------------------------------------------- each interval
-    def _in_peak(self, participant: int) -> bool:
-        return ZoneState.PEAK in (self.states[self.zone_of[participant]], self.states[TRANSFORMER_ZONE])
+    def _zone_in(self, participant: int, state: ZoneState) -> bool:
+        """Whether the participant's zone or the transformer area above it is in `state`."""
+        return state in (self.states[self.zone_of[participant]], self.states[TRANSFORMER_ZONE])
 
     def halted(self, participant: int) -> bool:
         """Whether the participant's zone (or the transformer area) is in emergency."""
-        zone = self.zone_of[participant]
-        return ZoneState.EMERGENCY in (self.states[zone], self.states[TRANSFORMER_ZONE])
+        return self._zone_in(participant, ZoneState.EMERGENCY)
 
-    def start_interval(self, uncovered_wh: IntArray, varh: FloatArray) -> None:
-        """Power flow of the interval's base case: own PV covers own use, nothing is exported."""
+    def start_interval(self, k: int) -> None:
+        """Power flow of interval k's base case: own PV covers own use, nothing is exported."""
         if self.network is None:
             return
-        self._p_base = -self._per_bus(uncovered_wh.astype(np.float64)) * MW_PER_WH_IN_INTERVAL
-        self._q = -self._per_bus(varh) * MW_PER_WH_IN_INTERVAL
+        self._p_base, self._q = self._injections.base(k)
         self._base = self.network.power_flow(self._p_base, self._q)
 
     def export_envelope(self, surplus_wh: IntArray) -> IntArray:
@@ -179,12 +172,12 @@ class GridOperation:
         allowed = surplus_wh.copy()
         allowed[[i for i in range(len(allowed)) if self.halted(i)]] = 0
         # In a peak zone one transfer may carry at most the peak cap (governance parameter).
-        in_peak = [i for i in range(len(allowed)) if self._in_peak(i)]
+        in_peak = [i for i in range(len(allowed)) if self._zone_in(i, ZoneState.PEAK)]
         allowed[in_peak] = np.minimum(allowed[in_peak], self._peak_cap_wh)
         if self.network is None or self._base is None:
             return allowed
-        self._potential_flow_mw = self._base.branch_p_mw + self.network.ptdf @ (
-            self._per_bus(surplus_wh.astype(np.float64)) * MW_PER_WH_IN_INTERVAL
+        self._potential_flow_mw = self._base.branch_p_mw + self.network.ptdf @ self._injections.per_bus_mw(
+            surplus_wh.astype(np.float64)
         )
         sellers = np.flatnonzero(allowed > 0)
         allowed[sellers] = export_limits_wh(self._limits(), self._bus[sellers], allowed[sellers])
@@ -256,9 +249,7 @@ class GridOperation:
         if self.network is None:
             return
         assert self._base is not None
-        flow = self.network.power_flow(
-            self._p_base + self._per_bus(exported_wh) * MW_PER_WH_IN_INTERVAL, self._q
-        )
+        flow = self.network.power_flow(self._injections.with_exports(self._p_base, exported_wh), self._q)
         trade_losses_wh = (flow.losses_mw - self._base.losses_mw) / MW_PER_WH_IN_INTERVAL
         sold = exported_wh.sum()
         if sold > 0:
@@ -347,10 +338,3 @@ class GridOperation:
     def _set_peak(self, zone_id: int, peak: bool) -> None:
         self.chain.transact(self._operator, self._abi, self.system.grid, "setPeak", zone_id, peak)
         self.states[zone_id] = ZoneState.PEAK if peak else ZoneState.NORMAL
-
-    def _per_bus(self, values: FloatArray) -> FloatArray:
-        assert self.network is not None
-        per_bus: FloatArray = np.bincount(self._bus, weights=values, minlength=self.network.bus_count).astype(
-            np.float64
-        )
-        return per_bus

@@ -26,7 +26,8 @@ import numpy.typing as npt
 from gridledger.grid.network import GridNetwork
 from gridledger.market.clearing import BookSide, ClearingResult, clear_uniform
 from gridledger.market.feasible import MW_PER_WH_IN_INTERVAL, GridFeasibleClearing, NetworkLimits
-from gridledger.sim.scenario import Community, register_deltas
+from gridledger.sim.injections import InjectionModel
+from gridledger.sim.scenario import Community
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
 
 FloatArray = npt.NDArray[np.float64]
@@ -72,37 +73,6 @@ class GridStudy:
     def median_clearing_ms(self) -> float:
         times = [o.clearing_ms for o in self.outcomes]
         return statistics.median(times) if times else 0.0
-
-
-class InjectionModel:
-    """Bus injections of the community: who sits at which bus, what it draws and exports."""
-
-    def __init__(self, community: Community, network: GridNetwork) -> None:
-        self.bus_position = np.array(
-            [network.position(p.bus) for p in community.participants], dtype=np.int64
-        )
-        self._buses = network.bus_count
-        self.exports = register_deltas(community.export_register_wh())
-        self.imports = register_deltas(community.import_register_wh())
-        self.varh = community.consumption_varh
-
-    def base(self, k: int) -> tuple[FloatArray, FloatArray]:
-        """(P, Q) per bus in the base case: own PV covers own use, nothing is exported."""
-        _, uncovered = own_use_split(self.exports[:, k], self.imports[:, k])
-        return (
-            -self._per_bus(uncovered.astype(np.float64)) * MW_PER_WH_IN_INTERVAL,
-            -self._per_bus(self.varh[:, k]) * MW_PER_WH_IN_INTERVAL,
-        )
-
-    def with_exports(self, p_base: FloatArray, exported_wh: FloatArray) -> FloatArray:
-        """`p_base` plus every participant's export (Wh in the interval)."""
-        return p_base + self._per_bus(exported_wh) * MW_PER_WH_IN_INTERVAL
-
-    def _per_bus(self, values: FloatArray) -> FloatArray:
-        per_bus: FloatArray = np.bincount(self.bus_position, weights=values, minlength=self._buses).astype(
-            np.float64
-        )
-        return per_bus
 
 
 def interval_book(

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gridledger.chain.abi import event_topic, load_artifact
+from gridledger.chain.abi import load_artifact
 from gridledger.market.orders import Side
+from gridledger.meter.gateway import ACCEPTED_TOPIC
 from gridledger.sim.metered import GasMeteredChain
-from gridledger.sim.run import SimulationResult, Trade, trades_of_settlement
-
-_ACCEPTED = event_topic("ReadingAccepted(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8)")
-_TRANSFER = event_topic("Transfer(address,address,uint256)")
-_EXPIRED = event_topic("EnergyExpired(address,uint256,uint256)")
-_ZERO_WORD = bytes(32)
+from gridledger.sim.run import (
+    EXPIRED_TOPIC,
+    TRANSFER_TOPIC,
+    ZERO_WORD,
+    SimulationResult,
+    Trade,
+    log_words,
+    trades_of_settlement,
+)
 
 
 def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
@@ -41,9 +45,7 @@ def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
 def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
     findings = []
     system, community = result.system, result.community
-    minted_on_chain = sum(
-        int.from_bytes(log.data[128:160], "big") for log in chain.logs(system.registry, _ACCEPTED)
-    )
+    minted_on_chain = sum(log_words(log.data)[4] for log in chain.logs(system.registry, ACCEPTED_TOPIC))
     recorded = sum(r.minted_wh for r in result.intervals)
     if minted_on_chain != recorded:
         findings.append(f"the chain minted {minted_on_chain} Wh, the run recorded {recorded} Wh")
@@ -84,14 +86,14 @@ def _tokens_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[
         findings.append(f"the market holds {market_held} Wh of energy but its accounts say {escrowed} Wh")
 
     created = destroyed = expired = 0
-    for log in chain.logs(system.token, _TRANSFER):
-        amount = int.from_bytes(log.data[:32], "big")
-        if log.topics[1] == _ZERO_WORD:
+    for log in chain.logs(system.token, TRANSFER_TOPIC):
+        amount = log_words(log.data)[0]
+        if log.topics[1] == ZERO_WORD:
             created += amount
-        elif log.topics[2] == _ZERO_WORD:
+        elif log.topics[2] == ZERO_WORD:
             destroyed += amount
-    for log in chain.logs(system.token, _EXPIRED):
-        expired += int.from_bytes(log.data[:32], "big")
+    for log in chain.logs(system.token, EXPIRED_TOPIC):
+        expired += log_words(log.data)[0]
     burned = sum(r.burned_by_consumption_wh + r.exported_to_utility_wh for r in result.intervals)
     if created - destroyed != supply:
         findings.append(f"minted - burned on chain is {created - destroyed} Wh but the supply is {supply} Wh")

@@ -1,8 +1,9 @@
 """The day loop of `gridledger simulate`: a community trading on the platform, interval by interval.
 
 Setup: the system is deployed with its multisig; the regulator verifies every participant;
-the meter operator registers one consumption meter per household and one generation meter
-per PV unit (keys, grid bus, source, rated power from the grid data); everyone escrows test
+the grid operator registers zones and one node per participant; the meter operator registers
+one consumption meter per household and one generation meter per PV unit (keys, grid node,
+source, rated power from the grid data); everyone escrows test
 dollars for the run's purchases, the utility for its standing feed-in bid.
 
 Each 15-minute interval, one minute after it ends (docs/simulation.md):
@@ -36,7 +37,7 @@ from gridledger.market.book import IntervalBook
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, ceil_payment_units
 from gridledger.market.verify import SettledFill
-from gridledger.meter.gateway import Gateway
+from gridledger.meter.gateway import ACCEPTED_TOPIC, REJECTED_TOPIC, Gateway
 from gridledger.meter.signing import (
     DeviceKey,
     MeterReading,
@@ -57,11 +58,10 @@ GATE_DELAY_S = 60
 # Escrowed dollars cover the run's consumption at the retail tariff times this margin.
 FUNDING_MARGIN = 2
 
-_ACCEPTED = event_topic("ReadingAccepted(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8)")
-_REJECTED = event_topic("ReadingRejected(uint256,uint256,uint8)")
-_TRANSFER = event_topic("Transfer(address,address,uint256)")
-_ZERO_WORD = bytes(32)
-_EXPIRED = event_topic("EnergyExpired(address,uint256,uint256)")
+# The token's burns and expiries, as the run and the reconciliation read them from logs.
+TRANSFER_TOPIC = event_topic("Transfer(address,address,uint256)")
+EXPIRED_TOPIC = event_topic("EnergyExpired(address,uint256,uint256)")
+ZERO_WORD = bytes(32)  # the zero address as an indexed topic
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -186,7 +186,6 @@ class Simulation:
         # PV the panels could give in each interval; what the meters see is that less curtailment,
         # so the generation registers run along with the simulation.
         self._available_pv = register_deltas(community.export_register_wh())
-        self._generated = np.zeros_like(self._available_pv)
         self._export_registers = np.zeros(len(community.participants), dtype=np.int64)
         self._network = network
         prefix = f"gridledger-sim:{seed}"
@@ -313,11 +312,10 @@ class Simulation:
         self.chain.set_time(start + INTERVAL_S + GATE_DELAY_S)
         available = self._available_pv[:, k]
         surplus, uncovered = own_use_split(available, self._imports[:, k])
-        self.grid.start_interval(uncovered, community.consumption_varh[:, k])
+        self.grid.start_interval(k)
         curtailed = surplus - self.grid.export_envelope(surplus)
         record.curtailed_wh = int(curtailed.sum())
-        self._generated[:, k] = available - curtailed
-        self._export_registers += self._generated[:, k]
+        self._export_registers += available - curtailed
         self._relay(self._pv_meters, k, start)
         self._account(self.chain.take_logs(), record, result, burns="none")
         exported = np.zeros(len(self._traders))
@@ -327,7 +325,7 @@ class Simulation:
         self._relay(self._load_meters, k, start)
         self._account(self.chain.take_logs(), record, result, burns="consumption")
         self.grid.end_interval(start, exported, uncovered, record.curtailed_wh)
-        self._account(self.chain.take_logs(), record, result, burns="none")
+        self.chain.take_logs()  # the grid operator's posts: nothing the record counts
         result.intervals.append(record)
 
     def _relay(self, meters: list[_Meter], k: int, start: int) -> None:
@@ -410,8 +408,7 @@ class Simulation:
             if trade.side == Side.SELL:
                 exported[self._index_of[trade.trader]] += trade.filled_wh
                 continue
-            participant = self._index_of.get(trade.trader, -1)
-            fee = max(self.tariffs.grid_fee_per_kwh, self.grid.peak_fee_per_kwh(trade.trader, participant))
+            fee = settlement.buy_fee_per_kwh[trade.order_hash]
             result.buy_fee_units[trade.order_hash] = ceil_payment_units(trade.filled_wh, fee)
             if trade.trader == self.utility:
                 utility_bought += trade.filled_wh
@@ -445,22 +442,22 @@ class Simulation:
         expired: tuple[bytes, int] | None = None
         for log in logs:
             address, topic = log.address.lower(), log.topics[0] if log.topics else b""
-            if address == registry and topic == _ACCEPTED:
-                words = _words(log.data)
+            if address == registry and topic == ACCEPTED_TOPIC:
+                words = log_words(log.data)
                 record.readings_accepted += 1
                 record.minted_wh += words[4]
                 record.metered_consumption_wh += words[5]
                 if words[4]:
                     owner = self._owner_of_device[int.from_bytes(log.topics[1], "big")]
                     result.minted_wh[owner] += words[4]
-            elif address == registry and topic == _REJECTED:
+            elif address == registry and topic == REJECTED_TOPIC:
                 record.readings_rejected += 1
-            elif address == token and topic == _EXPIRED:
-                amount = _words(log.data)[0]
+            elif address == token and topic == EXPIRED_TOPIC:
+                amount = log_words(log.data)[0]
                 record.expired_wh += amount
                 expired = (log.topics[1], amount)
-            elif address == token and topic == _TRANSFER and log.topics[2] == _ZERO_WORD:
-                amount = _words(log.data)[0]
+            elif address == token and topic == TRANSFER_TOPIC and log.topics[2] == ZERO_WORD:
+                amount = log_words(log.data)[0]
                 if expired == (log.topics[1], amount):
                     expired = None  # the Transfer that accompanies an expiry
                     continue
@@ -472,7 +469,7 @@ class Simulation:
                     record.exported_to_utility_wh += amount
 
 
-def _words(data: bytes) -> list[int]:
+def log_words(data: bytes) -> list[int]:
     """The 32-byte words of a log's data: the events read here have static fields only, and
     this is many times faster than a general ABI decoder over a run's hundreds of thousands."""
     return [int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32)]
