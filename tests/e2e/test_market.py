@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
+from gridledger.chain.deploy import (
+    DEFAULT_PEAK_FEE_PER_KWH,
+    ENERGY_PAIR_ID,
+    System,
+    deploy_local_system,
+    named_account,
+)
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval, trade_one_interval
 from gridledger.errors import ContractRevertError, MarketError, OrderRejected
@@ -253,3 +259,32 @@ def test_cap_export_rejects_unknown_orders_buys_and_caps_beyond_the_order(world:
     with pytest.raises(MarketError, match="outside"):
         book.cap_export(sell.order_hash, sell.order.energy_wh + 1)
     assert book.export_caps_wh == {}
+
+
+# ---------------------------------------------------------------- the grid at gate closure
+GRID = load_artifact("GridManagement")
+
+
+def test_operator_excludes_orders_of_a_halted_zone(world: World) -> None:
+    chain, system, participants = world
+    chain.transact(named_account("regulator"), GRID, system.grid, "declareEmergency", 1)
+    book = open_market_interval(chain, system, participants)
+    assert MarketOperator(chain, system.market, OPERATOR).settle(book) is None
+    assert set(book.excluded.values()) == {"its grid zone is halted at gate closure"}
+    assert chain.call(MARKET, system.market, "isSettled", book.interval_start) == (False,)
+
+
+def test_operator_charges_buyers_in_a_peak_zone_the_peak_fee(world: World) -> None:
+    chain, system, participants = world
+    chain.transact(named_account("grid-operator"), GRID, system.grid, "setPeak", 1, True)
+    carla = participants[2]
+    book = open_market_interval(chain, system, participants)
+    before = chain.call(MARKET, system.market, "accountOf", carla.owner)[0]
+    settlement = MarketOperator(chain, system.market, OPERATOR).settle(book)
+    assert settlement is not None
+    bid = next(e.signed.order_hash for e in book.entries if e.signed.order.trader == carla.owner)
+    assert settlement.buy_fee_per_kwh[bid] == DEFAULT_PEAK_FEE_PER_KWH
+    paid = before - chain.call(MARKET, system.market, "accountOf", carla.owner)[0]
+    volume = settlement.result.volume_wh
+    price = settlement.result.price_per_kwh
+    assert paid == (volume * price + 999) // 1000 + (volume * DEFAULT_PEAK_FEE_PER_KWH + 999) // 1000
