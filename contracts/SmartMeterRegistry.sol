@@ -57,6 +57,10 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     /// firmware hash => id (low 16 bits) | approved flag (bit 16)
     mapping(bytes32 firmwareHash => uint256 info) private _firmware;
     mapping(uint256 firmwareId => bytes32 firmwareHash) private _firmwareHashOf;
+    /// Export register energy never minted (quarantine reset jumps, low 192 bits) and the reading
+    /// sequence of the last reset (high 64 bits). Written only by resetQuarantine, so readings
+    /// pay nothing for it.
+    mapping(uint256 deviceId => uint256 word) private _unmintedExport;
 
     /// @param authority The AccessManager of the system.
     /// @param token The energy token this registry mints.
@@ -122,6 +126,8 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         _history[deviceId][head] =
             DeviceRecords.packEntry(last.sequence(), baselineStart, importWh, exportWh, last.exportDeltaWh());
         _config[deviceId] = config.withStatus(uint8(DeviceStatus.Active));
+        uint256 unmintedWh = uint192(_unmintedExport[deviceId]) + (exportWh - last.exportWh());
+        _unmintedExport[deviceId] = unmintedWh | (last.sequence() << 192);
         emit QuarantineReset(deviceId, importWh, exportWh);
         emit DeviceStatusChanged(deviceId, DeviceStatus.Quarantined, DeviceStatus.Active);
     }
@@ -347,6 +353,24 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         if (!found || entry.exportDeltaWh() == 0) revert ReadingOutsideHistory(deviceId, uint64(lotId));
         uint256 profile = _profile[deviceId];
         return (deviceId, profile.owner(), profile.source(), entry.intervalStart(), entry.exportDeltaWh());
+    }
+
+    /// @inheritdoc ISmartMeter
+    function mintedExportThrough(uint256 deviceId, uint256 sequence) external view returns (MintedExport memory) {
+        uint256 config = _existingConfig(deviceId);
+        (bool found, uint256 entry) = _findInHistory(deviceId, config, sequence);
+        if (!found) revert ReadingOutsideHistory(deviceId, sequence);
+        uint256 unminted = _unmintedExport[deviceId];
+        uint256 resetSequence = unminted >> 192;
+        if (sequence < resetSequence) revert ReadingBeforeReset(deviceId, sequence, resetSequence);
+        uint256 profile = _profile[deviceId];
+        return MintedExport({
+            owner: profile.owner(),
+            source: EnergySource(profile.source()),
+            status: DeviceStatus(config.status()),
+            intervalStart: entry.intervalStart(),
+            mintedWh: entry.exportWh() - uint192(unminted)
+        });
     }
 
     /// @inheritdoc ISmartMeter

@@ -103,6 +103,16 @@ interface ISmartMeter {
         uint256 exportWh;
     }
 
+    /// @notice What the registry minted from a device's export register up to one accepted reading:
+    ///         the data a carbon verifier needs to certify the device's energy lots up to it.
+    struct MintedExport {
+        address owner;
+        EnergySource source;
+        DeviceStatus status;
+        uint256 intervalStart; // the reading's interval
+        uint256 mintedWh; // export energy minted from registration through this reading
+    }
+
     // ---------------------------------------------------------------- errors
     error InvalidDeviceAddress();
     error DeviceAlreadyRegistered(address device, uint256 deviceId);
@@ -120,6 +130,8 @@ interface ISmartMeter {
     error RegisterBelowLast(uint256 deviceId);
     error InvalidReadingWindow(uint256 maxAgeSeconds, uint256 limitSeconds);
     error EmptyBatch();
+    /// @notice The reading precedes the device's last quarantine reset, whose register jump was never minted.
+    error ReadingBeforeReset(uint256 deviceId, uint256 sequence, uint256 resetSequence);
 
     // ---------------------------------------------------------------- events
     event DeviceRegistered(
@@ -190,4 +202,10 @@ interface ISmartMeter {
     function isFirmwareApproved(bytes32 firmwareHash) external view returns (bool);
     function readingDigest(SignedReading calldata reading) external view returns (bytes32);
     function lotSource(uint256 lotId) external view returns (uint256 deviceId, address owner, uint8 source, uint256 intervalStart, uint256 energyWh);
+
+    /// @notice Export energy minted for `deviceId` from its registration through its accepted
+    ///         reading `sequence`, i.e. the sum of the lots (deviceId << 64 | s) for s ≤ sequence.
+    ///         The reading must still be in the on-chain history and not precede the device's last
+    ///         quarantine reset (the register jump a reset records was never minted).
+    function mintedExportThrough(uint256 deviceId, uint256 sequence) external view returns (MintedExport memory);
 }

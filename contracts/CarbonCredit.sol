@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.26;
+
+import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
+import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ICarbonCredit} from "./interfaces/ICarbonCredit.sol";
+import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
+import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+
+/// @title CarbonCredit
+/// @notice Carbon credits for verified renewable generation, one ERC-1155 id per certificate
+///         (1 unit = 1 g CO2e). A VERIFIER certifies a contiguous range of one meter's energy
+///         lots; the contract checks against the SmartMeterRegistry that the lots were minted from
+///         accepted readings of a renewable meter of a verified generator, that none of them backed
+///         an earlier certificate, and that the credits equal the range's energy × the region's
+///         emission factor. Credits can be transferred, pooled and retired (each retirement leaves a
+///         permanent record) until they expire.
+/// @dev OpenZeppelin ERC1155 keeps balances, approvals and the receiver checks. Written here:
+///      the certification marker per device (which makes double use impossible by construction:
+///      a device's certified lots are always a prefix of its readings), the retirement records and
+///      the per-holder receipt queue that gives the brief's id-less functions their meaning. See
+///      docs/carbon.md.
+contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
+    // ---------------------------------------------------------------- constants
+    /// @notice Meter intervals are 15 minutes; a lot's interval ends 900 s after it starts.
+    uint256 public constant INTERVAL_SECONDS = 900;
+    /// @notice Most certificates one id-less call walks through (bounds its gas).
+    uint256 public constant MAX_CERTIFICATES_PER_CALL = 32;
+    /// @notice No grid emits more than 2 kg CO2e per kWh (lignite is about 1.1 kg).
+    uint256 public constant MAX_EMISSION_FACTOR_G_PER_KWH = 2_000;
+    /// @notice Credit lifetime bounds: at least a day, at most 30 years after the vintage.
+    uint256 public constant MIN_CREDIT_LIFETIME_SECONDS = 1 days;
+    uint256 public constant MAX_CREDIT_LIFETIME_SECONDS = 30 * 365 days;
+
+    // ---------------------------------------------------------------- storage
+    /// @dev Packs with the AccessManaged and Pausable flags in one slot, which every retirement
+    ///      reads anyway (the pause check), so numbering retirements costs no extra cold read.
+    uint64 private _retirementCount;
+
+    ISmartMeter public immutable meterRegistry;
+    IEnergyToken public immutable energyToken;
+
+    /// @dev The terms of a certificate, written once at issuance.
+    struct Terms {
+        address generator;
+        uint16 region;
+        uint8 energySource;
+        uint40 issuedAt;
+        uint64 deviceId;
+        uint64 previousSequence;
+        uint64 lastSequence;
+        uint32 emissionFactorGramsPerKWh;
+        uint40 vintageStart;
+        uint40 vintageEnd;
+        uint96 energyWh;
+        bytes32 methodology;
+        bytes32 documentHash;
+    }
+
+    /// @dev The part of a certificate that retirement and expiry read and change: one slot.
+    struct CreditState {
+        uint96 issuedGrams;
+        uint96 retiredGrams;
+        uint40 expiresAt;
+        bool expiryRecorded;
+    }
+
+    /// @dev Where a device's certified lots end: the last certified reading and the energy
+    ///      minted through it (one slot).
+    struct Marker {
+        uint64 sequence;
+        uint40 intervalEnd;
+        uint128 mintedWh;
+    }
+
+    /// @dev A holder's queue of received certificate ids: [head, tail) in `ids`.
+    struct Queue {
+        uint128 head;
+        uint128 tail;
+        mapping(uint256 index => uint256 certificateId) ids;
+    }
+
+    uint64 private _certificateCount;
+    uint64 private _creditLifetimeSeconds;
+    mapping(uint256 certificateId => Terms) private _terms;
+    mapping(uint256 certificateId => CreditState) private _states;
+    mapping(uint256 deviceId => Marker) private _markers;
+    mapping(uint16 region => uint256 gramsPerKWh) private _emissionFactors;
+    mapping(uint256 retirementId => bytes32 recordHash) private _retirements;
+    mapping(address holder => Queue) private _queues;
+
+    /// @param authority The AccessManager of the system.
+    /// @param registry The meter registry whose minted lots back certificates.
+    /// @param token The energy token (who is a verified participant, and in which region).
+    /// @param creditLifetimeSeconds How long credits stay valid after their vintage ends.
+    /// @param uri_ ERC-1155 metadata URI template.
+    constructor(
+        address authority,
+        ISmartMeter registry,
+        IEnergyToken token,
+        uint64 creditLifetimeSeconds,
+        string memory uri_
+    ) ERC1155(uri_) AccessManaged(authority) {
+        meterRegistry = registry;
+        energyToken = token;
+        _setCreditLifetime(creditLifetimeSeconds);
+    }
+
+    // ---------------------------------------------------------------- administration
+    /// @inheritdoc ICarbonCredit
+    function setEmissionFactor(uint16 region, uint32 gramsPerKWh) external restricted {
+        if (gramsPerKWh > MAX_EMISSION_FACTOR_G_PER_KWH) revert InvalidEmissionFactor(region, gramsPerKWh);
+        _emissionFactors[region] = gramsPerKWh;
+        emit EmissionFactorSet(region, gramsPerKWh);
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function setCreditLifetime(uint64 lifetimeSeconds) external restricted {
+        _setCreditLifetime(lifetimeSeconds);
+    }
+
+    /// @notice EMERGENCY: stop issuance, transfers and retirements.
+    function pause() external restricted {
+        _pause();
+    }
+
+    /// @notice ADMIN (multisig): resume.
+    function unpause() external restricted {
+        _unpause();
+    }
+
+    // ---------------------------------------------------------------- issuance
+    /// @inheritdoc ICarbonCredit
+    function issueCreditsCertificate(address to, uint256 amount, bytes memory verificationData)
+        external
+        restricted
+        whenNotPaused
+    {
+        // abi.encode(Verification): tuple offset, 7 head words, URI length: 288 bytes at least.
+        if (verificationData.length < 288) revert MalformedVerification(verificationData.length);
+        Verification memory v = abi.decode(verificationData, (Verification));
+        Marker memory marker = _markers[v.deviceId];
+        if (v.previousSequence != marker.sequence) {
+            revert LotRangeNotNext(v.deviceId, marker.sequence, v.previousSequence);
+        }
+        if (v.lastSequence <= v.previousSequence) revert EmptyLotRange(v.deviceId, v.previousSequence, v.lastSequence);
+
+        ISmartMeter.MintedExport memory minted = meterRegistry.mintedExportThrough(v.deviceId, v.lastSequence);
+        if (uint8(minted.source) >= uint8(ISmartMeter.EnergySource.GridMix)) {
+            revert SourceNotRenewable(v.deviceId, uint8(minted.source));
+        }
+        if (minted.status == ISmartMeter.DeviceStatus.Quarantined) revert DeviceQuarantined(v.deviceId);
+        if (to != minted.owner) revert RecipientNotGenerator(to, minted.owner);
+        if (!energyToken.isVerified(to)) revert GeneratorNotVerified(to);
+        uint256 energyWh = minted.mintedWh - marker.mintedWh;
+        if (energyWh == 0) revert NoEnergyInRange(v.deviceId, v.lastSequence);
+        if (v.vintageStart < marker.intervalEnd || v.vintageStart > minted.intervalStart) {
+            revert InvalidVintage(v.vintageStart, marker.intervalEnd, minted.intervalStart);
+        }
+        uint16 region = energyToken.jurisdictionOf(to);
+        uint256 factor = _emissionFactors[region];
+        if (factor == 0) revert RegionFactorNotSet(region);
+        // Rounded down: credits never exceed the energy's avoided emissions.
+        uint256 backedGrams = energyWh * factor / 1000;
+        if (amount != backedGrams || amount == 0) revert AmountNotBackedByEnergy(amount, backedGrams);
+
+        uint256 vintageEnd = minted.intervalStart + INTERVAL_SECONDS;
+        _markers[v.deviceId] =
+            Marker({sequence: v.lastSequence, intervalEnd: uint40(vintageEnd), mintedWh: uint128(minted.mintedWh)});
+        uint256 certificateId = ++_certificateCount;
+        Terms memory terms;
+        terms.generator = to;
+        terms.region = region;
+        terms.energySource = uint8(minted.source);
+        terms.issuedAt = uint40(block.timestamp);
+        terms.deviceId = v.deviceId;
+        terms.previousSequence = v.previousSequence;
+        terms.lastSequence = v.lastSequence;
+        terms.emissionFactorGramsPerKWh = uint32(factor);
+        terms.vintageStart = uint40(v.vintageStart);
+        terms.vintageEnd = uint40(vintageEnd);
+        terms.energyWh = uint96(energyWh);
+        terms.methodology = v.methodology;
+        terms.documentHash = v.documentHash;
+        _terms[certificateId] = terms;
+        uint256 expiresAt = vintageEnd + _creditLifetimeSeconds;
+        _states[certificateId] =
+            CreditState({issuedGrams: uint96(amount), retiredGrams: 0, expiresAt: uint40(expiresAt), expiryRecorded: false});
+        _emitIssued(certificateId, terms, amount, expiresAt, v.documentURI);
+        _mint(to, certificateId, amount, "");
+    }
+
+    // ---------------------------------------------------------------- retirement
+    /// @inheritdoc ICarbonCredit
+    function retireCredits(uint256 amount) external whenNotPaused {
+        (uint256[] memory ids, uint256[] memory values) = _takeFromQueue(msg.sender, amount);
+        for (uint256 i; i < ids.length; ++i) {
+            _retire(ids[i], values[i], msg.sender, "");
+        }
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function retireCertificateCredits(uint256 certificateId, uint256 amount, address beneficiary, string calldata purpose)
+        external
+        whenNotPaused
+        returns (uint256 retirementId)
+    {
+        if (amount == 0) revert ZeroAmount();
+        if (beneficiary == address(0)) revert InvalidBeneficiary();
+        return _retire(certificateId, amount, beneficiary, purpose);
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function recordExpiry(uint256 certificateId) external {
+        CreditState memory state = _existingState(certificateId);
+        if (block.timestamp < state.expiresAt) revert CertificateNotExpired(certificateId, state.expiresAt);
+        if (state.expiryRecorded) revert ExpiryAlreadyRecorded(certificateId);
+        _states[certificateId].expiryRecorded = true;
+        emit CreditsExpired(certificateId, state.issuedGrams - state.retiredGrams, state.expiresAt);
+    }
+
+    // ---------------------------------------------------------------- transfers
+    /// @inheritdoc ICarbonCredit
+    function transferCredits(address to, uint256 amount) external returns (bool) {
+        // Taking pops spent ids from the queue; to oneself they would leave it while still held.
+        if (to == msg.sender) revert TransferToSelf();
+        (uint256[] memory ids, uint256[] memory values) = _takeFromQueue(msg.sender, amount);
+        _safeBatchTransferFrom(msg.sender, to, ids, values, "");
+        return true;
+    }
+
+    /// @dev Every ERC-1155 movement lands here. Credits of an expired certificate never move;
+    ///      a receiving account without code queues the id for the id-less functions.
+    function _update(address from, address to, uint256[] memory ids, uint256[] memory values)
+        internal
+        override
+        whenNotPaused
+    {
+        uint256 count = ids.length;
+        bool queueing = to != address(0) && to.code.length == 0;
+        for (uint256 i; i < count; ++i) {
+            uint256 id = ids[i];
+            if (from != address(0)) {
+                uint256 expiresAt = _states[id].expiresAt;
+                if (block.timestamp >= expiresAt) revert CertificateExpired(id, expiresAt);
+            }
+            if (queueing && balanceOf(to, id) == 0 && values[i] != 0) {
+                Queue storage queue = _queues[to];
+                uint128 tail = queue.tail;
+                queue.ids[tail] = id;
+                queue.tail = tail + 1;
+            }
+        }
+        super._update(from, to, ids, values);
+    }
+
+    // ---------------------------------------------------------------- views
+    /// @inheritdoc ICarbonCredit
+    function getEmissionReductions(uint256 certificateId) external view returns (EmissionData memory data) {
+        CreditState memory state = _existingState(certificateId);
+        Terms memory terms = _terms[certificateId];
+        data.certificateId = certificateId;
+        data.generator = terms.generator;
+        data.deviceId = terms.deviceId;
+        data.previousSequence = terms.previousSequence;
+        data.lastSequence = terms.lastSequence;
+        data.energySource = terms.energySource;
+        data.region = terms.region;
+        data.methodology = terms.methodology;
+        data.vintageStart = terms.vintageStart;
+        data.vintageEnd = terms.vintageEnd;
+        data.energyWh = terms.energyWh;
+        data.emissionFactorGramsPerKWh = terms.emissionFactorGramsPerKWh;
+        data.co2eGrams = state.issuedGrams;
+        data.retiredGrams = state.retiredGrams;
+        data.issuedAt = terms.issuedAt;
+        data.expiresAt = state.expiresAt;
+        data.expiryRecorded = state.expiryRecorded;
+        data.documentHash = terms.documentHash;
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function emissionFactorOf(uint16 region) external view returns (uint256) {
+        return _emissionFactors[region];
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function certifiedThrough(uint256 deviceId) external view returns (uint256 sequence, uint256 mintedWh) {
+        Marker memory marker = _markers[deviceId];
+        return (marker.sequence, marker.mintedWh);
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function liveBalanceOf(address holder, uint256 certificateId) public view returns (uint256) {
+        if (block.timestamp >= _states[certificateId].expiresAt) return 0;
+        return balanceOf(holder, certificateId);
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function retirementRecordHash(uint256 retirementId) external view returns (bytes32) {
+        return _retirements[retirementId];
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function verifyRetirement(uint256 retirementId, Retirement calldata retirement) external view returns (bool) {
+        bytes32 recorded = _retirements[retirementId];
+        return recorded != bytes32(0)
+            && recorded
+                == _recordHash(
+                    retirement.retiree,
+                    retirement.beneficiary,
+                    retirement.certificateId,
+                    retirement.co2eGrams,
+                    retirement.retiredAt,
+                    retirement.purpose
+                );
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function certificateCount() external view returns (uint256) {
+        return _certificateCount;
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function retirementCount() external view returns (uint256) {
+        return _retirementCount;
+    }
+
+    /// @notice The certificate ids still queued for `holder`'s id-less functions, oldest received first
+    ///         (ids whose balance is now zero or that expired are dropped as calls walk past them).
+    function queuedCertificates(address holder) external view returns (uint256[] memory ids) {
+        Queue storage queue = _queues[holder];
+        uint256 head = queue.head;
+        ids = new uint256[](queue.tail - head);
+        for (uint256 i; i < ids.length; ++i) {
+            ids[i] = queue.ids[head + i];
+        }
+    }
+
+    // ---------------------------------------------------------------- internals
+    function _setCreditLifetime(uint64 lifetimeSeconds) private {
+        if (lifetimeSeconds < MIN_CREDIT_LIFETIME_SECONDS || lifetimeSeconds > MAX_CREDIT_LIFETIME_SECONDS) {
+            revert InvalidCreditLifetime(lifetimeSeconds);
+        }
+        _creditLifetimeSeconds = lifetimeSeconds;
+        emit CreditLifetimeSet(lifetimeSeconds);
+    }
+
+    function _existingState(uint256 certificateId) private view returns (CreditState memory state) {
+        state = _states[certificateId];
+        if (state.expiresAt == 0) revert UnknownCertificate(certificateId);
+    }
+
+    /// @dev Burns the caller's credits of one live certificate and records the retirement.
+    function _retire(uint256 certificateId, uint256 amount, address beneficiary, string memory purpose)
+        private
+        returns (uint256 retirementId)
+    {
+        CreditState memory state = _existingState(certificateId);
+        // Expired credits are refused by _update as well; checked first for the clearer error.
+        if (block.timestamp >= state.expiresAt) revert CertificateExpired(certificateId, state.expiresAt);
+        _burn(msg.sender, certificateId, amount);
+        _states[certificateId].retiredGrams = state.retiredGrams + uint96(amount);
+        retirementId = ++_retirementCount;
+        _retirements[retirementId] =
+            _recordHash(msg.sender, beneficiary, certificateId, amount, block.timestamp, purpose);
+        emit CreditsRetired(retirementId, certificateId, msg.sender, beneficiary, amount, block.timestamp, purpose);
+    }
+
+    function _recordHash(
+        address retiree,
+        address beneficiary,
+        uint256 certificateId,
+        uint256 co2eGrams,
+        uint256 retiredAt,
+        string memory purpose
+    ) private pure returns (bytes32) {
+        return keccak256(abi.encode(Retirement(retiree, beneficiary, certificateId, co2eGrams, retiredAt, purpose)));
+    }
+
+    /// @dev Takes `amount` of `holder`'s live credits from the front of its queue, dropping ids
+    ///      it no longer holds and expired ones; walks at most MAX_CERTIFICATES_PER_CALL ids.
+    function _takeFromQueue(address holder, uint256 amount)
+        private
+        returns (uint256[] memory ids, uint256[] memory values)
+    {
+        if (amount == 0) revert ZeroAmount();
+        Queue storage queue = _queues[holder];
+        uint256 head = queue.head;
+        uint256 tail = queue.tail;
+        ids = new uint256[](MAX_CERTIFICATES_PER_CALL);
+        values = new uint256[](MAX_CERTIFICATES_PER_CALL);
+        uint256 taken;
+        uint256 count;
+        for (uint256 step; step < MAX_CERTIFICATES_PER_CALL && head < tail && taken < amount; ++step) {
+            uint256 id = queue.ids[head];
+            uint256 live = liveBalanceOf(holder, id);
+            uint256 part = amount - taken < live ? amount - taken : live;
+            if (part != 0) {
+                ids[count] = id;
+                values[count] = part;
+                ++count;
+                taken += part;
+            }
+            if (part == live) {
+                // Spent, held no more or expired: the id leaves the queue.
+                delete queue.ids[head];
+                ++head;
+            }
+        }
+        if (taken < amount) revert InsufficientLiveCredits(holder, taken, amount);
+        queue.head = uint128(head);
+        assembly ("memory-safe") {
+            mstore(ids, count)
+            mstore(values, count)
+        }
+    }
+
+    function _emitIssued(
+        uint256 certificateId,
+        Terms memory terms,
+        uint256 co2eGrams,
+        uint256 expiresAt,
+        string memory documentURI
+    ) private {
+        emit CertificateIssued(
+            certificateId,
+            terms.generator,
+            terms.deviceId,
+            terms.previousSequence,
+            terms.lastSequence,
+            terms.vintageStart,
+            terms.vintageEnd,
+            terms.energyWh,
+            co2eGrams,
+            expiresAt
+        );
+        emit CertificateTerms(
+            certificateId,
+            terms.region,
+            terms.energySource,
+            terms.emissionFactorGramsPerKWh,
+            terms.methodology,
+            terms.documentHash,
+            documentURI
+        );
+    }
+}
