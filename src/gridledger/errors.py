@@ -55,3 +55,7 @@ class SimulationError(GridLedgerError):
 
 class GridModelError(GridLedgerError):
     """The network model cannot be built or its power flow does not converge."""
+
+
+class CarbonError(GridLedgerError):
+    """Carbon credits could not be issued, retired or reported."""

@@ -20,6 +20,8 @@ DEPLOYABLE = (
     "SmartMeterRegistry",
     "EnergyMarket",
     "GridManagement",
+    "CarbonCredit",
+    "CarbonPool",
     "TestStablecoin",
 )
 
@@ -41,6 +43,7 @@ class EventLog:
     topics: list[bytes]
     data: bytes
     transaction: str = ""  # which transaction emitted it (hash on JSON-RPC, a counter in-process)
+    timestamp: int = 0  # unix time of the block that holds it
 
 
 def event_topic(signature: str) -> bytes:

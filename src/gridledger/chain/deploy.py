@@ -67,6 +67,13 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
         "setPeakParameters": ADMIN,
         "unpause": ADMIN,
     },
+    "CarbonCredit": {
+        "issueCreditsCertificate": VERIFIER,
+        "setEmissionFactor": ADMIN,
+        "setCreditLifetime": ADMIN,
+        "unpause": ADMIN,
+        "pause": EMERGENCY,
+    },
 }
 
 ENERGY_PAIR_ID = 1
@@ -75,6 +82,17 @@ DEFAULT_GRID_FEE_PER_KWH = 20_000
 # Peak periods: triple the grid fee; one transfer carries at most 2.5 kWh (10 kW for 15 minutes).
 DEFAULT_PEAK_FEE_PER_KWH = 60_000
 DEFAULT_PEAK_NODE_CAP_WH = 2_500
+# Grid emission factors (g CO2e per kWh) by jurisdiction: Germany's electricity mix in 2023
+# (Umweltbundesamt, 380 g/kWh). Later changes go through the multisig.
+DEFAULT_EMISSION_FACTORS: dict[int, int] = {276: 380}
+# Credits stay valid for two years after their vintage ends.
+DEFAULT_CREDIT_LIFETIME_SECONDS = 2 * 365 * 86_400
+CARBON_METADATA_URI = "https://gridledger.example/carbon/{id}.json"
+# The platform's pool: solar, wind, hydro, biomass and geothermal credits of any region, valid for
+# at least 30 days at deposit; picking a certificate costs 1 %, paid to the multisig (treasury).
+POOL_SOURCE_MASK = 0b11111
+POOL_MIN_VALIDITY_SECONDS = 30 * 86_400
+POOL_SELECTIVE_FEE_BPS = 100
 
 
 class Chain(Protocol):
@@ -105,6 +123,8 @@ class System:
     market: str
     payment_token: str
     grid: str
+    carbon: str
+    carbon_pool: str
 
 
 def deploy_system(
@@ -122,6 +142,8 @@ def deploy_system(
     peak_node_cap_wh: int = DEFAULT_PEAK_NODE_CAP_WH,
     epoch_seconds: int = 86_400,
     max_reading_age_seconds: int = 86_400,
+    emission_factors: dict[int, int] | None = None,
+    credit_lifetime_seconds: int = DEFAULT_CREDIT_LIFETIME_SECONDS,
 ) -> System:
     """Deploy and wire everything; the deployer ends with no role at all.
 
@@ -142,12 +164,22 @@ def deploy_system(
     )
 
     grid = chain.deploy("GridManagement", (manager,), deployer)
+    carbon = chain.deploy(
+        "CarbonCredit", (manager, registry, token, credit_lifetime_seconds, CARBON_METADATA_URI), deployer
+    )
+    pool_criteria: tuple[object, ...] = (0, POOL_MIN_VALIDITY_SECONDS, POOL_SOURCE_MASK, [], [])
+    carbon_pool = chain.deploy(
+        "CarbonPool",
+        ("GridLedger Renewable Carbon", "GRC", carbon, pool_criteria, POOL_SELECTIVE_FEE_BPS, multisig),
+        deployer,
+    )
 
     contracts = (
         ("SmartMeterRegistry", registry),
         ("EnergyToken", token),
         ("EnergyMarket", market),
         ("GridManagement", grid),
+        ("CarbonCredit", carbon),
     )
     for name, address in contracts:
         artifact = load_artifact(name)
@@ -174,6 +206,10 @@ def deploy_system(
     chain.transact(
         deployer, grid_abi, grid, "setPeakParameters", peak_node_cap_wh, grid_fee_per_kwh, peak_fee_per_kwh
     )
+    carbon_abi = load_artifact("CarbonCredit")
+    factors = DEFAULT_EMISSION_FACTORS if emission_factors is None else emission_factors
+    for region, grams_per_kwh in factors.items():
+        chain.transact(deployer, carbon_abi, carbon, "setEmissionFactor", region, grams_per_kwh)
     registry_abi = load_artifact("SmartMeterRegistry")
     for firmware in firmware_hashes:
         chain.transact(deployer, registry_abi, registry, "setFirmwareApproval", firmware, True)
@@ -187,6 +223,8 @@ def deploy_system(
         market=market,
         payment_token=payment_token,
         grid=grid,
+        carbon=carbon,
+        carbon_pool=carbon_pool,
     )
 
 
@@ -202,8 +240,8 @@ def governor_keys() -> list[SigningKey]:
 
 def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
     """The system with named operators ("gateway", "operator", "grid-operator", "market-operator",
-    "regulator" also EMERGENCY), grid fees to "dso", a test dollar minted by "deployer" and a 2-of-3
-    multisig of "governor-0..2", as local runs use it."""
+    "verifier", "regulator" also EMERGENCY), grid fees to "dso", a test dollar minted by "deployer"
+    and a 2-of-3 multisig of "governor-0..2", as local runs use it."""
     regulator = named_account("regulator")
     return deploy_system(
         chain,
@@ -215,6 +253,7 @@ def deploy_local_system(chain: Chain, firmware_hashes: list[bytes]) -> System:
             GATEWAY: [named_account("gateway")],
             GRID_OPERATOR: [named_account("grid-operator")],
             MARKET_OPERATOR: [named_account("market-operator")],
+            VERIFIER: [named_account("verifier")],
             REGULATOR: [regulator],
             EMERGENCY: [regulator],
         },

@@ -94,6 +94,7 @@ class EmbeddedChain:
                 [bytes.fromhex(t.removeprefix("0x")) for t in log.topics],
                 log.data[1],
                 f"embedded-{self._transactions}",
+                self._timestamp,
             )
             for log in (result.logs if result is not None else [])
         ]

@@ -64,12 +64,19 @@ class RpcChain:
                 }
             ],
         )
+        block_times: dict[str, int] = {}
+        for log in found:
+            block = str(log["blockNumber"])
+            if block not in block_times:
+                header = self._rpc("eth_getBlockByNumber", [block, False])
+                block_times[block] = int(str(header["timestamp"]), 16)
         return [
             EventLog(
                 str(log["address"]),
                 [bytes.fromhex(t[2:]) for t in log["topics"]],
                 bytes.fromhex(log["data"][2:]),
                 str(log["transactionHash"]),
+                block_times[str(log["blockNumber"])],
             )
             for log in found
         ]

@@ -23,7 +23,8 @@ from gridledger.sim.scenario import DEFAULT_GRID, build_community, with_pv_scale
 
 DEFAULT_START = "2025-06-21"
 RECONCILED = (
-    "minted energy matches the SimBench PV profiles; energy, payments and trades agree with chain state"
+    "minted energy matches the SimBench PV profiles; energy, payments, trades and carbon credits "
+    "agree with chain state"
 )
 
 

@@ -10,12 +10,17 @@ or chain events afresh, independently of what the run recorded along the way.
   market holds exactly what its escrow accounts say.
 - Every trade of the run is a fill of an IntervalSettled event on chain, and vice versa, and
   what each settlement gave the DSO is the grid fees the run recorded plus the rounding.
+- Carbon credits rest on energy: every generation meter's certificates cover exactly the
+  energy the registry minted for it, each certificate's credits are its energy x its factor,
+  every certificate's credits are held or retired (nothing more, nothing less), the pool's
+  tokens equal the credits it holds, and the run's daily records agree with the events.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from gridledger.carbon.events import read_ledger
 from gridledger.chain.abi import load_artifact
 from gridledger.market.orders import Side
 from gridledger.meter.gateway import ACCEPTED_TOPIC
@@ -39,6 +44,7 @@ def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
         *_payments_conserved(chain, result),
         *_trades_on_chain(chain, result),
         *_fees_on_chain(chain, result),
+        *_carbon_on_chain(chain, result),
     ]
 
 
@@ -158,4 +164,59 @@ def _fees_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str
                 f"interval {event['intervalStart']}: the collector got {event['collectorUnits']} units, "
                 f"the run's fees and spread come to {fees + spread}"
             )
+    return findings
+
+
+def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+    findings: list[str] = []
+    system = result.system
+    carbon, pool = load_artifact("CarbonCredit"), load_artifact("CarbonPool")
+    ledger = read_ledger(result.carbon_logs, system.carbon)
+    certified_by_device: Counter[int] = Counter()
+    for certificate in ledger.certificates.values():
+        certified_by_device[certificate.device_id] += certificate.energy_wh
+        backed = certificate.energy_wh * certificate.emission_factor_g_per_kwh // 1000
+        if certificate.co2e_grams != backed:
+            findings.append(
+                f"certificate {certificate.certificate_id} has {certificate.co2e_grams} g for "
+                f"{certificate.energy_wh} Wh at {certificate.emission_factor_g_per_kwh} g/kWh ({backed} g)"
+            )
+    for log in chain.logs(system.registry, ACCEPTED_TOPIC):
+        device_id = int.from_bytes(log.topics[1], "big")
+        minted = log_words(log.data)[4]
+        certified_by_device[device_id] -= minted
+    uncovered = {device: wh for device, wh in certified_by_device.items() if wh != 0}
+    # Consumption meters mint nothing, so only a generation meter can leave a difference.
+    if uncovered:
+        findings.append(f"certified energy minus minted energy per device, Wh: {uncovered}")
+    holders = [*_holders(result), system.carbon_pool]
+    retired_by_certificate: Counter[int] = Counter()
+    for retirement in ledger.retirements:
+        retired_by_certificate[retirement.certificate_id] += retirement.co2e_grams
+    for certificate_id, certificate in ledger.certificates.items():
+        record = chain.call(carbon, system.carbon, "getEmissionReductions", certificate_id)[0]
+        issued, retired = int(record[12]), int(record[13])
+        held = sum(int(chain.call(carbon, system.carbon, "balanceOf", h, certificate_id)[0]) for h in holders)
+        if issued != certificate.co2e_grams or held + retired != issued:
+            findings.append(
+                f"certificate {certificate_id}: issued {issued} g ({certificate.co2e_grams} g in its event), "
+                f"held {held} g + retired {retired} g"
+            )
+        if retired != retired_by_certificate[certificate_id]:
+            findings.append(
+                f"certificate {certificate_id}: {retired} g retired on chain, "
+                f"{retired_by_certificate[certificate_id]} g in retirement events"
+            )
+    supply = int(chain.call(pool, system.carbon_pool, "totalSupply")[0])
+    live = sum(
+        int(chain.call(pool, system.carbon_pool, "heldGrams", c)[0])
+        for c in chain.call(pool, system.carbon_pool, "holdings")[0]
+    )
+    expired = int(chain.call(pool, system.carbon_pool, "expiredGrams")[0])
+    if supply != live + expired:
+        findings.append(f"pool tokens {supply} g but the pool holds {live} g live and {expired} g expired")
+    recorded = sum(day.issued_g for day in result.carbon)
+    on_chain = sum(c.co2e_grams for c in ledger.certificates.values())
+    if recorded != on_chain:
+        findings.append(f"the run recorded {recorded} g of credits issued, the chain's events {on_chain} g")
     return findings

@@ -11,7 +11,10 @@ one directory:
   minted against burned, gas per operation type, and the top sellers and buyers; with a
   modelled grid a sixth, its loading and voltage per interval, and a table of its zones;
 - the same plots as PNG files, for documents that show one;
-- intervals.csv, trades.csv, participants.csv, gas.csv and, with a modelled grid, grid.csv;
+- a carbon section: credits issued, retired, pooled per day, and every retirement;
+- carbon-events.json: the carbon contracts' events, which `gridledger report carbon` reads;
+- intervals.csv, trades.csv, participants.csv, gas.csv, carbon.csv, retirements.csv and, with
+  a modelled grid, grid.csv;
   the same tables in simulation.sqlite. A run without a modelled grid removes the grid files
   an earlier run left in the directory, so that none of them describes another run.
 
@@ -32,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gridledger.carbon.events import save_logs
 from gridledger.sim.grid_operation import PEAK_OFF_PERCENT, PEAK_ON_PERCENT
 from gridledger.sim.report_plots import GRID_PLOT, PLOTS, RANKINGS, Plot, Ranking, plots, render
 from gridledger.sim.report_tables import (
@@ -181,8 +185,29 @@ def _kpis(result: SimulationResult, tables: ReportTables) -> list[tuple[str, str
             f"{len(trades):,} / {int(intervals['clearing_price_per_kwh'].notna().sum()):,}",
         ),
         *_grid_kpis(result, tables.grid),
+        *_carbon_kpis(tables.carbon),
         ("Chain backend", f"{result.backend}, gas: {gas_kind(result)}"),
         ("Wall time", f"{wall_s:,.1f} s (setup {result.setup_seconds:,.1f} s)"),
+    ]
+
+
+def _kg(grams: float) -> str:
+    return f"{grams / 1000:,.1f} kg CO2e"
+
+
+def _carbon_kpis(carbon: Frame) -> list[tuple[str, str]]:
+    issued = int(carbon["issued_g"].sum())
+    return [
+        (
+            "Carbon credits issued (certificates)",
+            f"{_kg(issued)} ({int(carbon['certificates_issued'].sum()):,})",
+        ),
+        (
+            "Credits retired: by holders / from the pool",
+            f"{_kg(int(carbon['retired_g'].sum()) - int(carbon['retired_from_pool_g'].sum()))} / "
+            f"{_kg(int(carbon['retired_from_pool_g'].sum()))}",
+        ),
+        ("Credits pooled", _kg(int(carbon["pooled_g"].sum()))),
     ]
 
 
@@ -257,6 +282,59 @@ def _grid_html(result: SimulationResult, image: str) -> str:
     ]
     zones = _html_table(["zone", "name", "intervals in peak", "intervals in emergency"], rows, 2)
     return f"<h2>Grid</h2>\n<p class=muted>{html.escape(_GRID_NOTE)}</p>\n{image}\n{zones}\n"
+
+
+_CARBON_NOTE = (
+    "Just after each day ends the verifier certifies every PV meter's energy minted that day: "
+    "credits (1 g = 1 g CO2e avoided) = energy x the region's emission factor, each lot used once. "
+    "Prosumers then retire their credits, deposit them in the platform's pool (and retire half of "
+    "the pool tokens for the municipality), or keep them."
+)
+
+
+def _carbon_html(tables: ReportTables) -> str:
+    """The page's carbon section: credits per day and region, and the retirements."""
+    columns = ["certificates_issued", "energy_wh", "issued_g", "retired_g", "pooled_g", "retired_from_pool_g"]
+    periods = _html_table(
+        [
+            "day",
+            "region",
+            "certificates",
+            "energy Wh",
+            "issued g",
+            "retired g",
+            "pooled g",
+            "retired from pool g",
+        ],
+        [
+            [str(row["period"]), str(row["region"]), *(f"{int(row[c]):,}" for c in columns)]
+            for row in tables.carbon.to_dict("records")
+        ],
+        2,
+    )
+    retirements = tables.retirements
+    by_beneficiary = (
+        retirements.groupby(["beneficiary", "purpose"], as_index=False)["co2e_g"].agg(["count", "sum"])
+        if len(retirements)
+        else retirements
+    )
+    beneficiaries = _html_table(
+        ["beneficiary", "purpose", "retirements", "g CO2e"],
+        [
+            [
+                _short(str(row["beneficiary"])),
+                str(row["purpose"]),
+                f"{int(row['count']):,}",
+                f"{int(row['sum']):,}",
+            ]
+            for row in by_beneficiary.to_dict("records")
+        ][:12],
+        2,
+    )
+    return (
+        f"<h2>Carbon credits</h2>\n<p class=muted>{html.escape(_CARBON_NOTE)}</p>\n{periods}\n"
+        f"<h3>Retirements by beneficiary</h3>\n{beneficiaries}\n"
+    )
 
 
 def _reconciliation_html(findings: list[str] | None) -> str:
@@ -337,7 +415,7 @@ def _page(
 {community}
 {grid_section}<h2>Energy tokens</h2>
 {minted}
-<h2>Gas</h2>
+{_carbon_html(tables)}<h2>Gas</h2>
 {gas}
 <p class=muted>{html.escape(_gas_note(result))}</p>
 {_gas_table(tables.gas)}
@@ -365,6 +443,7 @@ def _gas_note(result: SimulationResult) -> str:
 
 # ----------------------------------------------------------------------------- files
 _SQLITE = "simulation.sqlite"
+CARBON_EVENTS_FILE = "carbon-events.json"
 
 
 def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[str] | None = None) -> Path:
@@ -391,6 +470,9 @@ def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[s
     images = {plot.file_name: render(plot, result, tables) for plot in plots(tables)}
     for file_name, png in images.items():
         (out_dir / file_name).write_bytes(png)
+    save_logs(
+        out_dir / CARBON_EVENTS_FILE, result.system.carbon, [result.system.carbon_pool], result.carbon_logs
+    )
     page = out_dir / "report.html"
     page.write_text(_page(result, tables, _kpis(result, tables), images, reconciliation), encoding="utf-8")
     return page

@@ -2,7 +2,8 @@
 
 `report_tables` builds the tables that the report writes as CSV and into SQLite, and that its
 KPIs, plots and page read: one row per interval, per fill (trades), per participant, per
-(phase, function) of gas and, when the grid is modelled, per interval of the grid's power flow.
+(phase, function) of gas, per day and region of carbon credits and per retirement, and, when
+the grid is modelled, per interval of the grid's power flow.
 `totals` sums a run's energy for self-consumption and self-sufficiency, `grid_totals` its grid
 losses and curtailment, `zone_intervals` counts the intervals each zone spent in peak and in
 emergency; `gas_kind` names the gas the chain backend measures.
@@ -22,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from gridledger.carbon.events import read_ledger
+from gridledger.carbon.report import CarbonReport, PeriodRegionRow, RetirementRow, build_report
 from gridledger.market.orders import Side
 from gridledger.sim.grid_operation import GridIntervalRecord
 from gridledger.sim.run import IntervalRecord, SimulationResult
@@ -45,6 +48,8 @@ class ReportTables:
     trades: Frame
     participants: Frame
     gas: Frame
+    carbon: Frame
+    retirements: Frame
     grid: Frame | None = None
 
     def by_name(self) -> dict[str, Frame]:
@@ -54,6 +59,8 @@ class ReportTables:
             "trades": self.trades,
             "participants": self.participants,
             "gas": self.gas,
+            "carbon": self.carbon,
+            "retirements": self.retirements,
         }
         if self.grid is not None:
             named[GRID_TABLE] = self.grid
@@ -180,14 +187,37 @@ def _grid_frame(result: SimulationResult) -> Frame | None:
     return frame
 
 
+def carbon_report(result: SimulationResult) -> CarbonReport:
+    """The carbon report of the run's days and the day after: the verifier certifies a day's
+    generation just after it ends, so the last day's credits are issued on the next."""
+    first = datetime.fromtimestamp(int(result.community.interval_starts[0]), UTC).date()
+    last = datetime.fromtimestamp(int(result.community.interval_starts[-1]) + 86_400, UTC).date()
+    return build_report(read_ledger(result.carbon_logs, result.system.carbon), first, last)
+
+
+def _carbon_frames(result: SimulationResult) -> tuple[Frame, Frame]:
+    report = carbon_report(result)
+    periods = pd.DataFrame(
+        [vars(row) for row in report.periods], columns=[f.name for f in fields(PeriodRegionRow)]
+    )
+    retirements = pd.DataFrame(
+        [vars(row) for row in report.retirements], columns=[f.name for f in fields(RetirementRow)]
+    )
+    return periods, retirements
+
+
 def report_tables(result: SimulationResult) -> ReportTables:
-    """The run's tables: intervals, trades (one row per fill), participants, gas and the grid."""
+    """The run's tables: intervals, trades (one row per fill), participants, gas, carbon (per day
+    and region), retirements and the grid."""
     trades = _trades_frame(result)
+    carbon, retirements = _carbon_frames(result)
     return ReportTables(
         _intervals_frame(result),
         trades,
         _participants_frame(result, trades),
         _gas_frame(result),
+        carbon,
+        retirements,
         _grid_frame(result),
     )
 

@@ -16,6 +16,9 @@ Each 15-minute interval, one minute after it ends (docs/simulation.md):
    it took (exported upstream);
 3. consumption meters sign their registers; the registry burns consumption against each
    household's live energy: own PV kept back and energy bought from neighbours.
+
+After each day's last interval the verifier certifies the day's PV generation as carbon credits
+and the prosumers retire, pool or keep them (sim/carbon_activity.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from eth_utils.crypto import keccak
 
+from gridledger.carbon.events import collect_logs
 from gridledger.chain.abi import EventLog, event_topic, load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.errors import SimulationError
@@ -44,9 +48,10 @@ from gridledger.meter.signing import (
     encode_device_data,
     registry_domain_separator,
 )
+from gridledger.sim.carbon_activity import CarbonActivity, CarbonDayRecord
 from gridledger.sim.grid_operation import GridIntervalRecord, GridOperation
 from gridledger.sim.metered import GasEntry, GasMeteredChain, MeteredChain
-from gridledger.sim.scenario import INTERVAL_S, Community, register_deltas
+from gridledger.sim.scenario import INTERVAL_S, INTERVALS_PER_DAY, Community, register_deltas
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
 
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
@@ -147,6 +152,10 @@ class SimulationResult:
     grid_zone_names: dict[int, str] = field(default_factory=dict)
     # The grid fee each buy paid (the peak fee in a peak zone), by order hash.
     buy_fee_units: dict[bytes, int] = field(default_factory=dict)
+    # Carbon: one record per day, each owner's choice, and the carbon contracts' logs.
+    carbon: list[CarbonDayRecord] = field(default_factory=list)
+    carbon_choice: dict[str, str] = field(default_factory=dict)
+    carbon_logs: list[EventLog] = field(default_factory=list)
 
     @property
     def participants(self) -> int:
@@ -231,9 +240,15 @@ class Simulation:
         began = time.perf_counter()
         for k in range(self.community.intervals):
             self._interval(k, system, result)
+            if (k + 1) % INTERVALS_PER_DAY == 0 or k + 1 == self.community.intervals:
+                day_start = int(self.community.interval_starts[k - k % INTERVALS_PER_DAY])
+                result.carbon.append(self._carbon.end_of_day(day_start))
+                self.chain.take_logs()
             if on_interval is not None:
                 on_interval(k)
         result.trading_seconds = time.perf_counter() - began
+        result.carbon_choice = dict(self._carbon.choice_of)
+        result.carbon_logs = collect_logs(self.chain, system.carbon, [system.carbon_pool])
         result.gas = self.chain.gas
         result.grid = self.grid.records
         result.seller_losses_wh = self.grid.seller_losses_wh
@@ -278,6 +293,12 @@ class Simulation:
                 chain.call(self._registry, system.registry, "deviceIdOf", meter.key.address)[0]
             )
             self._owner_of_device[meter.device_id] = meter.participant
+        self._carbon = CarbonActivity(
+            chain,
+            system,
+            {m.device_id: self._traders[m.participant].address for m in self._pv_meters},
+            self.seed,
+        )
         # Each node is linked to the meter at its connection: the consumption meter, or the
         # generation meter of a producer without load.
         for meter in [*self._pv_meters, *self._load_meters]:

@@ -1,0 +1,82 @@
+"""`gridledger report ...`: reports built from chain events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from gridledger.carbon.events import collect_logs, load_logs, read_ledger
+from gridledger.carbon.report import TABLES, build_report, render_csv, render_json
+from gridledger.chain.abi import EventLog
+from gridledger.chain.rpc import RpcChain
+from gridledger.errors import CarbonError, GridLedgerError
+
+report_app = typer.Typer(help="Reports built from chain events.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    csv = "csv"
+    json = "json"
+
+
+DEFAULT_EVENTS = Path("reports/simulation/carbon-events.json")
+
+
+@report_app.command("carbon")
+def carbon_command(
+    from_day: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (UTC), included.")],
+    to_day: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC), included.")],
+    output_format: Annotated[
+        Format, typer.Option("--format", help="csv (one table) or json (all).")
+    ] = Format.csv,
+    table: Annotated[str, typer.Option(help=f"CSV table: {', '.join(TABLES)}.")] = "periods",
+    events: Annotated[
+        Path, typer.Option(help="Carbon events a `gridledger simulate` run saved (without --rpc-url).")
+    ] = DEFAULT_EVENTS,
+    rpc_url: Annotated[
+        str | None, typer.Option(help="Read the events from this JSON-RPC node instead (anvil).")
+    ] = None,
+    carbon: Annotated[str | None, typer.Option(help="CarbonCredit address (with --rpc-url).")] = None,
+    pool: Annotated[
+        list[str] | None, typer.Option(help="CarbonPool address; repeatable (with --rpc-url).")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+) -> None:
+    """Credits issued, retired (with beneficiaries), expired and pooled per day and region, from
+    the carbon contract's and pools' events."""
+    console = Console(stderr=True)
+    try:
+        first, last = _day(from_day, "--from"), _day(to_day, "--to")
+        carbon_address, logs = _events(events, rpc_url, carbon, pool or [])
+        report = build_report(read_ledger(logs, carbon_address), first, last)
+        text = render_json(report) if output_format is Format.json else render_csv(report, table)
+    except GridLedgerError as failed:
+        console.print(f"[red]cannot report:[/] {failed}")
+        raise typer.Exit(2) from failed
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text)
+        console.print(f"wrote {output}")
+
+
+def _events(
+    events: Path, rpc_url: str | None, carbon: str | None, pools: list[str]
+) -> tuple[str, list[EventLog]]:
+    if rpc_url is None:
+        return load_logs(events)
+    if carbon is None:
+        raise CarbonError("--rpc-url needs --carbon (the CarbonCredit address)")
+    return carbon, collect_logs(RpcChain(rpc_url), carbon, pools)
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError as bad:
+        raise CarbonError(f"{option} must be a date YYYY-MM-DD, got {text!r}") from bad
