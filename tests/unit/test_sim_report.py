@@ -21,7 +21,7 @@ from gridledger.sim.report import kpis, write_report
 from gridledger.sim.run import Simulation, SimulationResult
 from gridledger.sim.scenario import build_community, with_pv_scaled
 
-TABLES = ("intervals", "trades", "participants", "gas")
+TABLES = ("intervals", "trades", "participants", "gas", "carbon", "retirements")
 PRICE_LABEL = "Average clearing price (volume-weighted)"
 PEAK_LABEL = "Intervals with a zone in peak"
 IMAGE = '<img src="data:image/png;base64,'

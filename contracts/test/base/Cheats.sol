@@ -12,4 +12,15 @@ interface Cheats {
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 selector) external;
     function assume(bool condition) external;
+
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
+        external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 }
