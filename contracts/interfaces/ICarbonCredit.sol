@@ -48,7 +48,8 @@ interface ICarbonCredit {
         bytes32 documentHash;
     }
 
-    /// @notice A retirement as it was recorded; retirementRecordHash(id) commits to exactly this.
+    /// @notice A retirement as it was recorded: the CreditsRetired event carries it, and the
+    ///         retirement log's head commits to every one in order (retirementLogStep).
     struct Retirement {
         address retiree; // whose credits were retired
         address beneficiary; // on whose behalf
@@ -185,11 +186,18 @@ interface ICarbonCredit {
     /// @notice Credits of `holder` in certificate `certificateId` that can still move (0 once expired).
     function liveBalanceOf(address holder, uint256 certificateId) external view returns (uint256);
 
-    /// @notice The hash that permanently records retirement `retirementId` (keccak of its abi-encoded Retirement).
-    function retirementRecordHash(uint256 retirementId) external view returns (bytes32);
+    /// @notice The retirement log: how many retirements there were, and the head of the hash
+    ///         chain over all of them (0 before the first). Replaying the CreditsRetired events
+    ///         through retirementLogStep from head 0 must give this head: a record that was
+    ///         altered, left out or added does not.
+    function retirementLog() external view returns (uint256 count, uint256 head);
 
-    /// @notice Whether `retirement` is exactly what was recorded as `retirementId`.
-    function verifyRetirement(uint256 retirementId, Retirement calldata retirement) external view returns (bool);
+    /// @notice The log's head after `retirement` (id `retirementId`) follows `previousHead`:
+    ///         the low 192 bits of keccak256(abi.encode(previousHead, retirementId, retirement)).
+    function retirementLogStep(uint256 previousHead, uint256 retirementId, Retirement memory retirement)
+        external
+        pure
+        returns (uint256 head);
 
     function certificateCount() external view returns (uint256);
     function retirementCount() external view returns (uint256);

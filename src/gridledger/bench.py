@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 from eth_utils.crypto import keccak
 
+from gridledger.carbon.verifier import CarbonVerifier
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
@@ -104,6 +106,65 @@ def run(chain: RpcChain) -> None:
     _line("gas.token.batch_transfer_per_recipient", (batch_gas - single_gas) / (len(recipients) - 1), "gas")
 
     run_market(chain, system, trader_keys[:BATCH], first_interval + (HISTORY_LENGTH + 4) * INTERVAL_S)
+
+    run_carbon(
+        chain,
+        system,
+        owners[1],
+        device_id=2,
+        vintage_start=first_interval,
+        more_readings=lambda: submit_round(HISTORY_LENGTH + 8),
+    )
+
+
+# A retirement as a company would record it: a beneficiary and a purpose of ordinary length.
+RETIREMENT_PURPOSE = "2026 scope 2 electricity, Baeckerei Mueller GmbH, Kassel"
+
+
+def run_carbon(
+    chain: RpcChain,
+    system: System,
+    generator: str,
+    device_id: int,
+    vintage_start: int,
+    more_readings: Callable[[], object],
+) -> None:
+    """Receipt gas of a meter's second certificate (the daily steady state: its certification
+    marker exists), of retiring part of it for a named beneficiary with a purpose (after the
+    platform's first retirement), and of depositing it into the pool, which already holds the
+    holder's first certificate."""
+    carbon, pool = load_artifact("CarbonCredit"), load_artifact("CarbonPool")
+    verifier = CarbonVerifier(chain, system.carbon, system.registry, system.token, _account("verifier"))
+
+    def certify(start: int) -> tuple[int, int]:
+        certification = verifier.pending(device_id, start)
+        if certification is None:
+            raise SystemExit("carbon bench: the meter has no certifiable energy")
+        return verifier.issue(certification), certification.co2e_grams
+
+    first_id, first_grams = certify(vintage_start)
+    chain.transact(generator, carbon, system.carbon, "setApprovalForAll", system.carbon_pool, True)
+    chain.transact(generator, pool, system.carbon_pool, "deposit", first_id, first_grams // 2)
+    # Not the platform's first retirement: the retirement log exists, as it does from then on.
+    chain.transact(generator, carbon, system.carbon, "retireCredits", first_grams // 4)
+    more_readings()
+    marker_end = int(chain.call(carbon, system.carbon, "getEmissionReductions", first_id)[0][9])
+    second_id, second_grams = certify(marker_end)
+    _line("gas.carbon.issue", chain.last_gas_used, "gas")
+    beneficiary = _account("baeckerei-mueller")
+    chain.transact(
+        generator,
+        carbon,
+        system.carbon,
+        "retireCertificateCredits",
+        second_id,
+        second_grams // 4,
+        beneficiary,
+        RETIREMENT_PURPOSE,
+    )
+    _line("gas.carbon.retire", chain.last_gas_used, "gas")
+    chain.transact(generator, pool, system.carbon_pool, "deposit", second_id, second_grams // 4)
+    _line("gas.carbon.pool_deposit", chain.last_gas_used, "gas")
 
 
 def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_start: int) -> None:

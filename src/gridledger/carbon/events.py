@@ -5,9 +5,13 @@ chain or from logs a run saved (the same decoding either way)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import EventLog, load_artifact
 from gridledger.errors import CarbonError
@@ -79,6 +83,31 @@ class CarbonLedger:
     retirements: list[Retirement] = field(default_factory=list)
     expiries: list[Expiry] = field(default_factory=list)
     pool_movements: list[PoolMovement] = field(default_factory=list)
+
+
+RETIREMENT_TYPE = "(address,address,uint256,uint256,uint256,string)"
+LOG_HEAD_MASK = (1 << 192) - 1
+
+
+def retirement_log_head(retirements: Iterable[Retirement]) -> tuple[int, int]:
+    """(count, head) of the contract's retirement log replayed from these retirements: what
+    CarbonCredit.retirementLog() must return if the events are complete and unaltered."""
+    head, count = 0, 0
+    for retirement in sorted(retirements, key=lambda r: r.retirement_id):
+        count += 1
+        if retirement.retirement_id != count:
+            raise CarbonError(f"retirement {count} is missing from the events")
+        record = (
+            retirement.retiree,
+            retirement.beneficiary,
+            retirement.certificate_id,
+            retirement.co2e_grams,
+            retirement.retired_at,
+            retirement.purpose,
+        )
+        step = encode(["uint256", "uint256", RETIREMENT_TYPE], [head, retirement.retirement_id, record])
+        head = int.from_bytes(keccak(step), "big") & LOG_HEAD_MASK
+    return count, head
 
 
 def collect_logs(chain: LogSource, carbon: str, pools: list[str]) -> list[EventLog]:

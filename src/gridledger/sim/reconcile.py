@@ -12,15 +12,16 @@ or chain events afresh, independently of what the run recorded along the way.
   what each settlement gave the DSO is the grid fees the run recorded plus the rounding.
 - Carbon credits rest on energy: every generation meter's certificates cover exactly the
   energy the registry minted for it, each certificate's credits are its energy x its factor,
-  every certificate's credits are held or retired (nothing more, nothing less), the pool's
-  tokens equal the credits it holds, and the run's daily records agree with the events.
+  every certificate's credits are held or retired (nothing more, nothing less), the retirement
+  events replay to the contract's retirement log, the pool's tokens equal the credits it holds,
+  and the run's daily records agree with the events.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from gridledger.carbon.events import read_ledger
+from gridledger.carbon.events import read_ledger, retirement_log_head
 from gridledger.chain.abi import load_artifact
 from gridledger.market.orders import Side
 from gridledger.meter.gateway import ACCEPTED_TOPIC
@@ -207,6 +208,9 @@ def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
                 f"certificate {certificate_id}: {retired} g retired on chain, "
                 f"{retired_by_certificate[certificate_id]} g in retirement events"
             )
+    on_chain_log = tuple(int(v) for v in chain.call(carbon, system.carbon, "retirementLog"))
+    if on_chain_log != retirement_log_head(ledger.retirements):
+        findings.append("the retirement events do not replay to the contract's retirement log")
     supply = int(chain.call(pool, system.carbon_pool, "totalSupply")[0])
     live = sum(
         int(chain.call(pool, system.carbon_pool, "heldGrams", c)[0])
