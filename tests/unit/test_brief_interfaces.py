@@ -19,6 +19,12 @@ BRIEF = {
         "transferEnergy": ["address", "uint256"],
         "getEnergySource": ["uint256"],
     },
+    "CarbonCredit": {
+        "issueCreditsCertificate": ["address", "uint256", "bytes"],
+        "retireCredits": ["uint256"],
+        "transferCredits": ["address", "uint256"],
+        "getEmissionReductions": ["uint256"],
+    },
 }
 
 
