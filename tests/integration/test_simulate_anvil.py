@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,17 @@ def test_simulate_cli_short_run_on_anvil(tmp_path: Path) -> None:
         ran = CliRunner().invoke(
             app, ["simulate", "--grid", SMALL_GRID, "--rpc-url", url, "--out", str(tmp_path)]
         )
-    assert ran.exit_code == 0, ran.output
+        assert ran.exit_code == 0, ran.output
+        # The carbon report from the node's events is the one from the events the run saved.
+        saved = json.loads((tmp_path / "carbon-events.json").read_text())
+        days = ["report", "carbon", "--from", "2025-06-21", "--to", "2025-06-22", "--format", "json"]
+        from_node = CliRunner().invoke(
+            app, [*days, "--rpc-url", url, "--carbon", saved["carbon"], "--pool", saved["pools"][0]]
+        )
+    from_file = CliRunner().invoke(app, [*days, "--events", str(tmp_path / "carbon-events.json")])
+    assert from_node.exit_code == 0, from_node.output
+    assert json.loads(from_node.stdout) == json.loads(from_file.stdout)
+    assert json.loads(from_file.stdout)["totals"]["issued_g"] > 0
     assert "reconciled" in ran.output
     assert (tmp_path / "report.html").exists()
     assert "receipt" in (tmp_path / "gas.csv").read_text()
