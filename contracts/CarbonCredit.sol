@@ -27,6 +27,8 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
     uint256 public constant INTERVAL_SECONDS = 900;
     /// @notice Most certificates one id-less call walks through (bounds its gas).
     uint256 public constant MAX_CERTIFICATES_PER_CALL = 32;
+    /// @notice A certificate's vintage spans at most a year (its start is attested by the verifier).
+    uint256 public constant MAX_VINTAGE_SECONDS = 366 days;
     /// @notice No grid emits more than 2 kg CO2e per kWh (lignite is about 1.1 kg).
     uint256 public constant MAX_EMISSION_FACTOR_G_PER_KWH = 2_000;
     /// @notice Credit lifetime bounds: at least a day, at most 30 years after the vintage.
@@ -154,8 +156,10 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         if (!energyToken.isVerified(to)) revert GeneratorNotVerified(to);
         uint256 energyWh = minted.mintedWh - marker.mintedWh;
         if (energyWh == 0) revert NoEnergyInRange(v.deviceId, v.lastSequence);
-        if (v.vintageStart < marker.intervalEnd || v.vintageStart > minted.intervalStart) {
-            revert InvalidVintage(v.vintageStart, marker.intervalEnd, minted.intervalStart);
+        uint256 earliest = minted.intervalStart > MAX_VINTAGE_SECONDS ? minted.intervalStart - MAX_VINTAGE_SECONDS : 0;
+        if (earliest < marker.intervalEnd) earliest = marker.intervalEnd;
+        if (v.vintageStart < earliest || v.vintageStart > minted.intervalStart) {
+            revert InvalidVintage(v.vintageStart, earliest, minted.intervalStart);
         }
         uint16 region = energyToken.jurisdictionOf(to);
         uint256 factor = _emissionFactors[region];
@@ -217,6 +221,19 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         if (state.expiryRecorded) revert ExpiryAlreadyRecorded(certificateId);
         _states[certificateId].expiryRecorded = true;
         emit CreditsExpired(certificateId, state.issuedGrams - state.retiredGrams, state.expiresAt);
+    }
+
+    /// @inheritdoc ICarbonCredit
+    function pruneQueue(address holder, uint256 maxEntries) external returns (uint256 dropped) {
+        Queue storage queue = _queues[holder];
+        uint256 head = queue.head;
+        uint256 tail = queue.tail;
+        while (dropped < maxEntries && head < tail && liveBalanceOf(holder, queue.ids[head]) == 0) {
+            delete queue.ids[head];
+            ++head;
+            ++dropped;
+        }
+        queue.head = uint128(head);
     }
 
     // ---------------------------------------------------------------- transfers
@@ -380,7 +397,9 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         uint256 count;
         for (uint256 step; step < MAX_CERTIFICATES_PER_CALL && head < tail && taken < amount; ++step) {
             uint256 id = queue.ids[head];
-            uint256 live = liveBalanceOf(holder, id);
+            // An id queued twice (received again before a walk dropped its spent entry) is taken
+            // once: a later entry of an id already taken in this call is spent by that take.
+            uint256 live = _contains(ids, count, id) ? 0 : liveBalanceOf(holder, id);
             uint256 part = amount - taken < live ? amount - taken : live;
             if (part != 0) {
                 ids[count] = id;
@@ -400,6 +419,13 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
             mstore(ids, count)
             mstore(values, count)
         }
+    }
+
+    function _contains(uint256[] memory ids, uint256 count, uint256 id) private pure returns (bool) {
+        for (uint256 i; i < count; ++i) {
+            if (ids[i] == id) return true;
+        }
+        return false;
     }
 
     function _emitIssued(

@@ -362,7 +362,9 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         if (!found) revert ReadingOutsideHistory(deviceId, sequence);
         uint256 unminted = _unmintedExport[deviceId];
         uint256 resetSequence = unminted >> 192;
-        if (sequence < resetSequence) revert ReadingBeforeReset(deviceId, sequence, resetSequence);
+        // The reset rewrote its reading's entry (registers and interval), so that reading's own
+        // figures are no longer what was minted: only later readings can end a certification.
+        if (sequence <= resetSequence) revert ReadingBeforeReset(deviceId, sequence, resetSequence);
         uint256 profile = _profile[deviceId];
         return MintedExport({
             owner: profile.owner(),

@@ -77,7 +77,8 @@ interface ICarbonCredit {
     error EmptyLotRange(uint256 deviceId, uint256 previousSequence, uint256 lastSequence);
     /// @notice The lots of the range minted no energy.
     error NoEnergyInRange(uint256 deviceId, uint256 lastSequence);
-    /// @notice The vintage start is before the previous certificate's end or after the last lot.
+    /// @notice The vintage start is before the previous certificate's end, more than a year
+    ///         before the last lot, or after it.
     error InvalidVintage(uint256 vintageStart, uint256 earliest, uint256 latest);
     /// @notice No emission factor is set for the generator's region.
     error RegionFactorNotSet(uint16 region);
@@ -154,7 +155,8 @@ interface ICarbonCredit {
     function retireCredits(uint256 amount) external;
 
     /// @notice Transfer `amount` g of the caller's live credits, certificate by certificate in
-    ///         the order received (one ERC-1155 TransferBatch).
+    ///         the order received (one ERC-1155 transfer: TransferBatch, or TransferSingle when
+    ///         one certificate suffices).
     function transferCredits(address to, uint256 amount) external returns (bool);
 
     /// @notice The certificate's record: generation, vintage, factor, avoided CO2e, retirement, expiry.
@@ -166,6 +168,12 @@ interface ICarbonCredit {
     function retireCertificateCredits(uint256 certificateId, uint256 amount, address beneficiary, string calldata purpose)
         external
         returns (uint256 retirementId);
+
+    /// @notice Anyone: drop up to `maxEntries` dead ids (spent, no longer held, or expired) from
+    ///         the front of `holder`'s queue, stopping at the first live one; returns how many.
+    ///         The id-less functions walk at most MAX_CERTIFICATES_PER_CALL ids and a failed call
+    ///         drops nothing, so a queue led by many dead ids is cleared with this first.
+    function pruneQueue(address holder, uint256 maxEntries) external returns (uint256 dropped);
 
     /// @notice Anyone, once a certificate has expired: count its outstanding credits as expired.
     function recordExpiry(uint256 certificateId) external;

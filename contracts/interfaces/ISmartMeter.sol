@@ -130,7 +130,8 @@ interface ISmartMeter {
     error RegisterBelowLast(uint256 deviceId);
     error InvalidReadingWindow(uint256 maxAgeSeconds, uint256 limitSeconds);
     error EmptyBatch();
-    /// @notice The reading precedes the device's last quarantine reset, whose register jump was never minted.
+    /// @notice The reading is not after the device's last quarantine reset: the reset rewrote the
+    ///         entry of its last reading, and the register jump it recorded was never minted.
     error ReadingBeforeReset(uint256 deviceId, uint256 sequence, uint256 resetSequence);
 
     // ---------------------------------------------------------------- events
@@ -205,7 +206,7 @@ interface ISmartMeter {
 
     /// @notice Export energy minted for `deviceId` from its registration through its accepted
     ///         reading `sequence`, i.e. the sum of the lots (deviceId << 64 | s) for s ≤ sequence.
-    ///         The reading must still be in the on-chain history and not precede the device's last
+    ///         The reading must still be in the on-chain history and come after the device's last
     ///         quarantine reset (the register jump a reset records was never minted).
     function mintedExportThrough(uint256 deviceId, uint256 sequence) external view returns (MintedExport memory);
 }
