@@ -35,10 +35,13 @@ def _certificate(chain: EmbeddedChain, system: System, certificate_id: int) -> t
     return tuple(chain.call(CARBON, system.carbon, "getEmissionReductions", certificate_id)[0])
 
 
-def _read_more(chain: EmbeddedChain, system: System, anna: Participant, intervals: int) -> None:
-    """Anna's meter reports `intervals` more intervals after the demo's four."""
+def _read_more(
+    chain: EmbeddedChain, system: System, anna: Participant, intervals: int, after_interval: int = 3
+) -> None:
+    """Anna's meter reports `intervals` more intervals after interval `after_interval` (the demo's
+    last is 3), one sequence number per interval."""
     domain = registry_domain_separator(chain.chain_id, system.registry)
-    for k in range(4, 4 + intervals):
+    for k in range(after_interval + 1, after_interval + 1 + intervals):
         start = FIRST_INTERVAL + k * INTERVAL_S
         chain.set_time(start + INTERVAL_S + 30)
         anna.export_wh += anna.export_per_interval_wh
@@ -206,3 +209,27 @@ def test_retirement_log_head_matches_the_contract_step(records: list[tuple[int, 
         record = (r.retiree, r.beneficiary, r.certificate_id, r.co2e_grams, r.retired_at, r.purpose)
         head = int(chain.call(CARBON, carbon, "retirementLogStep", head, r.retirement_id, record)[0])
     assert retirement_log_head(retirements) == (len(records), head)
+
+
+def test_pending_waits_for_a_reading_after_a_quarantine_reset(demo_world: World) -> None:
+    chain, system, participants, _ = demo_world
+    anna = participants[0]
+    domain = registry_domain_separator(chain.chain_id, system.registry)
+    start = FIRST_INTERVAL + 4 * INTERVAL_S
+    chain.set_time(start + INTERVAL_S + 30)
+    tampered = MeterReading(anna.device_id, 5, start, anna.import_wh, anna.export_wh + 100, 1, FIRMWARE)
+    gateway = named_account("gateway")
+    chain.transact(
+        gateway, REGISTRY, system.registry, "submitReadings", [anna.key.sign_reading(tampered, domain)]
+    )
+    governance = Governance(chain, system.multisig, governor_keys()[:2], gateway)
+    governance.execute(
+        REGISTRY, system.registry, "resetQuarantine", anna.device_id, anna.import_wh, anna.export_wh
+    )
+    verifier = _verifier(chain, system)
+    assert verifier.pending(anna.device_id, FIRST_INTERVAL) is None
+    # The reset's baseline is the tampered interval (4): readings go on from interval 5.
+    _read_more(chain, system, anna, 2, after_interval=4)
+    certification = verifier.pending(anna.device_id, FIRST_INTERVAL)
+    assert certification is not None
+    assert certification.energy_wh == anna.export_wh == 6 * anna.export_per_interval_wh

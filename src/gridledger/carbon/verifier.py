@@ -16,7 +16,7 @@ from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
-from gridledger.errors import CarbonError
+from gridledger.errors import CarbonError, ContractRevertError
 
 # The CDM methodology for grid-connected renewable generation: credits = generation x the grid's
 # emission factor (here the regulator's factor for the generator's region).
@@ -74,8 +74,9 @@ class CarbonVerifier:
 
     def pending(self, device_id: int, vintage_start: int) -> Certification | None:
         """The certification of `device_id`'s lots since its last certificate through its last
-        accepted reading, or None when they minted nothing. `vintage_start` is the start of the
-        first new lot's interval, as the verifier's own records (the meter data) say."""
+        accepted reading, or None when they minted nothing or that reading is the one a
+        quarantine reset rewrote (the next reading can end a certificate). `vintage_start` is
+        the start of the first new lot's interval, as the verifier's own records say."""
         chain, carbon, registry = self._chain, self._carbon_address, self._registry_address
         device = chain.call(self._registry, registry, "getDevice", device_id)[0]
         owner, source, status, last_sequence = device[1], int(device[4]), int(device[6]), int(device[8])
@@ -86,7 +87,13 @@ class CarbonVerifier:
         previous_sequence, certified_wh = chain.call(self._carbon, carbon, "certifiedThrough", device_id)
         if last_sequence <= int(previous_sequence):
             return None
-        minted = chain.call(self._registry, registry, "mintedExportThrough", device_id, last_sequence)[0]
+        try:
+            minted = chain.call(self._registry, registry, "mintedExportThrough", device_id, last_sequence)[0]
+        except ContractRevertError as refused:
+            if refused.error_name != "ReadingBeforeReset":
+                raise
+            # The last reading is the one a quarantine reset rewrote: wait for the next one.
+            return None
         energy_wh = int(minted[4]) - int(certified_wh)
         if energy_wh == 0:
             return None
