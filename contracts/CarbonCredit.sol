@@ -308,6 +308,11 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
     }
 
     /// @inheritdoc ICarbonCredit
+    function certificateExpiry(uint256 certificateId) external view returns (uint256) {
+        return _existingState(certificateId).expiresAt;
+    }
+
+    /// @inheritdoc ICarbonCredit
     function liveBalanceOf(address holder, uint256 certificateId) public view returns (uint256) {
         if (block.timestamp >= _states[certificateId].expiresAt) return 0;
         return balanceOf(holder, certificateId);

@@ -106,6 +106,9 @@ contract CarbonPool is ERC20, ERC1155Holder, ICarbonPool {
             uint256 vintageEnd = _checkCriteria(certificateId);
             _link(certificateId, vintageEnd, walkFrom);
             holding = _holdings[certificateId];
+        } else {
+            // A top-up of a certificate already pooled: its terms passed, its validity may not.
+            _checkValidity(certificateId, credits.certificateExpiry(certificateId));
         }
         _holdings[certificateId].grams = holding.grams + uint96(amount);
         IERC1155(address(credits)).safeTransferFrom(msg.sender, address(this), certificateId, amount, "");
@@ -229,9 +232,14 @@ contract CarbonPool is ERC20, ERC1155Holder, ICarbonPool {
         if (!anyMethodology && !methodologyAccepted[data.methodology]) {
             revert MethodologyNotAccepted(certificateId, data.methodology);
         }
-        uint256 requiredUntil = block.timestamp + minRemainingValiditySeconds;
-        if (data.expiresAt <= requiredUntil) revert ValidityTooShort(certificateId, data.expiresAt, requiredUntil);
+        _checkValidity(certificateId, data.expiresAt);
         return data.vintageEnd;
+    }
+
+    /// @dev Deposited credits must stay valid for more than the pool's minimum.
+    function _checkValidity(uint256 certificateId, uint256 expiresAt) private view {
+        uint256 requiredUntil = block.timestamp + minRemainingValiditySeconds;
+        if (expiresAt <= requiredUntil) revert ValidityTooShort(certificateId, expiresAt, requiredUntil);
     }
 
     /// @dev Whether `a` (vintage end, id) sorts after `b`'s holding.

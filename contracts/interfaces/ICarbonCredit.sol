@@ -191,6 +191,9 @@ interface ICarbonCredit {
     ///         the energy minted through it.
     function certifiedThrough(uint256 deviceId) external view returns (uint256 sequence, uint256 mintedWh);
 
+    /// @notice When certificate `certificateId`'s credits expire (unix seconds); reverts for an unknown id.
+    function certificateExpiry(uint256 certificateId) external view returns (uint256);
+
     /// @notice Credits of `holder` in certificate `certificateId` that can still move (0 once expired).
     function liveBalanceOf(address holder, uint256 certificateId) external view returns (uint256);
 

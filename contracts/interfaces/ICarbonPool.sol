@@ -11,7 +11,7 @@ interface ICarbonPool {
     ///         pool token always stands for the same quality. Empty lists accept any value.
     struct Criteria {
         uint64 minVintageStart; // unix seconds
-        uint64 minRemainingValiditySeconds; // at deposit, the credits must stay valid this long
+        uint64 minRemainingValiditySeconds; // at every deposit, credits must stay valid longer than this
         uint32 energySourceMask; // bit i set: ISmartMeter.EnergySource(i) accepted
         uint16[] regions;
         bytes32[] methodologies;
@@ -80,7 +80,8 @@ interface ICarbonPool {
     /// @notice Live credits of `certificateId` the pool holds.
     function heldGrams(uint256 certificateId) external view returns (uint256);
 
-    /// @notice Live credits in the pool (excluding written-off expired ones).
+    /// @notice Credits in the pool that are not written off: the holdings list, which may include
+    ///         a certificate that expired since and is not written off yet (writeOffExpired).
     function liveGrams() external view returns (uint256);
 
     /// @notice Credits of expired certificates written off so far.
