@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.26;
 
-import {CarbonWorld} from "./base/CarbonWorld.sol";
+import {CarbonWorld, CreditVault} from "./base/CarbonWorld.sol";
 import {Cheats} from "./base/Cheats.sol";
 import {CarbonCredit} from "../CarbonCredit.sol";
 import {ICarbonCredit} from "../interfaces/ICarbonCredit.sol";
@@ -12,22 +12,6 @@ import {IAccessManager} from "@openzeppelin/contracts/access/manager/IAccessMana
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
-
-/// @notice A contract that holds credits (a pool, a treasury): accepts ERC-1155 transfers and
-///         so gets no receipt queue; it moves credits by certificate id.
-contract CreditVault {
-    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
-        return this.onERC1155Received.selector;
-    }
-
-    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
-        external
-        pure
-        returns (bytes4)
-    {
-        return this.onERC1155BatchReceived.selector;
-    }
-}
 
 contract CarbonCreditTest is CarbonWorld {
     uint8 internal constant FLAG_TAMPER = 1;
@@ -115,28 +99,6 @@ contract CarbonCreditTest is CarbonWorld {
         returns (uint256)
     {
         return uint192(uint256(keccak256(abi.encode(previousHead, retirementId, retirement))));
-    }
-
-    function _assertIds(uint256[] memory ids, uint256[] memory expected, string memory what) internal pure {
-        _assertEq(ids.length, expected.length, string.concat(what, " length"));
-        for (uint256 k; k < ids.length; ++k) {
-            _assertEq(ids[k], expected[k], what);
-        }
-    }
-
-    function _ids(uint256 a) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](1);
-        ids[0] = a;
-    }
-
-    function _ids(uint256 a, uint256 b) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](2);
-        (ids[0], ids[1]) = (a, b);
-    }
-
-    function _ids(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory ids) {
-        ids = new uint256[](3);
-        (ids[0], ids[1], ids[2]) = (a, b, c);
     }
 
     /// @dev The recorded logs of `emitter` whose first topic is `signature`.

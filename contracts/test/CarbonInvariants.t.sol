@@ -1,26 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.26;
 
-import {CarbonWorld} from "./base/CarbonWorld.sol";
+import {CarbonWorld, CreditVault} from "./base/CarbonWorld.sol";
 import {Cheats} from "./base/Cheats.sol";
 import {CarbonCredit} from "../CarbonCredit.sol";
 import {ICarbonCredit} from "../interfaces/ICarbonCredit.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
-
-/// @notice A contract holder of credits: accepts ERC-1155 transfers (and so gets no receipt queue).
-contract CarbonVault {
-    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
-        return this.onERC1155Received.selector;
-    }
-
-    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
-        external
-        pure
-        returns (bytes4)
-    {
-        return this.onERC1155BatchReceived.selector;
-    }
-}
 
 /// @notice Drives readings, certifications (honest ones and attempts to certify used lots, a
 ///         grid-mix meter or too many grams), retirements, transfers, quarantine resets with a
@@ -73,7 +58,7 @@ contract CarbonHandler is CarbonWorld {
     constructor() {
         _buildCarbonWorld();
         carbon.setCreditLifetime(SHORT_LIFETIME);
-        holders = [solarProsumer, windGenerator, frenchProsumer, buyer, beneficiary, address(new CarbonVault())];
+        holders = [solarProsumer, windGenerator, frenchProsumer, buyer, beneficiary, address(new CreditVault())];
     }
 
     modifier observed() {

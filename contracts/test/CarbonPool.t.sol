@@ -112,26 +112,7 @@ contract CarbonPoolTest is CarbonWorld {
     }
 
     function _assertHoldings(uint256[] memory expected) internal view {
-        uint256[] memory actual = pool.holdings();
-        _assertEq(actual.length, expected.length, "holdings length");
-        for (uint256 i; i < expected.length; ++i) {
-            _assertEq(actual[i], expected[i], string.concat("holding ", _str(i)));
-        }
-    }
-
-    function _list(uint256 a) internal pure returns (uint256[] memory out) {
-        out = new uint256[](1);
-        out[0] = a;
-    }
-
-    function _list(uint256 a, uint256 b) internal pure returns (uint256[] memory out) {
-        out = new uint256[](2);
-        (out[0], out[1]) = (a, b);
-    }
-
-    function _list(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory out) {
-        out = new uint256[](3);
-        (out[0], out[1], out[2]) = (a, b, c);
+        _assertIds(pool.holdings(), expected, "holding");
     }
 
     /// @dev amount × bps / 10,000 rounded up, computed as floor plus one when there is a remainder.
@@ -224,14 +205,14 @@ contract CarbonPoolTest is CarbonWorld {
         _assertEq(carbon.balanceOf(solarProsumer, id), issued - part, "credits left with the generator");
         _assertEq(pool.heldGrams(id), part, "held");
         _assertEq(pool.liveGrams(), part, "live");
-        _assertHoldings(_list(id));
+        _assertHoldings(_ids(id));
 
         // A second deposit of the same certificate tops up its holding.
         _put(solarProsumer, id, issued - part);
         _assertEq(pool.heldGrams(id), issued, "topped up");
         _assertEq(pool.balanceOf(solarProsumer), issued, "pool tokens for both");
         _assertEq(carbon.balanceOf(address(pool), id), issued, "all credits in the pool");
-        _assertHoldings(_list(id));
+        _assertHoldings(_ids(id));
     }
 
     function test_deposit_outOfOrder_holdingsOldestVintageFirst() public {
@@ -340,7 +321,7 @@ contract CarbonPoolTest is CarbonWorld {
         // A hint at or after the place is what the function is for.
         vm.prank(solarProsumer);
         pool.depositWithHint(ids[1], 100, ids[2]);
-        _assertHoldings(_list(ids[0], ids[1], ids[2]));
+        _assertHoldings(_ids(ids[0], ids[1], ids[2]));
     }
 
     function test_depositWithHint_zeroAmount_revertsZeroAmount() public {
@@ -545,8 +526,8 @@ contract CarbonPoolTest is CarbonWorld {
     function test_onERC1155BatchReceived_batchTransfer_revertsUnsolicitedCredits() public {
         _readAll(READING_WH);
         (uint256 id,) = _certify(0);
-        uint256[] memory ids = _list(id);
-        uint256[] memory values = _list(100);
+        uint256[] memory ids = _ids(id);
+        uint256[] memory values = _ids(100);
         vm.prank(solarProsumer);
         vm.expectRevert(abi.encodeWithSelector(ICarbonPool.UnsolicitedCredits.selector, solarProsumer));
         carbon.safeBatchTransferFrom(solarProsumer, address(pool), ids, values, "");
@@ -582,7 +563,7 @@ contract CarbonPoolTest is CarbonWorld {
         _assertEq(pool.heldGrams(ids[1]), amounts[1] - partOfB, "partial holding");
         _assertEq(pool.heldGrams(ids[2]), amounts[2], "newest untouched");
         _assertEq(carbon.balanceOf(address(pool), ids[1]), amounts[1] - partOfB, "pool credits of B");
-        _assertHoldings(_list(ids[1], ids[2]));
+        _assertHoldings(_ids(ids[1], ids[2]));
         _assertSupplySplit();
     }
 
@@ -592,7 +573,7 @@ contract CarbonPoolTest is CarbonWorld {
         pool.redeem(1);
         _assertEq(carbon.balanceOf(frenchProsumer, ids[0]), 1, "one gram of the oldest");
         _assertEq(pool.heldGrams(ids[0]), amounts[0] - 1, "oldest reduced");
-        _assertHoldings(_list(ids[0], ids[1], ids[2]));
+        _assertHoldings(_ids(ids[0], ids[1], ids[2]));
     }
 
     function test_redeem_moreThanBalance_revertsERC20InsufficientBalance() public {
@@ -659,7 +640,7 @@ contract CarbonPoolTest is CarbonWorld {
         _assertEq(carbon.balanceOf(address(pool), ids[0]), amounts[0], "expired credits stay with the pool");
         _assertEq(pool.totalSupply(), total - amount, "only the redeemed amount burned");
         _assertEq(pool.liveGrams(), amounts[2] - 1, "live");
-        _assertHoldings(_list(ids[2]));
+        _assertHoldings(_ids(ids[2]));
         _assertSupplySplit();
     }
 
@@ -673,7 +654,7 @@ contract CarbonPoolTest is CarbonWorld {
         pool.redeem(total);
         // The write-off met on the way is undone with the call.
         _assertEq(pool.expiredGrams(), 0, "nothing written off");
-        _assertHoldings(_list(ids[0], ids[1], ids[2]));
+        _assertHoldings(_ids(ids[0], ids[1], ids[2]));
 
         vm.prank(buyer);
         pool.redeem(live);
@@ -709,7 +690,7 @@ contract CarbonPoolTest is CarbonWorld {
         _assertEq(pool.heldGrams(ids[1]), amounts[1] - amount, "chosen holding reduced");
         _assertEq(pool.heldGrams(ids[0]), amounts[0], "others untouched");
         _assertEq(pool.heldGrams(ids[2]), amounts[2], "others untouched");
-        _assertHoldings(_list(ids[0], ids[1], ids[2]));
+        _assertHoldings(_ids(ids[0], ids[1], ids[2]));
         _assertSupplySplit();
     }
 
@@ -718,7 +699,7 @@ contract CarbonPoolTest is CarbonWorld {
         _collect(buyer);
         vm.prank(buyer);
         pool.redeemSelected(ids[1], amounts[1]);
-        _assertHoldings(_list(ids[0], ids[2]));
+        _assertHoldings(_ids(ids[0], ids[2]));
         _assertEq(pool.heldGrams(ids[1]), 0, "spent");
         _assertEq(pool.balanceOf(feeCollector), _ceilFee(amounts[1], FEE_BPS), "fee");
     }
@@ -852,7 +833,7 @@ contract CarbonPoolTest is CarbonWorld {
         _assertEq(carbon.balanceOf(address(pool), ids[1]), amounts[1] - 1, "B burned in part");
         _assertEq(pool.balanceOf(buyer), total - amount, "pool tokens burned");
         _assertEq(pool.totalSupply(), total - amount, "supply");
-        _assertHoldings(_list(ids[1], ids[2]));
+        _assertHoldings(_ids(ids[1], ids[2]));
         _assertSupplySplit();
     }
 
@@ -915,7 +896,7 @@ contract CarbonPoolTest is CarbonWorld {
         _assertEq(pool.totalSupply(), total, "pool tokens stay in circulation");
         _assertEq(pool.heldGrams(ids[0]), 0, "holding gone");
         _assertEq(carbon.balanceOf(address(pool), ids[0]), amounts[0], "expired credits cannot leave");
-        _assertHoldings(_list(ids[1], ids[2]));
+        _assertHoldings(_ids(ids[1], ids[2]));
         _assertSupplySplit();
 
         vm.expectRevert(abi.encodeWithSelector(ICarbonPool.NotExpired.selector, ids[0]));
@@ -962,7 +943,7 @@ contract CarbonPoolTest is CarbonWorld {
         (uint256 late, uint256 lateAmount) = _certify(1);
         _put(windGenerator, late, lateAmount);
         _put(solarProsumer, early, earlyAmount);
-        _assertHoldings(_list(early, late));
+        _assertHoldings(_ids(early, late));
 
         _warp(_expiresAt(early));
         _assertEq(pool.liveGrams(), earlyAmount + lateAmount, "live until written off");

@@ -12,6 +12,22 @@ import {ICarbonCredit} from "../../interfaces/ICarbonCredit.sol";
 import {ICarbonPool} from "../../interfaces/ICarbonPool.sol";
 import {Roles} from "../../libraries/Roles.sol";
 
+/// @notice A contract that holds credits (a pool, a treasury): accepts ERC-1155 transfers and
+///         so gets no receipt queue; it moves credits by certificate id.
+contract CreditVault {
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
+        return this.onERC1155Received.selector;
+    }
+
+    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
+        external
+        pure
+        returns (bytes4)
+    {
+        return this.onERC1155BatchReceived.selector;
+    }
+}
+
 /// @notice Meters, energy token and carbon credits wired as deployed: a solar prosumer and a wind
 ///         generator in region 276 (factor 380 g/kWh), a solar prosumer in region 250 (56 g/kWh)
 ///         and a grid-mix meter; a VERIFIER; helpers that advance time one interval and submit
@@ -184,6 +200,28 @@ abstract contract CarbonWorld {
             regions: regions,
             methodologies: new bytes32[](0)
         });
+    }
+
+    function _assertIds(uint256[] memory ids, uint256[] memory expected, string memory what) internal pure {
+        _assertEq(ids.length, expected.length, string.concat(what, " length"));
+        for (uint256 k; k < ids.length; ++k) {
+            _assertEq(ids[k], expected[k], string.concat(what, " ", _str(k)));
+        }
+    }
+
+    function _ids(uint256 a) internal pure returns (uint256[] memory ids) {
+        ids = new uint256[](1);
+        ids[0] = a;
+    }
+
+    function _ids(uint256 a, uint256 b) internal pure returns (uint256[] memory ids) {
+        ids = new uint256[](2);
+        (ids[0], ids[1]) = (a, b);
+    }
+
+    function _ids(uint256 a, uint256 b, uint256 c) internal pure returns (uint256[] memory ids) {
+        ids = new uint256[](3);
+        (ids[0], ids[1], ids[2]) = (a, b, c);
     }
 
     function _assertEq(uint256 a, uint256 b, string memory what) internal pure {
