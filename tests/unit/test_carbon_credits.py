@@ -4,11 +4,14 @@ multisig, and the retirement events replay to the contract's retirement log."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridledger.carbon.events import Retirement, collect_logs, read_ledger, retirement_log_head
+from gridledger.carbon.report import build_report
 from gridledger.carbon.verifier import CarbonVerifier
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System, governor_keys, named_account
@@ -233,3 +236,31 @@ def test_pending_waits_for_a_reading_after_a_quarantine_reset(demo_world: World)
     certification = verifier.pending(anna.device_id, FIRST_INTERVAL)
     assert certification is not None
     assert certification.energy_wh == anna.export_wh == 6 * anna.export_per_interval_wh
+
+
+def test_expired_credits_are_reported_and_cannot_be_retired(demo_world: World) -> None:
+    chain, system, participants, _ = demo_world
+    anna = participants[0]
+    governance = Governance(chain, system.multisig, governor_keys()[:2], named_account("regulator"))
+    one_day = 86_400
+    governance.execute(CARBON, system.carbon, "setCreditLifetime", one_day)
+    verifier = _verifier(chain, system)
+    certification = verifier.pending(anna.device_id, FIRST_INTERVAL)
+    assert certification is not None
+    certificate_id = verifier.issue(certification)
+    retired = certification.co2e_grams // 4
+    chain.transact(anna.owner, CARBON, system.carbon, "retireCredits", retired)
+    expires_at = certification.vintage_end + one_day
+    chain.set_time(expires_at)
+    with pytest.raises(ContractRevertError) as refused:
+        chain.transact(
+            anna.owner, CARBON, system.carbon, "retireCertificateCredits", certificate_id, 1, anna.owner, ""
+        )
+    assert refused.value.error_name == "CertificateExpired"
+    chain.transact(named_account("regulator"), CARBON, system.carbon, "recordExpiry", certificate_id)
+
+    ledger = read_ledger(collect_logs(chain, system.carbon, [system.carbon_pool]), system.carbon)
+    expiry_day = datetime.fromtimestamp(expires_at, UTC).date()
+    report = build_report(ledger, expiry_day, expiry_day)
+    assert report.totals()["expired_g"] == certification.co2e_grams - retired
+    assert report.totals()["issued_g"] == 0  # issued on an earlier day

@@ -27,13 +27,15 @@ FUNDING_WEI = 10**24
 class RpcChain:
     """Deploy, call and transact over JSON-RPC; `last_gas_used` is the last receipt's gasUsed."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, impersonate: bool = True) -> None:
+        """`impersonate=False` for reading only (calls and logs), which any node serves."""
         self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
         self.chain_id = int(self.w3.eth.chain_id)
         self.last_gas_used = 0
         self.last_logs: list[EventLog] = []
         self._funded: set[str] = set()
-        self._rpc("anvil_autoImpersonateAccount", [True])
+        if impersonate:
+            self._rpc("anvil_autoImpersonateAccount", [True])
 
     @property
     def timestamp(self) -> int:

@@ -31,7 +31,7 @@ def verify_command(
         loaded = IntervalBook.load(book)
         if loaded.interval_start != interval:
             raise GridLedgerError(f"the book is for interval {loaded.interval_start}, not {interval}")
-        report = verify_interval(RpcChain(rpc_url), market, loaded)
+        report = verify_interval(RpcChain(rpc_url, impersonate=False), market, loaded)
     except GridLedgerError as failed:
         console.print(f"[red]cannot verify:[/] {failed}")
         raise typer.Exit(2) from failed

@@ -39,7 +39,7 @@ def carbon_command(
         Path, typer.Option(help="Carbon events a `gridledger simulate` run saved (without --rpc-url).")
     ] = DEFAULT_EVENTS,
     rpc_url: Annotated[
-        str | None, typer.Option(help="Read the events from this JSON-RPC node instead (anvil).")
+        str | None, typer.Option(help="Read the events from this JSON-RPC node instead.")
     ] = None,
     carbon: Annotated[str | None, typer.Option(help="CarbonCredit address (with --rpc-url).")] = None,
     pool: Annotated[
@@ -72,7 +72,7 @@ def _events(
         return load_logs(events)
     if carbon is None:
         raise CarbonError("--rpc-url needs --carbon (the CarbonCredit address)")
-    return carbon, collect_logs(RpcChain(rpc_url), carbon, pools)
+    return carbon, collect_logs(RpcChain(rpc_url, impersonate=False), carbon, pools)
 
 
 def _day(text: str, option: str) -> date:
