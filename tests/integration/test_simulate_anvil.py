@@ -71,7 +71,12 @@ def test_simulate_cli_short_run_on_anvil(tmp_path: Path) -> None:
         saved = json.loads((tmp_path / "carbon-events.json").read_text())
         days = ["report", "carbon", "--from", "2025-06-21", "--to", "2025-06-22", "--format", "json"]
         from_node = CliRunner().invoke(
-            app, [*days, "--rpc-url", url, "--carbon", saved["carbon"], "--pool", saved["pools"][0]]
+            app,
+            [
+                *days,
+                *("--rpc-url", url, "--carbon", saved["carbon"]),
+                *("--pool", saved["pools"][0], "--exchange", saved["exchanges"][0]),
+            ],
         )
     from_file = CliRunner().invoke(app, [*days, "--events", str(tmp_path / "carbon-events.json")])
     assert from_node.exit_code == 0, from_node.output

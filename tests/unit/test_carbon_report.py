@@ -33,7 +33,8 @@ ISSUE_DAY = date(2025, 6, 22)  # the verifier certifies a day just after it ends
 def simulated() -> tuple[EmbeddedChain, SimulationResult]:
     community = build_community(prosumers=30)
     chain = EmbeddedChain(int(community.interval_starts[0]))
-    return chain, Simulation(chain, community, seed=3).run()
+    # Seed 5: some prosumers retire, some pool, some sell; one offer stays above the buyer's limit.
+    return chain, Simulation(chain, community, seed=5).run()
 
 
 @pytest.fixture(scope="module")
@@ -54,12 +55,15 @@ def test_build_report_totals_match_the_runs_daily_record(
     day = result.carbon[0]
     totals = report.totals()
     assert day.certificates > 0 and day.issued_g > 0
+    assert day.pooled_g > 0 and 0 < day.bought_g < day.offered_g
     assert totals["certificates_issued"] == day.certificates
     assert totals["energy_wh"] == day.energy_wh == int(result.minted_wh.sum())
     assert totals["issued_g"] == day.issued_g
     assert totals["pooled_g"] == day.pooled_g
     assert totals["retired_from_pool_g"] == day.retired_from_pool_g
     assert totals["retired_g"] == day.retired_by_holders_g + day.retired_from_pool_g
+    assert totals["traded_g"] == day.bought_g
+    assert totals["traded_payment_units"] == day.paid_units
     assert sum(r.co2e_g for r in report.retirements) == totals["retired_g"]
 
 
@@ -190,3 +194,10 @@ def test_reconcile_altered_retirement_event_is_found(
     ]
     findings = reconcile(chain, replace(result, carbon_logs=logs))
     assert any("retirement log" in finding for finding in findings)
+
+
+def test_reconcile_altered_carbon_payment_is_found(simulated: tuple[EmbeddedChain, SimulationResult]) -> None:
+    chain, result = simulated
+    day = result.carbon[0]
+    altered = replace(result, carbon=[replace(day, paid_units=day.paid_units + 1)])
+    assert any("carbon buyers paid" in finding for finding in reconcile(chain, altered))

@@ -18,6 +18,7 @@ from gridledger.errors import CarbonError
 
 CARBON_EVENTS = ("CertificateIssued", "CertificateTerms", "CreditsRetired", "CreditsExpired")
 POOL_EVENTS = ("Deposited", "Redeemed", "RetiredFromPool", "ExpiredWrittenOff")
+EXCHANGE_EVENTS = ("Offered", "Bought", "Cancelled")
 SOURCE_NAMES = ("solar", "wind", "hydro", "biomass", "geothermal", "grid-mix", "storage")
 
 
@@ -77,12 +78,29 @@ class PoolMovement:
     at: int
 
 
+@dataclass(frozen=True)
+class CarbonTrade:
+    """A purchase on the carbon/payment exchange."""
+
+    offer_id: int
+    buyer: str
+    seller: str
+    certificate_id: int
+    co2e_grams: int
+    payment_units: int
+    at: int
+
+
 @dataclass
 class CarbonLedger:
     certificates: dict[int, IssuedCertificate] = field(default_factory=dict)
     retirements: list[Retirement] = field(default_factory=list)
     expiries: list[Expiry] = field(default_factory=list)
     pool_movements: list[PoolMovement] = field(default_factory=list)
+    trades: list[CarbonTrade] = field(default_factory=list)
+    # Offers on the exchange: offered grams by offer id, certificate of each, grams returned.
+    offered: dict[int, tuple[int, int]] = field(default_factory=dict)
+    cancelled_returned: dict[int, int] = field(default_factory=dict)
 
 
 RETIREMENT_TYPE = "(address,address,uint256,uint256,uint256,string)"
@@ -110,23 +128,33 @@ def retirement_log_head(retirements: Iterable[Retirement]) -> tuple[int, int]:
     return count, head
 
 
-def collect_logs(chain: LogSource, carbon: str, pools: list[str]) -> list[EventLog]:
-    """Every log of the carbon contract and the pools that the ledger reads."""
+def collect_logs(
+    chain: LogSource, carbon: str, pools: list[str], exchanges: list[str] | None = None
+) -> list[EventLog]:
+    """Every log of the carbon contract, the pools and the exchanges that the ledger reads."""
     credit_abi, pool_abi = load_artifact("CarbonCredit"), load_artifact("CarbonPool")
+    exchange_abi = load_artifact("CarbonExchange")
     logs = [log for name in CARBON_EVENTS for log in chain.logs(carbon, credit_abi.event_topic(name))]
     for pool in pools:
         logs += [log for name in POOL_EVENTS for log in chain.logs(pool, pool_abi.event_topic(name))]
+    for exchange in exchanges or []:
+        logs += [
+            log for name in EXCHANGE_EVENTS for log in chain.logs(exchange, exchange_abi.event_topic(name))
+        ]
     return logs
 
 
 def read_ledger(logs: list[EventLog], carbon: str) -> CarbonLedger:
-    """Decode `logs` (from the carbon contract at `carbon` and from pools) into the ledger."""
+    """Decode `logs` (from the carbon contract at `carbon`, pools and exchanges) into the ledger."""
     credit_abi, pool_abi = load_artifact("CarbonCredit"), load_artifact("CarbonPool")
+    exchange_abi = load_artifact("CarbonExchange")
     ledger = CarbonLedger()
     terms: dict[int, dict[str, Any]] = {}
     for log in logs:
         from_carbon = log.address.lower() == carbon.lower()
         decoded = (credit_abi if from_carbon else pool_abi).decode_event(log)
+        if decoded is None and not from_carbon:
+            decoded = exchange_abi.decode_event(log)
         if decoded is None:
             continue
         name, v = decoded
@@ -162,6 +190,22 @@ def read_ledger(logs: list[EventLog], carbon: str) -> CarbonLedger:
             ledger.expiries.append(
                 Expiry(int(v["certificateId"]), int(v["outstandingGrams"]), int(v["expiresAt"]))
             )
+        elif name == "Offered":
+            ledger.offered[int(v["offerId"])] = (int(v["certificateId"]), int(v["co2eGrams"]))
+        elif name == "Bought":
+            ledger.trades.append(
+                CarbonTrade(
+                    int(v["offerId"]),
+                    str(v["buyer"]),
+                    str(v["seller"]),
+                    int(v["certificateId"]),
+                    int(v["co2eGrams"]),
+                    int(v["paymentUnits"]),
+                    log.timestamp,
+                )
+            )
+        elif name == "Cancelled":
+            ledger.cancelled_returned[int(v["offerId"])] = int(v["returnedGrams"])
         else:
             ledger.pool_movements.append(_pool_movement(name, v, log))
     for certificate_id, v in terms.items():
@@ -213,11 +257,14 @@ def _pool_movement(name: str, v: dict[str, Any], log: EventLog) -> PoolMovement:
     )
 
 
-def save_logs(path: Path, carbon: str, pools: list[str], logs: list[EventLog]) -> None:
+def save_logs(
+    path: Path, carbon: str, pools: list[str], logs: list[EventLog], exchanges: list[str] | None = None
+) -> None:
     """Write the carbon logs of a run (e.g. on the in-process chain, which ends with the run)."""
     document = {
         "carbon": carbon,
         "pools": pools,
+        "exchanges": exchanges or [],
         "logs": [
             {
                 "address": log.address,

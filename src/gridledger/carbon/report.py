@@ -1,5 +1,5 @@
-"""The regulator's carbon report: per day and region, credits issued, retired, expired and
-pooled, and every retirement with its beneficiary, from the carbon ledger (chain events)."""
+"""The regulator's carbon report: per day and region, credits issued, retired, expired, pooled
+and traded, and every retirement with its beneficiary, from the carbon ledger (chain events)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ class PeriodRegionRow:
     pooled_g: int = 0
     redeemed_from_pool_g: int = 0
     retired_from_pool_g: int = 0
+    traded_g: int = 0  # bought on the carbon/payment exchange
+    traded_payment_units: int = 0
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class CarbonReport:
         keys = (
             *("certificates_issued", "energy_wh", "issued_g", "retirements", "retired_g", "expired_g"),
             *("pooled_g", "redeemed_from_pool_g", "retired_from_pool_g"),
+            *("traded_g", "traded_payment_units"),
         )
         return {key: sum(int(getattr(row, key)) for row in self.periods) for key in keys}
 
@@ -144,6 +147,11 @@ def build_report(ledger: CarbonLedger, first_day: date, last_day: date) -> Carbo
             target.redeemed_from_pool_g += movement.co2e_grams
         elif movement.kind == "retire":
             target.retired_from_pool_g += movement.co2e_grams
+    for trade in ledger.trades:
+        if inside(trade.at):
+            target = row(trade.at, certificate(trade.certificate_id).region)
+            target.traded_g += trade.co2e_grams
+            target.traded_payment_units += trade.payment_units
     for key, names in beneficiaries.items():
         rows[key].beneficiaries = len(names)
     certificates = sorted(

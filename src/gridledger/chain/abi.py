@@ -22,6 +22,7 @@ DEPLOYABLE = (
     "GridManagement",
     "CarbonCredit",
     "CarbonPool",
+    "CarbonExchange",
     "TestStablecoin",
 )
 

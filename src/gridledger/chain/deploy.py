@@ -74,6 +74,10 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
         "unpause": ADMIN,
         "pause": EMERGENCY,
     },
+    "CarbonExchange": {
+        "unpause": ADMIN,
+        "pause": EMERGENCY,
+    },
 }
 
 ENERGY_PAIR_ID = 1
@@ -125,6 +129,7 @@ class System:
     grid: str
     carbon: str
     carbon_pool: str
+    carbon_exchange: str
 
 
 def deploy_system(
@@ -174,12 +179,15 @@ def deploy_system(
         deployer,
     )
 
+    carbon_exchange = chain.deploy("CarbonExchange", (manager, carbon, payment_token), deployer)
+
     contracts = (
         ("SmartMeterRegistry", registry),
         ("EnergyToken", token),
         ("EnergyMarket", market),
         ("GridManagement", grid),
         ("CarbonCredit", carbon),
+        ("CarbonExchange", carbon_exchange),
     )
     for name, address in contracts:
         artifact = load_artifact(name)
@@ -225,6 +233,7 @@ def deploy_system(
         grid=grid,
         carbon=carbon,
         carbon_pool=carbon_pool,
+        carbon_exchange=carbon_exchange,
     )
 
 

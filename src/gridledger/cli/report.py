@@ -45,14 +45,17 @@ def carbon_command(
     pool: Annotated[
         list[str] | None, typer.Option(help="CarbonPool address; repeatable (with --rpc-url).")
     ] = None,
+    exchange: Annotated[
+        list[str] | None, typer.Option(help="CarbonExchange address; repeatable (with --rpc-url).")
+    ] = None,
     output: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
 ) -> None:
-    """Credits issued, retired (with beneficiaries), expired and pooled per day and region, from
-    the carbon contract's and pools' events."""
+    """Credits issued, retired (with beneficiaries), expired, pooled and traded per day and region,
+    from the events of the carbon contract, pools and exchanges."""
     console = Console(stderr=True)
     try:
         first, last = _day(from_day, "--from"), _day(to_day, "--to")
-        carbon_address, logs = _events(events, rpc_url, carbon, pool or [])
+        carbon_address, logs = _events(events, rpc_url, carbon, pool or [], exchange or [])
         report = build_report(read_ledger(logs, carbon_address), first, last)
         text = render_json(report) if output_format is Format.json else render_csv(report, table)
     except GridLedgerError as failed:
@@ -66,13 +69,13 @@ def carbon_command(
 
 
 def _events(
-    events: Path, rpc_url: str | None, carbon: str | None, pools: list[str]
+    events: Path, rpc_url: str | None, carbon: str | None, pools: list[str], exchanges: list[str]
 ) -> tuple[str, list[EventLog]]:
     if rpc_url is None:
         return load_logs(events)
     if carbon is None:
         raise CarbonError("--rpc-url needs --carbon (the CarbonCredit address)")
-    return carbon, collect_logs(RpcChain(rpc_url, impersonate=False), carbon, pools)
+    return carbon, collect_logs(RpcChain(rpc_url, impersonate=False), carbon, pools, exchanges)
 
 
 def _day(text: str, option: str) -> date:

@@ -14,14 +14,15 @@ or chain events afresh, independently of what the run recorded along the way.
   energy the registry minted for it, each certificate's credits are its energy x its factor,
   every certificate's credits are held or retired (nothing more, nothing less), the retirement
   events replay to the contract's retirement log, the pool's tokens equal the credits it holds,
-  and the run's daily records agree with the events.
+  the exchange holds exactly what its offers have left, and the run's daily records (credits
+  issued, dollars paid for credits) agree with the events.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from gridledger.carbon.events import read_ledger, retirement_log_head
+from gridledger.carbon.events import CarbonLedger, read_ledger, retirement_log_head
 from gridledger.chain.abi import load_artifact
 from gridledger.market.orders import Side
 from gridledger.meter.gateway import ACCEPTED_TOPIC
@@ -76,7 +77,7 @@ def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str
 
 
 def _holders(result: SimulationResult) -> list[str]:
-    return [*result.traders, result.utility, result.dso]
+    return [*result.traders, result.utility, result.dso, result.carbon_buyer]
 
 
 def _tokens_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
@@ -190,7 +191,7 @@ def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
     # Consumption meters mint nothing, so only a generation meter can leave a difference.
     if uncovered:
         findings.append(f"certified energy minus minted energy per device, Wh: {uncovered}")
-    holders = [*_holders(result), system.carbon_pool]
+    holders = [*_holders(result), system.carbon_pool, system.carbon_exchange]
     retired_by_certificate: Counter[int] = Counter()
     for retirement in ledger.retirements:
         retired_by_certificate[retirement.certificate_id] += retirement.co2e_grams
@@ -219,8 +220,31 @@ def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
     expired = int(chain.call(pool, system.carbon_pool, "expiredGrams")[0])
     if supply != live + expired:
         findings.append(f"pool tokens {supply} g but the pool holds {live} g live and {expired} g expired")
+    findings += _exchange_on_chain(chain, result, ledger)
     recorded = sum(day.issued_g for day in result.carbon)
     on_chain = sum(c.co2e_grams for c in ledger.certificates.values())
     if recorded != on_chain:
         findings.append(f"the run recorded {recorded} g of credits issued, the chain's events {on_chain} g")
+    return findings
+
+
+def _exchange_on_chain(chain: GasMeteredChain, result: SimulationResult, ledger: CarbonLedger) -> list[str]:
+    """The exchange holds exactly what its offers have left, and buyers paid what the run says."""
+    findings = []
+    carbon, system = load_artifact("CarbonCredit"), result.system
+    waiting: Counter[int] = Counter()
+    for offer_id, (certificate_id, grams) in ledger.offered.items():
+        waiting[certificate_id] += grams - ledger.cancelled_returned.get(offer_id, 0)
+    for trade in ledger.trades:
+        waiting[trade.certificate_id] -= trade.co2e_grams
+    for certificate_id, grams in waiting.items():
+        held = int(chain.call(carbon, system.carbon, "balanceOf", system.carbon_exchange, certificate_id)[0])
+        if held != grams:
+            findings.append(
+                f"the exchange holds {held} g of certificate {certificate_id}, its offers {grams} g"
+            )
+    paid = sum(trade.payment_units for trade in ledger.trades)
+    recorded = sum(day.paid_units for day in result.carbon)
+    if paid != recorded:
+        findings.append(f"carbon buyers paid {paid} units on chain, the run recorded {recorded}")
     return findings

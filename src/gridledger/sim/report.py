@@ -208,6 +208,10 @@ def _carbon_kpis(carbon: Frame) -> list[tuple[str, str]]:
             f"{_kg(int(carbon['retired_from_pool_g'].sum()))}",
         ),
         ("Credits pooled", _kg(int(carbon["pooled_g"].sum()))),
+        (
+            "Credits traded on the exchange",
+            f"{_kg(int(carbon['traded_g'].sum()))} for {_dollars(int(carbon['traded_payment_units'].sum()))}",
+        ),
     ]
 
 
@@ -288,13 +292,17 @@ _CARBON_NOTE = (
     "Just after each day ends the verifier certifies every PV meter's energy minted that day: "
     "credits (1 g = 1 g CO2e avoided) = energy x the region's emission factor, each lot used once. "
     "Prosumers then retire their credits, deposit them in the platform's pool (and retire half of "
-    "the pool tokens for the municipality), or keep them."
+    "the pool tokens for the municipality), or offer them on the carbon/payment exchange, where a "
+    "local business buys what is within its limit price and retires it."
 )
 
 
 def _carbon_html(tables: ReportTables) -> str:
     """The page's carbon section: credits per day and region, and the retirements."""
-    columns = ["certificates_issued", "energy_wh", "issued_g", "retired_g", "pooled_g", "retired_from_pool_g"]
+    columns = [
+        *("certificates_issued", "energy_wh", "issued_g", "retired_g"),
+        *("pooled_g", "retired_from_pool_g", "traded_g"),
+    ]
     periods = _html_table(
         [
             "day",
@@ -471,7 +479,11 @@ def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[s
     for file_name, png in images.items():
         (out_dir / file_name).write_bytes(png)
     save_logs(
-        out_dir / CARBON_EVENTS_FILE, result.system.carbon, [result.system.carbon_pool], result.carbon_logs
+        out_dir / CARBON_EVENTS_FILE,
+        result.system.carbon,
+        [result.system.carbon_pool],
+        result.carbon_logs,
+        [result.system.carbon_exchange],
     )
     page = out_dir / "report.html"
     page.write_text(_page(result, tables, _kpis(result, tables), images, reconciliation), encoding="utf-8")

@@ -156,6 +156,7 @@ class SimulationResult:
     carbon: list[CarbonDayRecord] = field(default_factory=list)
     carbon_choice: dict[str, str] = field(default_factory=dict)
     carbon_logs: list[EventLog] = field(default_factory=list)
+    carbon_buyer: str = ""  # the business that buys credits on the exchange and retires them
 
     @property
     def participants(self) -> int:
@@ -248,7 +249,10 @@ class Simulation:
                 on_interval(k)
         result.trading_seconds = time.perf_counter() - began
         result.carbon_choice = dict(self._carbon.choice_of)
-        result.carbon_logs = collect_logs(self.chain, system.carbon, [system.carbon_pool])
+        result.carbon_logs = collect_logs(
+            self.chain, system.carbon, [system.carbon_pool], [system.carbon_exchange]
+        )
+        result.carbon_buyer = self._carbon.business
         result.gas = self.chain.gas
         result.grid = self.grid.records
         result.seller_losses_wh = self.grid.seller_losses_wh
@@ -297,6 +301,7 @@ class Simulation:
             chain,
             system,
             {m.device_id: self._traders[m.participant].address for m in self._pv_meters},
+            {m.device_id: participants[m.participant].pv_rated_w for m in self._pv_meters},
             self.seed,
         )
         # Each node is linked to the meter at its connection: the consumption meter, or the
@@ -315,6 +320,8 @@ class Simulation:
         self._utility_bid_wh = sum(p.pv_rated_w for p in participants) * INTERVAL_S // 3600 + 1
         per_interval = ceil_payment_units(self._utility_bid_wh, self.tariffs.feed_in_per_kwh + fee)
         self._fund(self.utility, per_interval * (self.community.intervals + 1), deployer)
+        days = -(-self.community.intervals // INTERVALS_PER_DAY)
+        self._dollars_minted += self._carbon.fund_business(deployer, days)
         return system
 
     def _fund(self, holder: str, units: int, minter: str) -> None:
