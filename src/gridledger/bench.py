@@ -131,8 +131,9 @@ def run_carbon(
 ) -> None:
     """Receipt gas of a meter's second certificate (the daily steady state: its certification
     marker exists), of retiring part of it for a named beneficiary with a purpose (after the
-    platform's first retirement), and of depositing it into the pool, which already holds the
-    holder's first certificate."""
+    platform's first retirement), of depositing it into the pool, which already holds the
+    holder's first certificate, and of a purchase on the exchange by a buyer who bought from the
+    offer before (its credit balance exists)."""
     carbon, pool = load_artifact("CarbonCredit"), load_artifact("CarbonPool")
     verifier = CarbonVerifier(chain, system.carbon, system.registry, system.token, _account("verifier"))
 
@@ -165,6 +166,22 @@ def run_carbon(
     _line("gas.carbon.retire", chain.last_gas_used, "gas")
     chain.transact(generator, pool, system.carbon_pool, "deposit", second_id, second_grams // 4)
     _line("gas.carbon.pool_deposit", chain.last_gas_used, "gas")
+
+    # The carbon/payment pair: a business buys part of an offer (its payment balance exists).
+    exchange, dollar = load_artifact("CarbonExchange"), load_artifact("TestStablecoin")
+    chain.transact(generator, carbon, system.carbon, "setApprovalForAll", system.carbon_exchange, True)
+    price_per_tonne = 80_000_000
+    chain.transact(
+        generator, exchange, system.carbon_exchange, "offer", second_id, second_grams // 4, price_per_tonne
+    )
+    offer_id = int(chain.call(exchange, system.carbon_exchange, "offerCount")[0])
+    buyer = _account("baeckerei-mueller")
+    mint_test_dollars(chain, system, _account("deployer"), buyer, 10**9)
+    chain.transact(buyer, dollar, system.payment_token, "approve", system.carbon_exchange, 10**9)
+    part = second_grams // 16  # the offer is a quarter: two parts leave it open
+    chain.transact(buyer, exchange, system.carbon_exchange, "buy", offer_id, part, price_per_tonne)
+    chain.transact(buyer, exchange, system.carbon_exchange, "buy", offer_id, part, price_per_tonne)
+    _line("gas.carbon.exchange_buy", chain.last_gas_used, "gas")
 
 
 def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_start: int) -> None:
