@@ -259,6 +259,7 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
             uint256 id = ids[i];
             if (from != address(0)) {
                 uint256 expiresAt = _states[id].expiresAt;
+                if (expiresAt == 0) revert UnknownCertificate(id);
                 if (block.timestamp >= expiresAt) revert CertificateExpired(id, expiresAt);
             }
             if (queueing && balanceOf(to, id) == 0 && values[i] != 0) {

@@ -82,6 +82,8 @@ contract CarbonExchange is ICarbonExchange, ERC1155Holder, AccessManaged, Pausab
     {
         if (co2eGrams == 0) revert ZeroAmount();
         Offer memory open = _existing(offerId);
+        // A seller buying its own offer would write a trade at any price into the history.
+        if (msg.sender == open.seller) revert SelfTrade(offerId);
         if (open.remainingGrams < co2eGrams) revert InsufficientOffer(offerId, open.remainingGrams, co2eGrams);
         if (open.pricePerTonne > maxPricePerTonne) {
             revert PriceAboveLimit(offerId, open.pricePerTonne, maxPricePerTonne);

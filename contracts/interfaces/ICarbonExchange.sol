@@ -19,6 +19,8 @@ interface ICarbonExchange {
     error ZeroPrice();
     error UnknownOffer(uint256 offerId);
     error NotSeller(address caller, address seller);
+    /// @notice A seller cannot buy its own offer (cancel it instead).
+    error SelfTrade(uint256 offerId);
     error InsufficientOffer(uint256 offerId, uint256 remainingGrams, uint256 wantedGrams);
     /// @notice The offer's price is above what the buyer accepts.
     error PriceAboveLimit(uint256 offerId, uint256 pricePerTonne, uint256 maxPricePerTonne);
