@@ -4,7 +4,7 @@ pragma solidity ^0.8.26;
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
-import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {SolicitedCreditsHolder} from "./libraries/SolicitedCreditsHolder.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
@@ -18,11 +18,12 @@ import {ICarbonCredit} from "./interfaces/ICarbonCredit.sol";
 ///         price per tonne; the credits wait in the exchange until a buyer takes them (all or
 ///         part) and pays the seller in the same transaction, or the seller cancels. Each
 ///         certificate is its own product, so buyers always know the generation they buy.
-/// @dev OpenZeppelin ERC1155Holder, SafeERC20, ReentrancyGuard, AccessManaged and Pausable.
-///      Posted offers rather than the energy market's interval auction: credits do not expire
+/// @dev OpenZeppelin ERC1155Holder (through SolicitedCreditsHolder: credits arrive only through
+///      offer, so the exchange holds exactly its open offers), SafeERC20, ReentrancyGuard,
+///      AccessManaged and Pausable. Posted offers rather than the energy market's interval auction: credits do not expire
 ///      within minutes and need no grid, so continuous trading at the seller's price serves
 ///      both sides; `Offered`/`Bought`/`Cancelled` events are the trade history.
-contract CarbonExchange is ICarbonExchange, ERC1155Holder, AccessManaged, Pausable, ReentrancyGuard {
+contract CarbonExchange is ICarbonExchange, SolicitedCreditsHolder, AccessManaged, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     uint256 public constant GRAMS_PER_TONNE = 1_000_000;
@@ -110,26 +111,6 @@ contract CarbonExchange is ICarbonExchange, ERC1155Holder, AccessManaged, Pausab
                 address(this), msg.sender, open.certificateId, open.remainingGrams, ""
             );
         }
-    }
-
-    /// @dev Credits arrive only through offer, so the exchange holds exactly its open offers.
-    function onERC1155Received(address operator, address, uint256, uint256, bytes memory)
-        public
-        view
-        override
-        returns (bytes4)
-    {
-        if (operator != address(this)) revert UnsolicitedCredits(operator);
-        return this.onERC1155Received.selector;
-    }
-
-    function onERC1155BatchReceived(address operator, address, uint256[] memory, uint256[] memory, bytes memory)
-        public
-        pure
-        override
-        returns (bytes4)
-    {
-        revert UnsolicitedCredits(operator);
     }
 
     /// @inheritdoc ICarbonExchange

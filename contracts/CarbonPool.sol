@@ -2,7 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-import {ERC1155Holder} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Holder.sol";
+import {SolicitedCreditsHolder} from "./libraries/SolicitedCreditsHolder.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ICarbonPool} from "./interfaces/ICarbonPool.sol";
 import {ICarbonCredit} from "./interfaces/ICarbonCredit.sol";
@@ -12,10 +12,11 @@ import {ICarbonCredit} from "./interfaces/ICarbonCredit.sol";
 ///         1:1 (1 unit = 1 g CO2e, 6 decimals so 1.0 is a tonne). Pool tokens redeem for credits
 ///         oldest vintage first, for a chosen certificate against a fee, or retire pooled credits.
 ///         Pool token supply = live credits held + expired credits written off, always.
-/// @dev OpenZeppelin ERC20 and ERC1155Holder; the vintage-ordered holdings list is written here
-///      because no library keeps a sorted linked list of packed holdings. The pool has no owner:
-///      its criteria and fee are fixed at deployment.
-contract CarbonPool is ERC20, ERC1155Holder, ICarbonPool {
+/// @dev OpenZeppelin ERC20 and ERC1155Holder (through SolicitedCreditsHolder: credits arrive
+///      only through deposit). The vintage-ordered holdings list is written here because no
+///      library keeps a sorted linked list of packed holdings. The pool has no owner: its
+///      criteria and fee are fixed at deployment.
+contract CarbonPool is ERC20, SolicitedCreditsHolder, ICarbonPool {
     // ---------------------------------------------------------------- constants
     /// @notice Most certificates one redemption or retirement walks through.
     uint256 public constant MAX_CERTIFICATES_PER_CALL = 32;
@@ -114,26 +115,6 @@ contract CarbonPool is ERC20, ERC1155Holder, ICarbonPool {
         IERC1155(address(credits)).safeTransferFrom(msg.sender, address(this), certificateId, amount, "");
         _mint(msg.sender, amount);
         emit Deposited(msg.sender, certificateId, amount);
-    }
-
-    /// @dev Credits arrive only through deposit, so supply and holdings cannot drift apart.
-    function onERC1155Received(address operator, address, uint256, uint256, bytes memory)
-        public
-        view
-        override
-        returns (bytes4)
-    {
-        if (operator != address(this)) revert UnsolicitedCredits(operator);
-        return this.onERC1155Received.selector;
-    }
-
-    function onERC1155BatchReceived(address operator, address, uint256[] memory, uint256[] memory, bytes memory)
-        public
-        pure
-        override
-        returns (bytes4)
-    {
-        revert UnsolicitedCredits(operator);
     }
 
     // ---------------------------------------------------------------- redemption and retirement

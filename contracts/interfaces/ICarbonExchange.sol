@@ -24,8 +24,6 @@ interface ICarbonExchange {
     error InsufficientOffer(uint256 offerId, uint256 remainingGrams, uint256 wantedGrams);
     /// @notice The offer's price is above what the buyer accepts.
     error PriceAboveLimit(uint256 offerId, uint256 pricePerTonne, uint256 maxPricePerTonne);
-    /// @notice The exchange accepts credits only through offer.
-    error UnsolicitedCredits(address operator);
     error CertificateIdTooLarge(uint256 certificateId);
 
     // ---------------------------------------------------------------- events

@@ -34,8 +34,6 @@ interface ICarbonPool {
     error InsufficientPoolCredits(uint256 availableGrams, uint256 neededGrams);
     /// @notice The certificate's credits in the pool are fewer than asked, or expired.
     error InsufficientCertificateCredits(uint256 certificateId, uint256 heldGrams, uint256 neededGrams);
-    /// @notice The pool accepts credits only through deposit.
-    error UnsolicitedCredits(address operator);
     error ZeroAmount();
     error InvalidFee(uint256 feeBps);
     error InvalidFeeCollector();

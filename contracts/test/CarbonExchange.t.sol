@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.26;
 
+import {SolicitedCreditsHolder} from "../libraries/SolicitedCreditsHolder.sol";
 import {CarbonWorld} from "./base/CarbonWorld.sol";
 import {CarbonExchange} from "../CarbonExchange.sol";
 import {TestStablecoin} from "../local/TestStablecoin.sol";
@@ -672,7 +673,7 @@ contract CarbonExchangeTest is CarbonWorld {
     function test_safeTransferFrom_toExchange_revertsUnsolicitedCredits() public {
         (uint256 id,) = _issue(0);
         vm.prank(solarProsumer);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonExchange.UnsolicitedCredits.selector, solarProsumer));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, solarProsumer));
         carbon.safeTransferFrom(solarProsumer, address(exchange), id, 100, "");
     }
 
@@ -681,7 +682,7 @@ contract CarbonExchangeTest is CarbonWorld {
         vm.prank(solarProsumer);
         carbon.setApprovalForAll(operator, true);
         vm.prank(operator);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonExchange.UnsolicitedCredits.selector, operator));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, operator));
         carbon.safeTransferFrom(solarProsumer, address(exchange), id, 100, "");
     }
 
@@ -690,21 +691,21 @@ contract CarbonExchangeTest is CarbonWorld {
         uint256[] memory values = new uint256[](1);
         values[0] = 100;
         vm.prank(solarProsumer);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonExchange.UnsolicitedCredits.selector, solarProsumer));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, solarProsumer));
         carbon.safeBatchTransferFrom(solarProsumer, address(exchange), _ids(id), values, "");
     }
 
     function test_transferCredits_toExchange_revertsUnsolicitedCredits() public {
         _issue(0);
         vm.prank(solarProsumer);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonExchange.UnsolicitedCredits.selector, solarProsumer));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, solarProsumer));
         carbon.transferCredits(address(exchange), 100);
     }
 
     function test_onERC1155Received_directCall_revertsUnsolicitedCredits() public {
-        vm.expectRevert(abi.encodeWithSelector(ICarbonExchange.UnsolicitedCredits.selector, address(this)));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, address(this)));
         exchange.onERC1155Received(address(this), solarProsumer, 1, 1, "");
-        vm.expectRevert(abi.encodeWithSelector(ICarbonExchange.UnsolicitedCredits.selector, address(exchange)));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, address(exchange)));
         exchange.onERC1155BatchReceived(address(exchange), solarProsumer, _ids(1), _ids(1), "");
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.26;
 
+import {InvariantTargets} from "./base/InvariantTargets.sol";
 import {CarbonWorld} from "./base/CarbonWorld.sol";
 import {CarbonExchange} from "../CarbonExchange.sol";
 import {CarbonCredit} from "../CarbonCredit.sol";
@@ -317,12 +318,7 @@ contract CarbonExchangeHandler is CarbonWorld {
     }
 }
 
-contract CarbonExchangeInvariantsTest {
-    struct FuzzSelector {
-        address addr;
-        bytes4[] selectors;
-    }
-
+contract CarbonExchangeInvariantsTest is InvariantTargets {
     CarbonExchangeHandler internal handler;
     CarbonExchange internal exchange;
     CarbonCredit internal carbon;
@@ -330,19 +326,14 @@ contract CarbonExchangeInvariantsTest {
 
     function setUp() public {
         handler = new CarbonExchangeHandler();
+        _targetActions();
         exchange = handler.exchange();
         carbon = handler.carbonUnderTest();
         dollar = handler.dollar();
     }
 
-    /// @dev Read by forge's invariant runner: only the handler is called.
-    function targetContracts() public view returns (address[] memory targets) {
-        targets = new address[](1);
-        targets[0] = address(handler);
-    }
-
-    /// @dev Only its actions, not its views.
-    function targetSelectors() public view returns (FuzzSelector[] memory targets) {
+    /// @dev Only the handler's actions are called, not its views.
+    function _targetActions() internal {
         bytes4[] memory selectors = new bytes4[](6);
         selectors[0] = handler.issue.selector;
         selectors[1] = handler.offer.selector;
@@ -350,8 +341,7 @@ contract CarbonExchangeInvariantsTest {
         selectors[3] = handler.cancel.selector;
         selectors[4] = handler.retire.selector;
         selectors[5] = handler.warp.selector;
-        targets = new FuzzSelector[](1);
-        targets[0] = FuzzSelector(address(handler), selectors);
+        _targetOnly(address(handler), selectors);
     }
 
     /// @dev Σ remaining grams of the open offers, per certificate id (index = id).

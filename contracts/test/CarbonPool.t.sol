@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {Cheats} from "./base/Cheats.sol";
+import {SolicitedCreditsHolder} from "../libraries/SolicitedCreditsHolder.sol";
 import {CarbonWorld} from "./base/CarbonWorld.sol";
 import {CarbonPool} from "../CarbonPool.sol";
 import {ICarbonPool} from "../interfaces/ICarbonPool.sol";
@@ -519,7 +520,7 @@ contract CarbonPoolTest is CarbonWorld {
         _readAll(READING_WH);
         (uint256 id,) = _certify(0);
         vm.prank(solarProsumer);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonPool.UnsolicitedCredits.selector, solarProsumer));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, solarProsumer));
         carbon.safeTransferFrom(solarProsumer, address(pool), id, 100, "");
     }
 
@@ -529,11 +530,11 @@ contract CarbonPoolTest is CarbonWorld {
         uint256[] memory ids = _ids(id);
         uint256[] memory values = _ids(100);
         vm.prank(solarProsumer);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonPool.UnsolicitedCredits.selector, solarProsumer));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, solarProsumer));
         carbon.safeBatchTransferFrom(solarProsumer, address(pool), ids, values, "");
         // transferCredits sends one batch as well.
         vm.prank(solarProsumer);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonPool.UnsolicitedCredits.selector, solarProsumer));
+        vm.expectRevert(abi.encodeWithSelector(SolicitedCreditsHolder.UnsolicitedCredits.selector, solarProsumer));
         carbon.transferCredits(address(pool), 100);
         _assertEq(carbon.balanceOf(address(pool), id), 0, "nothing arrived");
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.26;
 
+import {InvariantTargets} from "./base/InvariantTargets.sol";
 import {CarbonWorld} from "./base/CarbonWorld.sol";
 import {CarbonPool} from "../CarbonPool.sol";
 import {CarbonCredit} from "../CarbonCredit.sol";
@@ -334,30 +335,20 @@ contract CarbonPoolHandler is CarbonWorld {
     }
 }
 
-contract CarbonPoolInvariantsTest {
-    struct FuzzSelector {
-        address addr;
-        bytes4[] selectors;
-    }
-
+contract CarbonPoolInvariantsTest is InvariantTargets {
     CarbonPoolHandler internal handler;
     CarbonPool internal pool;
     CarbonCredit internal carbon;
 
     function setUp() public {
         handler = new CarbonPoolHandler();
+        _targetActions();
         pool = handler.pool();
         carbon = handler.carbonUnderTest();
     }
 
-    /// @dev Read by forge's invariant runner: only the handler is called.
-    function targetContracts() public view returns (address[] memory targets) {
-        targets = new address[](1);
-        targets[0] = address(handler);
-    }
-
-    /// @dev Only its actions, not its views.
-    function targetSelectors() public view returns (FuzzSelector[] memory targets) {
+    /// @dev Only the handler's actions are called, not its views.
+    function _targetActions() internal {
         bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = handler.issue.selector;
         selectors[1] = handler.deposit.selector;
@@ -367,8 +358,7 @@ contract CarbonPoolInvariantsTest {
         selectors[5] = handler.transfer.selector;
         selectors[6] = handler.warp.selector;
         selectors[7] = handler.writeOffExpired.selector;
-        targets = new FuzzSelector[](1);
-        targets[0] = FuzzSelector(address(handler), selectors);
+        _targetOnly(address(handler), selectors);
     }
 
     function _heldSum(uint256[] memory held) internal view returns (uint256 sum) {
