@@ -12,6 +12,7 @@ abstract contract SolicitedCreditsHolder is ERC1155Holder {
     /// @notice Credits arrived other than through the holder's own functions.
     error UnsolicitedCredits(address operator);
 
+    /// @notice Accepts a single transfer only when this contract is its operator.
     function onERC1155Received(address operator, address, uint256, uint256, bytes memory)
         public
         view
@@ -22,6 +23,7 @@ abstract contract SolicitedCreditsHolder is ERC1155Holder {
         return this.onERC1155Received.selector;
     }
 
+    /// @notice Refuses every incoming batch transfer: the holder takes credits in one certificate at a time.
     function onERC1155BatchReceived(address operator, address, uint256[] memory, uint256[] memory, bytes memory)
         public
         pure
