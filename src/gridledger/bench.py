@@ -16,12 +16,12 @@ from collections.abc import Callable
 from datetime import date
 
 import numpy as np
-from eth_utils.crypto import keccak
 
 from gridledger.carbon.verifier import CarbonVerifier
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.chain.hashing import keccak
 from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.grid.network import GridNetwork
 from gridledger.grid.onchain import GridRegistrar, NodeType

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eth_abi.abi import encode
-from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import EventLog, load_artifact
+from gridledger.chain.hashing import keccak
 from gridledger.errors import CarbonError
 
 CARBON_EVENTS = ("CertificateIssued", "CertificateTerms", "CreditsRetired", "CreditsExpired")

@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 
 from eth_abi.abi import encode
-from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
+from gridledger.chain.hashing import keccak
 from gridledger.errors import CarbonError, ContractRevertError
 
 # The CDM methodology for grid-connected renewable generation: credits = generation x the grid's

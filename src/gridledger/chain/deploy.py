@@ -7,10 +7,10 @@ from typing import Any, Protocol
 
 from eth_utils.address import to_checksum_address
 from eth_utils.conversions import to_bytes
-from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import Artifact, EventLog, load_artifact
 from gridledger.chain.eip712 import SigningKey
+from gridledger.chain.hashing import keccak
 
 (
     ADMIN,

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 import coincurve
 from eth_abi.abi import encode
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
+
+from gridledger.chain.hashing import keccak
+from gridledger.chain.static_abi import encode_arguments
 
 DOMAIN_TYPEHASH = keccak(
     text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
@@ -30,29 +32,8 @@ def domain_separator(name: str, version: str, chain_id: int, contract: str) -> b
 
 def typed_digest(domain: bytes, typehash: bytes, abi_types: Sequence[str], values: Sequence[object]) -> bytes:
     """keccak("\\x19\\x01" ‖ domain ‖ hashStruct) for a struct of static fields."""
-    struct_hash = keccak(
-        typehash + b"".join(_static_word(t, v) for t, v in zip(abi_types, values, strict=True))
-    )
+    struct_hash = keccak(typehash + encode_arguments(abi_types, values))
     return keccak(b"\x19\x01" + domain + struct_hash)
-
-
-def _static_word(abi_type: str, value: object) -> bytes:
-    """One ABI word of a uintN, address or bytes32 value. Every meter reading and order is hashed
-    twice (signing, then admission), and eth_abi's general encoder with its validation took
-    most of a simulation's time; these three types are all the typed structs here use. Anything
-    else falls back to eth_abi."""
-    if abi_type.startswith("uint") and isinstance(value, int) and not isinstance(value, bool):
-        if not 0 <= value < 1 << int(abi_type[4:] or 256):
-            raise ValueError(f"{value} does not fit {abi_type}")
-        return value.to_bytes(32, "big")
-    if abi_type == "address" and isinstance(value, str):
-        raw = bytes.fromhex(value.removeprefix("0x"))
-        if len(raw) != 20:
-            raise ValueError(f"{value!r} is not an address")
-        return raw.rjust(32, b"\x00")
-    if abi_type == "bytes32" and isinstance(value, bytes) and len(value) == 32:
-        return value
-    return encode([abi_type], [value])
 
 
 class SigningKey:

@@ -4,11 +4,11 @@ off-chain, anyone submits it with their signatures (docs/governance.md)."""
 from __future__ import annotations
 
 from eth_abi.abi import encode
-from eth_utils.crypto import keccak
 
 from gridledger.chain.abi import Artifact, load_artifact
 from gridledger.chain.deploy import Chain
 from gridledger.chain.eip712 import SigningKey
+from gridledger.chain.hashing import keccak
 from gridledger.errors import MultisigError
 
 

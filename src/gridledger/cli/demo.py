@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils.crypto import keccak
 from rich.console import Console
 from rich.table import Table
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, Chain, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.chain.hashing import keccak
 from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
 from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from eth_utils.crypto import keccak
 
+from gridledger.chain.hashing import keccak
 from gridledger.errors import MarketError, OrderRejected
 from gridledger.market.clearing import BookSide
 from gridledger.market.orders import Order, Side, SignedOrder, order_hash

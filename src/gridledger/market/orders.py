@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_utils.crypto import keccak
-
 from gridledger.chain.eip712 import SigningKey, domain_separator, recover_compact, typed_digest
+from gridledger.chain.hashing import keccak
 
 ORDER_TYPEHASH = keccak(
     text="Order(address trader,uint8 side,uint16 pairId,uint64 intervalStart,uint64 energyWh,"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_abi.abi import encode
-from eth_utils.crypto import keccak
 
 from gridledger.chain.eip712 import SigningKey, domain_separator, typed_digest
+from gridledger.chain.hashing import keccak
 
 READING_TYPEHASH = keccak(
     text="MeterReading(uint64 deviceId,uint64 sequence,uint64 intervalStart,uint64 importWh,"

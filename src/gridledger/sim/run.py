@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from eth_utils.crypto import keccak
 
 from gridledger.carbon.events import collect_logs
 from gridledger.chain.abi import EventLog, event_topic, load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
+from gridledger.chain.hashing import keccak
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork
 from gridledger.market.book import IntervalBook

@@ -1,0 +1,103 @@
+"""The static-ABI fast path gives eth_abi's bytes, and leaves to eth_abi what it does not cover."""
+
+from __future__ import annotations
+
+import pytest
+from eth_abi.abi import encode as eth_abi_encode
+from eth_abi.exceptions import EncodingError
+from eth_utils.address import to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.static_abi import encode_arguments
+
+raw_addresses = st.binary(min_size=20, max_size=20)
+addresses = st.one_of(
+    raw_addresses.map(lambda raw: to_checksum_address(raw)),
+    raw_addresses.map(lambda raw: "0x" + raw.hex()),
+    raw_addresses.map(lambda raw: "0x" + raw.hex().upper()),
+)
+
+
+def uint(bits: int) -> st.SearchStrategy[int]:
+    return st.integers(0, (1 << bits) - 1)
+
+
+reading = st.tuples(
+    uint(64), uint(64), uint(64), uint(64), uint(64), uint(8),
+    st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+)  # fmt: skip
+order = st.tuples(addresses, uint(8), uint(16), uint(64), uint(64), uint(64), uint(64), uint(64), uint(64))
+fill = st.tuples(order, st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32), uint(64))
+interval = st.tuples(uint(16), uint(64), uint(8), uint(64), st.binary(min_size=32, max_size=32))
+
+
+@settings(max_examples=200)
+@given(st.lists(reading, max_size=6))
+def test_encodeArguments_meterBatch_equalsEthAbi(readings: list[tuple[object, ...]]) -> None:
+    types = load_artifact("SmartMeterRegistry").input_types("submitReadings")
+    assert encode_arguments(types, [readings]) == eth_abi_encode(types, [readings])
+
+
+@settings(max_examples=200)
+@given(interval, st.lists(fill, max_size=5))
+def test_encodeArguments_settlement_equalsEthAbi(
+    header: tuple[object, ...], fills: list[tuple[object, ...]]
+) -> None:
+    types = load_artifact("EnergyMarket").input_types("settleInterval")
+    assert encode_arguments(types, [header, fills]) == eth_abi_encode(types, [header, fills])
+
+
+@settings(max_examples=200)
+@given(
+    addresses,
+    st.booleans(),
+    st.binary(max_size=32),
+    uint(256),
+    st.lists(uint(256), max_size=4),
+    st.lists(addresses, max_size=4),
+)
+def test_encodeArguments_mixedStaticAndArrays_equalsEthAbi(
+    account: str, flag: bool, short_bytes: bytes, amount: int, amounts: list[int], accounts: list[str]
+) -> None:
+    types = ["address", "bool", "bytes32", "uint256", "uint256[]", "address[]"]
+    values = [account, flag, short_bytes, amount, amounts, accounts]
+    assert encode_arguments(types, values) == eth_abi_encode(types, values)
+
+
+def test_encodeArguments_dynamicBytes_goesToEthAbi() -> None:
+    types = ["address", "address", "uint256[]", "uint256[]", "bytes"]
+    values = ["0x" + "11" * 20, "0x" + "22" * 20, [1, 2], [3, 4], b"receipt"]
+    assert encode_arguments(types, values) == eth_abi_encode(types, values)
+
+
+@pytest.mark.parametrize(
+    ("abi_type", "bad_value"),
+    [
+        ("uint8", 256),
+        ("uint64", -1),
+        ("uint256", True),
+        ("bytes32", b"\x01" * 33),
+        ("bool", 1),
+        ("address", "0x" + "ab" * 19),
+        ("address", "0x" + "zz" * 20),
+        ("(uint8,uint8)", (1,)),
+        ("uint64[]", 5),
+    ],
+)
+def test_encodeArguments_valueNotOfItsType_raisesEthAbisError(abi_type: str, bad_value: object) -> None:
+    with pytest.raises(EncodingError):
+        encode_arguments([abi_type], [bad_value])
+
+
+def test_encodeArguments_hotShapes_encodedWithoutEthAbi(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(types: object, values: object) -> bytes:
+        raise AssertionError("eth_abi was asked")
+
+    monkeypatch.setattr("gridledger.chain.static_abi.eth_abi_encode", refuse)
+    header = (1, 2, 3, 4, b"\x05" * 32)
+    fills = [(("0x" + "ab" * 20, 1, 2, 3, 4, 5, 6, 7, 8), b"\x01" * 32, b"\x02" * 32, 9)]
+    settle_types = load_artifact("EnergyMarket").input_types("settleInterval")
+    assert len(encode_arguments(settle_types, [header, fills])) == 32 * (5 + 1 + 1 + 12)
