@@ -101,3 +101,8 @@ def test_encodeArguments_hotShapes_encodedWithoutEthAbi(monkeypatch: pytest.Monk
     fills = [(("0x" + "ab" * 20, 1, 2, 3, 4, 5, 6, 7, 8), b"\x01" * 32, b"\x02" * 32, 9)]
     settle_types = load_artifact("EnergyMarket").input_types("settleInterval")
     assert len(encode_arguments(settle_types, [header, fills])) == 32 * (5 + 1 + 1 + 12)
+
+
+def test_encodeArguments_wrongArgumentCount_raisesEthAbisError() -> None:
+    with pytest.raises(EncodingError):
+        encode_arguments(["uint64", "uint64"], [1])

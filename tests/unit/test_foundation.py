@@ -101,3 +101,8 @@ def test_submitReading_tamperFlagQuarantinesDevice(demo_world: World) -> None:
 def test_load_artifact_unknownRaises() -> None:
     with pytest.raises(ArtifactError):
         load_artifact("NoSuchContract")
+
+
+def test_encodeCall_unknownFunction_raisesArtifactError() -> None:
+    with pytest.raises(ArtifactError, match="has no function"):
+        load_artifact("EnergyToken").encode_call("noSuchFunction", ())

@@ -58,9 +58,6 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: bytes
     functions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    _call_shapes: dict[str, tuple[bytes, list[str], list[str]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
 
     def function(self, name: str) -> dict[str, Any]:
         try:
@@ -83,16 +80,19 @@ class Artifact:
         return tuple(decode(self._call_shape(name)[2], data))
 
     def _call_shape(self, name: str) -> tuple[bytes, list[str], list[str]]:
-        """(selector, input types, output types) of a function, worked out once: a simulation
+        self.function(name)  # an unknown name raises ArtifactError
+        return self._call_shapes[name]
+
+    @cached_property
+    def _call_shapes(self) -> dict[str, tuple[bytes, list[str], list[str]]]:
+        """(selector, input types, output types) per function, worked out once: a simulation
         encodes tens of thousands of calls."""
-        shape = self._call_shapes.get(name)
-        if shape is None:
-            entry = self.function(name)
+        shapes: dict[str, tuple[bytes, list[str], list[str]]] = {}
+        for name, entry in self.functions.items():
             inputs = [_type_of(p) for p in entry["inputs"]]
             selector = keccak(text=f"{name}({','.join(inputs)})")[:4]
-            shape = (selector, inputs, [_type_of(p) for p in entry["outputs"]])
-            self._call_shapes[name] = shape
-        return shape
+            shapes[name] = (selector, inputs, [_type_of(p) for p in entry["outputs"]])
+        return shapes
 
     def decode_event(self, log: EventLog) -> tuple[str, dict[str, Any]] | None:
         """(event name, arguments by name) if `log` is one of this contract's events."""

@@ -3,8 +3,8 @@
 Every meter reading and order is hashed as an EIP-712 struct of static fields, twice; meter
 batches (`submitReadings`), interval settlements (`settleInterval`) and zone reservations carry
 arrays of hundreds of static structs. eth_abi validates and encodes every field through a tree
-of encoder objects: about 12 ms for one batch of 300 readings here, a third of a simulation's
-time. These shapes need only the ABI's simplest rules (a static value is its words; a dynamic
+of encoder objects: about 12 ms for each such batch or settlement here, a third of a
+simulation's time. These shapes need only the ABI's simplest rules (a static value is its words; a dynamic
 array of static elements is its length and their words, placed after the head at an offset),
 so they are encoded here; any other type, or any value that does not fit its type exactly,
 goes to eth_abi, which also raises its errors. `tests/property/test_static_abi.py` checks that
@@ -67,29 +67,31 @@ def _plan(abi_types: tuple[str, ...]) -> tuple[_Argument, ...] | None:
     plan: list[_Argument] = []
     for abi_type in abi_types:
         is_array = abi_type.endswith("[]")
-        element_type = abi_type[:-2] if is_array else abi_type
-        encoder = _static_encoder(element_type)
-        if encoder is None:
+        static = _static_encoder(abi_type[:-2] if is_array else abi_type)
+        if static is None:
             return None
-        plan.append((is_array, encoder, 32 if is_array else 32 * _word_count(element_type)))
+        encoder, words = static
+        plan.append((is_array, encoder, 32 if is_array else 32 * words))
     return tuple(plan)
 
 
-def _static_encoder(abi_type: str) -> WordEncoder | None:
-    if abi_type.startswith("("):
-        fields = _split_tuple(abi_type)
-        if fields is None:
+def _static_encoder(abi_type: str) -> tuple[WordEncoder, int] | None:
+    """The encoder of a static type and the words it writes, or None outside the fast path."""
+    if not abi_type.startswith("("):
+        word = _word_encoder(abi_type)
+        return None if word is None else (word, 1)
+    fields = _split_tuple(abi_type)
+    if fields is None:
+        return None
+    encoders: list[WordEncoder] = []
+    words = 0
+    for field in fields:
+        static = _static_encoder(field)
+        if static is None:
             return None
-        encoders = [_static_encoder(field) for field in fields]
-        if any(encoder is None for encoder in encoders):
-            return None
-        return _tuple_encoder([encoder for encoder in encoders if encoder is not None])
-    return _word_encoder(abi_type)
-
-
-def _word_count(static_type: str) -> int:
-    fields = _split_tuple(static_type) if static_type.startswith("(") else None
-    return 1 if fields is None else sum(_word_count(field) for field in fields)
+        encoders.append(static[0])
+        words += static[1]
+    return _tuple_encoder(encoders), words
 
 
 def _split_tuple(abi_type: str) -> list[str] | None:
