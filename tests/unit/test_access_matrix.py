@@ -4,7 +4,9 @@ no state-changing function of any deployed contract is left out of the map."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hardening_world import (
@@ -22,10 +24,25 @@ from hardening_world import (
     state_changing,
 )
 
+from gridledger.chain import deploy
 from gridledger.chain.abi import DEPLOYABLE, load_artifact
 from gridledger.chain.deploy import ADMIN, FUNCTION_ROLES
 
 MANAGER = load_artifact("GridAccessManager")
+ROLE_IDS = {
+    name: getattr(deploy, name)
+    for name in (
+        "ADMIN",
+        "METER_OPERATOR",
+        "GATEWAY",
+        "GRID_OPERATOR",
+        "MARKET_OPERATOR",
+        "VERIFIER",
+        "REGULATOR",
+        "EMERGENCY",
+        "MARKET_ESCROW",
+    )
+}
 
 RESTRICTED = [
     (contract, fn, role) for contract, roles in FUNCTION_ROLES.items() for fn, role in roles.items()
@@ -156,3 +173,29 @@ def test_every_state_changing_function_is_gated_or_declared_open(contract: str) 
 def test_every_managed_contract_is_in_the_role_map() -> None:
     managed = {name for name in DEPLOYABLE if "setAuthority" in load_artifact(name).functions}
     assert managed == set(MANAGED)
+
+
+DOC_CONTRACTS = {
+    "registry": "SmartMeterRegistry",
+    "token": "EnergyToken",
+    "market": "EnergyMarket",
+    "grid": "GridManagement",
+    "carbon": "CarbonCredit",
+    "carbon exchange": "CarbonExchange",
+}
+
+
+def _documented_roles() -> set[tuple[str, str, int]]:
+    """(contract, function, role) of each row of docs/governance.md's role table that names functions."""
+    text = (Path(__file__).parents[2] / "docs" / "governance.md").read_text()
+    documented = set()
+    for row in re.findall(r"^\| ([^|`]+)(`[^|]+)\| (\w+)[^|]* \|$", text, flags=re.MULTILINE):
+        labels, functions, role = row
+        for label in re.split(r", | and ", labels.strip()):
+            for fn in re.findall(r"`(\w+)`", functions):
+                documented.add((DOC_CONTRACTS[label], fn, ROLE_IDS[role]))
+    return documented
+
+
+def test_role_table_of_the_docs_is_the_role_map() -> None:
+    assert _documented_roles() == set(RESTRICTED)
