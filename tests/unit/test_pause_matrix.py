@@ -177,7 +177,7 @@ def world(deployed: World) -> Iterator[World]:
 
 def _call(world: World, contract: str, fn: str, args: tuple[Any, ...]) -> str | None:
     """As the role holder for a restricted function, else as the participant anna."""
-    role = FUNCTION_ROLES[contract].get(fn)
+    role = FUNCTION_ROLES.get(contract, {}).get(fn)
     if fn == "setAuthority":
         # Only the manager calls it, when ADMIN moves the contract to another authority.
         manager = world.system.manager
@@ -297,3 +297,36 @@ def test_declareEmergency_elsewhere_leaves_settlement_running(world: World) -> N
 def test_paused_grid_halts_settlement_in_every_zone(world: World) -> None:
     _paused(world, "GridManagement")
     assert _settle_demo_interval(world) == "ZoneHalted"
+
+
+# ---------------------------------------------------------------- the carbon pool
+# CarbonPool has no pause of its own: its credit movements stop with CarbonCredit's.
+POOLED_GRAMS = 500
+
+
+def _pooled_then_credits_paused(world: World) -> None:
+    anna = world.participants[0]
+    world.send(anna.owner, "CarbonCredit", "setApprovalForAll", world.system.carbon_pool, True)
+    world.send(anna.owner, "CarbonPool", "deposit", 1, POOLED_GRAMS)
+    _paused(world, "CarbonCredit")
+
+
+POOL_CREDIT_PATHS = {
+    "deposit": lambda w: (1, 1),
+    "redeem": lambda w: (1,),
+    "redeemSelected": lambda w: (1, 1),
+    "retireFromPool": lambda w: (1, w.participants[0].owner, ""),
+}
+
+
+@pytest.mark.parametrize("fn", POOL_CREDIT_PATHS)
+def test_paused_credits_refuse_pool_path_moving_credits(world: World, fn: str) -> None:
+    _pooled_then_credits_paused(world)
+    assert _call(world, "CarbonPool", fn, POOL_CREDIT_PATHS[fn](world)) == "EnforcedPause"
+
+
+def test_paused_credits_leave_pool_shares_transferable(world: World) -> None:
+    # Current behaviour, reported on issue 12: the pool's ERC-20 shares are claims on credits
+    # and keep moving while the credits are paused.
+    _pooled_then_credits_paused(world)
+    assert _call(world, "CarbonPool", "transfer", (world.participants[1].owner, 1)) is None

@@ -29,7 +29,7 @@ MULTISIG = load_artifact("GovernanceMultisig")
 MARKET = load_artifact("EnergyMarket")
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 OTHER_CHAIN_ID = 31_337
-BAD_SIGNATURE = 2  # RejectReason.BadSignature
+BAD_SIGNATURE, STALE_SEQUENCE = 2, 5  # RejectReason
 
 
 def _shifted_deployment() -> World:
@@ -139,6 +139,13 @@ def test_submitReadings_rejects_forged_signature_and_keeps_the_batch(home: World
     assert outcomes == {anna.device_id: BAD_SIGNATURE, ben.device_id: 0}
 
 
+def test_submitReadings_rejects_replay_of_an_accepted_reading(home: World) -> None:
+    anna = home.participants[0]
+    reading = _next_reading(home, anna)
+    _relay(home, [reading])
+    assert _relay(home, [reading]) == {anna.device_id: STALE_SEQUENCE}
+
+
 # ---------------------------------------------------------------- market orders
 
 
@@ -171,6 +178,12 @@ def _settle(world: World, clearing: Any, fills: list[tuple[Any, ...]]) -> str | 
 def test_settleInterval_accepts_orders_signed_for_this_market(home: World) -> None:
     _, settlement = _cleared(home)
     assert _settle(home, settlement.clearing, settlement.fills) is None
+
+
+def test_settleInterval_refuses_replay_of_a_settled_interval(home: World) -> None:
+    _, settlement = _cleared(home)
+    assert _settle(home, settlement.clearing, settlement.fills) is None
+    assert _settle(home, settlement.clearing, settlement.fills) == "IntervalAlreadySettled"
 
 
 def test_settleInterval_refuses_orders_signed_for_another_deployment(home: World, elsewhere: World) -> None:
