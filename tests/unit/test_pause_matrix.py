@@ -17,6 +17,7 @@ from gridledger.chain.deploy import ADMIN, EMERGENCY, FUNCTION_ROLES, named_acco
 from gridledger.chain.eip712 import domain_separator, typed_digest
 from gridledger.chain.hashing import keccak
 from gridledger.cli.demo import FIRMWARE, INTERVAL_S, LOCAL_FEEDER, START_TIME, open_market_interval
+from gridledger.errors import ContractRevertError
 from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.market.settlement import MarketOperator
 from gridledger.meter.signing import FLAG_TAMPER, MeterReading, registry_domain_separator
@@ -188,8 +189,8 @@ def _call(world: World, contract: str, fn: str, args: tuple[Any, ...]) -> str | 
         return world.as_role(role, contract, fn, *args)
     try:
         world.send(world.actors["participant"], contract, fn, *args)
-    except Exception as refused:
-        return str(getattr(refused, "error_name", refused))
+    except ContractRevertError as refused:
+        return refused.error_name
     return None
 
 
