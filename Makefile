@@ -68,8 +68,9 @@ slither-baseline: node_modules/.installed $(VENV)/.installed $(SLITHER_VENV)/.in
 	$(PY) tools/slither_gate.py --write-baseline
 
 ## coverage: forge coverage (default fuzz profile); every deployable contract >= 90 % lines and branches
-# --ir-minimum: the contracts need the IR pipeline (stack too deep without it), and coverage
-# turns the optimizer off; the minimum IR optimisation is what compiles.
+# --ir-minimum: coverage turns via-IR and the optimizer off, and the legacy pipeline fails with
+# "stack too deep" in CarbonCredit.issueCreditsCertificate; the IR pipeline at minimum
+# optimisation compiles (its source maps are a little coarser).
 coverage: node_modules/.installed $(VENV)/.installed
 	mkdir -p $(dir $(COVERAGE_LCOV))
 	FOUNDRY_PROFILE=default $(FORGE) coverage --ir-minimum --report summary --report lcov \
