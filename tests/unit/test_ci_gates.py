@@ -78,6 +78,12 @@ def test_findings_of_keysByNamesNotLines() -> None:
     )
 
 
+def test_sources_areDeployableCodeWithoutTests() -> None:
+    names = set(slither_gate._sources())
+    assert {"contracts/GovernanceMultisig.sol", "contracts/local/TestStablecoin.sol"} <= names
+    assert not [n for n in names if n.startswith("contracts/test/")]
+
+
 def test_findings_of_failedRunRaises() -> None:
     with pytest.raises(slither_gate.SlitherRunError, match="compilation failed"):
         slither_gate.findings_of({"success": False, "error": "compilation failed", "results": {}})
