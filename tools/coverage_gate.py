@@ -3,7 +3,8 @@
     python tools/coverage_gate.py lcov.info [--min-percent 90]
 
 Every deployable contract (gridledger.chain.abi.DEPLOYABLE) must reach the floor in lines AND
-branches; a deployable contract missing from the report fails too (its tests did not run).
+branches. A deployable contract missing from the report fails too, unless it is listed in
+NO_OWN_CODE: forge reports only files with statements of their own.
 Other source files (libraries) are printed for information: their lines count where they
 are used, and an internal library has no deployed code of its own.
 """
@@ -17,6 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gridledger.chain.abi import DEPLOYABLE
+
+# Deployable contracts without a statement of their own, which forge leaves out of the report.
+# Each is gated like the others as soon as it gains code.
+NO_OWN_CODE = {
+    "GridAccessManager": "OpenZeppelin's AccessManager unchanged; its constructor only passes the admin on",
+}
 
 
 @dataclass
@@ -84,7 +91,10 @@ def gate(files: dict[str, FileCoverage], floor: float) -> tuple[list[str], list[
         report.append(f"{path:<48} {cov.line_percent:>7.1f}% {cov.branch_percent:>8.1f}%")
     for name in DEPLOYABLE:
         if name not in by_contract:
-            failures.append(f"{name}: not in the coverage report")
+            if name in NO_OWN_CODE:
+                report.append(f"{name}: no code of its own ({NO_OWN_CODE[name]})")
+            else:
+                failures.append(f"{name}: not in the coverage report")
             continue
         cov = files[by_contract[name]]
         for what, percent in (("lines", cov.line_percent), ("branches", cov.branch_percent)):
