@@ -38,6 +38,12 @@ class FileCoverage:
         # No branch in a file means nothing is left untested.
         return 100.0 if not hits else 100.0 * sum(1 for h in hits if h > 0) / len(hits)
 
+    def untested(self) -> str:
+        """The source lines of unexecuted statements and untaken branches, for the reader."""
+        lines = sorted(at for at, hits in self.lines.items() if hits == 0)
+        branches = sorted({at for (at, _, _), hits in self.branches.items() if hits == 0})
+        return f"untested lines {_ranges(lines)}; untaken branches at lines {_ranges(branches)}"
+
     @property
     def line_percent(self) -> float:
         return self._percent(list(self.lines.values()))
@@ -45,6 +51,18 @@ class FileCoverage:
     @property
     def branch_percent(self) -> float:
         return self._percent(list(self.branches.values()))
+
+
+def _ranges(numbers: list[int]) -> str:
+    if not numbers:
+        return "none"
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
 class LcovError(ValueError):
@@ -97,9 +115,13 @@ def gate(files: dict[str, FileCoverage], floor: float) -> tuple[list[str], list[
                 failures.append(f"{name}: not in the coverage report")
             continue
         cov = files[by_contract[name]]
-        for what, percent in (("lines", cov.line_percent), ("branches", cov.branch_percent)):
-            if percent < floor:
-                failures.append(f"{name}: {what} {percent:.1f}% < {floor:g}%")
+        low = [
+            f"{what} {percent:.1f}% < {floor:g}%"
+            for what, percent in (("lines", cov.line_percent), ("branches", cov.branch_percent))
+            if percent < floor
+        ]
+        if low:
+            failures.append(f"{name}: {', '.join(low)} ({by_contract[name]}: {cov.untested()})")
     return report, failures
 
 

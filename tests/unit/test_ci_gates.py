@@ -181,7 +181,12 @@ def test_gate_lowLinesOrBranchesFail() -> None:
         EnergyMarket=_record("contracts/EnergyMarket.sol", [1] * 10, ["1"] * 8 + ["0", "-"]),
     )
     _, failures = coverage_gate.gate(coverage_gate.parse_lcov(text), 90.0)
-    assert failures == ["EnergyMarket: branches 80.0% < 90%", "CarbonPool: lines 80.0% < 90%"]
+    assert failures == [
+        "EnergyMarket: branches 80.0% < 90% (contracts/EnergyMarket.sol: untested lines none; "
+        "untaken branches at lines 9-10)",
+        "CarbonPool: lines 80.0% < 90% (contracts/CarbonPool.sol: untested lines 9-10; "
+        "untaken branches at lines none)",
+    ]
 
 
 def test_gate_deployableMissingFromReportFails() -> None:
@@ -204,7 +209,7 @@ def test_main_printsTableAndFailsBelowFloor(tmp_path: Path, capsys: pytest.Captu
     assert coverage_gate.main([str(lcov)]) == 1
     out = capsys.readouterr().out
     assert "contracts/CarbonCredit.sol" in out and "50.0%" in out
-    assert "CarbonCredit: lines 50.0% < 90%" in out
+    assert "CarbonCredit: lines 50.0% < 90% (contracts/CarbonCredit.sol: untested lines 2;" in out
 
 
 def test_main_unreadableReportFails(tmp_path: Path) -> None:
