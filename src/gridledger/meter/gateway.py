@@ -115,7 +115,7 @@ class Gateway:
         self._field = {str(f["name"]): i for i, f in enumerate(device_fields)}
         self._queue: dict[ReadingKey, SignedReadingTuple] = {}
         self._domain: bytes | None = None
-        self._signers: dict[int, str] = {}
+        self._signers: dict[int, bytes] = {}  # device id -> key address, 20 bytes
         self._looked_up: set[int] = set()  # devices read from the chain since the last flush
         self._last_sequence: dict[int, int] = {}
         self._gas_per_reading: deque[int] = deque(maxlen=GAS_WINDOW)
@@ -193,7 +193,7 @@ class Gateway:
             known = self._look_up(device_id)
         if known is None:
             raise ReadingRefused(device_id, reading[1], "UnknownDevice")
-        if signer is None or signer.lower() != known.lower():
+        if signer is None or signer != known:
             raise ReadingRefused(device_id, reading[1], "BadSignature")
         return digest
 
@@ -214,13 +214,13 @@ class Gateway:
             raise GatewayError(f"registry refused getDevice({device_id}): {refused}") from refused
         return tuple(device)
 
-    def _look_up(self, device_id: int) -> str | None:
+    def _look_up(self, device_id: int) -> bytes | None:
         self._looked_up.add(device_id)
         device = self._device(device_id)
         if device is None:
             self._signers.pop(device_id, None)
             return None
-        signer = str(device[self._field["signer"]])
+        signer = bytes.fromhex(str(device[self._field["signer"]]).removeprefix("0x"))
         self._signers[device_id] = signer
         last = int(device[self._field["lastSequence"]])
         self._last_sequence[device_id] = max(self._last_sequence.get(device_id, 0), last)

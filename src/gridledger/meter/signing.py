@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import coincurve
 from eth_abi.abi import encode
 
-from gridledger.chain.eip712 import SigningKey, domain_separator, recover_compact, typed_digest
+from gridledger.chain.eip712 import SigningKey, domain_separator, typed_digest
 from gridledger.chain.hashing import keccak
 
 READING_TYPEHASH = keccak(
@@ -61,16 +62,20 @@ def reading_of(signed: SignedReadingTuple) -> MeterReading:
     return MeterReading(device_id, sequence, interval_start, import_wh, export_wh, flags, firmware_hash)
 
 
-def recover_reading_signer(digest: bytes, r: bytes, vs: bytes) -> str | None:
-    """The address that signed `digest` as the registry's ECDSA.tryRecover sees it, or None where
-    the registry finds no signer (zero r or s, s in the upper half, no point)."""
-    s = int.from_bytes(vs, "big") & ((1 << 255) - 1)
+def recover_reading_signer(digest: bytes, r: bytes, vs: bytes) -> bytes | None:
+    """The 20-byte address that signed `digest` as the registry's ECDSA.tryRecover sees it, or
+    None where the registry finds no signer (zero r or s, s in the upper half, no point).
+    Raw bytes: a checksummed string would double the cost of a check the gateway runs per reading."""
+    packed = int.from_bytes(vs, "big")
+    s = packed & ((1 << 255) - 1)
     if len(r) != 32 or len(vs) != 32 or not int.from_bytes(r, "big") or not 0 < s <= SECP256K1_HALF_ORDER:
         return None
+    signature = r + s.to_bytes(32, "big") + bytes([packed >> 255])
     try:
-        return recover_compact(digest, r, vs)
+        public = coincurve.PublicKey.from_signature_and_message(signature, digest, hasher=None)
     except ValueError:
         return None
+    return keccak(public.format(compressed=False)[1:])[-20:]
 
 
 class DeviceKey(SigningKey):
