@@ -324,3 +324,31 @@ def test_Gateway_gasBudgetOutsideTheTransactionCap_isRefused(budget: int) -> Non
             "0x" + "33" * 20,
             gas_budget=budget,
         )
+
+
+# ---------------------------------------------------------------- the device-key cache
+def test_enqueue_afterKeyRotation_learnsTheNewKey() -> None:
+    old_key, new_key = DeviceKey(keccak(text="meter")), DeviceKey(keccak(text="meter rotated"))
+    chain = _GasChain(old_key, gas_per_reading=1_000)
+    gateway = Gateway(chain, chain.REGISTRY, _account("gateway"))
+    _queue_readings(gateway, old_key, 1)
+    gateway.flush()
+    chain.device = new_key  # the operator rotated the device's key in the registry
+    _queue_readings(gateway, new_key, 1, first=2)
+    assert gateway.pending == 1
+    domain = registry_domain_separator(1, _GasChain.REGISTRY)
+    with pytest.raises(ReadingRefused):  # the old key is no longer the device's
+        gateway.enqueue(old_key.sign_reading(MeterReading(1, 3, 2700, 0, 3, 0, FIRMWARE), domain))
+
+
+class _DownChain(_GasChain):
+    def call(self, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        raise ChainError("connection refused")
+
+
+def test_enqueue_registryUnreachable_raisesGatewayError() -> None:
+    meter = DeviceKey(keccak(text="meter"))
+    gateway = Gateway(_DownChain(meter, 1), _GasChain.REGISTRY, _account("gateway"))
+    with pytest.raises(GatewayError):
+        _queue_readings(gateway, meter, 1)
+    assert gateway.pending == 0

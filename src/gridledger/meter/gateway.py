@@ -143,10 +143,15 @@ class Gateway:
 
         Raises ReadingRefused if the device is unknown or the signature is not the device's."""
         key = (reading[0], reading[1])
-        digest = self._verify(reading)
+        try:
+            digest = self._verify(reading)
+        except ChainError as failed:
+            raise GatewayError(f"device {key[0]} could not be read from the registry: {failed}") from failed
         self._note_sequence(*key)
         queued = self._queue.get(key)
-        if queued == reading or (queued is None and self.delivered.get(key) == digest):
+        # The same signed content (a signature may differ: ECDSA nonces) is the same reading.
+        same_as = self.delivered.get(key) if queued is None else self._digest(queued)
+        if same_as == digest:
             return False
         tampered = bool(reading[5] & FLAG_TAMPER)
         if queued is not None:
@@ -185,7 +190,7 @@ class Gateway:
     # ---------------------------------------------------------------- verification
     def _verify(self, reading: SignedReadingTuple) -> bytes:
         device_id = reading[0]
-        digest = reading_digest(reading_of(reading), self._registry_domain())
+        digest = self._digest(reading)
         signer = recover_reading_signer(digest, reading[7], reading[8])
         known = self._signers.get(device_id)
         if (known is None or signer != known) and device_id not in self._looked_up:
@@ -196,6 +201,9 @@ class Gateway:
         if signer is None or signer != known:
             raise ReadingRefused(device_id, reading[1], "BadSignature")
         return digest
+
+    def _digest(self, reading: SignedReadingTuple) -> bytes:
+        return reading_digest(reading_of(reading), self._registry_domain())
 
     def _registry_domain(self) -> bytes:
         if self._domain is None:
@@ -269,7 +277,7 @@ class Gateway:
     def _settle(self, key: ReadingKey, reason: str | None, report: FlushReport) -> None:
         reading = self._queue.pop(key)
         if reason is None:
-            self.delivered[key] = reading_digest(reading_of(reading), self._registry_domain())
+            self.delivered[key] = self._digest(reading)
             report.accepted.append(key)
         else:
             self.rejected[key] = (reading, reason)
