@@ -45,6 +45,21 @@ class OrderRejected(MarketError):
         super().__init__(f"order rejected ({reason}): {detail}")
 
 
+class InvalidBookSide(MarketError):
+    """Clearing input the engine cannot clear exactly: wrong dtype or shape, unequal lengths,
+    negative or over-limit values, duplicate tie-break keys, or more orders than a side admits."""
+
+
+class ReadingRefused(GatewayError):
+    """The gateway would not queue a reading; `reason` is UnknownDevice or BadSignature."""
+
+    def __init__(self, device_id: int, sequence: int, reason: str) -> None:
+        self.device_id = device_id
+        self.sequence = sequence
+        self.reason = reason
+        super().__init__(f"reading {sequence} of device {device_id} refused: {reason}")
+
+
 class ScenarioError(GridLedgerError):
     """A simulation scenario cannot be built (unknown grid, day outside the profiles, bad size)."""
 

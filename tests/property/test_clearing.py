@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridledger.market.clearing import BookSide, clear_uniform
+from gridledger.errors import InvalidBookSide
+from gridledger.market.clearing import (
+    MAX_ORDER_ENERGY_WH,
+    MAX_ORDERS_PER_SIDE,
+    MAX_PRICE_PER_KWH,
+    BookSide,
+    clear_uniform,
+)
 from gridledger.market.orders import Pricing
 
+# The hash key is unique per side, as the book guarantees (BookSide refuses duplicates).
 orders = st.lists(
     st.tuples(st.integers(1, 20), st.integers(1, 50), st.integers(0, 5), st.integers(0, 2**63)),
     min_size=0,
     max_size=12,
+    unique_by=lambda order: order[3],
+)
+# Orders at the book's limits: every one near the energy cap, prices spread up to the price cap.
+orders_at_limits = st.lists(
+    st.tuples(
+        st.integers(MAX_PRICE_PER_KWH - 1_000, MAX_PRICE_PER_KWH) | st.integers(0, MAX_PRICE_PER_KWH),
+        st.integers(MAX_ORDER_ENERGY_WH - 10, MAX_ORDER_ENERGY_WH),
+        st.integers(0, 2**63 - 1),
+        st.integers(0, 2**64 - 1),
+    ),
+    min_size=10,
+    max_size=40,
+    unique_by=lambda order: order[3],
 )
 
 
@@ -99,3 +121,56 @@ def test_clear_uniform_tieOnPriceAndTimeGoesToSmallerHash() -> None:
 def test_clear_uniform_noCrossing_tradesNothing() -> None:
     result = clear_uniform(_side([(5, 10, 0, 1)]), _side([(6, 10, 0, 2)]))
     assert result.volume_wh == 0 and result.bid_fill_wh.tolist() == [0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(orders_at_limits, orders_at_limits, st.sampled_from(list(Pricing)))
+def test_clear_uniform_atBookLimits_isExact(
+    raw_bids: list[tuple[int, int, int, int]], raw_asks: list[tuple[int, int, int, int]], pricing: Pricing
+) -> None:
+    bids, asks = _side(raw_bids), _side(raw_asks)
+    result = clear_uniform(bids, asks, pricing)
+    plain_bids = [(p, wh) for p, wh, _, _ in raw_bids]
+    plain_asks = [(p, wh) for p, wh, _, _ in raw_asks]
+    bid_fills, ask_fills = result.bid_fill_wh.tolist(), result.ask_fill_wh.tolist()
+    exact_welfare = sum(p * f for (p, _), f in zip(plain_bids, bid_fills, strict=True)) - sum(
+        p * f for (p, _), f in zip(plain_asks, ask_fills, strict=True)
+    )
+
+    assert result.volume_wh == _max_volume_over_prices(plain_bids, plain_asks)
+    assert sum(bid_fills) == sum(ask_fills) == result.volume_wh
+    assert all(
+        0 <= f <= wh for (_, wh), f in zip(plain_bids + plain_asks, bid_fills + ask_fills, strict=True)
+    )
+    assert result.welfare(bids, asks) == exact_welfare >= 0
+
+
+@given(
+    st.sampled_from(["price_per_kwh", "energy_wh"]),
+    st.integers(1, 2**62),
+)
+def test_BookSide_valueAboveItsLimit_isRefused(column: str, excess: int) -> None:
+    limit = MAX_PRICE_PER_KWH if column == "price_per_kwh" else MAX_ORDER_ENERGY_WH
+    values = {"price_per_kwh": [1, 1], "energy_wh": [1, 1]}
+    values[column][1] = limit + excess
+    with pytest.raises(InvalidBookSide):
+        BookSide(
+            np.array(values["price_per_kwh"], dtype=np.int64),
+            np.array(values["energy_wh"], dtype=np.int64),
+            np.zeros(2, dtype=np.int64),
+            np.arange(2, dtype=np.uint64),
+        )
+
+
+def test_BookSide_atMostMaxOrdersPerSide() -> None:
+    def side(count: int) -> BookSide:
+        return BookSide(
+            np.ones(count, dtype=np.int64),
+            np.full(count, MAX_ORDER_ENERGY_WH, dtype=np.int64),
+            np.zeros(count, dtype=np.int64),
+            np.arange(count, dtype=np.uint64),
+        )
+
+    assert len(side(MAX_ORDERS_PER_SIDE)) == MAX_ORDERS_PER_SIDE
+    with pytest.raises(InvalidBookSide):
+        side(MAX_ORDERS_PER_SIDE + 1)

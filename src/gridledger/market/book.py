@@ -15,11 +15,16 @@ import numpy as np
 
 from gridledger.chain.hashing import keccak
 from gridledger.errors import MarketError, OrderRejected
-from gridledger.market.clearing import BookSide
+from gridledger.market.clearing import (
+    INT64_MAX,
+    MAX_ORDER_ENERGY_WH,
+    MAX_ORDERS_PER_SIDE,
+    MAX_PRICE_PER_KWH,
+    BookSide,
+)
 from gridledger.market.orders import Order, Side, SignedOrder, order_hash
 
 INTERVAL_SECONDS = 900
-MAX_UINT64 = 2**64 - 1
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,9 @@ class IntervalBook:
     # Sells the grid could not take in full: the most each may export (grid-feasible clearing).
     export_caps_wh: dict[bytes, int] = field(default_factory=dict)
     _hashes: set[bytes] = field(default_factory=set, repr=False)
+    # First 8 bytes of every admitted hash: the clearing's last tie-breaker must be unique.
+    _hash_keys: set[bytes] = field(default_factory=set, repr=False)
+    _side_counts: dict[Side, int] = field(default_factory=dict, repr=False)
 
     def add(self, signed: SignedOrder, received_at_ms: int, now_s: int) -> None:
         """Admit an order, or raise OrderRejected saying why; a rejected order changes nothing."""
@@ -51,8 +59,14 @@ class IntervalBook:
             raise OrderRejected("other_interval", f"interval {order.interval_start}")
         if order.side not in (Side.SELL, Side.BUY):
             raise OrderRejected("invalid_side", str(order.side))
-        if not 0 < order.energy_wh <= MAX_UINT64 or not 0 <= order.limit_price_per_kwh <= MAX_UINT64:
-            raise OrderRejected("out_of_range", "energy must be positive and amounts fit uint64")
+        if (
+            not 0 < order.energy_wh <= MAX_ORDER_ENERGY_WH
+            or not 0 <= order.limit_price_per_kwh <= MAX_PRICE_PER_KWH
+        ):
+            raise OrderRejected(
+                "out_of_range",
+                f"energy must be 1..{MAX_ORDER_ENERGY_WH} Wh and the price 0..{MAX_PRICE_PER_KWH} per kWh",
+            )
         if order.expiry < now_s:
             raise OrderRejected("expired", f"expired at {order.expiry}")
         if order_hash(order, self.domain) != signed.order_hash:
@@ -61,10 +75,24 @@ class IntervalBook:
             raise OrderRejected("bad_signature", f"not signed by {order.trader}")
         if signed.order_hash in self._hashes:
             raise OrderRejected("duplicate", signed.order_hash.hex())
+        # Two hashes sharing 8 bytes take a trader about 2^32 tries to grind: refused, so that no
+        # order can make the book's clearing input invalid.
+        if signed.order_hash[:8] in self._hash_keys:
+            raise OrderRejected(
+                "hash_key_collision", f"another order's hash also starts {signed.order_hash[:8].hex()}"
+            )
+        if self._side_counts.get(order.side, 0) >= MAX_ORDERS_PER_SIDE:
+            raise OrderRejected(
+                "book_full", f"the {order.side.name.lower()} side holds {MAX_ORDERS_PER_SIDE} orders"
+            )
+        if not 0 <= received_at_ms <= INT64_MAX:
+            raise MarketError(f"receipt time {received_at_ms} ms outside 0..{INT64_MAX}")
         if self.entries and received_at_ms < self.entries[-1].received_at_ms:
             raise MarketError("receipt times must not go backwards")
         self.entries.append(BookEntry(signed, received_at_ms))
         self._hashes.add(signed.order_hash)
+        self._hash_keys.add(signed.order_hash[:8])
+        self._side_counts[order.side] = self._side_counts.get(order.side, 0) + 1
 
     def exclude(self, hash_: bytes, reason: str) -> None:
         if hash_ not in self._hashes:

@@ -11,6 +11,12 @@ midpoint is still reported because the contract checks every limit against it.
 
 The engine is written here because no maintained library clears double auctions with partial
 fills at this speed; grid constraints plug in through `ClearingMechanism` (docs/market.md).
+
+Limits (docs/market.md, "Book limits"): the engine works in int64, so a side may hold at most
+MAX_ORDERS_PER_SIDE orders of at most MAX_ORDER_ENERGY_WH each, priced at most
+MAX_PRICE_PER_KWH. Then every cumulative energy sum is at most 10^15 Wh and every single
+energy x price product at most 10^18, both below 2^63 (about 9.2 x 10^18); welfare, a sum of
+such products, is computed in Python integers. `BookSide` refuses anything else.
 """
 
 from __future__ import annotations
@@ -21,10 +27,25 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.errors import InvalidBookSide
 from gridledger.market.orders import Pricing
 
 Int64Array = npt.NDArray[np.int64]
 UInt64Array = npt.NDArray[np.uint64]
+
+# 1 GWh: a 15-minute order of a 4 GW plant, far beyond any participant of a local market.
+MAX_ORDER_ENERGY_WH = 10**9
+# 10^9 base units per kWh is 1,000 dollars per kWh with a 6-decimal stablecoin: 250 times the
+# EU day-ahead market's harmonised maximum price (4,000 EUR/MWh).
+MAX_PRICE_PER_KWH = 10**9
+MAX_ORDERS_PER_SIDE = 10**6
+INT64_MAX = 2**63 - 1
+# The derivation of the limits, checked when the module loads (python -O does not run asserts).
+if (
+    MAX_ORDERS_PER_SIDE * MAX_ORDER_ENERGY_WH > INT64_MAX
+    or MAX_ORDER_ENERGY_WH * MAX_PRICE_PER_KWH > INT64_MAX
+):
+    raise ImportError("clearing limits let an int64 sum overflow")
 
 
 @dataclass(frozen=True)
@@ -42,6 +63,32 @@ class BookSide:
         none = np.zeros(0, dtype=np.int64)
         return cls(none, none, none, np.zeros(0, dtype=np.uint64))
 
+    def __post_init__(self) -> None:
+        # (column, dtype, largest value); uint64 columns are in range by their dtype.
+        columns: dict[str, tuple[npt.NDArray[np.generic] | None, type[np.generic], int | None]] = {
+            "price_per_kwh": (self.price_per_kwh, np.int64, MAX_PRICE_PER_KWH),
+            "energy_wh": (self.energy_wh, np.int64, MAX_ORDER_ENERGY_WH),
+            "received_at": (self.received_at, np.int64, INT64_MAX),
+            "hash_key": (self.hash_key, np.uint64, None),
+            "grid_node_id": (self.grid_node_id, np.uint64, None),
+        }
+        length: int | None = None
+        for name, (column, dtype, most) in columns.items():
+            if column is None:
+                continue
+            if not isinstance(column, np.ndarray) or column.dtype != dtype or column.ndim != 1:
+                raise InvalidBookSide(f"{name} must be a 1-D {np.dtype(dtype).name} array")
+            if length is not None and column.shape[0] != length:
+                raise InvalidBookSide(f"{name} has {column.shape[0]} entries, the other columns {length}")
+            length = column.shape[0]
+            if most is not None and length and (int(column.min()) < 0 or int(column.max()) > most):
+                raise InvalidBookSide(f"{name} outside 0..{most}")
+        if length is not None and length > MAX_ORDERS_PER_SIDE:
+            raise InvalidBookSide(f"{length} orders on one side, at most {MAX_ORDERS_PER_SIDE}")
+        # The hash key is the last tie-breaker: with two equal keys the execution order is not defined.
+        if np.unique(self.hash_key).shape[0] != len(self):
+            raise InvalidBookSide("hash_key has duplicates: the tie-break between them is not defined")
+
     def __len__(self) -> int:
         return int(self.price_per_kwh.shape[0])
 
@@ -57,8 +104,16 @@ class ClearingResult:
     ask_fill_wh: Int64Array
 
     def welfare(self, bids: BookSide, asks: BookSide) -> int:
-        """Gains from trade in payment units x 1000 (Wh x units per kWh): sum bid*fill - sum ask*fill."""
-        return int(bids.price_per_kwh @ self.bid_fill_wh) - int(asks.price_per_kwh @ self.ask_fill_wh)
+        """Gains from trade in payment units x 1000 (Wh x units per kWh): sum bid*fill - sum ask*fill,
+        exact (Python integers: the sum may pass 2^63)."""
+        return _exact_dot(bids.price_per_kwh, self.bid_fill_wh) - _exact_dot(
+            asks.price_per_kwh, self.ask_fill_wh
+        )
+
+
+def _exact_dot(prices: Int64Array, fills: Int64Array) -> int:
+    traded = np.flatnonzero(fills)
+    return sum(p * f for p, f in zip(prices[traded].tolist(), fills[traded].tolist(), strict=True))
 
 
 class ClearingMechanism(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import coincurve
 from eth_abi.abi import encode
 
 from gridledger.chain.eip712 import SigningKey, domain_separator, typed_digest
@@ -16,6 +17,8 @@ READING_TYPEHASH = keccak(
 READING_TYPES = ("uint64", "uint64", "uint64", "uint64", "uint64", "uint8", "bytes32")
 FLAG_TAMPER = 1
 FLAG_POWER_LOSS = 2
+# OpenZeppelin's ECDSA refuses s above half the curve order (malleable signatures): so does the gateway.
+SECP256K1_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,27 @@ def registry_domain_separator(chain_id: int, registry: str) -> bytes:
 
 def reading_digest(reading: MeterReading, domain: bytes) -> bytes:
     return typed_digest(domain, READING_TYPEHASH, READING_TYPES, reading.fields())
+
+
+def reading_of(signed: SignedReadingTuple) -> MeterReading:
+    device_id, sequence, interval_start, import_wh, export_wh, flags, firmware_hash = signed[:7]
+    return MeterReading(device_id, sequence, interval_start, import_wh, export_wh, flags, firmware_hash)
+
+
+def recover_reading_signer(digest: bytes, r: bytes, vs: bytes) -> bytes | None:
+    """The 20-byte address that signed `digest` as the registry's ECDSA.tryRecover sees it, or
+    None where the registry finds no signer (zero r or s, s in the upper half, no point).
+    Raw bytes: a checksummed string would double the cost of a check the gateway runs per reading."""
+    packed = int.from_bytes(vs, "big")
+    s = packed & ((1 << 255) - 1)
+    if len(r) != 32 or len(vs) != 32 or not int.from_bytes(r, "big") or not 0 < s <= SECP256K1_HALF_ORDER:
+        return None
+    signature = r + s.to_bytes(32, "big") + bytes([packed >> 255])
+    try:
+        public = coincurve.PublicKey.from_signature_and_message(signature, digest, hasher=None)
+    except ValueError:
+        return None
+    return keccak(public.format(compressed=False)[1:])[-20:]
 
 
 class DeviceKey(SigningKey):

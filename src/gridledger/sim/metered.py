@@ -54,6 +54,10 @@ class MeteredChain:
     def last_logs(self) -> list[EventLog]:
         return self.inner.last_logs
 
+    @property
+    def last_gas_used(self) -> int:
+        return self.inner.last_gas_used
+
     def deploy(self, name: str, args: tuple[Any, ...], sender: str) -> str:
         return self.inner.deploy(name, args, sender)
 
