@@ -69,10 +69,13 @@ def staged_dir(out: Path, superseded: Iterable[str] = (), option: str = "--out")
     """Yields a staging folder beside `out`; once the block completes, its files replace their
     namesakes in `out` (created if missing), and those of the `superseded` names the block did
     not write are removed from `out` (an earlier report's files this one has no data for).
-    If the block raises, `out` is untouched."""
+    If the block raises, `out` is untouched; an OSError of the block becomes an OutputError."""
     check_output_dir(out, option)
     with _staging(out, option) as staging:
-        yield staging
+        try:
+            yield staging
+        except OSError as failed:  # a full disk, a quota: the old folder stays as it was
+            raise OutputError(f"cannot write the report for {out}: {failed.strerror or failed}") from failed
         try:
             if not out.exists():
                 staging.rename(out)  # one rename: the whole folder appears at once
