@@ -81,9 +81,8 @@ def _events(
     pools = [checked_address(p, "--pool") for p in pools]
     exchanges = [checked_address(e, "--exchange") for e in exchanges]
     chain = RpcChain(rpc_url, impersonate=False)
-    for option, address in [("--carbon", carbon)] + [("--pool", p) for p in pools] + [
-        ("--exchange", e) for e in exchanges
-    ]:
+    named = [("--carbon", carbon), *(("--pool", p) for p in pools), *(("--exchange", e) for e in exchanges)]
+    for option, address in named:
         require_contract(chain, address, option)
     return carbon, collect_logs(chain, carbon, pools, exchanges)
 
