@@ -74,3 +74,11 @@ class GridModelError(GridLedgerError):
 
 class CarbonError(GridLedgerError):
     """Carbon credits could not be issued, retired or reported."""
+
+
+class InputError(GridLedgerError):
+    """A command-line input is malformed or out of range (an address, a URL, a number)."""
+
+
+class OutputError(GridLedgerError):
+    """A report's output folder or file cannot be written."""

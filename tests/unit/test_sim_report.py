@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.errors import OutputError
 from gridledger.grid.network import GridNetwork
 from gridledger.market.orders import Side
 from gridledger.sim.report import kpis, write_report
@@ -271,3 +272,39 @@ def test_write_report_gridRunThenWithoutLeavesNoStaleGrid(
     assert not (tmp_path / "grid.csv").exists()
     assert not (tmp_path / "grid.png").exists()
     assert _sqlite_tables(tmp_path / "simulation.sqlite") == set(TABLES)
+
+
+def test_write_report_replacesATruncatedSqliteAndKeepsForeignFiles(
+    result: SimulationResult, tmp_path: Path
+) -> None:
+    (tmp_path / "simulation.sqlite").write_bytes(b"SQLite format 3\x00 cut short by a crash")
+    (tmp_path / "notes.txt").write_text("the user's own file\n")
+    write_report(result, tmp_path)
+    assert _sqlite_tables(tmp_path / "simulation.sqlite") == set(TABLES)
+    assert (tmp_path / "notes.txt").read_text() == "the user's own file\n"
+
+
+def test_write_report_failureHalfwayLeavesTheOldFolderWhole(
+    result: SimulationResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out_dir = tmp_path / "report"
+    write_report(_no_trades(result), out_dir)
+    before = {p.name: p.read_bytes() for p in out_dir.iterdir()}
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    # The carbon events are written after the tables, the database and the plots.
+    monkeypatch.setattr("gridledger.sim.report.save_logs", disk_full)
+    with pytest.raises(OutputError, match="No space left"):
+        write_report(result, out_dir)
+    assert {p.name: p.read_bytes() for p in out_dir.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]  # the staging folder is gone
+
+
+def test_write_report_toAFileIsRefusedBeforeWriting(result: SimulationResult, tmp_path: Path) -> None:
+    taken = tmp_path / "report"
+    taken.write_text("a file, not a folder\n")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        write_report(result, taken)
+    assert taken.read_text() == "a file, not a folder\n"

@@ -79,7 +79,13 @@ def test_build_community_fewer_prosumers_than_the_grid_takes_the_first() -> None
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"grid_code": "no-such-grid"}, "could not be loaded"),
+        ({"grid_code": "no-such-grid"}, "not a SimBench grid code"),
+        ({"grid_code": "1-LV-nowhere--0-sw"}, "could not be loaded"),
+        ({"grid_code": "1-MV-rural--0-sw"}, "not a low-voltage grid"),
+        ({"grid_code": SMALL_GRID, "start": date(1960, 6, 21)}, "before 2015-07-30"),
+        ({"grid_code": SMALL_GRID, "seed": -1}, "seed must be from 0"),
+        ({"grid_code": SMALL_GRID, "prosumers": 10_001}, "at most 10,000 prosumers"),
+        ({"grid_code": SMALL_GRID, "prosumers": 1_000, "days": 101}, "prosumer-days"),
         ({"grid_code": SMALL_GRID, "days": 0}, "days must be at least 1"),
         ({"grid_code": SMALL_GRID, "prosumers": 0}, "prosumers must be at least 1"),
         ({"grid_code": SMALL_GRID, "start": date(2025, 12, 31), "days": 2}, "past the end"),
@@ -110,7 +116,7 @@ def test_own_use_split_keeps_own_pv_for_own_consumption() -> None:
     assert uncovered.tolist() == [0, 400, 0]
 
 
-def test_with_pv_scaled_scales_energy_and_rating_and_rejects_non_positive() -> None:
+def test_with_pv_scaled_scales_energy_and_rating_and_rejects_out_of_range() -> None:
     from gridledger.sim.scenario import with_pv_scaled
 
     base = build_community(SMALL_GRID)
@@ -118,5 +124,6 @@ def test_with_pv_scaled_scales_energy_and_rating_and_rejects_non_positive() -> N
     np.testing.assert_allclose(doubled.pv_wh, base.pv_wh * 2)
     assert [p.pv_rated_w for p in doubled.participants] == [2 * p.pv_rated_w for p in base.participants]
     np.testing.assert_array_equal(doubled.consumption_wh, base.consumption_wh)
-    with pytest.raises(ScenarioError, match="must be positive"):
-        with_pv_scaled(base, 0.0)
+    for factor in (0.0, -1.0, float("nan"), float("inf"), 1e6):
+        with pytest.raises(ScenarioError, match="PV scale must be from"):
+            with_pv_scaled(base, factor)

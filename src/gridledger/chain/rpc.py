@@ -13,24 +13,72 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlparse
 
+import requests
 from web3 import Web3
 from web3.exceptions import ContractLogicError
+from web3.providers.rpc import HTTPProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 from gridledger.chain.abi import Artifact, EventLog, load_artifact, revert_error
 from gridledger.errors import ChainError
 
 ANVIL = Path(__file__).resolve().parents[3] / "node_modules" / ".bin" / "anvil"
 FUNDING_WEI = 10**24
+# How long the first request may wait for the node: an unreachable URL fails in seconds, not
+# after the 120 s a large transaction may need.
+CONNECT_TIMEOUT_S = 5.0
+
+
+class _HTTPProvider(HTTPProvider):
+    """web3's HTTP provider whose transport failures (refused, timed out, not JSON-RPC) are a
+    ChainError naming the node, instead of a requests exception deep in web3."""
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        try:
+            response: RPCResponse = super().make_request(method, params)
+        except (requests.RequestException, ValueError) as failed:
+            # ValueError: the answer was not JSON (a web server that is not a node).
+            raise ChainError(
+                f"the node at {self.endpoint_uri} did not answer {method}: {_reason(failed)}"
+            ) from failed
+        return response
+
+
+def _reason(failed: Exception) -> str:
+    if isinstance(failed, requests.Timeout):
+        return "no answer in time"
+    if isinstance(failed, requests.ConnectionError):
+        # requests nests urllib3's retries and pool errors; the last clause is the cause itself.
+        return "cannot connect: " + str(failed).rsplit(": ", 1)[-1].rstrip(")\"'")
+    return str(failed)
+
+
+def _checked_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ChainError(f"--rpc-url must be an http:// or https:// URL, got {url!r}")
+    return url
 
 
 class RpcChain:
     """Deploy, call and transact over JSON-RPC; `last_gas_used` is the last receipt's gasUsed."""
 
     def __init__(self, url: str, impersonate: bool = True) -> None:
-        """`impersonate=False` for reading only (calls and logs), which any node serves."""
-        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120}))
-        self.chain_id = int(self.w3.eth.chain_id)
+        """`impersonate=False` for reading only (calls and logs), which any node serves.
+
+        Raises ChainError at once, within CONNECT_TIMEOUT_S, if the node cannot be reached."""
+        probe = _HTTPProvider(
+            _checked_url(url),
+            request_kwargs={"timeout": CONNECT_TIMEOUT_S},
+            exception_retry_configuration=None,
+        )
+        answer = probe.make_request(RPCEndpoint("eth_chainId"), [])
+        if "error" in answer or not isinstance(answer.get("result"), str):
+            raise ChainError(f"the node at {url} did not answer eth_chainId: {answer.get('error', answer)}")
+        self.w3 = Web3(_HTTPProvider(url, request_kwargs={"timeout": 120}))
+        self.chain_id = int(str(answer["result"]), 16)
         self.last_gas_used = 0
         self.last_logs: list[EventLog] = []
         self._funded: set[str] = set()

@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from gridledger.chain.rpc import RpcChain
-from gridledger.errors import GridLedgerError
+from gridledger.cli.options import checked_address, require_contract
+from gridledger.errors import MarketError
 from gridledger.market.book import IntervalBook
 from gridledger.market.verify import VerificationReport, verify_interval
 
@@ -20,21 +21,23 @@ market_app = typer.Typer(help="The energy market: verify settled intervals.", no
 @market_app.command("verify")
 def verify_command(
     interval: Annotated[int, typer.Option(help="Start of the delivery interval (unix seconds).")],
-    book: Annotated[Path, typer.Option(help="The book the operator published for it (JSON).", exists=True)],
+    book: Annotated[
+        Path,
+        typer.Option(help="The book the operator published for it (JSON).", exists=True, dir_okay=False),
+    ],
     market: Annotated[str, typer.Option(help="EnergyMarket contract address.")],
     rpc_url: Annotated[str, typer.Option(help="JSON-RPC endpoint of the chain.")] = "http://127.0.0.1:8545",
 ) -> None:
     """Recompute the interval's clearing from the signed orders and the on-chain trade record;
-    exits 1 and lists every inconsistent fill or skipped better clearing."""
+    exits 1 and lists every inconsistent fill or skipped better clearing, 2 if it cannot verify."""
     console = Console()
-    try:
-        loaded = IntervalBook.load(book)
-        if loaded.interval_start != interval:
-            raise GridLedgerError(f"the book is for interval {loaded.interval_start}, not {interval}")
-        report = verify_interval(RpcChain(rpc_url, impersonate=False), market, loaded)
-    except GridLedgerError as failed:
-        console.print(f"[red]cannot verify:[/] {failed}")
-        raise typer.Exit(2) from failed
+    market = checked_address(market, "--market")
+    loaded = IntervalBook.load(book)
+    if loaded.interval_start != interval:
+        raise MarketError(f"the book is for interval {loaded.interval_start}, not {interval}")
+    chain = RpcChain(rpc_url, impersonate=False)
+    require_contract(chain, market, "--market")
+    report = verify_interval(chain, market, loaded)
     print_report(console, report)
     if not report.consistent:
         raise typer.Exit(1)

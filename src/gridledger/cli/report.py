@@ -14,7 +14,9 @@ from gridledger.carbon.events import collect_logs, load_logs, read_ledger
 from gridledger.carbon.report import TABLES, build_report, render_csv, render_json
 from gridledger.chain.abi import EventLog
 from gridledger.chain.rpc import RpcChain
-from gridledger.errors import CarbonError, GridLedgerError
+from gridledger.cli.options import checked_address, require_contract
+from gridledger.errors import CarbonError
+from gridledger.sim.output import check_output_file, write_text_atomic
 
 report_app = typer.Typer(help="Reports built from chain events.", no_args_is_help=True)
 
@@ -53,18 +55,16 @@ def carbon_command(
     """Credits issued, retired (with beneficiaries), expired, pooled and traded per day and region,
     from the events of the carbon contract, pools and exchanges."""
     console = Console(stderr=True)
-    try:
-        first, last = _day(from_day, "--from"), _day(to_day, "--to")
-        carbon_address, logs = _events(events, rpc_url, carbon, pool or [], exchange or [])
-        report = build_report(read_ledger(logs, carbon_address), first, last)
-        text = render_json(report) if output_format is Format.json else render_csv(report, table)
-    except GridLedgerError as failed:
-        console.print(f"[red]cannot report:[/] {failed}")
-        raise typer.Exit(2) from failed
+    first, last = _day(from_day, "--from"), _day(to_day, "--to")
+    if output is not None:
+        check_output_file(output)
+    carbon_address, logs = _events(events, rpc_url, carbon, pool or [], exchange or [])
+    report = build_report(read_ledger(logs, carbon_address), first, last)
+    text = render_json(report) if output_format is Format.json else render_csv(report, table)
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text)
+        write_text_atomic(output, text)
         console.print(f"wrote {output}")
 
 
@@ -72,10 +72,19 @@ def _events(
     events: Path, rpc_url: str | None, carbon: str | None, pools: list[str], exchanges: list[str]
 ) -> tuple[str, list[EventLog]]:
     if rpc_url is None:
+        if events.is_dir():
+            raise CarbonError(f"--events {events} is a folder, not a carbon event file")
         return load_logs(events)
     if carbon is None:
         raise CarbonError("--rpc-url needs --carbon (the CarbonCredit address)")
-    return carbon, collect_logs(RpcChain(rpc_url, impersonate=False), carbon, pools, exchanges)
+    carbon = checked_address(carbon, "--carbon")
+    pools = [checked_address(p, "--pool") for p in pools]
+    exchanges = [checked_address(e, "--exchange") for e in exchanges]
+    chain = RpcChain(rpc_url, impersonate=False)
+    named = [("--carbon", carbon), *(("--pool", p) for p in pools), *(("--exchange", e) for e in exchanges)]
+    for option, address in named:
+        require_contract(chain, address, option)
+    return carbon, collect_logs(chain, carbon, pools, exchanges)
 
 
 def _day(text: str, option: str) -> date:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,13 +13,28 @@ from rich.table import Table
 
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
-from gridledger.errors import GridLedgerError, ScenarioError
+from gridledger.errors import ScenarioError
 from gridledger.grid.network import GridNetwork
 from gridledger.sim.metered import GasMeteredChain
+from gridledger.sim.output import check_output_dir
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.report import kpis, write_report
 from gridledger.sim.run import Simulation
-from gridledger.sim.scenario import DEFAULT_GRID, build_community, with_pv_scaled
+from gridledger.sim.scenario import (
+    DEFAULT_GRID,
+    EARLIEST_START,
+    MAX_PROSUMERS,
+    PROFILE_DAYS,
+    PV_SCALE_RANGE,
+    SEED_RANGE,
+    build_community,
+    check_grid_code,
+    check_period,
+    check_pv_scale,
+    check_seed,
+    check_size,
+    with_pv_scaled,
+)
 
 DEFAULT_START = "2025-06-21"
 RECONCILED = (
@@ -33,16 +48,34 @@ def simulate_command(
         str, typer.Option(help="SimBench grid code (a low-voltage grid with PV).")
     ] = DEFAULT_GRID,
     start: Annotated[
-        str, typer.Option(help="First day (YYYY-MM-DD, UTC); profiles of the same month and day of 2016.")
+        str,
+        typer.Option(
+            help=f"First day (YYYY-MM-DD, UTC, from {EARLIEST_START}); "
+            "profiles of the same month and day of 2016."
+        ),
     ] = DEFAULT_START,
-    days: Annotated[int, typer.Option(min=1, help="Days to simulate (96 intervals each).")] = 1,
+    days: Annotated[
+        int, typer.Option(min=1, max=PROFILE_DAYS, help="Days to simulate (96 intervals each).")
+    ] = 1,
     prosumers: Annotated[
         int | None,
-        typer.Option(min=1, help="Participants; more than the grid has replicates its households."),
+        typer.Option(
+            min=1,
+            max=MAX_PROSUMERS,
+            help="Participants; more than the grid has replicates its households.",
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of keys, bids and replica scaling.")] = 0,
+    seed: Annotated[
+        int,
+        typer.Option(min=SEED_RANGE[0], max=SEED_RANGE[1], help="Seed of keys, bids and replica scaling."),
+    ] = 0,
     pv_scale: Annotated[
-        float, typer.Option(min=0.01, help="Scale every PV system (a higher-penetration scenario).")
+        float,
+        typer.Option(
+            min=PV_SCALE_RANGE[0],
+            max=PV_SCALE_RANGE[1],
+            help="Scale every PV system (a higher-penetration scenario).",
+        ),
     ] = 1.0,
     rpc_url: Annotated[
         str | None,
@@ -50,51 +83,57 @@ def simulate_command(
             help="JSON-RPC node that allows impersonation and setting time (anvil); default: embedded EVM."
         ),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Directory for report.html and the raw data.")] = Path(
-        "reports/simulation"
-    ),
+    out: Annotated[
+        Path, typer.Option(help="Directory for report.html and the raw data (written when the run ends).")
+    ] = Path("reports/simulation"),
 ) -> None:
     """Run the community of a SimBench grid for whole days: signed meter readings, minting and
     burning, a market cleared within the grid's limits and settled every 15 minutes, the grid
     operator's power flow, zone states and reservations; write an HTML report and raw data.
-    Exits 1 if the run does not reconcile with chain state."""
+    Exits 1 if the run does not reconcile with chain state, 2 if it cannot run."""
     console = Console()
-    try:
-        first_day = _parse_day(start)
-        with console.status(f"loading SimBench grid {grid}"):
-            community = build_community(grid, first_day, days, prosumers, seed)
-            if pv_scale != 1.0:
-                community = with_pv_scaled(community, pv_scale)
-            # Replicas have no place in the real grid: their run trades without a network model.
-            network = None if community.replicated else GridNetwork(grid)
-        chain: GasMeteredChain
-        if rpc_url is None:
-            chain = EmbeddedChain(int(community.interval_starts[0]))
-        else:
-            chain = RpcChain(rpc_url)
-            if chain.timestamp >= int(community.interval_starts[0]):
-                raise ScenarioError(
-                    f"the node's time is already past {first_day}: start the node earlier "
-                    "(anvil --timestamp) or choose a later --start"
-                )
-        simulation = Simulation(chain, community, seed=seed, network=network)
-        with Progress(
-            TextColumn("[bold]simulating[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("intervals"),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task(
-                f"{grid}, {len(community.participants)} participants", total=community.intervals
+    # Every input is checked before the grid loads or the chain starts: a bad one fails in
+    # a second, not after the run.
+    first_day = _parse_day(start)
+    check_period(first_day, days)
+    check_seed(seed)
+    check_pv_scale(pv_scale)
+    if prosumers is not None:
+        check_size(prosumers, days)
+    check_grid_code(grid)
+    check_output_dir(out)
+    first_second = int(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC).timestamp())
+    chain: GasMeteredChain
+    if rpc_url is None:
+        chain = EmbeddedChain(first_second)
+    else:
+        chain = RpcChain(rpc_url)
+        if chain.timestamp >= first_second:
+            raise ScenarioError(
+                f"the node's time is already past {first_day}: start the node earlier "
+                "(anvil --timestamp) or choose a later --start"
             )
-            result = simulation.run(on_interval=lambda _: progress.advance(task))
-        findings = reconcile(chain, result)
-        report = write_report(result, out, findings)
-    except GridLedgerError as failed:
-        console.print(f"[red]simulation failed:[/] {failed}")
-        raise typer.Exit(2) from failed
+    with console.status(f"loading SimBench grid {grid}"):
+        community = build_community(grid, first_day, days, prosumers, seed)
+        if pv_scale != 1.0:
+            community = with_pv_scaled(community, pv_scale)
+        # Replicas have no place in the real grid: their run trades without a network model.
+        network = None if community.replicated else GridNetwork(grid)
+    simulation = Simulation(chain, community, seed=seed, network=network)
+    with Progress(
+        TextColumn("[bold]simulating[/] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("intervals"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(
+            f"{grid}, {len(community.participants)} participants", total=community.intervals
+        )
+        result = simulation.run(on_interval=lambda _: progress.advance(task))
+    findings = reconcile(chain, result)
+    report = write_report(result, out, findings)
 
     table = Table(title=f"gridledger simulate: {grid} from {first_day}, seed {seed}")
     table.add_column("")

@@ -17,6 +17,8 @@ one directory:
   a modelled grid, grid.csv;
   the same tables in simulation.sqlite. A run without a modelled grid removes the grid files
   an earlier run left in the directory, so that none of them describes another run.
+  The files are written into a staging folder beside the directory and moved into it at the
+  end, so a failed run leaves the directory as it was (`output.staged_dir`).
 
 Energy is in Wh, money in payment units (6-decimal test dollars); prices in units per kWh.
 
@@ -37,6 +39,7 @@ import numpy as np
 
 from gridledger.carbon.events import save_logs
 from gridledger.sim.grid_operation import PEAK_OFF_PERCENT, PEAK_ON_PERCENT
+from gridledger.sim.output import staged_dir
 from gridledger.sim.report_plots import GRID_PLOT, PLOTS, RANKINGS, Plot, Ranking, plots, render
 from gridledger.sim.report_tables import (
     DASH,
@@ -451,6 +454,7 @@ def _gas_note(result: SimulationResult) -> str:
 
 # ----------------------------------------------------------------------------- files
 _SQLITE = "simulation.sqlite"
+REPORT_PAGE = "report.html"
 CARBON_EVENTS_FILE = "carbon-events.json"
 
 
@@ -459,32 +463,30 @@ def write_report(result: SimulationResult, out_dir: Path, reconciliation: list[s
 
     `reconciliation` lists the differences found between chain state and the run: empty when
     everything reconciles, None when nobody checked. Returns the path of report.html.
+
+    The files are staged beside `out_dir` and moved in at the end (`output.staged_dir`): a
+    failure leaves `out_dir` as it was, and the old files, broken or not, are never read.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
     tables = report_tables(result)
     named = tables.by_name()
-    for name, frame in named.items():
-        frame.to_csv(out_dir / f"{name}.csv", index=False)
-    with closing(sqlite3.connect(out_dir / _SQLITE)) as connection, connection:
+    # A grid run written here before would otherwise leave its grid beside this run's data.
+    superseded = (f"{GRID_TABLE}.csv", GRID_PLOT.file_name)
+    with staged_dir(out_dir, superseded) as staging:
         for name, frame in named.items():
-            frame.to_sql(name, connection, if_exists="replace", index=False)
-        if tables.grid is None:
-            # A grid run written here before would otherwise leave its grid beside this run's data.
-            connection.execute(f"DROP TABLE IF EXISTS {GRID_TABLE}")
-    if tables.grid is None:
-        (out_dir / f"{GRID_TABLE}.csv").unlink(missing_ok=True)
-        (out_dir / GRID_PLOT.file_name).unlink(missing_ok=True)
-
-    images = {plot.file_name: render(plot, result, tables) for plot in plots(tables)}
-    for file_name, png in images.items():
-        (out_dir / file_name).write_bytes(png)
-    save_logs(
-        out_dir / CARBON_EVENTS_FILE,
-        result.system.carbon,
-        [result.system.carbon_pool],
-        result.carbon_logs,
-        [result.system.carbon_exchange],
-    )
-    page = out_dir / "report.html"
-    page.write_text(_page(result, tables, _kpis(result, tables), images, reconciliation), encoding="utf-8")
-    return page
+            frame.to_csv(staging / f"{name}.csv", index=False)
+        with closing(sqlite3.connect(staging / _SQLITE)) as connection, connection:
+            for name, frame in named.items():
+                frame.to_sql(name, connection, index=False)
+        images = {plot.file_name: render(plot, result, tables) for plot in plots(tables)}
+        for file_name, png in images.items():
+            (staging / file_name).write_bytes(png)
+        save_logs(
+            staging / CARBON_EVENTS_FILE,
+            result.system.carbon,
+            [result.system.carbon_pool],
+            result.carbon_logs,
+            [result.system.carbon_exchange],
+        )
+        page = _page(result, tables, _kpis(result, tables), images, reconciliation)
+        (staging / REPORT_PAGE).write_text(page, encoding="utf-8")
+    return out_dir / REPORT_PAGE

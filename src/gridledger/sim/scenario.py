@@ -13,6 +13,7 @@ differs from the profiles by less than 1 Wh per meter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cache
@@ -29,6 +30,17 @@ PROFILE_YEAR = 2016  # SimBench profiles are one year of 15-minute steps of 2016
 DEFAULT_GRID = "1-LV-rural2--0-sw"
 # Replicas scale load and PV by a factor in this range (the original participants keep 1.0).
 REPLICA_SCALE = (0.8, 1.2)
+# No EVM chain has a block before Ethereum's genesis (2015-07-30); a run before it would start
+# its chain near time 0, where "never" and "now" look alike.
+EARLIEST_START = date(2015, 7, 30)
+PROFILE_DAYS = 366  # 2016 is a leap year
+# Bounds of a scenario: PV from 1 % to 100 times the grid's own; a community of at most
+# MAX_PROSUMERS and MAX_PROSUMER_DAYS (the run holds every interval's profiles in memory,
+# about 2.3 kB per prosumer-day, and trades on one chain).
+PV_SCALE_RANGE = (0.01, 100.0)
+MAX_PROSUMERS = 10_000
+MAX_PROSUMER_DAYS = 100_000
+SEED_RANGE = (0, 2**32 - 1)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -149,6 +161,60 @@ def _first_step(grid: _Grid, start: date) -> int:
         raise ScenarioError(f"SimBench profiles have no step {label}") from missing
 
 
+def check_grid_code(code: str) -> None:
+    """Refuse a code that is not a SimBench low-voltage grid, before anything is loaded.
+
+    A SimBench code is version-voltage level-grid types-scenario-switches, e.g.
+    1-LV-rural1--0-sw. Only an LV grid's generators are all PV; a medium- or high-voltage grid
+    (1-MV-rural--0-sw) adds wind, biomass and hydro plants and whole LV grids aggregated into
+    one load, which a community of households would silently ignore."""
+    fields = code.split("-")
+    if len(fields) != 6 or not fields[0].isdigit():
+        raise ScenarioError(f"{code!r} is not a SimBench grid code (like {DEFAULT_GRID})")
+    if fields[1] != "LV":
+        raise ScenarioError(
+            f"SimBench grid {code!r} is not a low-voltage grid (level {fields[1]}): gridledger trades "
+            "the PV of LV households and would ignore its wind, biomass and hydro plants and "
+            f"aggregated LV grids; choose an LV code, like {DEFAULT_GRID}"
+        )
+
+
+def check_period(start: date, days: int) -> None:
+    """Refuse a run before EARLIEST_START or past the end of the profile year, before loading."""
+    if start < EARLIEST_START:
+        raise ScenarioError(f"the start {start} is before {EARLIEST_START}, the first block of any EVM chain")
+    if days < 1:
+        raise ScenarioError("days must be at least 1")
+    first_day = date(PROFILE_YEAR, start.month, start.day).timetuple().tm_yday
+    if first_day - 1 + days > PROFILE_DAYS:
+        raise ScenarioError(f"{days} days from {start} run past the end of the profile year")
+
+
+def check_size(prosumers: int, days: int) -> None:
+    """Refuse a community larger than MAX_PROSUMERS or MAX_PROSUMER_DAYS."""
+    if prosumers < 1:
+        raise ScenarioError("prosumers must be at least 1")
+    if prosumers > MAX_PROSUMERS:
+        raise ScenarioError(f"at most {MAX_PROSUMERS:,} prosumers, got {prosumers:,}")
+    if prosumers * days > MAX_PROSUMER_DAYS:
+        raise ScenarioError(
+            f"{prosumers:,} prosumers for {days:,} days exceed {MAX_PROSUMER_DAYS:,} prosumer-days "
+            "(every interval's profiles are held in memory)"
+        )
+
+
+def check_seed(seed: int) -> None:
+    low, high = SEED_RANGE
+    if not low <= seed <= high:
+        raise ScenarioError(f"the seed must be from {low} to {high}, got {seed}")
+
+
+def check_pv_scale(factor: float) -> None:
+    low, high = PV_SCALE_RANGE
+    if not (math.isfinite(factor) and low <= factor <= high):
+        raise ScenarioError(f"the PV scale must be from {low} to {high:g}, got {factor}")
+
+
 def build_community(
     grid_code: str = DEFAULT_GRID,
     start: date = date(2025, 6, 21),
@@ -158,8 +224,11 @@ def build_community(
 ) -> Community:
     """The community of `grid_code` over `days` from `start` (profiles of the same month and
     day), with `prosumers` participants (default: the grid's own)."""
-    if days < 1:
-        raise ScenarioError("days must be at least 1")
+    check_grid_code(grid_code)
+    check_period(start, days)
+    check_seed(seed)
+    if prosumers is not None:
+        check_size(prosumers, days)
     grid = _load_grid(grid_code)
     first = _first_step(grid, start)
     steps = days * INTERVALS_PER_DAY
@@ -199,8 +268,7 @@ def build_community(
 
     base = len(names)
     count = base if prosumers is None else prosumers
-    if count < 1:
-        raise ScenarioError("prosumers must be at least 1")
+    check_size(count, days)
     rng = np.random.default_rng(seed)
     load_scale = np.ones(count)
     pv_scale = np.ones(count)
@@ -239,8 +307,7 @@ def _rated_w(watts: float) -> int:
 def with_pv_scaled(community: Community, factor: float) -> Community:
     """The community with every PV system `factor` times as large (energy and rating), as a
     scenario of higher PV penetration on the same grid."""
-    if factor <= 0:
-        raise ScenarioError(f"the PV scale must be positive, got {factor}")
+    check_pv_scale(factor)
     participants = tuple(
         replace(p, pv_rated_w=_rated_w(p.pv_rated_w * factor)) for p in community.participants
     )
