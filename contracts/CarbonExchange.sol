@@ -94,7 +94,16 @@ contract CarbonExchange is ICarbonExchange, SolicitedCreditsHolder, AccessManage
         else _offers[offerId].remainingGrams = remaining;
         paymentUnits = costOf(co2eGrams, open.pricePerTonne);
         emit Bought(offerId, msg.sender, open.seller, open.certificateId, co2eGrams, paymentUnits);
+        // The payment goes straight to the seller, so there is no balance here to credit a fee
+        // against: a token that changes the amount in transit is refused (ICarbonExchange).
+        uint256 sellerBefore = paymentToken.balanceOf(open.seller);
         paymentToken.safeTransferFrom(msg.sender, open.seller, paymentUnits);
+        uint256 sellerAfter = paymentToken.balanceOf(open.seller);
+        if (sellerAfter != sellerBefore + paymentUnits) {
+            revert PaymentAmountMismatch(
+                offerId, paymentUnits, sellerAfter > sellerBefore ? sellerAfter - sellerBefore : 0
+            );
+        }
         IERC1155(address(credits)).safeTransferFrom(address(this), msg.sender, open.certificateId, co2eGrams, "");
     }
 

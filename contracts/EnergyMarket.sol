@@ -116,22 +116,36 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
 
     // ---------------------------------------------------------------- escrow
     /// @inheritdoc IEnergyMarket
+    /// @dev Credits what arrived, measured on the market's own balance, not `units`: a token that
+    ///      keeps a fee in transit (USDT has the switch) then still works, and the credited
+    ///      balances never add up to more than the market holds. `PaymentDeposited` carries the
+    ///      credited amount.
     function depositPayment(uint256 units) external nonReentrant whenNotPaused {
         if (units == 0) revert ZeroAmount();
         if (!energyToken.isVerified(msg.sender)) revert ParticipantNotVerified(msg.sender);
+        uint256 heldBefore = paymentToken.balanceOf(address(this));
         paymentToken.safeTransferFrom(msg.sender, address(this), units);
+        uint256 heldAfter = paymentToken.balanceOf(address(this));
+        if (heldAfter <= heldBefore) revert PaymentTransferMismatch(units, 0);
+        uint256 receivedUnits = heldAfter - heldBefore;
+        // Read after the call: a token hook may have changed the word (invalidateNonces sets its flag).
         uint256 word = _accounts[msg.sender];
-        _accounts[msg.sender] = _withPayment(msg.sender, word, _payment(word) + units);
-        emit PaymentDeposited(msg.sender, units);
+        _accounts[msg.sender] = _withPayment(msg.sender, word, _payment(word) + receivedUnits);
+        emit PaymentDeposited(msg.sender, receivedUnits);
     }
 
     /// @inheritdoc IEnergyMarket
+    /// @dev A fee the recipient bears is the trader's loss; a fee the token takes from the sender
+    ///      on top would come out of other traders' funds, so such a transfer is refused.
     function withdrawPayment(uint256 units) external nonReentrant whenNotPaused {
         if (units == 0) revert ZeroAmount();
         uint256 word = _accounts[msg.sender];
         if (units > _payment(word)) revert InsufficientPayment(msg.sender, _payment(word), units);
         _accounts[msg.sender] = _withPayment(msg.sender, word, _payment(word) - units);
+        uint256 heldBefore = paymentToken.balanceOf(address(this));
         paymentToken.safeTransfer(msg.sender, units);
+        uint256 heldAfter = paymentToken.balanceOf(address(this));
+        if (heldAfter + units < heldBefore) revert PaymentTransferMismatch(units, heldBefore - heldAfter);
         emit PaymentWithdrawn(msg.sender, units);
     }
 

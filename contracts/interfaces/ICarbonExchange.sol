@@ -25,6 +25,10 @@ interface ICarbonExchange {
     /// @notice The offer's price is above what the buyer accepts.
     error PriceAboveLimit(uint256 offerId, uint256 pricePerTonne, uint256 maxPricePerTonne);
     error CertificateIdTooLarge(uint256 certificateId);
+    /// @notice The seller received `receivedUnits` where the buyer paid `paymentUnits`: the payment
+    ///         token takes a fee or otherwise changes amounts in transit, and the seller's price
+    ///         would not be met, so the purchase is refused.
+    error PaymentAmountMismatch(uint256 offerId, uint256 paymentUnits, uint256 receivedUnits);
 
     // ---------------------------------------------------------------- events
     event Offered(

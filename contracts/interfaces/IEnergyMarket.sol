@@ -94,6 +94,10 @@ interface IEnergyMarket {
     error NoncePositionOutOfRange(uint256 wordPosition);
     /// @notice The fee collector cannot be the zero address.
     error InvalidFeeCollector();
+    /// @notice The payment token moved an amount the market cannot account for: nothing arrived
+    ///         for a deposit, or more than `expectedUnits` left the market for a withdrawal (a
+    ///         token that charges its fee to the sender would pay it from other traders' funds).
+    error PaymentTransferMismatch(uint256 expectedUnits, uint256 movedUnits);
 
     // ---------------------------------------------------------------- events
     event PaymentDeposited(address indexed trader, uint256 units);
