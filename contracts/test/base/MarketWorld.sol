@@ -13,6 +13,7 @@ import {Roles} from "../../libraries/Roles.sol";
 
 /// @notice The whole market deployment with two funded sellers (energy from signed meter
 ///         readings, escrowed) and two funded buyers (test dollars, escrowed), plus order helpers.
+///         The world stands at the gate closure of interval `delivery`: its gate is pending.
 abstract contract MarketWorld {
     Cheats internal constant vm = Cheats(address(uint160(uint256(keccak256("hevm cheat code")))));
 
@@ -22,6 +23,7 @@ abstract contract MarketWorld {
     bytes32 internal constant FIRMWARE = keccak256("meter-fw-1.0");
     uint256 internal constant SELLER_ESCROW_WH = 2_000;
     uint256 internal constant BUYER_ESCROW_UNITS = 100_000_000;
+    bytes32 internal constant ORDERS_COMMITMENT = keccak256("orders");
 
     GridAccessManager internal manager;
     EnergyToken internal token;
@@ -53,6 +55,8 @@ abstract contract MarketWorld {
         _role(address(token), token.escrowEnergy.selector, Roles.MARKET_ESCROW);
         _role(address(token), token.releaseEnergy.selector, Roles.MARKET_ESCROW);
         _role(address(market), market.settleInterval.selector, Roles.MARKET_OPERATOR);
+        _role(address(market), market.closeGate.selector, Roles.MARKET_OPERATOR);
+        _role(address(market), market.releaseGate.selector, Roles.MARKET_OPERATOR);
         _role(address(market), market.pause.selector, Roles.EMERGENCY);
         manager.grantRole(Roles.GATEWAY, gateway, 0);
         manager.grantRole(Roles.REGULATOR, regulator, 0);
@@ -98,6 +102,19 @@ abstract contract MarketWorld {
             market.depositEnergy(SELLER_ESCROW_WH);
         }
         delivery = aligned + 2 * 900;
+        _closeGate();
+    }
+
+    /// @dev The operator closes the gate of `delivery`.
+    function _closeGate() internal {
+        vm.prank(marketOperator);
+        market.closeGate(delivery, ORDERS_COMMITMENT);
+    }
+
+    /// @dev The operator releases the pending gate of `delivery`: back to before gate closure.
+    function _releaseGate() internal {
+        vm.prank(marketOperator);
+        market.releaseGate(delivery);
     }
 
     function _role(address target, bytes4 selector, uint64 role) internal {
