@@ -730,11 +730,11 @@ contract MarketTest is MarketWorld {
 
     // ------------------------------------------------------------ helpers
     function _sumPayments() internal view returns (uint256 sum) {
-        for (uint256 i; i < 2; ++i) sum += _payment(_seller(i)) + _payment(_buyer(i));
+        for (uint256 i; i < TRADERS; ++i) sum += _payment(_seller(i)) + _payment(_buyer(i));
         sum += _payment(dso);
     }
 
     function _sumEnergy() internal view returns (uint256 sum) {
-        for (uint256 i; i < 2; ++i) sum += _energy(_seller(i)) + _energy(_buyer(i));
+        for (uint256 i; i < TRADERS; ++i) sum += _energy(_seller(i)) + _energy(_buyer(i));
     }
 }
