@@ -35,6 +35,12 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     /// the trader has invalidated nonces, so that only such traders' fills read the bitmap.
     uint256 private constant MAX_PAYMENT_UNITS = (1 << 95) - 1;
     uint256 private constant INVALIDATED_NONCES_FLAG = 1 << 95;
+    /// @notice Longest time between gate closure and settlement; escrow and nonces stay locked
+    ///         for at most this long (less when the energy epoch ends sooner, see closeGate).
+    uint256 public constant SETTLEMENT_WINDOW_SECONDS = 300;
+    /// @notice After a gate expires unsettled, the next gate waits this long, so that every
+    ///         trader gets a real chance to withdraw before funds can be locked again.
+    uint256 public constant GATE_COOLDOWN_SECONDS = 300;
 
     // ---------------------------------------------------------------- storage
     /// @notice The trading pair this market clears (orders name it).
@@ -51,6 +57,10 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     /// (trader << 96 | nonce >> 8) => invalidated bits; one flat mapping saves a hash per fill
     mapping(uint256 traderAndWord => uint256 bits) private _invalidNonces;
     mapping(uint256 wordPosition => uint256 bits) private _settledIntervals;
+    /// The pending gate: intervalStart (bits 0..63) | closedAt (64..127) | deadline (128..191).
+    /// Zero once settled or released; an expired gate stays until the next closeGate (cooldown).
+    /// One word so that the lock check of a withdrawal or cancellation is a single read.
+    uint256 private _gate;
 
     /// @dev Running sums of one settlement, kept in memory to keep the loop's stack small.
     struct Totals {
@@ -61,6 +71,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         uint256 paidUnits;
         uint256 receivedUnits;
         uint256 nowEpoch;
+        /// When the gate closed: orders are judged for expiry as of then.
+        uint256 gateClosedAt;
         uint256 feePerKWh;
         /// The grid guard while some zone is in peak (buyers there pay the peak fee), else zero.
         IGridGuard peakGuard;
@@ -104,7 +116,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         emit GridGuardSet(guard);
     }
 
-    /// @notice EMERGENCY: stop settlements, deposits and withdrawals (cancelling stays open).
+    /// @notice EMERGENCY: stop gate closures, settlements, deposits and withdrawals (cancelling
+    ///         stays open outside a pending gate).
     function pause() external restricted {
         _pause();
     }
@@ -139,6 +152,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     ///      on top would come out of other traders' funds, so such a transfer is refused.
     function withdrawPayment(uint256 units) external nonReentrant whenNotPaused {
         if (units == 0) revert ZeroAmount();
+        _requireNoPendingGate();
         uint256 word = _accounts[msg.sender];
         if (units > _payment(word)) revert InsufficientPayment(msg.sender, _payment(word), units);
         _accounts[msg.sender] = _withPayment(msg.sender, word, _payment(word) - units);
@@ -160,6 +174,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     /// @inheritdoc IEnergyMarket
     function withdrawEnergy(uint256 energyWh) external nonReentrant whenNotPaused {
         if (energyWh == 0) revert ZeroAmount();
+        _requireNoPendingGate();
         uint256 word = _rolledAccount(msg.sender, _currentEpoch());
         if (energyWh > word.live()) revert InsufficientEscrowedEnergy(msg.sender, word.live(), energyWh);
         (uint256 previousPart, uint256 currentPart) = word.oldestFirst(energyWh);
@@ -171,9 +186,41 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     /// @inheritdoc IEnergyMarket
     function invalidateNonces(uint256 wordPosition, uint256 mask) external {
         if (wordPosition > type(uint56).max) revert NoncePositionOutOfRange(wordPosition);
+        _requireNoPendingGate();
         _invalidNonces[_nonceWord(msg.sender, wordPosition << 8)] |= mask;
         _accounts[msg.sender] |= INVALIDATED_NONCES_FLAG;
         emit NoncesInvalidated(msg.sender, wordPosition, mask);
+    }
+
+    // ---------------------------------------------------------------- gate closure
+    /// @inheritdoc IEnergyMarket
+    function closeGate(uint64 intervalStart, bytes32 ordersCommitment) external restricted whenNotPaused {
+        if (intervalStart % INTERVAL_SECONDS != 0) revert MisalignedInterval(intervalStart);
+        if (_isSettled(intervalStart)) revert IntervalAlreadySettled(intervalStart);
+        uint256 gate = _gate;
+        if (gate != 0) {
+            uint256 pendingDeadline = gate >> 128;
+            if (block.timestamp < pendingDeadline) revert SettlementPending(uint64(gate), uint64(pendingDeadline));
+            uint256 reopensAt = pendingDeadline + GATE_COOLDOWN_SECONDS;
+            if (block.timestamp < reopensAt) revert GateCoolingDown(uint64(reopensAt));
+        }
+        // The deadline never passes the end of the energy epoch: escrowed energy live at gate
+        // closure then stays live until settlement, so expiry cannot undo the funding check.
+        uint256 deadline = block.timestamp + SETTLEMENT_WINDOW_SECONDS;
+        uint256 epochEnd = (_currentEpoch() + 1) * EPOCH_SECONDS;
+        if (deadline > epochEnd) deadline = epochEnd;
+        _gate = uint256(intervalStart) | (block.timestamp << 64) | (deadline << 128);
+        emit GateClosed(intervalStart, ordersCommitment, uint64(deadline));
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function releaseGate(uint64 intervalStart) external restricted whenNotPaused {
+        uint256 gate = _gate;
+        if (gate == 0 || uint64(gate) != intervalStart || block.timestamp >= gate >> 128) {
+            revert GateNotClosed(intervalStart);
+        }
+        _gate = 0;
+        emit GateReleased(intervalStart);
     }
 
     // ---------------------------------------------------------------- settlement
@@ -183,10 +230,15 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         if (clearing.intervalStart % INTERVAL_SECONDS != 0) revert MisalignedInterval(clearing.intervalStart);
         if (fills.length == 0) revert EmptySettlement();
         _markSettled(clearing.intervalStart);
+        uint256 gate = _gate;
+        if (gate == 0 || uint64(gate) != clearing.intervalStart) revert GateNotClosed(clearing.intervalStart);
+        if (block.timestamp >= gate >> 128) revert GateExpired(clearing.intervalStart, uint64(gate >> 128));
+        _gate = 0;
 
         uint256 feeConfig = _feeConfig;
         Totals memory totals;
         totals.nowEpoch = _currentEpoch();
+        totals.gateClosedAt = uint64(gate >> 64);
         totals.feePerKWh = feeConfig >> 160;
         totals.orderHashes = new bytes32[](fills.length);
         totals.traders = new address[](fills.length);
@@ -290,7 +342,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         Order calldata order = fill.order;
         if (order.pairId != clearing.pairId) revert UnknownPair(order.pairId);
         if (order.intervalStart != clearing.intervalStart) revert OrderForOtherInterval(index, order.intervalStart);
-        if (order.expiry < block.timestamp) revert OrderExpired(index, order.expiry);
+        if (order.expiry < totals.gateClosedAt) revert OrderExpired(index, order.expiry);
         if (order.side > uint8(Side.Buy)) revert InvalidSide(index);
         bool isBuy = order.side == uint8(Side.Buy);
         // Sells first, then buys, each by strictly increasing hash: no order can appear twice.
@@ -331,8 +383,14 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
 
     /// @inheritdoc IEnergyMarket
     function isSettled(uint64 intervalStart) external view returns (bool) {
-        uint256 index = intervalStart / INTERVAL_SECONDS;
-        return (_settledIntervals[index >> 8] >> (index & 0xFF)) & 1 == 1;
+        return _isSettled(intervalStart);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function pendingGate() external view returns (uint64 intervalStart, uint64 closedAt, uint64 deadline) {
+        uint256 gate = _gate;
+        if (block.timestamp >= gate >> 128) return (0, 0, 0);
+        return (uint64(gate), uint64(gate >> 64), uint64(gate >> 128));
     }
 
     /// @inheritdoc IEnergyMarket
@@ -378,6 +436,18 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
 
     function _nonceWord(address trader, uint256 nonce) private pure returns (uint256) {
         return (uint256(uint160(trader)) << 96) | (nonce >> 8);
+    }
+
+    function _isSettled(uint64 intervalStart) private view returns (bool) {
+        uint256 index = intervalStart / INTERVAL_SECONDS;
+        return (_settledIntervals[index >> 8] >> (index & 0xFF)) & 1 == 1;
+    }
+
+    /// @dev Escrow and nonces are locked while a gate is pending, so that nobody can take away
+    ///      what the closed interval's orders rely on; they unlock at settlement or the deadline.
+    function _requireNoPendingGate() private view {
+        uint256 gate = _gate;
+        if (block.timestamp < gate >> 128) revert SettlementPending(uint64(gate), uint64(gate >> 128));
     }
 
     function _markSettled(uint64 intervalStart) private {

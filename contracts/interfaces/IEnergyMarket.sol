@@ -29,7 +29,7 @@ interface IEnergyMarket {
         uint64 energyWh; // most the order may fill
         uint64 limitPricePerKWh; // payment base units per kWh: most a buyer pays, least a seller takes
         uint64 gridNodeId; // where the trader is connected
-        uint64 expiry; // unix seconds; not settled after this
+        uint64 expiry; // unix seconds; not matched by a gate closed after this
         uint64 nonce; // cancelled through invalidateNonces
     }
 
@@ -98,6 +98,17 @@ interface IEnergyMarket {
     ///         for a deposit, or more than `expectedUnits` left the market for a withdrawal (a
     ///         token that charges its fee to the sender would pay it from other traders' funds).
     error PaymentTransferMismatch(uint256 expectedUnits, uint256 movedUnits);
+    /// @notice The gate of `intervalStart` is closed and its settlement pending until `deadline`:
+    ///         escrow cannot be withdrawn, nonces not invalidated and no other gate closed until
+    ///         the interval settles or the deadline passes.
+    error SettlementPending(uint64 intervalStart, uint64 deadline);
+    /// @notice No gate of `intervalStart` is pending: closeGate must come before settleInterval
+    ///         (and releaseGate).
+    error GateNotClosed(uint64 intervalStart);
+    /// @notice The gate of `intervalStart` passed its deadline unsettled; its escrow is unlocked.
+    error GateExpired(uint64 intervalStart, uint64 deadline);
+    /// @notice The last gate expired unsettled; the next may close at `reopensAt`.
+    error GateCoolingDown(uint64 reopensAt);
 
     // ---------------------------------------------------------------- events
     event PaymentDeposited(address indexed trader, uint256 units);
@@ -121,28 +132,48 @@ interface IEnergyMarket {
         address[] traders,
         uint256[] fills
     );
+    /// @notice The operator closed the gate of `intervalStart`: `ordersCommitment` commits to the
+    ///         orders received for it (docs/market.md), and escrow and nonces are locked until it
+    ///         settles, is released or `deadline` passes.
+    event GateClosed(uint64 indexed intervalStart, bytes32 ordersCommitment, uint64 deadline);
+    /// @notice The operator released the pending gate of `intervalStart` without settling it.
+    event GateReleased(uint64 indexed intervalStart);
     /// @notice Governance set the grid fee (payment base units per kWh bought) and its collector (the DSO).
     event GridFeeSet(address indexed collector, uint256 feePerKWh);
     /// @notice Governance set the contract that can halt settlement in grid zones (zero: none).
     event GridGuardSet(address indexed guard);
 
     // ---------------------------------------------------------------- functions
-    /// @notice MARKET_OPERATOR: verify and settle one interval's clearing; all fills or none.
+    /// @notice MARKET_OPERATOR: close the gate of `intervalStart`, committing to the orders
+    ///         received for it. Until it settles, is released or its deadline (at most
+    ///         SETTLEMENT_WINDOW_SECONDS away, never past the current energy epoch) passes,
+    ///         withdrawals and nonce invalidations revert with SettlementPending.
+    function closeGate(uint64 intervalStart, bytes32 ordersCommitment) external;
+
+    /// @notice MARKET_OPERATOR: unlock the pending gate of `intervalStart` without settling it
+    ///         (nothing in its book trades).
+    function releaseGate(uint64 intervalStart) external;
+
+    /// @notice MARKET_OPERATOR: verify and settle one interval's clearing; all fills or none. The
+    ///         interval's gate must be pending (closeGate, deadline not passed); orders are judged
+    ///         for expiry as of gate closure. Clears the pending gate.
     function settleInterval(Clearing calldata clearing, Fill[] calldata fills) external;
 
     /// @notice Escrow `units` of the payment token (pulled with transferFrom) for buying.
     function depositPayment(uint256 units) external;
 
-    /// @notice Take back escrowed payment.
+    /// @notice Take back escrowed payment (not while a gate is pending: SettlementPending).
     function withdrawPayment(uint256 units) external;
 
     /// @notice Escrow `energyWh` of the caller's live energy (oldest first) for selling.
     function depositEnergy(uint256 energyWh) external;
 
-    /// @notice Move escrowed live energy (oldest first) back to the caller's wallet.
+    /// @notice Move escrowed live energy (oldest first) back to the caller's wallet (not while a
+    ///         gate is pending).
     function withdrawEnergy(uint256 energyWh) external;
 
-    /// @notice Cancel orders: set bits of the caller's nonce bitmap (nonce = wordPosition * 256 + bit).
+    /// @notice Cancel orders: set bits of the caller's nonce bitmap (nonce = wordPosition * 256 + bit);
+    ///         open before gate closure and after settlement or the deadline, not while a gate is pending.
     function invalidateNonces(uint256 wordPosition, uint256 mask) external;
 
     /// @notice ADMIN (multisig): grid fee per kWh bought and the DSO that collects it.
@@ -156,6 +187,10 @@ interface IEnergyMarket {
 
     /// @notice Whether the interval starting `intervalStart` has been settled.
     function isSettled(uint64 intervalStart) external view returns (bool);
+
+    /// @notice The pending gate (zeros when none is pending): its interval, when it closed and
+    ///         its deadline.
+    function pendingGate() external view returns (uint64 intervalStart, uint64 closedAt, uint64 deadline);
 
     /// @notice Whether `trader` invalidated `nonce`.
     function isNonceInvalidated(address trader, uint64 nonce) external view returns (bool);

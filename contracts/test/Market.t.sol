@@ -167,9 +167,11 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_cancelledNonce_reverts() public {
+        _releaseGate(); // cancelled before gate closure
         vm.prank(_buyer(0));
         market.invalidateNonces(0, 1 << 1); // nonce 1
         require(market.isNonceInvalidated(_buyer(0), 1), "invalidated");
+        _closeGate();
         IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.OrderNonceInvalidated.selector, 1, _buyer(0), uint64(1)));
         _settle(_clearing(200_000), fills);
@@ -177,8 +179,10 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_otherNonceOfCancellingTrader_stillSettles() public {
+        _releaseGate();
         vm.prank(_buyer(0));
         market.invalidateNonces(0, 1 << 5);
+        _closeGate();
         _settle(_clearing(200_000), _pair(1_000, 1_000)); // orders use nonce 1
         _assertEq(_energy(_buyer(0)), 1_000, "filled");
     }
@@ -358,8 +362,239 @@ contract MarketTest is MarketWorld {
         require(market.isSettled(delivery), "settled after unpause");
     }
 
+    // ------------------------------------------------------------ gate closure: hostile traders
+    // Between the operator's gate closure and its settlement a trader sees the pending
+    // settleInterval; each test below is one way to make it revert, and the interval settles.
+
+    function test_withdrawPayment_afterGateClosure_revertsAndIntervalSettles() public {
+        (, , uint64 deadline) = market.pendingGate();
+        vm.prank(_buyer(0));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
+        market.withdrawPayment(1);
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        _assertEq(_energy(_buyer(0)), 1_000, "bought");
+    }
+
+    function test_withdrawEnergy_afterGateClosure_revertsAndIntervalSettles() public {
+        (, , uint64 deadline) = market.pendingGate();
+        vm.prank(_seller(0));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
+        market.withdrawEnergy(SELLER_ESCROW_WH - 999); // leaves 999 Wh of the 1,000 it sells
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        _assertEq(_energy(_seller(0)), SELLER_ESCROW_WH - 1_000, "sold");
+    }
+
+    function test_invalidateNonces_afterGateClosure_revertsAndIntervalSettles() public {
+        (, , uint64 deadline) = market.pendingGate();
+        vm.prank(_buyer(0));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
+        market.invalidateNonces(0, 1 << 1); // the nonce of its own order in the interval
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        require(!market.isNonceInvalidated(_buyer(0), 1), "nonce untouched");
+    }
+
+    function test_depositThenWithdraw_afterGateClosure_newDepositIsLockedToo() public {
+        // Deposits stay open, but what arrives during the window cannot leave before settlement:
+        // a re-deposit cannot be used to take out escrow the funding check counted.
+        dollar.mint(_buyer(0), 5_000);
+        vm.startPrank(_buyer(0));
+        dollar.approve(address(market), 5_000);
+        market.depositPayment(5_000);
+        (, , uint64 deadline) = market.pendingGate();
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
+        market.withdrawPayment(5_000);
+        vm.stopPrank();
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        _assertEq(_payment(_buyer(0)), BUYER_ESCROW_UNITS + 5_000 - 220_000, "paid from escrow");
+    }
+
+    function test_settleInterval_orderExpiringRightAfterGateClosure_stillSettles() public {
+        // A trader who signs an expiry of the gate closure second cannot void its order by
+        // waiting: expiry is judged as of gate closure.
+        (, uint64 closedAt,) = market.pendingGate();
+        IEnergyMarket.Order memory sell = _order(sellerKeys[0], SELL, 1_000, 150_000, 1);
+        IEnergyMarket.Order memory buy = _order(buyerKeys[0], BUY, 1_000, 250_000, 1);
+        sell.expiry = closedAt;
+        buy.expiry = closedAt;
+        IEnergyMarket.Fill[] memory fills =
+            _ordered(_one(_fill(sellerKeys[0], sell, 1_000)), _one(_fill(buyerKeys[0], buy, 1_000)));
+        vm.warp(closedAt + market.SETTLEMENT_WINDOW_SECONDS() - 1);
+        _settle(_clearing(200_000), fills);
+        require(market.isSettled(delivery), "settled");
+    }
+
+    function test_closeGate_nearEpochEnd_deadlineIsTheEpochEnd_escrowCannotExpireFirst() public {
+        // The seller's escrow was generated in the world's first epoch: it expires at the end of
+        // the next one. A gate closed 100 s before that ends its window there, so the settlement
+        // either lands while the energy is live or not at all (the funds then unlock).
+        uint256 epochSeconds = token.epochSeconds();
+        uint256 expiresAt = (T0 / epochSeconds + 2) * epochSeconds;
+        _releaseGate();
+        vm.warp(expiresAt - 100);
+        delivery = uint64(expiresAt - 900);
+        _closeGate();
+        (, , uint64 deadline) = market.pendingGate();
+        _assertEq(deadline, expiresAt, "deadline at the epoch end");
+        vm.warp(expiresAt - 1);
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        _assertEq(_energy(_buyer(0)), 1_000, "bought before expiry");
+    }
+
+    function test_settleInterval_afterDeadline_revertsGateExpired_andEverythingUnlocks() public {
+        (, , uint64 deadline) = market.pendingGate();
+        IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
+        vm.warp(deadline);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateExpired.selector, delivery, deadline));
+        _settle(_clearing(200_000), fills);
+        _assertUntouched();
+        // Nothing is lost: every trader takes out all of its escrow and may cancel.
+        vm.prank(_buyer(0));
+        market.withdrawPayment(BUYER_ESCROW_UNITS);
+        vm.prank(_seller(0));
+        market.withdrawEnergy(SELLER_ESCROW_WH);
+        vm.prank(_buyer(0));
+        market.invalidateNonces(0, 1 << 1);
+        _assertEq(dollar.balanceOf(_buyer(0)), BUYER_ESCROW_UNITS, "payment back in the wallet");
+        _assertEq(_energy(_seller(0)), 0, "energy back in the wallet");
+        (uint64 pending,,) = market.pendingGate();
+        _assertEq(pending, 0, "no gate pending");
+    }
+
+    function test_settleInterval_pausedThroughTheDeadline_unlocksAfterUnpause() public {
+        (, , uint64 deadline) = market.pendingGate();
+        vm.prank(emergency);
+        market.pause();
+        vm.warp(deadline + 1);
+        market.unpause();
+        vm.prank(_seller(0));
+        market.withdrawEnergy(SELLER_ESCROW_WH);
+        _assertEq(_energy(_seller(0)), 0, "withdrawn");
+    }
+
+    function test_settleInterval_withoutGateClosure_revertsGateNotClosed() public {
+        _releaseGate();
+        IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateNotClosed.selector, delivery));
+        _settle(_clearing(200_000), fills);
+        _assertUntouched();
+    }
+
+    function test_settleInterval_gateOfAnotherInterval_revertsGateNotClosed() public {
+        IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
+        delivery += 900; // orders and clearing of the next interval; the gate is this one's
+        fills = _pair(1_000, 1_000);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateNotClosed.selector, delivery));
+        _settle(_clearing(200_000), fills);
+    }
+
+    function test_afterSettlement_withdrawAndCancelAreOpenAgain() public {
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        vm.prank(_buyer(0));
+        market.withdrawEnergy(1_000);
+        vm.prank(_seller(0));
+        market.withdrawPayment(200_000);
+        vm.prank(_buyer(0));
+        market.invalidateNonces(0, 1 << 2);
+        _assertEq(token.balanceOf(_buyer(0)), 1_000, "energy delivered to the wallet");
+        _assertEq(dollar.balanceOf(_seller(0)), 200_000, "payment in the wallet");
+        require(market.isNonceInvalidated(_buyer(0), 2), "cancelled");
+    }
+
+    // ------------------------------------------------------------ gate closure: the operator
+    function test_closeGate_recordsTheGateAndEmitsGateClosed() public {
+        _releaseGate();
+        delivery += 900;
+        uint64 deadline = uint64(block.timestamp + market.SETTLEMENT_WINDOW_SECONDS());
+        vm.expectEmit(true, false, false, true, address(market));
+        emit IEnergyMarket.GateClosed(delivery, ORDERS_COMMITMENT, deadline);
+        _closeGate();
+        (uint64 intervalStart, uint64 closedAt, uint64 pendingDeadline) = market.pendingGate();
+        _assertEq(intervalStart, delivery, "interval");
+        _assertEq(closedAt, block.timestamp, "closed now");
+        _assertEq(pendingDeadline, deadline, "deadline");
+    }
+
+    function test_closeGate_whileAnotherIsPending_revertsSettlementPending() public {
+        (, , uint64 deadline) = market.pendingGate();
+        uint64 pending = delivery;
+        delivery += 900;
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, pending, deadline));
+        _closeGate();
+    }
+
+    function test_closeGate_rightAfterAnExpiredGate_waitsForTheCooldown() public {
+        (, , uint64 deadline) = market.pendingGate();
+        vm.warp(deadline);
+        delivery += 900;
+        uint64 reopensAt = uint64(deadline + market.GATE_COOLDOWN_SECONDS());
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateCoolingDown.selector, reopensAt));
+        _closeGate();
+        vm.warp(reopensAt);
+        _closeGate();
+        (uint64 pending,,) = market.pendingGate();
+        _assertEq(pending, delivery, "next gate closed after the cooldown");
+    }
+
+    function test_closeGate_settledInterval_revertsIntervalAlreadySettled() public {
+        _settle(_clearing(200_000), _pair(1_000, 1_000));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.IntervalAlreadySettled.selector, delivery));
+        _closeGate();
+    }
+
+    function test_closeGate_misalignedInterval_reverts() public {
+        _releaseGate();
+        vm.prank(marketOperator);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.MisalignedInterval.selector, delivery + 1));
+        market.closeGate(delivery + 1, ORDERS_COMMITMENT);
+    }
+
+    function test_closeGate_byTrader_revertsUnauthorized() public {
+        _releaseGate();
+        vm.prank(_buyer(0));
+        vm.expectRevert(abi.encodeWithSelector(IAccessManaged.AccessManagedUnauthorized.selector, _buyer(0)));
+        market.closeGate(delivery, ORDERS_COMMITMENT);
+    }
+
+    function test_closeGate_whilePaused_reverts() public {
+        _releaseGate();
+        vm.prank(emergency);
+        market.pause();
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        _closeGate();
+    }
+
+    function test_releaseGate_unlocksWithoutSettling() public {
+        vm.expectEmit(true, false, false, true, address(market));
+        emit IEnergyMarket.GateReleased(delivery);
+        _releaseGate();
+        vm.prank(_buyer(0));
+        market.withdrawPayment(1);
+        require(!market.isSettled(delivery), "not settled");
+        _closeGate(); // no cooldown after a release
+    }
+
+    function test_releaseGate_noPendingGate_revertsGateNotClosed() public {
+        _releaseGate();
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateNotClosed.selector, delivery));
+        _releaseGate();
+    }
+
+    function test_releaseGate_expiredGate_revertsGateNotClosed() public {
+        (, , uint64 deadline) = market.pendingGate();
+        vm.warp(deadline);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateNotClosed.selector, delivery));
+        _releaseGate();
+    }
+
+    function test_releaseGate_byTrader_revertsUnauthorized() public {
+        vm.prank(_seller(0));
+        vm.expectRevert(abi.encodeWithSelector(IAccessManaged.AccessManagedUnauthorized.selector, _seller(0)));
+        market.releaseGate(delivery);
+    }
+
     // ------------------------------------------------------------ escrow
     function test_withdrawPayment_returnsDollars() public {
+        _releaseGate();
         vm.prank(_buyer(0));
         market.withdrawPayment(1_000);
         _assertEq(dollar.balanceOf(_buyer(0)), 1_000, "wallet");
@@ -367,6 +602,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_withdrawPayment_moreThanEscrow_reverts() public {
+        _releaseGate();
         vm.prank(_buyer(0));
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -377,6 +613,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_withdrawEnergy_returnsEnergyToWallet() public {
+        _releaseGate();
         uint256 walletBefore = token.balanceOf(_seller(0));
         vm.prank(_seller(0));
         market.withdrawEnergy(500);
@@ -385,6 +622,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_withdrawEnergy_moreThanEscrow_reverts() public {
+        _releaseGate();
         vm.prank(_seller(0));
         vm.expectRevert(
             abi.encodeWithSelector(
@@ -430,6 +668,7 @@ contract MarketTest is MarketWorld {
         _assertEq(_energy(_seller(0)), 0, "expired in escrow");
         _assertEq(token.balanceOf(address(market)), 0, "expired in the token too");
         delivery = uint64(block.timestamp - (block.timestamp % 900) + 900);
+        _closeGate(); // the first gate expired long ago
         IEnergyMarket.Fill[] memory hoisted = _pair(1_000, 1_000);
         vm.expectRevert(
             abi.encodeWithSelector(IEnergyMarket.InsufficientEscrowedEnergy.selector, _seller(0), 0, uint256(1_000))
@@ -491,11 +730,11 @@ contract MarketTest is MarketWorld {
 
     // ------------------------------------------------------------ helpers
     function _sumPayments() internal view returns (uint256 sum) {
-        for (uint256 i; i < 2; ++i) sum += _payment(_seller(i)) + _payment(_buyer(i));
+        for (uint256 i; i < TRADERS; ++i) sum += _payment(_seller(i)) + _payment(_buyer(i));
         sum += _payment(dso);
     }
 
     function _sumEnergy() internal view returns (uint256 sum) {
-        for (uint256 i; i < 2; ++i) sum += _energy(_seller(i)) + _energy(_buyer(i));
+        for (uint256 i; i < TRADERS; ++i) sum += _energy(_seller(i)) + _energy(_buyer(i));
     }
 }

@@ -24,8 +24,8 @@ from gridledger.errors import ContractRevertError, MarketError, OrderRejected
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, ClearingResult
 from gridledger.market.orders import Order, Pricing, Side, TraderKey, market_domain_separator, order_hash
-from gridledger.market.settlement import MarketOperator, build_settlement
-from gridledger.market.verify import verify_interval
+from gridledger.market.settlement import MarketOperator, build_settlement, gate_commitment
+from gridledger.market.verify import gate_closed_commitment, verify_interval
 
 MARKET, TOKEN, DOLLAR = (load_artifact(n) for n in ("EnergyMarket", "EnergyToken", "TestStablecoin"))
 OPERATOR = named_account("market-operator")
@@ -83,6 +83,7 @@ def test_verify_interval_operatorSkippedBetterClearing_isReported(world: World) 
         np.array([2_000 if e.signed.order.trader == participants[0].owner else 0 for e in asks]),
     )
     settlement = build_settlement(book, worse)
+    MarketOperator(chain, system.market, OPERATOR).close_gate(book)
     chain.transact(OPERATOR, MARKET, system.market, "settleInterval", settlement.clearing, settlement.fills)
     kinds = {f.kind for f in verify_interval(chain, system.market, book).findings}
     assert {"better_clearing", "fill_differs"} <= kinds
@@ -95,7 +96,7 @@ def test_verify_interval_alteredPublishedBook_isReported(world: World) -> None:
     for entry in book.entries[:-1]:
         altered.add(entry.signed, entry.received_at_ms, 0)
     kinds = {f.kind for f in verify_interval(chain, system.market, altered).findings}
-    assert "book_mismatch" in kinds and "unknown_order" in kinds
+    assert {"book_mismatch", "gate_mismatch", "unknown_order"} <= kinds
 
 
 def test_settle_interval_twice_revertsWithIntervalAlreadySettled(world: World) -> None:
@@ -122,6 +123,54 @@ def test_operator_excludesUnfundedOrder_andSettlesTheRest(world: World) -> None:
     assert settlement is not None
     assert list(book.excluded.values()) == ["escrow does not cover the order at gate closure"]
     assert verify_interval(chain, system.market, book).consistent
+
+
+# ---------------------------------------------------------------- the on-chain gate closure
+def test_operator_settle_commitsTheBookOrdersAtGateClosure(world: World) -> None:
+    chain, system, participants = world
+    book, settlement = trade_one_interval(chain, system, participants)
+    assert settlement is not None
+    assert gate_closed_commitment(chain, system.market, book.interval_start) == gate_commitment(book)
+    assert chain.call(MARKET, system.market, "pendingGate") == (0, 0, 0)
+
+
+def test_withdraw_afterGateClosure_isRefused_andTheIntervalSettles(world: World) -> None:
+    chain, system, participants = world
+    anna, _, carla = participants
+    book = open_market_interval(chain, system, participants)
+    operator = MarketOperator(chain, system.market, OPERATOR)
+    operator.close_gate(book)
+    for who, fn in ((anna.owner, "withdrawEnergy"), (carla.owner, "withdrawPayment")):
+        with pytest.raises(ContractRevertError) as refused:
+            chain.transact(who, MARKET, system.market, fn, 1)
+        assert refused.value.error_name == "SettlementPending"
+    with pytest.raises(ContractRevertError) as refused:
+        chain.transact(carla.owner, MARKET, system.market, "invalidateNonces", 0, 1 << 1)
+    assert refused.value.error_name == "SettlementPending"
+    operator.exclude_unfunded(book)
+    operator.submit(operator.clear(book))
+    assert chain.call(MARKET, system.market, "isSettled", book.interval_start) == (True,)
+    assert book.excluded == {}
+
+
+def test_operator_excludesOrderCancelledBeforeGateClosure_andSettlesTheRest(world: World) -> None:
+    chain, system, participants = world
+    anna = participants[0]
+    book = open_market_interval(chain, system, participants)
+    chain.transact(anna.owner, MARKET, system.market, "invalidateNonces", 0, 1 << 1)  # her order's nonce
+    settlement = MarketOperator(chain, system.market, OPERATOR).settle(book)
+    assert settlement is not None and settlement.result.volume_wh == 2_000
+    assert list(book.excluded.values()) == ["cancelled before gate closure"]
+    assert verify_interval(chain, system.market, book).consistent
+
+
+def test_operator_nothingTrades_releasesTheGate(world: World) -> None:
+    chain, system, participants = world
+    chain.transact(named_account("regulator"), GRID, system.grid, "declareEmergency", 1)
+    book = open_market_interval(chain, system, participants)
+    assert MarketOperator(chain, system.market, OPERATOR).settle(book) is None
+    assert chain.call(MARKET, system.market, "pendingGate") == (0, 0, 0)
+    chain.transact(participants[2].owner, MARKET, system.market, "withdrawPayment", 1)
 
 
 # ---------------------------------------------------------------- admission to the book

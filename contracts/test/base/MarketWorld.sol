@@ -11,8 +11,9 @@ import {ISmartMeter} from "../../interfaces/ISmartMeter.sol";
 import {IEnergyMarket} from "../../interfaces/IEnergyMarket.sol";
 import {Roles} from "../../libraries/Roles.sol";
 
-/// @notice The whole market deployment with two funded sellers (energy from signed meter
-///         readings, escrowed) and two funded buyers (test dollars, escrowed), plus order helpers.
+/// @notice The whole market deployment with TRADERS funded sellers (energy from signed meter
+///         readings, escrowed) and TRADERS funded buyers (test dollars, escrowed), plus order helpers.
+///         The world stands at the gate closure of interval `delivery`: its gate is pending.
 abstract contract MarketWorld {
     Cheats internal constant vm = Cheats(address(uint160(uint256(keccak256("hevm cheat code")))));
 
@@ -22,6 +23,8 @@ abstract contract MarketWorld {
     bytes32 internal constant FIRMWARE = keccak256("meter-fw-1.0");
     uint256 internal constant SELLER_ESCROW_WH = 2_000;
     uint256 internal constant BUYER_ESCROW_UNITS = 100_000_000;
+    uint256 internal constant TRADERS = 5;
+    bytes32 internal constant ORDERS_COMMITMENT = keccak256("orders");
 
     GridAccessManager internal manager;
     EnergyToken internal token;
@@ -34,10 +37,10 @@ abstract contract MarketWorld {
     address internal regulator = address(0x4E6);
     address internal emergency = address(0xE3E);
     address internal dso = address(0xD50);
-    uint256[2] internal sellerKeys = [uint256(0x5E1), 0x5E2];
-    uint256[2] internal buyerKeys = [uint256(0xB1), 0xB2];
-    address[2] internal sellers;
-    address[2] internal buyers;
+    uint256[TRADERS] internal sellerKeys;
+    uint256[TRADERS] internal buyerKeys;
+    address[TRADERS] internal sellers;
+    address[TRADERS] internal buyers;
     uint64 internal delivery;
 
     function _buildWorld() internal {
@@ -53,6 +56,8 @@ abstract contract MarketWorld {
         _role(address(token), token.escrowEnergy.selector, Roles.MARKET_ESCROW);
         _role(address(token), token.releaseEnergy.selector, Roles.MARKET_ESCROW);
         _role(address(market), market.settleInterval.selector, Roles.MARKET_OPERATOR);
+        _role(address(market), market.closeGate.selector, Roles.MARKET_OPERATOR);
+        _role(address(market), market.releaseGate.selector, Roles.MARKET_OPERATOR);
         _role(address(market), market.pause.selector, Roles.EMERGENCY);
         manager.grantRole(Roles.GATEWAY, gateway, 0);
         manager.grantRole(Roles.REGULATOR, regulator, 0);
@@ -65,7 +70,8 @@ abstract contract MarketWorld {
         vm.prank(regulator);
         token.setParticipant(address(market), true, 0);
         uint64 aligned = uint64(T0 - (T0 % 900));
-        for (uint256 i; i < 2; ++i) {
+        for (uint256 i; i < TRADERS; ++i) {
+            (sellerKeys[i], buyerKeys[i]) = (0x5E1 + i, 0xB1 + i);
             address seller = vm.addr(sellerKeys[i]);
             sellers[i] = seller;
             vm.prank(regulator);
@@ -84,20 +90,41 @@ abstract contract MarketWorld {
             market.depositPayment(BUYER_ESCROW_UNITS);
         }
         vm.warp(aligned + 900 + 10);
-        ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](2);
-        for (uint256 i; i < 2; ++i) {
-            batch[i] = ISmartMeter.SignedReading(uint64(i + 1), 1, aligned, 0, uint64(SELLER_ESCROW_WH), 0, FIRMWARE, 0, 0);
-            (uint8 v, bytes32 r, bytes32 s) = vm.sign(0xDE0 + i, registry.readingDigest(batch[i]));
-            batch[i].r = r;
-            batch[i].vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+        ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](TRADERS);
+        for (uint256 i; i < TRADERS; ++i) {
+            batch[i] = _signedReading(i, 1, aligned, SELLER_ESCROW_WH);
         }
         vm.prank(gateway);
         registry.submitReadings(batch);
-        for (uint256 i; i < 2; ++i) {
+        for (uint256 i; i < TRADERS; ++i) {
             vm.prank(vm.addr(sellerKeys[i]));
             market.depositEnergy(SELLER_ESCROW_WH);
         }
         delivery = aligned + 2 * 900;
+        _closeGate();
+    }
+
+    /// @dev Seller `i`'s meter reading: export register `exportWh` at the end of `intervalStart`.
+    function _signedReading(uint256 i, uint64 sequence, uint64 intervalStart, uint256 exportWh)
+        internal
+        returns (ISmartMeter.SignedReading memory reading)
+    {
+        reading = ISmartMeter.SignedReading(uint64(i + 1), sequence, intervalStart, 0, uint64(exportWh), 0, FIRMWARE, 0, 0);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(0xDE0 + i, registry.readingDigest(reading));
+        reading.r = r;
+        reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+    }
+
+    /// @dev The operator closes the gate of `delivery`.
+    function _closeGate() internal {
+        vm.prank(marketOperator);
+        market.closeGate(delivery, ORDERS_COMMITMENT);
+    }
+
+    /// @dev The operator releases the pending gate of `delivery`: back to before gate closure.
+    function _releaseGate() internal {
+        vm.prank(marketOperator);
+        market.releaseGate(delivery);
     }
 
     function _role(address target, bytes4 selector, uint64 role) internal {

@@ -46,6 +46,8 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
     },
     "EnergyMarket": {
         "settleInterval": MARKET_OPERATOR,
+        "closeGate": MARKET_OPERATOR,
+        "releaseGate": MARKET_OPERATOR,
         "setGridFee": ADMIN,
         "setGridGuard": ADMIN,
         "unpause": ADMIN,

@@ -7,6 +7,7 @@ from typing import Any
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
+from gridledger.chain.hashing import keccak
 from gridledger.market.book import BookEntry, IntervalBook
 from gridledger.market.clearing import ClearingMechanism, ClearingResult, ExportCapping, UniformClearing
 from gridledger.market.orders import Order, Side
@@ -37,6 +38,12 @@ class Settlement:
         return len(self.fills)
 
 
+def gate_commitment(book: IntervalBook) -> bytes:
+    """What closeGate commits to: keccak over every order received for the interval (its hash and
+    receipt time, in receipt order), before the funding check decides exclusions and caps."""
+    return keccak(b"".join(e.signed.order_hash + e.received_at_ms.to_bytes(8, "big") for e in book.entries))
+
+
 def build_settlement(book: IntervalBook, result: ClearingResult) -> Settlement:
     """Fills in the order the contract checks them: sells, then buys, each by order hash."""
     bids, asks = book.live_entries(Side.BUY), book.live_entries(Side.SELL)
@@ -58,7 +65,8 @@ def build_settlement(book: IntervalBook, result: ClearingResult) -> Settlement:
 
 
 class MarketOperator:
-    """Runs gate closure for the market: keeps only funded orders, clears and settles."""
+    """Runs gate closure for the market: closes the gate on-chain (locking escrow and nonces),
+    keeps only the orders the locked escrow funds, clears and settles."""
 
     def __init__(
         self,
@@ -76,16 +84,36 @@ class MarketOperator:
         # Fee per kWh of each buy admitted at the last gate closure (grid states as then).
         self._fee_at_gate: dict[bytes, int] = {}
 
+    def close_gate(self, book: IntervalBook) -> None:
+        """closeGate on-chain: from here until settlement (or the deadline) no trader can withdraw
+        escrow or cancel, so what exclude_unfunded then reads holds at settlement."""
+        self._chain.transact(
+            self._operator, self._abi, self._market, "closeGate", book.interval_start, gate_commitment(book)
+        )
+
+    def release_gate(self, book: IntervalBook) -> None:
+        """Unlock the pending gate of an interval in which nothing trades."""
+        self._chain.transact(self._operator, self._abi, self._market, "releaseGate", book.interval_start)
+
     def exclude_unfunded(self, book: IntervalBook) -> None:
         """Leave out, in receipt order, every order its trader's escrow can no longer cover in
-        full (a buy at its limit price plus grid fee, a sell with live energy), and every order
-        the grid would refuse (its node halted, or not the trader's, while a zone is halted)."""
+        full (a buy at its limit price plus grid fee, a sell with live energy), every order the
+        grid would refuse (its node halted, or not the trader's, while a zone is halted), every
+        order cancelled or expired by gate closure (the contract judges expiry as of then)."""
         grid = _GridConditions.read(self._chain, self._abi, self._market)
+        # Zero without a pending gate: then only the book's admission checked expiry.
+        closed_at = int(self._chain.call(self._abi, self._market, "pendingGate")[1])
         self._fee_at_gate = {}
         remaining: dict[str, list[int]] = {}
         for entry in book.entries:
             order = entry.signed.order
             if entry.signed.order_hash in book.excluded:
+                continue
+            if order.expiry < closed_at:
+                book.exclude(entry.signed.order_hash, "expired before gate closure")
+                continue
+            if self._chain.call(self._abi, self._market, "isNonceInvalidated", order.trader, order.nonce)[0]:
+                book.exclude(entry.signed.order_hash, "cancelled before gate closure")
                 continue
             if not grid.allows(order):
                 book.exclude(entry.signed.order_hash, "its grid zone is halted at gate closure")
@@ -128,10 +156,13 @@ class MarketOperator:
         return replace(settlement, buy_fee_per_kwh=fees)
 
     def settle(self, book: IntervalBook) -> Settlement | None:
-        """Gate closure: exclude unfunded orders, clear, settle on-chain. None if nothing trades."""
+        """Gate closure: close the gate, exclude unfunded orders, clear, settle on-chain. None if
+        nothing trades (the gate is then released)."""
+        self.close_gate(book)
         self.exclude_unfunded(book)
         settlement = self.clear(book)
         if not settlement.fills:
+            self.release_gate(book)
             return None
         self.submit(settlement)
         return settlement

@@ -1,9 +1,10 @@
 """Re-run a settled interval's clearing from the published book and the chain's trade record.
 
 Anyone holding the book the operator published can check that (a) it is the book the
-settlement committed to, (b) every fill on-chain belongs to an admitted order and respects
-its amount, side, limit and the pricing rule, and (c) the operator did not skip a better
-clearing: the documented engine on the same book gives the same volume, welfare and fills.
+settlement committed to, and its orders the ones the gate closure committed to, (b) every
+fill on-chain belongs to an admitted order and respects its amount, side, limit and the
+pricing rule, and (c) the operator did not skip a better clearing: the documented engine on
+the same book gives the same volume, welfare and fills.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from gridledger.errors import MarketError
 from gridledger.market.book import BookEntry, IntervalBook
 from gridledger.market.clearing import UniformClearing
 from gridledger.market.orders import Pricing, Side
-from gridledger.market.settlement import ceil_payment_units, floor_payment_units
+from gridledger.market.settlement import ceil_payment_units, floor_payment_units, gate_commitment
 
 
 @dataclass(frozen=True)
 class Finding:
-    """book_mismatch, unknown_order, excluded_order, fill_inconsistent, better_clearing, fill_differs."""
+    """book_mismatch, gate_mismatch, unknown_order, excluded_order, fill_inconsistent,
+    better_clearing, fill_differs."""
 
     kind: str
     detail: str
@@ -78,6 +80,18 @@ def settled_interval(
     raise MarketError(f"interval {interval_start} has not been settled on market {market}")
 
 
+def gate_closed_commitment(chain: Chain, market: str, interval_start: int) -> bytes | None:
+    """The commitment of the last GateClosed of `interval_start` (the one it settled under: a
+    settled interval's gate cannot close again), or None if its gate never closed."""
+    abi = load_artifact("EnergyMarket")
+    commitment: bytes | None = None
+    for log in chain.logs(market, abi.event_topic("GateClosed")):
+        decoded = abi.decode_event(log)
+        if decoded is not None and decoded[1]["intervalStart"] == interval_start:
+            commitment = bytes(decoded[1]["ordersCommitment"])
+    return commitment
+
+
 def verify_interval(chain: Chain, market: str, book: IntervalBook) -> VerificationReport:
     """Check the settlement of `book`'s interval against the book; findings list every problem."""
     settled, settled_fills = settled_interval(chain, market, book.interval_start)
@@ -88,6 +102,10 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
     if settled["bookHash"] != book.book_hash():
         findings.append(
             Finding("book_mismatch", "the published book is not the one the settlement committed to")
+        )
+    if gate_closed_commitment(chain, market, book.interval_start) != gate_commitment(book):
+        findings.append(
+            Finding("gate_mismatch", "the book's orders are not the ones the gate closure committed to")
         )
 
     onchain_fills: dict[bytes, int] = {}

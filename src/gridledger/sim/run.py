@@ -419,10 +419,12 @@ class Simulation:
             book.add(s, received_ms, now)
         operator = self._operator
         operator.mechanism = self.grid.mechanism()
+        operator.close_gate(book)
         operator.exclude_unfunded(book)
         record.orders_excluded = len(book.excluded)
         settlement = operator.clear(book)
         if not settlement.fills:
+            operator.release_gate(book)
             return exported
         self.grid.reserve(start, settlement)
         operator.submit(settlement)
