@@ -27,6 +27,8 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         uint32 zoneId;
         uint64 meterDeviceId;
         uint64 loadW;
+        /// Bounds the summed rated power of the node's smart meter devices (SmartMeterRegistry).
+        uint32 connectionCapacityW;
     }
 
     mapping(uint256 nodeId => NodeRecord) private _nodes;
@@ -55,7 +57,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         uint256 existing = _nodeIdOf[node];
         if (existing != 0) revert NodeAlreadyRegistered(node, existing);
         uint256 nodeId = ++_nodeCount;
-        _nodes[nodeId] = NodeRecord(node, nodeType, 0, 0, 0);
+        _nodes[nodeId] = NodeRecord(node, nodeType, 0, 0, 0, 0);
         _nodeIdOf[node] = nodeId;
         emit NodeRegistered(nodeId, node, nodeType);
     }
@@ -91,6 +93,12 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         node.zoneId = zoneId;
         node.meterDeviceId = meterDeviceId;
         emit NodeAssigned(nodeId, zoneId, meterDeviceId);
+    }
+
+    /// @inheritdoc IGridManagement
+    function setConnectionCapacity(uint256 nodeId, uint32 capacityW) external restricted {
+        _existingNode(nodeId).connectionCapacityW = capacityW;
+        emit ConnectionCapacitySet(nodeId, capacityW);
     }
 
     /// @inheritdoc IGridManagement
@@ -312,6 +320,11 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
             zoneReservedWh: _reserved[_key(node.zoneId, uint64(block.timestamp - block.timestamp % INTERVAL_SECONDS))],
             metrics: _metrics[node.zoneId]
         });
+    }
+
+    /// @inheritdoc IGridManagement
+    function connectionCapacityW(uint256 nodeId) external view returns (uint256) {
+        return _nodes[nodeId].connectionCapacityW;
     }
 
     /// @inheritdoc IGridManagement

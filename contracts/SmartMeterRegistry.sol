@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
+import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {DeviceRecords} from "./libraries/DeviceRecords.sol";
 
 /// @title SmartMeterRegistry
@@ -43,6 +44,11 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
     uint256 private constant FIRMWARE_APPROVED = 1 << 16;
 
+    /// @notice Devices above this rated power need the multisig until it sets another threshold:
+    ///         100 kW is where a connection stops being a household or small business one (in
+    ///         Germany PV above 100 kW must be direct-marketed, EEG 2023 §21).
+    uint32 public constant DEFAULT_LARGE_DEVICE_THRESHOLD_W = 100_000;
+
     // ---------------------------------------------------------------- storage
     IEnergyToken public immutable energyToken;
 
@@ -61,6 +67,13 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     /// sequence of the last reset (high 64 bits). Written only by resetQuarantine, so readings
     /// pay nothing for it.
     mapping(uint256 deviceId => uint256 word) private _unmintedExport;
+
+    /// Device lifecycle: the grid whose node capacities bound rated powers (set once), the
+    /// multisig's size threshold, its pending approvals and the rated power placed at each node.
+    IGridManagement private _grid;
+    uint32 private _largeDeviceThresholdW = DEFAULT_LARGE_DEVICE_THRESHOLD_W;
+    mapping(address device => uint256 ratedPowerW) private _largeDeviceApproval;
+    mapping(uint64 gridNodeId => uint256 ratedPowerW) private _nodeRatedPowerW;
 
     /// @param authority The AccessManager of the system.
     /// @param token The energy token this registry mints.
@@ -88,6 +101,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         if (!energyToken.isVerified(owner)) revert OwnerNotVerified(owner);
         uint256 firmware = _firmware[firmwareHash];
         if (firmware & FIRMWARE_APPROVED == 0) revert FirmwareNotApproved(firmwareHash);
+        _placeRatedPower(device, gridNodeId, 0, ratedPowerW);
 
         uint256 deviceId = ++_deviceCount;
         _deviceIdOf[device] = deviceId;
@@ -105,12 +119,75 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     function setDeviceStatus(uint256 deviceId, DeviceStatus status) external restricted {
         uint256 config = _existingConfig(deviceId);
         DeviceStatus from = DeviceStatus(config.status());
+        // Quarantine has its own way in and out; decommissioning its own way in and none out.
         if (
             from == DeviceStatus.Quarantined || from == status || status == DeviceStatus.Quarantined
-                || status == DeviceStatus.Unregistered
+                || status == DeviceStatus.Unregistered || from == DeviceStatus.Decommissioned
+                || status == DeviceStatus.Decommissioned
         ) revert InvalidStatusChange(deviceId, from, status);
         _config[deviceId] = config.withStatus(uint8(status));
         emit DeviceStatusChanged(deviceId, from, status);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function transferDevice(uint256 deviceId, address newOwner) external restricted whenNotPaused {
+        _liveConfig(deviceId);
+        if (!energyToken.isVerified(newOwner)) revert OwnerNotVerified(newOwner);
+        uint256 profile = _profile[deviceId];
+        _profile[deviceId] = DeviceRecords.packProfile(newOwner, profile.gridNodeId(), profile.kind(), profile.source());
+        emit DeviceOwnerChanged(deviceId, profile.owner(), newOwner);
+    }
+
+    /// @inheritdoc ISmartMeter
+    /// @dev The old key stays mapped to the device, so no registration or rotation can take it
+    ///      again, and it no longer matches the signer: its readings are rejected as BadSignature.
+    function rotateDeviceKey(uint256 deviceId, address newKey) external restricted whenNotPaused {
+        uint256 config = _liveConfig(deviceId);
+        if (newKey == address(0)) revert InvalidDeviceAddress();
+        uint256 holder = _deviceIdOf[newKey];
+        if (holder != 0) revert DeviceAlreadyRegistered(newKey, holder);
+        _deviceIdOf[newKey] = deviceId;
+        _config[deviceId] = config.withSigner(newKey);
+        emit DeviceKeyRotated(deviceId, config.signer(), newKey);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function setRatedPower(uint256 deviceId, uint32 ratedPowerW) external restricted whenNotPaused {
+        uint256 config = _liveConfig(deviceId);
+        if (ratedPowerW == 0) revert InvalidRatedPower();
+        uint256 fromW = config.ratedPowerW();
+        _placeRatedPower(config.signer(), _profile[deviceId].gridNodeId(), fromW, ratedPowerW);
+        _config[deviceId] = config.withRatedPower(ratedPowerW);
+        emit DeviceRatedPowerChanged(deviceId, fromW, ratedPowerW);
+    }
+
+    /// @inheritdoc ISmartMeter
+    /// @dev Allowed while paused: it only takes minting power away.
+    function decommissionDevice(uint256 deviceId) external restricted {
+        uint256 config = _liveConfig(deviceId);
+        _nodeRatedPowerW[_profile[deviceId].gridNodeId()] -= config.ratedPowerW();
+        _config[deviceId] = config.withStatus(uint8(DeviceStatus.Decommissioned));
+        emit DeviceStatusChanged(deviceId, DeviceStatus(config.status()), DeviceStatus.Decommissioned);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function setGridManagement(address grid) external restricted {
+        if (grid == address(0)) revert GridManagementNotSet();
+        if (address(_grid) != address(0)) revert GridManagementAlreadySet(address(_grid));
+        _grid = IGridManagement(grid);
+        emit GridManagementSet(grid);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function setLargeDeviceThreshold(uint32 thresholdW) external restricted {
+        _largeDeviceThresholdW = thresholdW;
+        emit LargeDeviceThresholdSet(thresholdW);
+    }
+
+    /// @inheritdoc ISmartMeter
+    function approveLargeDevice(address device, uint32 ratedPowerW) external restricted {
+        _largeDeviceApproval[device] = ratedPowerW;
+        emit LargeDeviceApproved(device, ratedPowerW);
     }
 
     /// @inheritdoc ISmartMeter
@@ -148,6 +225,27 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     /// @inheritdoc ISmartMeter
     function setReadingWindow(uint32 maxAgeSeconds) external restricted {
         _setReadingWindow(maxAgeSeconds);
+    }
+
+    /// @dev Moves a device's rated power at `gridNodeId` from `fromW` to `toW`. A rise must fit the
+    ///      node's connection capacity together with the node's other devices (so more devices
+    ///      on one node add no minting power) and, above the threshold, use up the multisig's
+    ///      approval of exactly (device, toW); a reduction is always allowed.
+    function _placeRatedPower(address device, uint64 gridNodeId, uint256 fromW, uint256 toW) private {
+        uint256 nodeW = _nodeRatedPowerW[gridNodeId] - fromW + toW;
+        if (toW > fromW) {
+            IGridManagement grid = _grid;
+            if (address(grid) == address(0)) revert GridManagementNotSet();
+            uint256 capacityW = grid.connectionCapacityW(gridNodeId);
+            if (capacityW == 0) revert NoConnectionCapacity(gridNodeId);
+            if (nodeW > capacityW) revert ConnectionCapacityExceeded(gridNodeId, nodeW, capacityW);
+            uint256 thresholdW = _largeDeviceThresholdW;
+            if (toW > thresholdW) {
+                if (_largeDeviceApproval[device] != toW) revert LargeDeviceNotApproved(device, toW, thresholdW);
+                delete _largeDeviceApproval[device];
+            }
+        }
+        _nodeRatedPowerW[gridNodeId] = nodeW;
     }
 
     /// @notice EMERGENCY: stop registrations and readings.
@@ -397,8 +495,30 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     }
 
     /// @inheritdoc ISmartMeter
-    function deviceIdOf(address device) external view returns (uint256) {
-        return _deviceIdOf[device];
+    /// @dev 0 for a rotated-out key too: it is reserved but signs for nothing.
+    function deviceIdOf(address device) external view returns (uint256 deviceId) {
+        deviceId = _deviceIdOf[device];
+        if (deviceId != 0 && _config[deviceId].signer() != device) return 0;
+    }
+
+    /// @notice The GridManagement whose node capacities bound rated powers (0 until set).
+    function gridManagement() external view returns (address) {
+        return address(_grid);
+    }
+
+    /// @notice Rated power (W) above which a device needs the multisig's approval.
+    function largeDeviceThresholdW() external view returns (uint256) {
+        return _largeDeviceThresholdW;
+    }
+
+    /// @notice The rated power (W) the multisig approved for key `device`, not yet used (0: none).
+    function largeDeviceApproval(address device) external view returns (uint256) {
+        return _largeDeviceApproval[device];
+    }
+
+    /// @notice Summed rated power (W) of the live devices at a grid node.
+    function nodeRatedPowerW(uint64 gridNodeId) external view returns (uint256) {
+        return _nodeRatedPowerW[gridNodeId];
     }
 
     /// @inheritdoc ISmartMeter
@@ -443,6 +563,11 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     function _existingConfig(uint256 deviceId) private view returns (uint256 config) {
         config = _config[deviceId];
         if (config == 0) revert UnknownDevice(deviceId);
+    }
+
+    function _liveConfig(uint256 deviceId) private view returns (uint256 config) {
+        config = _existingConfig(deviceId);
+        if (config.status() == uint8(DeviceStatus.Decommissioned)) revert DeviceIsDecommissioned(deviceId);
     }
 
     function _findInHistory(uint256 deviceId, uint256 config, uint256 sequence)

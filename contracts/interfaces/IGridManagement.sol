@@ -114,6 +114,8 @@ interface IGridManagement {
     );
     event ZoneStateChanged(uint32 indexed zoneId, ZoneState from, ZoneState to);
     event LossesReported(uint32 indexed zoneId, uint64 indexed intervalStart, uint256 lossesWh);
+    /// @notice The grid operator recorded the connection capacity of a node (0: none).
+    event ConnectionCapacitySet(uint256 indexed nodeId, uint32 capacityW);
     event PeakParametersSet(uint64 peakNodeCapWh, uint64 normalFeePerKWh, uint64 peakFeePerKWh);
 
     // ---------------------------------------------------------------- brief interface
@@ -160,6 +162,13 @@ interface IGridManagement {
 
     /// @notice Governance parameters of peak periods (ADMIN): per-transfer cap, normal and peak grid fee.
     function setPeakParameters(uint64 peakNodeCapWh, uint64 normalFeePerKWh, uint64 peakFeePerKWh) external;
+
+    /// @notice Record the connection capacity (W) of a node, which bounds the rated power of the
+    ///         smart meter devices at it (GRID_OPERATOR); 0 withdraws it.
+    function setConnectionCapacity(uint256 nodeId, uint32 capacityW) external;
+
+    /// @notice A node's connection capacity in W; 0 for none recorded or an unknown node.
+    function connectionCapacityW(uint256 nodeId) external view returns (uint256);
 
     function nodeIdOf(address node) external view returns (uint256);
     function nodeCount() external view returns (uint256);

@@ -30,7 +30,9 @@ interface ISmartMeter {
         Active,
         Maintenance,
         Suspended,
-        Quarantined
+        Quarantined,
+        /// Final: no reading is accepted again and the device's keys stay reserved.
+        Decommissioned
     }
 
     /// @notice Why a reading was not accepted. Tamper reasons quarantine the device.
@@ -119,6 +121,19 @@ interface ISmartMeter {
     error MalformedDeviceData(uint256 length);
     error InvalidRatedPower();
     error InvalidDeviceKindOrSource();
+    /// @notice The registry has no GridManagement yet: rated powers cannot be bounded.
+    error GridManagementNotSet();
+    /// @notice The GridManagement reference is set once, by the multisig.
+    error GridManagementAlreadySet(address grid);
+    /// @notice The device's grid node has no connection capacity recorded by the grid operator.
+    error NoConnectionCapacity(uint64 gridNodeId);
+    /// @notice The rated powers of the node's devices together would exceed its connection capacity.
+    error ConnectionCapacityExceeded(uint64 gridNodeId, uint256 nodeRatedPowerW, uint256 capacityW);
+    /// @notice A device above the governance threshold needs the multisig's approval of
+    ///         exactly this key and rated power (approveLargeDevice).
+    error LargeDeviceNotApproved(address device, uint256 ratedPowerW, uint256 thresholdW);
+    /// @notice The device is decommissioned: nothing about it can change any more.
+    error DeviceIsDecommissioned(uint256 deviceId);
     error OwnerNotVerified(address owner);
     error FirmwareNotApproved(bytes32 firmwareHash);
     error UnknownDevice(uint256 deviceId);
@@ -161,6 +176,16 @@ interface ISmartMeter {
     event DeviceQuarantined(uint256 indexed deviceId, uint256 sequence, RejectReason reason);
     event QuarantineReset(uint256 indexed deviceId, uint256 importWh, uint256 exportWh);
     event DeviceStatusChanged(uint256 indexed deviceId, DeviceStatus from, DeviceStatus to);
+    /// @notice Readings accepted from now on mint to `to`.
+    event DeviceOwnerChanged(uint256 indexed deviceId, address indexed from, address indexed to);
+    /// @notice Only `newKey` signs for the device from now on; `oldKey` stays reserved forever.
+    event DeviceKeyRotated(uint256 indexed deviceId, address indexed oldKey, address indexed newKey);
+    event DeviceRatedPowerChanged(uint256 indexed deviceId, uint256 fromW, uint256 toW);
+    event GridManagementSet(address grid);
+    /// @notice Devices rated above `thresholdW` need the multisig's approval.
+    event LargeDeviceThresholdSet(uint256 thresholdW);
+    /// @notice The multisig approved `device` at `ratedPowerW` (0: approval withdrawn).
+    event LargeDeviceApproved(address indexed device, uint256 ratedPowerW);
     event FirmwareApprovalSet(bytes32 indexed firmwareHash, bool approved);
     event DeviceFirmwareUpdated(uint256 indexed deviceId, bytes32 fromHash, bytes32 toHash);
     event ReadingWindowSet(uint256 maxAgeSeconds);
@@ -187,6 +212,30 @@ interface ISmartMeter {
 
     /// @notice METER_OPERATOR: move a device between Active, Maintenance and Suspended.
     function setDeviceStatus(uint256 deviceId, DeviceStatus status) external;
+
+    /// @notice METER_OPERATOR: hand a device to a new (verified) owner; later readings mint to it.
+    function transferDevice(uint256 deviceId, address newOwner) external;
+
+    /// @notice METER_OPERATOR: replace the device's signing key with an unused one; the old key
+    ///         can never sign for any device again.
+    function rotateDeviceKey(uint256 deviceId, address newKey) external;
+
+    /// @notice METER_OPERATOR: change the device's rated power; an increase is bounded as a
+    ///         registration is (node connection capacity, multisig above the threshold).
+    function setRatedPower(uint256 deviceId, uint32 ratedPowerW) external;
+
+    /// @notice METER_OPERATOR: retire a device for good; its rated power leaves its node.
+    function decommissionDevice(uint256 deviceId) external;
+
+    /// @notice Governance, once: the GridManagement whose node capacities bound rated powers.
+    function setGridManagement(address grid) external;
+
+    /// @notice Governance: rated power (W) above which a device needs the multisig's approval.
+    function setLargeDeviceThreshold(uint32 thresholdW) external;
+
+    /// @notice Governance: approve registering (or raising) the device of key `device` at
+    ///         exactly `ratedPowerW` above the threshold; used up once; 0 withdraws it.
+    function approveLargeDevice(address device, uint32 ratedPowerW) external;
 
     /// @notice Governance: lift a quarantine after inspection, with the meter's inspected registers.
     function resetQuarantine(uint256 deviceId, uint64 importWh, uint64 exportWh) external;

@@ -53,6 +53,14 @@ library DeviceRecords {
         return (config & ~(uint256(0xFFFFFF) << 200)) | (firmwareId_ << 200) | (head_ << 216);
     }
 
+    function withSigner(uint256 config, address signer_) internal pure returns (uint256) {
+        return (config & ~uint256(type(uint160).max)) | uint256(uint160(signer_));
+    }
+
+    function withRatedPower(uint256 config, uint256 ratedPowerW_) internal pure returns (uint256) {
+        return (config & ~(uint256(type(uint32).max) << 160)) | (ratedPowerW_ << 160);
+    }
+
     // ---- profile
     function owner(uint256 profile) internal pure returns (address) {
         return address(uint160(profile));

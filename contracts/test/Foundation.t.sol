@@ -9,6 +9,7 @@ import {GovernanceMultisig} from "../GovernanceMultisig.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
 import {IEnergyToken} from "../interfaces/IEnergyToken.sol";
 import {Roles} from "../libraries/Roles.sol";
+import {DeviceGrid} from "./base/DeviceGrid.sol";
 
 contract FoundationTest {
     Cheats internal constant vm = Cheats(address(uint160(uint256(keccak256("hevm cheat code")))));
@@ -52,6 +53,7 @@ contract FoundationTest {
         manager.grantRole(Roles.EMERGENCY, emergency, 0);
         token.setMeterRegistry(registry);
         registry.setFirmwareApproval(FIRMWARE, true);
+        DeviceGrid.wire(address(manager), registry, 7, 30_000);
         manager.grantRole(Roles.ADMIN, address(multisig), 0);
         manager.renounceRole(Roles.ADMIN, address(this));
 

@@ -56,6 +56,39 @@ contract GridManagementTest is GridWorld {
         grid.registerNode(address(0xD1), IGridManagement.NodeType.Consumer);
     }
 
+    function test_setConnectionCapacity_recordsCapacityOfNode() public {
+        vm.expectEmit(true, false, false, true, address(grid));
+        emit IGridManagement.ConnectionCapacitySet(PROSUMER_A, 30_000);
+        vm.prank(gridOperator);
+        grid.setConnectionCapacity(PROSUMER_A, 30_000);
+        _assertEq(grid.connectionCapacityW(PROSUMER_A), 30_000, "recorded");
+        _assertEq(grid.connectionCapacityW(CONSUMER_B), 0, "other nodes have none");
+    }
+
+    function test_setConnectionCapacity_zeroWithdrawsIt() public {
+        vm.startPrank(gridOperator);
+        grid.setConnectionCapacity(PROSUMER_A, 30_000);
+        grid.setConnectionCapacity(PROSUMER_A, 0);
+        vm.stopPrank();
+        _assertEq(grid.connectionCapacityW(PROSUMER_A), 0, "withdrawn");
+    }
+
+    function test_setConnectionCapacity_unknownNode_reverts() public {
+        vm.prank(gridOperator);
+        vm.expectRevert(abi.encodeWithSelector(IGridManagement.UnknownNode.selector, uint256(99)));
+        grid.setConnectionCapacity(99, 30_000);
+    }
+
+    function test_setConnectionCapacity_withoutRole_reverts() public {
+        vm.prank(address(0xBAD));
+        vm.expectRevert(abi.encodeWithSelector(IAccessManaged.AccessManagedUnauthorized.selector, address(0xBAD)));
+        grid.setConnectionCapacity(PROSUMER_A, type(uint32).max);
+    }
+
+    function test_connectionCapacityW_unknownNodeIsZero() public view {
+        _assertEq(grid.connectionCapacityW(99), 0, "unknown node has no capacity");
+    }
+
     function test_createZone_existing_reverts() public {
         vm.prank(gridOperator);
         vm.expectRevert(abi.encodeWithSelector(IGridManagement.ZoneAlreadyExists.selector, FEEDER_A));

@@ -7,6 +7,7 @@ import {EnergyToken} from "../EnergyToken.sol";
 import {SmartMeterRegistry} from "../SmartMeterRegistry.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
 import {Roles} from "../libraries/Roles.sol";
+import {DeviceGrid} from "./base/DeviceGrid.sol";
 
 /// @notice Drives readings (honest, replayed, tampering), transfers and time through the
 ///         system and keeps ghost sums of what must have happened.
@@ -133,6 +134,7 @@ contract MeterInvariantsTest {
         registry = new SmartMeterRegistry(address(manager), token, 1 days);
         token.setMeterRegistry(registry);
         registry.setFirmwareApproval(keccak256("meter-fw-1.0"), true);
+        DeviceGrid.wire(address(manager), registry, 4, 5_000);
         address gateway = address(0x6A7E);
         bytes4[] memory selectors = new bytes4[](1);
         selectors[0] = registry.submitReadings.selector;
@@ -145,7 +147,7 @@ contract MeterInvariantsTest {
             token.setParticipant(owners[i], true, 276);
             registry.registerDevice(
                 vm.addr(handler.deviceKey(i)),
-                abi.encode(owners[i], uint64(i), uint8(2), uint8(0), uint32(5_000), keccak256("meter-fw-1.0"))
+                abi.encode(owners[i], uint64(i + 1), uint8(2), uint8(0), uint32(5_000), keccak256("meter-fw-1.0"))
             );
         }
     }

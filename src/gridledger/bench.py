@@ -24,7 +24,7 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.hashing import keccak
 from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.grid.network import GridNetwork
-from gridledger.grid.onchain import GridRegistrar, NodeType
+from gridledger.grid.onchain import HOUSEHOLD_CONNECTION_W, GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, clear_uniform
 from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
@@ -59,10 +59,15 @@ def run(chain: RpcChain) -> None:
     trader_keys = [TraderKey(keccak(text=f"prosumer-{i}")) for i in range(BATCH + 1)]
     owners = [key.address for key in trader_keys]
     keys = [DeviceKey(keccak(text=f"meter-{i}")) for i in range(BATCH)]
+    # Every prosumer has a grid node of its own on one feeder, a household connection.
+    grid = GridRegistrar(chain, system, _account("grid-operator"))
+    grid.create_zone(1, 0, 10**9)
     for i, owner in enumerate(owners):
         chain.transact(regulator, token, system.token, "setParticipant", owner, True, 276)
         if i < BATCH:
-            data = encode_device_data(owner, i, 2, 0, RATED_POWER_W, FIRMWARE)
+            node = grid.register_node(owner, NodeType.PROSUMER, 1)
+            grid.set_connection_capacity(node, HOUSEHOLD_CONNECTION_W)
+            data = encode_device_data(owner, node, 2, 0, RATED_POWER_W, FIRMWARE)
             chain.transact(operator, registry, system.registry, "registerDevice", keys[i].address, data)
     domain = registry_domain_separator(chain.chain_id, system.registry)
     first_interval = START_TIME - START_TIME % INTERVAL_S
@@ -189,11 +194,10 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
     escrow accounts already exist), per order; measured on the second interval settled."""
     traders = [key.address for key in keys]
     sellers, buyers = traders[: BATCH // 2], traders[BATCH // 2 : BATCH]
-    # Every trader has a grid node of its own on one feeder: each fill's grid-guard check reads
-    # a node the settlement has not touched yet, as in a real feeder.
-    grid = GridRegistrar(chain, system, _account("grid-operator"))
-    grid.create_zone(1, 0, 10**9)
-    node_of = {trader: grid.register_node(trader, NodeType.PROSUMER, 1) for trader in traders}
+    # Every trader has the grid node of its own that `run` registered: each fill's grid-guard
+    # check reads a node the settlement has not touched yet, as in a real feeder.
+    grid_abi = load_artifact("GridManagement")
+    node_of = {trader: int(chain.call(grid_abi, system.grid, "nodeIdOf", trader)[0]) for trader in traders}
     minter = _account("deployer")
     for buyer in buyers:
         mint_test_dollars(chain, system, minter, buyer, 10**9)

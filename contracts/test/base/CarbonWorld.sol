@@ -11,6 +11,7 @@ import {ISmartMeter} from "../../interfaces/ISmartMeter.sol";
 import {ICarbonCredit} from "../../interfaces/ICarbonCredit.sol";
 import {ICarbonPool} from "../../interfaces/ICarbonPool.sol";
 import {Roles} from "../../libraries/Roles.sol";
+import {DeviceGrid} from "./DeviceGrid.sol";
 
 /// @notice A contract that holds credits (a pool, a treasury): accepts ERC-1155 transfers and
 ///         so gets no receipt queue; it moves credits by certificate id.
@@ -87,6 +88,7 @@ abstract contract CarbonWorld {
         manager.grantRole(Roles.EMERGENCY, emergency, 0);
         token.setMeterRegistry(registry);
         registry.setFirmwareApproval(FIRMWARE, true);
+        DeviceGrid.wire(address(manager), registry, DEVICES, 100_000);
         carbon.setEmissionFactor(REGION_DE, FACTOR_DE);
         carbon.setEmissionFactor(REGION_FR, FACTOR_FR);
 

@@ -10,6 +10,7 @@ import {TestStablecoin} from "../../local/TestStablecoin.sol";
 import {ISmartMeter} from "../../interfaces/ISmartMeter.sol";
 import {IEnergyMarket} from "../../interfaces/IEnergyMarket.sol";
 import {Roles} from "../../libraries/Roles.sol";
+import {DeviceGrid} from "./DeviceGrid.sol";
 
 /// @notice The whole market deployment with TRADERS funded sellers (energy from signed meter
 ///         readings, escrowed) and TRADERS funded buyers (test dollars, escrowed), plus order helpers.
@@ -66,6 +67,7 @@ abstract contract MarketWorld {
         manager.grantRole(Roles.EMERGENCY, emergency, 0);
         token.setMeterRegistry(registry);
         registry.setFirmwareApproval(FIRMWARE, true);
+        DeviceGrid.wire(address(manager), registry, 1, 20_000);
 
         vm.prank(regulator);
         token.setParticipant(address(market), true, 0);

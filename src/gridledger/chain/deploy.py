@@ -29,6 +29,13 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
     "SmartMeterRegistry": {
         "registerDevice": METER_OPERATOR,
         "setDeviceStatus": METER_OPERATOR,
+        "transferDevice": METER_OPERATOR,
+        "rotateDeviceKey": METER_OPERATOR,
+        "setRatedPower": METER_OPERATOR,
+        "decommissionDevice": METER_OPERATOR,
+        "setGridManagement": ADMIN,
+        "setLargeDeviceThreshold": ADMIN,
+        "approveLargeDevice": ADMIN,
         "submitReadings": GATEWAY,
         "resetQuarantine": ADMIN,
         "setFirmwareApproval": ADMIN,
@@ -58,6 +65,7 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
         "assignNode": GRID_OPERATOR,
         "createZone": GRID_OPERATOR,
         "setZoneCapacity": GRID_OPERATOR,
+        "setConnectionCapacity": GRID_OPERATOR,
         "updateLoadBalance": GRID_OPERATOR,
         "reportLosses": GRID_OPERATOR,
         "setPeak": GRID_OPERATOR,
@@ -223,6 +231,8 @@ def deploy_system(
     registry_abi = load_artifact("SmartMeterRegistry")
     for firmware in firmware_hashes:
         chain.transact(deployer, registry_abi, registry, "setFirmwareApproval", firmware, True)
+    # Rated powers are bounded by the connection capacities the grid operator records there.
+    chain.transact(deployer, registry_abi, registry, "setGridManagement", grid)
     chain.transact(deployer, manager_abi, manager, "grantRole", ADMIN, multisig, 0)
     chain.transact(deployer, manager_abi, manager, "renounceRole", ADMIN, deployer)
     return System(

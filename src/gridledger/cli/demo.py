@@ -17,7 +17,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ENERGY_PAIR_ID, Chain, System, deploy_local_system, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.hashing import keccak
-from gridledger.grid.onchain import GridRegistrar, NodeType
+from gridledger.grid.onchain import HOUSEHOLD_CONNECTION_W, GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
 from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
@@ -101,6 +101,7 @@ def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
         chain.transact(regulator, token, system.token, "setParticipant", p.owner, True, 276)
         node_type = NodeType.PROSUMER if p.kind == PROSUMER else NodeType.CONSUMER
         p.grid_node_id = grid.register_node(p.owner, node_type, LOCAL_FEEDER)
+        grid.set_connection_capacity(p.grid_node_id, HOUSEHOLD_CONNECTION_W)
         data = encode_device_data(p.owner, p.grid_node_id, p.kind, p.source, p.rated_power_w, FIRMWARE)
         chain.transact(operator, registry, system.registry, "registerDevice", p.key.address, data)
         p.device_id = chain.call(registry, system.registry, "deviceIdOf", p.key.address)[0]

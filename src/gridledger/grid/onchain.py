@@ -27,6 +27,18 @@ class ZoneState(IntEnum):
     EMERGENCY = 2
 
 
+# A household's low-voltage service connection: 3 phases x 63 A x 230 V (the usual main fuse of
+# a German house connection, DIN 18015-1). A connection for more (a farm, a large PV plant) is
+# sized to what is connected there.
+HOUSEHOLD_CONNECTION_W = 3 * 63 * 230
+
+
+def connection_capacity_w(connected_rated_w: int) -> int:
+    """The connection capacity (W) the grid operator records for a node whose devices are rated
+    `connected_rated_w` together: a household connection, or larger if they need it."""
+    return max(HOUSEHOLD_CONNECTION_W, connected_rated_w)
+
+
 class GridRegistrar:
     """The grid operator's hand on GridManagement."""
 
@@ -47,6 +59,12 @@ class GridRegistrar:
         node_id = int(self._chain.call(self._abi, self._grid, "nodeIdOf", account)[0])
         self.assign_node(node_id, zone_id, meter_device_id)
         return node_id
+
+    def set_connection_capacity(self, node_id: int, capacity_w: int) -> None:
+        """Record the node's connection capacity, which bounds its meters' rated power."""
+        self._chain.transact(
+            self._operator, self._abi, self._grid, "setConnectionCapacity", node_id, capacity_w
+        )
 
     def assign_node(self, node_id: int, zone_id: int, meter_device_id: int) -> None:
         """Put a node in a zone and link it to its smart meter (0: none yet)."""

@@ -32,7 +32,7 @@ from gridledger.chain.deploy import System, governor_keys, named_account
 from gridledger.chain.governance import Governance
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork, PowerFlow
-from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState
+from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState, connection_capacity_w
 from gridledger.grid.zones import TRANSFORMER_ZONE, GridZone, grid_zones
 from gridledger.market.clearing import ClearingMechanism, UniformClearing
 from gridledger.market.feasible import (
@@ -129,6 +129,9 @@ class GridOperation:
                 else (NodeType.PRODUCER if participant.has_pv else NodeType.CONSUMER)
             )
             node = registrar.register_node(trader, node_type, zone_id)
+            registrar.set_connection_capacity(
+                node, connection_capacity_w(participant.pv_rated_w + participant.load_rated_w)
+            )
             self.node_of.append(node)
             self.zone_of.append(zone_id)
             self._zone_of_node[node] = zone_id

@@ -33,7 +33,8 @@ import numpy.typing as npt
 
 from gridledger.carbon.events import collect_logs
 from gridledger.chain.abi import EventLog, event_topic, load_artifact
-from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
+from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, governor_keys, named_account
+from gridledger.chain.governance import Governance
 from gridledger.chain.hashing import keccak
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork
@@ -283,6 +284,9 @@ class Simulation:
         self.grid = GridOperation(chain, system, self.community, self._network)
         self.grid.register([key.address for key in self._traders], self.utility)
         participants = self.community.participants
+        # Meters above the governance threshold need the multisig's approval of key and rating.
+        large_w = int(chain.call(self._registry, system.registry, "largeDeviceThresholdW")[0])
+        governance = Governance(chain, system.multisig, governor_keys()[:2], operator)
         for meter, kind, source, rated in [
             *((m, PRODUCER, SOLAR, participants[m.participant].pv_rated_w) for m in self._pv_meters),
             *((m, CONSUMER, GRID_MIX, participants[m.participant].load_rated_w) for m in self._load_meters),
@@ -290,6 +294,10 @@ class Simulation:
             owner = self._traders[meter.participant].address
             node = self.grid.node_of[meter.participant]
             data = encode_device_data(owner, node, kind, source, rated, FIRMWARE)
+            if rated > large_w:
+                governance.execute(
+                    self._registry, system.registry, "approveLargeDevice", meter.key.address, rated
+                )
             chain.transact(
                 operator, self._registry, system.registry, "registerDevice", meter.key.address, data
             )
