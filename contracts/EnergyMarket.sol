@@ -71,8 +71,6 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         uint256 paidUnits;
         uint256 receivedUnits;
         uint256 nowEpoch;
-        /// When the gate closed: orders are judged for expiry as of then.
-        uint256 gateClosedAt;
         uint256 feePerKWh;
         /// The grid guard while some zone is in peak (buyers there pay the peak fee), else zero.
         IGridGuard peakGuard;
@@ -238,7 +236,6 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         uint256 feeConfig = _feeConfig;
         Totals memory totals;
         totals.nowEpoch = _currentEpoch();
-        totals.gateClosedAt = uint64(gate >> 64);
         totals.feePerKWh = feeConfig >> 160;
         totals.orderHashes = new bytes32[](fills.length);
         totals.traders = new address[](fills.length);
@@ -342,7 +339,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         Order calldata order = fill.order;
         if (order.pairId != clearing.pairId) revert UnknownPair(order.pairId);
         if (order.intervalStart != clearing.intervalStart) revert OrderForOtherInterval(index, order.intervalStart);
-        if (order.expiry < totals.gateClosedAt) revert OrderExpired(index, order.expiry);
+        if (order.expiry < block.timestamp) revert OrderExpired(index, order.expiry);
         if (order.side > uint8(Side.Buy)) revert InvalidSide(index);
         bool isBuy = order.side == uint8(Side.Buy);
         // Sells first, then buys, each by strictly increasing hash: no order can appear twice.

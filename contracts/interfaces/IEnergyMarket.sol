@@ -29,7 +29,7 @@ interface IEnergyMarket {
         uint64 energyWh; // most the order may fill
         uint64 limitPricePerKWh; // payment base units per kWh: most a buyer pays, least a seller takes
         uint64 gridNodeId; // where the trader is connected
-        uint64 expiry; // unix seconds; not matched by a gate closed after this
+        uint64 expiry; // unix seconds; not settled after this
         uint64 nonce; // cancelled through invalidateNonces
     }
 
@@ -155,8 +155,8 @@ interface IEnergyMarket {
     function releaseGate(uint64 intervalStart) external;
 
     /// @notice MARKET_OPERATOR: verify and settle one interval's clearing; all fills or none. The
-    ///         interval's gate must be pending (closeGate, deadline not passed); orders are judged
-    ///         for expiry as of gate closure. Clears the pending gate.
+    ///         interval's gate must be pending (closeGate, deadline not passed). Clears the
+    ///         pending gate.
     function settleInterval(Clearing calldata clearing, Fill[] calldata fills) external;
 
     /// @notice Escrow `units` of the payment token (pulled with transferFrom) for buying.

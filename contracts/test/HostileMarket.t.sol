@@ -137,6 +137,25 @@ contract HostileMarketTest is MarketWorld {
         _assertEq(feeDollar.balanceOf(address(feeMarket)), 0, "market left holding");
     }
 
+    function testFuzz_depositPayment_anyRecipientFee_escrowEqualsHeldAndDrainsToZero(uint256 feeBps, uint256 units)
+        public
+    {
+        feeBps = feeBps % 10_000; // below 100 %: something arrives
+        units = 1 + units % (1 << 80);
+        (EnergyMarket feeMarket, IMintableToken feeDollar) = _feeMarket(feeBps, false);
+        _deposit(feeMarket, feeDollar, buyers[0], units);
+        _deposit(feeMarket, feeDollar, buyers[1], units / 2 + 1);
+
+        uint256 credited = _paymentOf(feeMarket, buyers[0]) + _paymentOf(feeMarket, buyers[1]);
+        _assertEq(credited, feeDollar.balanceOf(address(feeMarket)), "escrow = held");
+        for (uint256 i; i < 2; ++i) {
+            uint256 own = _paymentOf(feeMarket, buyers[i]);
+            vm.prank(buyers[i]);
+            feeMarket.withdrawPayment(own);
+        }
+        _assertEq(feeDollar.balanceOf(address(feeMarket)), 0, "market left holding");
+    }
+
     function test_depositPayment_tokenKeepsWholeAmount_revertsPaymentTransferMismatch() public {
         (EnergyMarket feeMarket, IMintableToken feeDollar) = _feeMarket(10_000, false);
         feeDollar.mint(buyers[0], DEPOSIT_UNITS);

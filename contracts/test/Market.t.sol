@@ -408,21 +408,6 @@ contract MarketTest is MarketWorld {
         _assertEq(_payment(_buyer(0)), BUYER_ESCROW_UNITS + 5_000 - 220_000, "paid from escrow");
     }
 
-    function test_settleInterval_orderExpiringRightAfterGateClosure_stillSettles() public {
-        // A trader who signs an expiry of the gate closure second cannot void its order by
-        // waiting: expiry is judged as of gate closure.
-        (, uint64 closedAt,) = market.pendingGate();
-        IEnergyMarket.Order memory sell = _order(sellerKeys[0], SELL, 1_000, 150_000, 1);
-        IEnergyMarket.Order memory buy = _order(buyerKeys[0], BUY, 1_000, 250_000, 1);
-        sell.expiry = closedAt;
-        buy.expiry = closedAt;
-        IEnergyMarket.Fill[] memory fills =
-            _ordered(_one(_fill(sellerKeys[0], sell, 1_000)), _one(_fill(buyerKeys[0], buy, 1_000)));
-        vm.warp(closedAt + market.SETTLEMENT_WINDOW_SECONDS() - 1);
-        _settle(_clearing(200_000), fills);
-        require(market.isSettled(delivery), "settled");
-    }
-
     function test_closeGate_nearEpochEnd_deadlineIsTheEpochEnd_escrowCannotExpireFirst() public {
         // The seller's escrow was generated in the world's first epoch: it expires at the end of
         // the next one. A gate closed 100 s before that ends its window there, so the settlement

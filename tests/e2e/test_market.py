@@ -164,6 +164,19 @@ def test_operator_excludesOrderCancelledBeforeGateClosure_andSettlesTheRest(worl
     assert verify_interval(chain, system.market, book).consistent
 
 
+def test_operator_excludesOrderExpiringBeforeTheGateDeadline_andSettlesTheRest(world: World) -> None:
+    chain, system, participants = world
+    carla = participants[2]
+    book = open_market_interval(chain, system, participants)
+    now = chain.timestamp
+    # Valid when received, but it could expire while the settlement is pending: a veto.
+    order = Order(carla.owner, Side.BUY, ENERGY_PAIR_ID, book.interval_start, 500, 400_000, 1, now + 60, 2)
+    book.add(carla.trader.sign_order(order, book.domain), 10, now)
+    settlement = MarketOperator(chain, system.market, OPERATOR).settle(book)
+    assert settlement is not None and settlement.result.volume_wh == 3_000
+    assert list(book.excluded.values()) == ["expires before the settlement deadline"]
+
+
 def test_operator_nothingTrades_releasesTheGate(world: World) -> None:
     chain, system, participants = world
     chain.transact(named_account("regulator"), GRID, system.grid, "declareEmergency", 1)

@@ -99,18 +99,19 @@ class MarketOperator:
         """Leave out, in receipt order, every order its trader's escrow can no longer cover in
         full (a buy at its limit price plus grid fee, a sell with live energy), every order the
         grid would refuse (its node halted, or not the trader's, while a zone is halted), every
-        order cancelled or expired by gate closure (the contract judges expiry as of then)."""
+        order cancelled before gate closure, and every order that expires before the gate's
+        deadline (the settlement may land at any time until then, and checks expiry)."""
         grid = _GridConditions.read(self._chain, self._abi, self._market)
         # Zero without a pending gate: then only the book's admission checked expiry.
-        closed_at = int(self._chain.call(self._abi, self._market, "pendingGate")[1])
+        deadline = int(self._chain.call(self._abi, self._market, "pendingGate")[2])
         self._fee_at_gate = {}
         remaining: dict[str, list[int]] = {}
         for entry in book.entries:
             order = entry.signed.order
             if entry.signed.order_hash in book.excluded:
                 continue
-            if order.expiry < closed_at:
-                book.exclude(entry.signed.order_hash, "expired before gate closure")
+            if order.expiry < deadline:
+                book.exclude(entry.signed.order_hash, "expires before the settlement deadline")
                 continue
             if self._chain.call(self._abi, self._market, "isNonceInvalidated", order.trader, order.nonce)[0]:
                 book.exclude(entry.signed.order_hash, "cancelled before gate closure")
