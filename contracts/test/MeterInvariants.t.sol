@@ -287,8 +287,9 @@ contract MeterHandler {
                     (, uint256 energyWh) = abi.decode(log.data, (uint256, uint256));
                     ghostUnmintedWh += energyWh;
                 } else if (topic == ACCEPTED) {
-                    (uint256 sequence,,,,, uint256 mintedWh) =
-                        abi.decode(log.data, (uint256, uint256, uint256, uint256, uint256, uint256));
+                    // data: sequence, intervalStart, importWh, exportWh, mintedWh, consumedWh, flags
+                    (uint256 sequence,,,, uint256 mintedWh) =
+                        abi.decode(log.data, (uint256, uint256, uint256, uint256, uint256));
                     ghostAcceptedMintedWh += mintedWh;
                     uint256 last = acceptedSequence[deviceId - 1];
                     if (sequence <= last) ++ghostReplaysAccepted;
