@@ -99,22 +99,29 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         onlyMeterRegistry
         whenNotPaused
     {
-        if (sourceData.length != 96) revert MalformedSourceData(sourceData.length);
-        (uint256 lotId, uint256 intervalStart, uint256 consumedWh) = abi.decode(sourceData, (uint256, uint256, uint256));
+        if (sourceData.length != 128) revert MalformedSourceData(sourceData.length);
+        (uint256 lotId, uint256 intervalStart, uint256 consumedWh, uint256 previousEpochWh) =
+            abi.decode(sourceData, (uint256, uint256, uint256, uint256));
         uint256 nowEpoch = _currentEpoch();
+        // The registry attributes a reading's energy to the epochs it was generated in and mints
+        // only the live part; this guards the bucket arithmetic against a split that cannot be.
+        if (previousEpochWh > amount || (previousEpochWh != 0 && nowEpoch == 0)) {
+            revert InvalidEpochSplit(lotId, previousEpochWh, amount);
+        }
         uint256 rec = _verifiedRecord(generator, nowEpoch);
         if (amount != 0) {
-            uint256 lotEpoch = intervalStart / EPOCH_SECONDS;
-            if (lotEpoch + 1 < nowEpoch || lotEpoch > nowEpoch) {
-                revert LotAlreadyExpired(lotId, expiryOf(intervalStart));
-            }
-            _supplyByEpoch[lotEpoch] += amount;
-            rec = lotEpoch == nowEpoch ? rec.plus(0, amount) : rec.plus(amount, 0);
+            uint256 currentEpochWh = amount - previousEpochWh;
+            if (previousEpochWh != 0) _supplyByEpoch[nowEpoch - 1] += previousEpochWh;
+            if (currentEpochWh != 0) _supplyByEpoch[nowEpoch] += currentEpochWh;
+            rec = rec.plus(previousEpochWh, currentEpochWh);
             emit Transfer(address(0), generator, amount);
+            emit EnergyMinted(lotId, generator, intervalStart, previousEpochWh, currentEpochWh);
         }
         if (consumedWh != 0) {
             uint256 liveWh = rec.live();
-            rec = _burnFromRecord(generator, rec, nowEpoch, consumedWh < liveWh ? consumedWh : liveWh);
+            rec = _burnFromRecord(
+                generator, rec, nowEpoch, consumedWh < liveWh ? consumedWh : liveWh, BurnCause.Consumption
+            );
         }
         _holders[generator] = rec;
     }
@@ -126,7 +133,7 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         uint256 rec = _rolledRecord(msg.sender, nowEpoch);
         uint256 liveWh = rec.live();
         if (amount > liveWh) revert InsufficientLiveEnergy(msg.sender, liveWh, amount);
-        _holders[msg.sender] = _burnFromRecord(msg.sender, rec, nowEpoch, amount);
+        _holders[msg.sender] = _burnFromRecord(msg.sender, rec, nowEpoch, amount, BurnCause.Holder);
     }
 
     // ---------------------------------------------------------------- transfers
@@ -303,7 +310,7 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
     }
 
     /// @dev Burns `amount` (≤ live) oldest first, keeping the per-epoch supply exact.
-    function _burnFromRecord(address holder, uint256 rec, uint256 nowEpoch, uint256 amount)
+    function _burnFromRecord(address holder, uint256 rec, uint256 nowEpoch, uint256 amount, BurnCause cause)
         private
         returns (uint256)
     {
@@ -312,6 +319,7 @@ contract EnergyToken is ERC20, ERC20Permit, AccessManaged, Pausable, IEnergyToke
         if (previousPart != 0) _supplyByEpoch[nowEpoch - 1] -= previousPart;
         if (currentPart != 0) _supplyByEpoch[nowEpoch] -= currentPart;
         emit Transfer(holder, address(0), amount);
+        emit EnergyBurned(holder, amount, cause);
         return rec.without(previousPart, currentPart);
     }
 }

@@ -13,11 +13,14 @@ import {DeviceRecords} from "./libraries/DeviceRecords.sol";
 /// @title SmartMeterRegistry
 /// @notice Smart meter identities and their signed readings. A reading that a registered,
 ///         active device signed and that passes the plausibility checks mints its export delta
-///         as energy to the device owner and burns its import delta from the owner's energy.
-///         A reading that proves tampering mints nothing and quarantines the device.
+///         as energy to the device owner, attributed to the epochs it was generated in (the
+///         part in expired epochs is recorded, never minted), and burns its import delta from
+///         the owner's energy. A reading that proves tampering mints nothing and quarantines
+///         the device.
 /// @dev Batch policy: skip and report. In submitReadings each bad reading is skipped with a
-///      ReadingRejected event and changes nothing (a tampering one quarantines its device);
-///      the good ones in the same batch are accepted. Nothing is lost: a skipped reading can
+///      ReadingRejected event and changes nothing (a tampering one quarantines its device),
+///      whatever the cause, the token's refusals included; the good ones in the same batch are
+///      accepted. Nothing is lost: a skipped reading can
 ///      be resubmitted once its cause is gone, and the registers are cumulative, so a later
 ///      accepted reading carries any energy of readings that were never accepted.
 contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
@@ -34,6 +37,17 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     ///         5 % covers meter accuracy class and inverter overshoot, 1 Wh register rounding.
     uint256 public constant DELTA_TOLERANCE_BPS = 500;
     uint256 public constant DELTA_TOLERANCE_WH = 1;
+    /// @notice The plausibility bound credits at most this much of the time a reading covers.
+    ///         Beyond a week of silence the register jump is no longer checkable against rated
+    ///         power (rated × gap grows without limit): such a jump above rated × 7 days is
+    ///         treated as tamper evidence and needs an inspection (quarantine, reset). The cap
+    ///         also keeps any delta below 2^48 Wh, the width of a history entry's delta field.
+    uint256 public constant MAX_CREDITED_GAP_SECONDS = 7 days;
+    /// @notice Most readings per submitReadings. The worst accepted reading measured about
+    ///         100,000 gas (all-cold device and owner, fresh ring slot, an expired part recorded,
+    ///         a firmware change, a burn and a sequence gap), so 128 readings stay under the
+    ///         EIP-7825 per-transaction cap of 2^24 gas with the calldata (docs/gas.md).
+    uint256 public constant MAX_BATCH_READINGS = 128;
     /// @notice Reading flag bits.
     uint8 public constant FLAG_TAMPER = 1;
     uint8 public constant FLAG_POWER_LOSS = 2;
@@ -51,6 +65,8 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
     // ---------------------------------------------------------------- storage
     IEnergyToken public immutable energyToken;
+    /// The token's expiry epoch (immutable there), to attribute readings' energy to epochs.
+    uint256 private immutable _epochSeconds;
 
     uint64 private _deviceCount;
     uint32 private _maxReadingAgeSeconds;
@@ -83,6 +99,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         EIP712("GridLedger SmartMeterRegistry", "1")
     {
         energyToken = token;
+        _epochSeconds = token.epochSeconds();
         _setReadingWindow(maxReadingAgeSeconds_);
     }
 
@@ -263,8 +280,15 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     function submitReadings(SignedReading[] calldata readings) external restricted whenNotPaused returns (uint256 accepted) {
         uint256 count = readings.length;
         if (count == 0) revert EmptyBatch();
+        if (count > MAX_BATCH_READINGS) revert BatchTooLarge(count, MAX_BATCH_READINGS);
         uint256 maxAge = _maxReadingAgeSeconds;
         for (uint256 i; i < count; ++i) {
+            // Copying a malformed element to memory would revert the whole batch: check first.
+            (bool wellFormed, uint256 rawDeviceId, uint256 rawSequence) = _wellFormed(readings, i);
+            if (!wellFormed) {
+                emit ReadingRejected(rawDeviceId, rawSequence, RejectReason.MalformedReading);
+                continue;
+            }
             SignedReading memory reading = readings[i];
             if (_processReading(reading, maxAge, true) == RejectReason.None) ++accepted;
         }
@@ -289,10 +313,11 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         });
         RejectReason reason = _processReading(signed, _maxReadingAgeSeconds, false);
         // A tampering reading is answered by quarantine, which must persist: no revert then.
-        if (reason != RejectReason.None && reason < RejectReason.TamperFlag) revert ReadingNotAccepted(deviceId, reason);
+        if (reason != RejectReason.None && !_isTamperEvidence(reason)) revert ReadingNotAccepted(deviceId, reason);
     }
 
-    /// @dev Checks and applies one reading; returns why it was rejected, or None.
+    /// @dev Checks and applies one reading; returns why it was rejected, or None. Never reverts
+    ///      on account of the reading (skip and report).
     function _processReading(SignedReading memory reading, uint256 maxAge, bool checkSignature)
         private
         returns (RejectReason)
@@ -320,12 +345,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
             emit DeviceStatusChanged(deviceId, DeviceStatus.Active, DeviceStatus.Quarantined);
             return _reject(reading, reason);
         }
-
-        address owner = _profile[deviceId].owner();
-        if (!energyToken.isVerified(owner)) return _reject(reading, RejectReason.OwnerNotVerified);
-
-        _commitReading(reading, config, last, owner, uint16(firmware));
-        return RejectReason.None;
+        return _commitReading(reading, config, last, _profile[deviceId].owner(), uint16(firmware));
     }
 
     /// @dev Replay, ordering and clock checks: failing them is not evidence of tampering.
@@ -344,7 +364,9 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         return RejectReason.None;
     }
 
-    /// @dev Evidence a correctly signed reading can give that the meter is tampered with.
+    /// @dev Evidence a correctly signed reading can give that the meter is tampered with. The
+    ///      bound credits the time the reading covers (end of the last accepted interval to the
+    ///      end of this one), capped at MAX_CREDITED_GAP_SECONDS.
     function _checkTamper(SignedReading memory reading, uint256 last, uint256 ratedPowerW, uint256 firmware)
         private
         pure
@@ -355,8 +377,9 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         if (reading.importWh < last.importWh() || reading.exportWh < last.exportWh()) {
             return RejectReason.RegisterRollback;
         }
-        uint256 elapsed = reading.intervalStart - last.intervalStart();
-        uint256 maxDeltaWh = ratedPowerW * elapsed * (10_000 + DELTA_TOLERANCE_BPS) / (3600 * 10_000)
+        uint256 coveredSeconds = reading.intervalStart - last.intervalStart();
+        if (coveredSeconds > MAX_CREDITED_GAP_SECONDS) coveredSeconds = MAX_CREDITED_GAP_SECONDS;
+        uint256 maxDeltaWh = ratedPowerW * coveredSeconds * (10_000 + DELTA_TOLERANCE_BPS) / (3600 * 10_000)
             + DELTA_TOLERANCE_WH;
         if (reading.exportWh - last.exportWh() > maxDeltaWh || reading.importWh - last.importWh() > maxDeltaWh) {
             return RejectReason.ImpossibleDelta;
@@ -364,29 +387,102 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         return RejectReason.None;
     }
 
+    /// @dev Mints first, so that a refused mint leaves the device untouched (the token is the
+    ///      immutable, trusted EnergyToken); then records the reading.
     function _commitReading(
         SignedReading memory reading,
         uint256 config,
         uint256 last,
         address owner,
         uint256 firmwareId
-    ) private {
+    ) private returns (RejectReason) {
         uint256 deviceId = reading.deviceId;
-        uint256 exportDelta = reading.exportWh - last.exportWh();
         uint256 importDelta = reading.importWh - last.importWh();
+        (uint256 expiredWh, uint256 previousWh, uint256 currentWh) =
+            _attributeExport(reading.exportWh - last.exportWh(), last.intervalStart(), reading.intervalStart);
+        uint256 mintedWh = previousWh + currentWh;
+        // Called even with nothing to mint: the token checks that the owner is still verified.
+        try energyToken.mintEnergy(
+            owner, mintedWh, abi.encode((deviceId << 64) | reading.sequence, reading.intervalStart, importDelta, previousWh)
+        ) {} catch (bytes memory refusal) {
+            if (bytes4(refusal) == IEnergyToken.ParticipantNotVerified.selector) {
+                return _reject(reading, RejectReason.OwnerNotVerified);
+            }
+            emit MintRefused(deviceId, reading.sequence, refusal);
+            return _reject(reading, RejectReason.MintRefused);
+        }
         uint256 head = (config.head() + 1) % HISTORY_LENGTH;
         _history[deviceId][head] =
-            DeviceRecords.packEntry(reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, exportDelta);
+            DeviceRecords.packEntry(reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, mintedWh);
         if (firmwareId != config.firmwareId()) {
             emit DeviceFirmwareUpdated(deviceId, _firmwareHashOf[config.firmwareId()], reading.firmwareHash);
         }
         _config[deviceId] = config.withFirmwareAndHead(firmwareId, head);
-        if (exportDelta != 0 || importDelta != 0) {
-            energyToken.mintEnergy(
-                owner, exportDelta, abi.encode((deviceId << 64) | reading.sequence, reading.intervalStart, importDelta)
-            );
+        if (expiredWh != 0) _recordExpiredExport(deviceId, reading.sequence, expiredWh);
+        if (reading.sequence > last.sequence() + 1) {
+            emit ReadingSequenceGap(deviceId, last.sequence(), reading.sequence);
         }
-        _emitAccepted(reading, exportDelta, importDelta);
+        _emitAccepted(reading, mintedWh, importDelta);
+        return RejectReason.None;
+    }
+
+    /// @dev Attributes an export delta pro rata to the time the reading covers, from the end of
+    ///      the last accepted interval to the end of this one, and splits it by the token's
+    ///      epochs at the block time: expired (before the previous epoch), previous, current.
+    ///      A meter reports only cumulative registers, so a uniform rate over the gap is the
+    ///      only attribution it supports; the live part is at most rated power × live time.
+    function _attributeExport(uint256 deltaWh, uint256 lastStart, uint256 start)
+        private
+        view
+        returns (uint256 expiredWh, uint256 previousWh, uint256 currentWh)
+    {
+        uint256 epochSeconds = _epochSeconds;
+        uint256 currentFrom = block.timestamp - (block.timestamp % epochSeconds);
+        uint256 coveredFrom = lastStart + INTERVAL_SECONDS;
+        // The usual case: consecutive readings within the current epoch.
+        if (deltaWh == 0 || coveredFrom >= currentFrom) return (0, 0, deltaWh);
+        uint256 coveredSeconds = start - lastStart;
+        // currentFrom > coveredFrom ≥ 0 here, so currentFrom ≥ one epoch.
+        uint256 throughPreviousWh = deltaWh * _coveredBefore(coveredFrom, coveredSeconds, currentFrom) / coveredSeconds;
+        expiredWh =
+            deltaWh * _coveredBefore(coveredFrom, coveredSeconds, currentFrom - epochSeconds) / coveredSeconds;
+        previousWh = throughPreviousWh - expiredWh;
+        currentWh = deltaWh - throughPreviousWh;
+    }
+
+    /// @dev Seconds of [from, from + length) before `time`.
+    function _coveredBefore(uint256 from, uint256 length, uint256 time) private pure returns (uint256) {
+        if (time <= from) return 0;
+        return time - from < length ? time - from : length;
+    }
+
+    /// @dev Counts export that fell in expired epochs as unminted, so that mintedExportThrough
+    ///      (and the carbon certification through it) excludes it. The reading's own entry holds
+    ///      the register including that energy, so it answers; earlier entries no longer do.
+    function _recordExpiredExport(uint256 deviceId, uint256 sequence, uint256 expiredWh) private {
+        uint256 unmintedWh = uint192(_unmintedExport[deviceId]) + expiredWh;
+        _unmintedExport[deviceId] = unmintedWh | ((sequence - 1) << 192);
+        emit ExportExpiredUnminted(deviceId, sequence, expiredWh);
+    }
+
+    /// @dev Reads one batch element's words without decoding: an element whose integer fields
+    ///      exceed their types (uint64, uint8 flags) would make the decoder revert the batch.
+    function _wellFormed(SignedReading[] calldata readings, uint256 i)
+        private
+        pure
+        returns (bool wellFormed, uint256 deviceId, uint256 sequence)
+    {
+        assembly ("memory-safe") {
+            let p := add(readings.offset, mul(i, 0x120))
+            deviceId := calldataload(p)
+            sequence := calldataload(add(p, 0x20))
+            let wide := or(or(deviceId, sequence), or(calldataload(add(p, 0x40)), or(calldataload(add(p, 0x60)), calldataload(add(p, 0x80)))))
+            wellFormed := and(iszero(shr(64, wide)), iszero(shr(8, calldataload(add(p, 0xa0)))))
+        }
+    }
+
+    function _isTamperEvidence(RejectReason reason) private pure returns (bool) {
+        return reason >= RejectReason.TamperFlag && reason <= RejectReason.ImpossibleDelta;
     }
 
     function _emitAccepted(SignedReading memory reading, uint256 exportDelta, uint256 importDelta) private {

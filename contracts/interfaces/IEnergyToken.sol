@@ -19,6 +19,12 @@ interface IEnergyToken {
         uint256 expiresAt; // unix seconds; from then on the energy can't move
     }
 
+    /// @notice What a burn was for, in EnergyBurned.
+    enum BurnCause {
+        Holder, // the holder burned its own energy (burnEnergy)
+        Consumption // validated import of the holder's meter, burned by the registry (mintEnergy)
+    }
+
     // ---------------------------------------------------------------- errors
     /// @notice Only the smart meter registry may mint or burn from readings.
     error NotMeterRegistry(address caller);
@@ -26,13 +32,14 @@ interface IEnergyToken {
     error ParticipantNotVerified(address participant);
     /// @notice More energy requested than the holder has unexpired.
     error InsufficientLiveEnergy(address holder, uint256 liveWh, uint256 neededWh);
-    /// @notice A lot whose epoch has already expired cannot be minted.
-    error LotAlreadyExpired(uint256 lotId, uint256 expiresAt);
+    /// @notice A lot's previous-epoch part exceeds the lot, or there is no previous epoch yet.
+    error InvalidEpochSplit(uint256 lotId, uint256 previousEpochWh, uint256 energyWh);
     /// @notice Batch arrays differ in length or are empty.
     error BatchLengthMismatch(uint256 recipients, uint256 amounts);
     /// @notice The zero amount or zero address where a real one is needed.
     error ZeroAmount();
-    /// @notice sourceData of mintEnergy is not abi.encode(uint256 lotId, uint256 intervalStart, uint256 consumedWh).
+    /// @notice sourceData of mintEnergy is not
+    ///         abi.encode(uint256 lotId, uint256 intervalStart, uint256 consumedWh, uint256 previousEpochWh).
     error MalformedSourceData(uint256 length);
     /// @notice An expiry epoch shorter than an hour.
     error InvalidEpochLength(uint256 epochSeconds);
@@ -40,12 +47,18 @@ interface IEnergyToken {
     error MeterRegistryAlreadySet(address registry);
 
     // ---------------------------------------------------------------- events
-    /// @notice A lot was minted from an accepted reading.
+    /// @notice A lot was minted from an accepted reading: `previousEpochWh` into the previous
+    ///         epoch's bucket (expires at the end of the current epoch), `currentEpochWh` into the
+    ///         current one (expires an epoch later). The epochs are those of the block time.
     event EnergyMinted(
-        uint256 indexed lotId, address indexed generator, uint256 intervalStart, uint256 energyWh, uint256 expiresAt
+        uint256 indexed lotId,
+        address indexed generator,
+        uint256 intervalStart,
+        uint256 previousEpochWh,
+        uint256 currentEpochWh
     );
-    /// @notice Energy was burned: by the holder, or against validated consumption (`consumption` true).
-    event EnergyBurned(address indexed holder, uint256 energyWh, bool consumption);
+    /// @notice Energy was burned from a holder's live energy, oldest first, and what for.
+    event EnergyBurned(address indexed holder, uint256 energyWh, BurnCause cause);
     /// @notice Energy of a holder expired and was removed from its balance (noticed lazily, on next touch).
     event EnergyExpired(address indexed holder, uint256 energyWh, uint256 epoch);
     /// @notice The REGULATOR set a participant's verification and jurisdiction.
@@ -56,8 +69,10 @@ interface IEnergyToken {
     // ---------------------------------------------------------------- brief interface
     /// @notice Mint a lot of energy to `generator` and burn validated consumption. Meter registry only.
     /// @param generator Owner of the device that generated the energy (must be verified).
-    /// @param amount Energy in Wh to mint (the reading's validated export delta; may be 0).
-    /// @param sourceData abi.encode(uint256 lotId, uint256 intervalStart, uint256 consumedWh).
+    /// @param amount Energy in Wh to mint (the live part of the reading's export delta; may be 0).
+    /// @param sourceData abi.encode(uint256 lotId, uint256 intervalStart, uint256 consumedWh,
+    ///        uint256 previousEpochWh): `previousEpochWh` of `amount` was generated in the epoch
+    ///        before the block's, the rest in the block's epoch (the registry attributes it).
     function mintEnergy(address generator, uint256 amount, bytes memory sourceData) external;
 
     /// @notice Burn `amount` Wh of the caller's live energy, oldest first.

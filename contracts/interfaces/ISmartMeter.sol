@@ -52,7 +52,10 @@ interface ISmartMeter {
         TamperFlag,
         FirmwareNotApproved,
         RegisterRollback,
-        ImpossibleDelta
+        ImpossibleDelta,
+        // --- appended: not tamper evidence, the device stays as it is
+        MalformedReading, // a batch element whose fields exceed their types (uint64, uint8)
+        MintRefused // the EnergyToken refused the mint or burn (see MintRefused event)
     }
 
     /// @notice deviceData of registerDevice, abi-encoded.
@@ -86,7 +89,7 @@ interface ISmartMeter {
         uint256 intervalStart;
         uint256 importWh;
         uint256 exportWh;
-        uint256 exportDeltaWh;
+        uint256 exportDeltaWh; // export energy minted from the reading (its delta less any expired part)
     }
 
     /// @notice A device's registration and current state.
@@ -145,8 +148,12 @@ interface ISmartMeter {
     error RegisterBelowLast(uint256 deviceId);
     error InvalidReadingWindow(uint256 maxAgeSeconds, uint256 limitSeconds);
     error EmptyBatch();
-    /// @notice The reading is not after the device's last quarantine reset: the reset rewrote the
-    ///         entry of its last reading, and the register jump it recorded was never minted.
+    /// @notice A batch longer than MAX_BATCH_READINGS (sized for the EIP-7825 per-transaction gas cap).
+    error BatchTooLarge(uint256 count, uint256 maxCount);
+    /// @notice The reading is before the device's last record of unminted export: a quarantine
+    ///         reset (which rewrote the entry of its last reading; `resetSequence` is that reading)
+    ///         or an accepted reading whose energy partly fell in expired epochs (`resetSequence`
+    ///         is the reading before it). mintedExportThrough can only answer for later readings.
     error ReadingBeforeReset(uint256 deviceId, uint256 sequence, uint256 resetSequence);
 
     // ---------------------------------------------------------------- events
@@ -160,7 +167,8 @@ interface ISmartMeter {
         uint32 ratedPowerW,
         bytes32 firmwareHash
     );
-    /// @notice A reading was accepted; `mintedWh` = export delta, `consumedWh` = import delta.
+    /// @notice A reading was accepted; `mintedWh` = export delta minted as live energy (the delta
+    ///         less the part attributed to expired epochs), `consumedWh` = import delta.
     event ReadingAccepted(
         uint256 indexed deviceId,
         uint256 sequence,
@@ -173,6 +181,14 @@ interface ISmartMeter {
     );
     /// @notice A reading was not accepted and changed nothing (unless `reason` quarantined the device).
     event ReadingRejected(uint256 indexed deviceId, uint256 sequence, RejectReason reason);
+    /// @notice An accepted reading's sequence skipped `sequence - lastSequence - 1` signed
+    ///         readings: lost or withheld between device and registry.
+    event ReadingSequenceGap(uint256 indexed deviceId, uint256 lastSequence, uint256 sequence);
+    /// @notice Part of an accepted reading's export delta was generated in epochs that have
+    ///         already expired: recorded in the register, never minted, never certifiable.
+    event ExportExpiredUnminted(uint256 indexed deviceId, uint256 sequence, uint256 energyWh);
+    /// @notice The EnergyToken refused a reading's mint or burn; `refusal` is its revert data.
+    event MintRefused(uint256 indexed deviceId, uint256 sequence, bytes refusal);
     event DeviceQuarantined(uint256 indexed deviceId, uint256 sequence, RejectReason reason);
     event QuarantineReset(uint256 indexed deviceId, uint256 importWh, uint256 exportWh);
     event DeviceStatusChanged(uint256 indexed deviceId, DeviceStatus from, DeviceStatus to);
@@ -206,8 +222,9 @@ interface ISmartMeter {
     function getDeviceHistory(uint256 deviceId) external view returns (Reading[] memory);
 
     // ---------------------------------------------------------------- additions
-    /// @notice GATEWAY: submit many device-signed readings. Bad ones are skipped and reported
-    ///         by ReadingRejected; tampering ones quarantine their device. Returns accepted count.
+    /// @notice GATEWAY: submit at most MAX_BATCH_READINGS device-signed readings. Bad ones are
+    ///         skipped and reported by ReadingRejected, whatever the cause; tampering ones
+    ///         quarantine their device. Returns accepted count.
     function submitReadings(SignedReading[] calldata readings) external returns (uint256 accepted);
 
     /// @notice METER_OPERATOR: move a device between Active, Maintenance and Suspended.
@@ -256,6 +273,7 @@ interface ISmartMeter {
     /// @notice Export energy minted for `deviceId` from its registration through its accepted
     ///         reading `sequence`, i.e. the sum of the lots (deviceId << 64 | s) for s ≤ sequence.
     ///         The reading must still be in the on-chain history and come after the device's last
-    ///         quarantine reset (the register jump a reset records was never minted).
+    ///         record of unminted export (a quarantine reset's register jump, or energy of an
+    ///         accepted reading that fell in expired epochs; see ReadingBeforeReset).
     function mintedExportThrough(uint256 deviceId, uint256 sequence) external view returns (MintedExport memory);
 }

@@ -11,7 +11,9 @@ import {IEnergyToken} from "../interfaces/IEnergyToken.sol";
 import {Roles} from "../libraries/Roles.sol";
 import {DeviceGrid} from "./base/DeviceGrid.sol";
 
-contract FoundationTest {
+/// @notice The foundation's deployment (token, registry, multisig, roles, one prosumer's meter)
+///         and the helpers its tests share.
+abstract contract FoundationWorld {
     Cheats internal constant vm = Cheats(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     GridAccessManager internal manager;
@@ -84,9 +86,22 @@ contract FoundationTest {
 
     function _signed(uint256 key, uint256 id, uint64 seq, uint64 start, uint64 importWh, uint64 exportWh, uint8 flags)
         internal
-        returns (ISmartMeter.SignedReading memory reading)
+        returns (ISmartMeter.SignedReading memory)
     {
-        reading = ISmartMeter.SignedReading(uint64(id), seq, start, importWh, exportWh, flags, FIRMWARE, 0, 0);
+        return _signedWith(key, id, seq, start, importWh, exportWh, flags, FIRMWARE);
+    }
+
+    function _signedWith(
+        uint256 key,
+        uint256 id,
+        uint64 seq,
+        uint64 start,
+        uint64 importWh,
+        uint64 exportWh,
+        uint8 flags,
+        bytes32 firmware
+    ) internal returns (ISmartMeter.SignedReading memory reading) {
+        reading = ISmartMeter.SignedReading(uint64(id), seq, start, importWh, exportWh, flags, firmware, 0, 0);
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, registry.readingDigest(reading));
         reading.r = r;
         reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
@@ -107,6 +122,23 @@ contract FoundationTest {
         require(a == b, what);
     }
 
+    function _multisigSignature(address target, bytes memory data, uint256 signerCount)
+        internal
+        returns (bytes memory)
+    {
+        bytes32 digest = multisig.operationDigest(target, 0, data, multisig.nextNonce());
+        bytes[] memory signers = new bytes[](signerCount);
+        bytes[] memory signatures = new bytes[](signerCount);
+        for (uint256 i; i < signerCount; ++i) {
+            (uint8 v, bytes32 r, bytes32 s) = vm.sign(signerKeys[i], digest);
+            signers[i] = abi.encodePacked(vm.addr(signerKeys[i]));
+            signatures[i] = abi.encodePacked(r, s, v);
+        }
+        return abi.encode(signers, signatures);
+    }
+}
+
+contract FoundationTest is FoundationWorld {
     // ------------------------------------------------------------ readings
     function test_submitReadings_mintsExportDeltaToOwner() public {
         vm.warp(_interval(1) + 10);
@@ -267,21 +299,6 @@ contract FoundationTest {
     }
 
     // ------------------------------------------------------------ governance
-    function _multisigSignature(address target, bytes memory data, uint256 signerCount)
-        internal
-        returns (bytes memory)
-    {
-        bytes32 digest = multisig.operationDigest(target, 0, data, multisig.nextNonce());
-        bytes[] memory signers = new bytes[](signerCount);
-        bytes[] memory signatures = new bytes[](signerCount);
-        for (uint256 i; i < signerCount; ++i) {
-            (uint8 v, bytes32 r, bytes32 s) = vm.sign(signerKeys[i], digest);
-            signers[i] = abi.encodePacked(vm.addr(signerKeys[i]));
-            signatures[i] = abi.encodePacked(r, s, v);
-        }
-        return abi.encode(signers, signatures);
-    }
-
     function test_execute_belowThresholdReverts() public {
         bytes memory data = abi.encodeCall(registry.setFirmwareApproval, (keccak256("fw-2"), true));
         bytes memory signature = _multisigSignature(address(registry), data, 1);
@@ -499,19 +516,23 @@ contract FoundationTest {
         token.mintEnergy(prosumerPv, 1, hex"0102");
     }
 
-    function test_mintEnergy_expiredLotReverts() public {
-        vm.warp(T0 + 3 days);
-        uint256 oldInterval = _interval(0);
-        uint256 expiredAt = token.expiryOf(oldInterval);
+    function test_mintEnergy_previousPartAboveLotReverts() public {
         vm.prank(address(registry));
-        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.LotAlreadyExpired.selector, 1, expiredAt));
-        token.mintEnergy(prosumerPv, 1, abi.encode(uint256(1), oldInterval, uint256(0)));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.InvalidEpochSplit.selector, 1, 2, 1));
+        token.mintEnergy(prosumerPv, 1, abi.encode(uint256(1), uint256(_interval(0)), uint256(0), uint256(2)));
+    }
+
+    function test_mintEnergy_previousPartInFirstEpochReverts() public {
+        vm.warp(3 hours);
+        vm.prank(address(registry));
+        vm.expectRevert(abi.encodeWithSelector(IEnergyToken.InvalidEpochSplit.selector, 1, 1, 1));
+        token.mintEnergy(prosumerPv, 1, abi.encode(uint256(1), uint256(0), uint256(0), uint256(1)));
     }
 
     function test_mintEnergy_toUnverifiedReverts() public {
         vm.prank(address(registry));
         vm.expectRevert(abi.encodeWithSelector(IEnergyToken.ParticipantNotVerified.selector, address(0x777)));
-        token.mintEnergy(address(0x777), 1, abi.encode(uint256(1), uint256(_interval(0)), uint256(0)));
+        token.mintEnergy(address(0x777), 1, abi.encode(uint256(1), uint256(_interval(0)), uint256(0), uint256(0)));
     }
 
     function test_burnEnergy_zeroReverts() public {

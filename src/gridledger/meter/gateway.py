@@ -44,6 +44,7 @@ REJECT_REASONS = (
     "None", "UnknownDevice", "BadSignature", "DeviceNotActive", "OwnerNotVerified", "StaleSequence",
     "MisalignedInterval", "IntervalNotAfterLast", "IntervalInFuture", "IntervalTooOld", "ValueOutOfRange",
     "TamperFlag", "FirmwareNotApproved", "RegisterRollback", "ImpossibleDelta",
+    "MalformedReading", "MintRefused",
 )  # fmt: skip
 ACCEPTED_TOPIC = event_topic("ReadingAccepted(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8)")
 REJECTED_TOPIC = event_topic("ReadingRejected(uint256,uint256,uint8)")

@@ -1,11 +1,14 @@
 """Does a run's account agree with the chain and with SimBench? Every check reads chain state
 or chain events afresh, independently of what the run recorded along the way.
 
-- Energy minted on chain equals the PV energy in the profiles, within register rounding
-  (under 1 Wh per generation meter), less what the grid's export envelope curtailed, and what
-  the run recorded.
-- Energy tokens are conserved: supply = sum of all balances = minted - burned - expired, and
-  the market holds exactly the energy its escrow accounts say.
+- Energy minted on chain (the token's EnergyMinted events, which the registry's
+  ReadingAccepted events must match) equals the PV energy in the profiles, within register
+  rounding (under 1 Wh per generation meter), less what the grid's export envelope
+  curtailed, and what the run recorded.
+- Energy tokens are conserved: supply = sum of all balances = minted - burned - expired, with
+  burns read by cause from EnergyBurned (consumption against the run's consumption, holder
+  burns against the utility's exports) and the ERC-20 Transfer events agreeing; the market
+  holds exactly the energy its escrow accounts say.
 - Payments are conserved: every test dollar minted is in a wallet or in the market, and the
   market holds exactly what its escrow accounts say.
 - Every trade of the run is a fill of an IntervalSettled event on chain, and vice versa, and
@@ -28,7 +31,10 @@ from gridledger.market.orders import Side
 from gridledger.meter.gateway import ACCEPTED_TOPIC
 from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.run import (
+    BURN_OF_CONSUMPTION,
+    BURNED_TOPIC,
     EXPIRED_TOPIC,
+    MINTED_TOPIC,
     TRANSFER_TOPIC,
     ZERO_WORD,
     SimulationResult,
@@ -53,7 +59,13 @@ def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
 def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
     findings = []
     system, community = result.system, result.community
-    minted_on_chain = sum(log_words(log.data)[4] for log in chain.logs(system.registry, ACCEPTED_TOPIC))
+    minted_on_chain = _minted_wh(chain, result)
+    reported_by_registry = sum(log_words(log.data)[4] for log in chain.logs(system.registry, ACCEPTED_TOPIC))
+    if reported_by_registry != minted_on_chain:
+        findings.append(
+            f"the token minted {minted_on_chain} Wh, "
+            f"the registry's accepted readings say {reported_by_registry} Wh"
+        )
     recorded = sum(r.minted_wh for r in result.intervals)
     if minted_on_chain != recorded:
         findings.append(f"the chain minted {minted_on_chain} Wh, the run recorded {recorded} Wh")
@@ -76,6 +88,11 @@ def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str
     return findings
 
 
+def _minted_wh(chain: GasMeteredChain, result: SimulationResult) -> int:
+    """Energy the token minted: both epoch parts of every EnergyMinted event."""
+    return sum(sum(log_words(log.data)[1:3]) for log in chain.logs(result.system.token, MINTED_TOPIC))
+
+
 def _holders(result: SimulationResult) -> list[str]:
     return [*result.traders, result.utility, result.dso, result.carbon_buyer]
 
@@ -93,21 +110,42 @@ def _tokens_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[
     if escrowed != market_held:
         findings.append(f"the market holds {market_held} Wh of energy but its accounts say {escrowed} Wh")
 
-    created = destroyed = expired = 0
+    minted = _minted_wh(chain, result)
+    burned_by_cause = Counter[int]()
+    for log in chain.logs(system.token, BURNED_TOPIC):
+        amount, cause = log_words(log.data)
+        burned_by_cause[cause] += amount
+    expired = sum(log_words(log.data)[0] for log in chain.logs(system.token, EXPIRED_TOPIC))
+    burned = sum(burned_by_cause.values())
+    if minted - burned - expired != supply:
+        findings.append(
+            f"minted - burned - expired on chain is {minted - burned - expired} Wh, "
+            f"but the supply is {supply} Wh"
+        )
+    consumption = sum(r.burned_by_consumption_wh for r in result.intervals)
+    if burned_by_cause[BURN_OF_CONSUMPTION] != consumption:
+        findings.append(
+            f"the chain burned {burned_by_cause[BURN_OF_CONSUMPTION]} Wh against consumption, "
+            f"the run recorded {consumption} Wh"
+        )
+    exported = sum(r.exported_to_utility_wh for r in result.intervals)
+    if burned - burned_by_cause[BURN_OF_CONSUMPTION] != exported:
+        findings.append(
+            f"holders burned {burned - burned_by_cause[BURN_OF_CONSUMPTION]} Wh, "
+            f"the run recorded {exported} Wh exported by the utility"
+        )
+    # A wallet sees only the ERC-20 events: they must tell the same story.
+    created = destroyed = 0
     for log in chain.logs(system.token, TRANSFER_TOPIC):
         amount = log_words(log.data)[0]
         if log.topics[1] == ZERO_WORD:
             created += amount
         elif log.topics[2] == ZERO_WORD:
             destroyed += amount
-    for log in chain.logs(system.token, EXPIRED_TOPIC):
-        expired += log_words(log.data)[0]
-    burned = sum(r.burned_by_consumption_wh + r.exported_to_utility_wh for r in result.intervals)
-    if created - destroyed != supply:
-        findings.append(f"minted - burned on chain is {created - destroyed} Wh but the supply is {supply} Wh")
-    if destroyed != burned + expired:
+    if created != minted or destroyed != burned + expired:
         findings.append(
-            f"the chain burned {destroyed} Wh, the run recorded {burned} Wh and {expired} Wh expired"
+            f"Transfer events create {created} Wh and destroy {destroyed} Wh, the token's events "
+            f"mint {minted} Wh and burn or expire {burned + expired} Wh"
         )
     return findings
 
@@ -183,10 +221,9 @@ def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
                 f"certificate {certificate.certificate_id} has {certificate.co2e_grams} g for "
                 f"{certificate.energy_wh} Wh at {certificate.emission_factor_g_per_kwh} g/kWh ({backed} g)"
             )
-    for log in chain.logs(system.registry, ACCEPTED_TOPIC):
-        device_id = int.from_bytes(log.topics[1], "big")
-        minted = log_words(log.data)[4]
-        certified_by_device[device_id] -= minted
+    for log in chain.logs(system.token, MINTED_TOPIC):
+        device_id = int.from_bytes(log.topics[1], "big") >> 64  # lot id = device id << 64 | sequence
+        certified_by_device[device_id] -= sum(log_words(log.data)[1:3])
     uncovered = {device: wh for device, wh in certified_by_device.items() if wh != 0}
     # Consumption meters mint nothing, so only a generation meter can leave a difference.
     if uncovered:

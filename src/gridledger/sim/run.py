@@ -64,9 +64,12 @@ GATE_DELAY_S = 60
 # Escrowed dollars cover the run's consumption at the retail tariff times this margin.
 FUNDING_MARGIN = 2
 
-# The token's burns and expiries, as the run and the reconciliation read them from logs.
+# The token's mints, burns and expiries, as the run and the reconciliation read them from logs.
 TRANSFER_TOPIC = event_topic("Transfer(address,address,uint256)")
 EXPIRED_TOPIC = event_topic("EnergyExpired(address,uint256,uint256)")
+MINTED_TOPIC = event_topic("EnergyMinted(uint256,address,uint256,uint256,uint256)")
+BURNED_TOPIC = event_topic("EnergyBurned(address,uint256,uint8)")
+BURN_BY_HOLDER, BURN_OF_CONSUMPTION = 0, 1  # IEnergyToken.BurnCause
 ZERO_WORD = bytes(32)  # the zero address as an indexed topic
 
 IntArray = npt.NDArray[np.int64]
@@ -353,13 +356,13 @@ class Simulation:
         record.curtailed_wh = int(curtailed.sum())
         self._export_registers += available - curtailed
         self._relay(self._pv_meters, k, start)
-        self._account(self.chain.take_logs(), record, result, burns="none")
+        self._account(self.chain.take_logs(), record, result)
         exported = np.zeros(len(self._traders))
         if record.minted_wh > 0:
             exported = self._trade(k, start, uncovered, record, result)
-            self._account(self.chain.take_logs(), record, result, burns="export")
+            self._account(self.chain.take_logs(), record, result)
         self._relay(self._load_meters, k, start)
-        self._account(self.chain.take_logs(), record, result, burns="consumption")
+        self._account(self.chain.take_logs(), record, result)
         self.grid.end_interval(start, exported, uncovered, record.curtailed_wh)
         self.chain.take_logs()  # the grid operator's posts: nothing the record counts
         result.intervals.append(record)
@@ -467,17 +470,13 @@ class Simulation:
                 return trades_of_settlement(decoded[1]), int(decoded[1]["collectorUnits"])
         raise SimulationError(f"the settlement of interval {start} left no IntervalSettled event")
 
-    def _account(
-        self, logs: list[EventLog], record: IntervalRecord, result: SimulationResult, burns: str
-    ) -> None:
+    def _account(self, logs: list[EventLog], record: IntervalRecord, result: SimulationResult) -> None:
         """Adds what the logs say happened to the interval's record and the participants' sums.
 
-        The token signals a burn the ERC-20 way, Transfer(holder, 0, amount); expiry also does,
-        right after its EnergyExpired. What a burn was for follows from the step that sent the
-        transactions: `burns` is "consumption" for consumption readings, "export" for the market.
+        Each burn says what it was for (EnergyBurned's cause): consumption a reading validated,
+        or the holder's own burn, which for the utility is energy exported out of the community.
         """
         registry, token = self._system.registry.lower(), self._system.token.lower()
-        expired: tuple[bytes, int] | None = None
         for log in logs:
             address, topic = log.address.lower(), log.topics[0] if log.topics else b""
             if address == registry and topic == ACCEPTED_TOPIC:
@@ -491,16 +490,11 @@ class Simulation:
             elif address == registry and topic == REJECTED_TOPIC:
                 record.readings_rejected += 1
             elif address == token and topic == EXPIRED_TOPIC:
-                amount = log_words(log.data)[0]
-                record.expired_wh += amount
-                expired = (log.topics[1], amount)
-            elif address == token and topic == TRANSFER_TOPIC and log.topics[2] == ZERO_WORD:
-                amount = log_words(log.data)[0]
-                if expired == (log.topics[1], amount):
-                    expired = None  # the Transfer that accompanies an expiry
-                    continue
+                record.expired_wh += log_words(log.data)[0]
+            elif address == token and topic == BURNED_TOPIC:
+                amount, cause = log_words(log.data)
                 holder = "0x" + log.topics[1][12:].hex()
-                if burns == "consumption":
+                if cause == BURN_OF_CONSUMPTION:
                     record.burned_by_consumption_wh += amount
                     result.burned_by_consumption_wh[self._index_of[holder]] += amount
                 elif holder == self.utility:
