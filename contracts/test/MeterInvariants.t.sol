@@ -320,7 +320,7 @@ contract MeterInvariantsTest {
         registry = new SmartMeterRegistry(address(manager), token, 1 days);
         token.setMeterRegistry(registry);
         registry.setFirmwareApproval(keccak256("meter-fw-1.0"), true);
-        DeviceGrid.wire(address(manager), registry, 4, 5_000);
+        DeviceGrid.wire(address(manager), registry, DEVICES, 5_000);
         address gateway = address(0x6A7E);
         bytes4[] memory selectors = new bytes4[](1);
         selectors[0] = registry.submitReadings.selector;

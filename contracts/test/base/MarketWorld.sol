@@ -67,7 +67,7 @@ abstract contract MarketWorld {
         manager.grantRole(Roles.EMERGENCY, emergency, 0);
         token.setMeterRegistry(registry);
         registry.setFirmwareApproval(FIRMWARE, true);
-        DeviceGrid.wire(address(manager), registry, 1, 20_000);
+        DeviceGrid.wire(address(manager), registry, 1, uint32(TRADERS * 10_000));
 
         vm.prank(regulator);
         token.setParticipant(address(market), true, 0);
