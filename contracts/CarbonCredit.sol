@@ -188,8 +188,9 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         terms.documentHash = v.documentHash;
         _terms[certificateId] = terms;
         uint256 expiresAt = vintageEnd + _creditLifetimeSeconds;
-        _states[certificateId] =
-            CreditState({issuedGrams: uint96(amount), retiredGrams: 0, expiresAt: uint40(expiresAt), expiryRecorded: false});
+        _states[certificateId] = CreditState({
+            issuedGrams: uint96(amount), retiredGrams: 0, expiresAt: uint40(expiresAt), expiryRecorded: false
+        });
         _emitIssued(certificateId, terms, amount, expiresAt, v.documentURI);
         _mint(to, certificateId, amount, "");
     }
@@ -204,11 +205,12 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
     }
 
     /// @inheritdoc ICarbonCredit
-    function retireCertificateCredits(uint256 certificateId, uint256 amount, address beneficiary, string calldata purpose)
-        external
-        whenNotPaused
-        returns (uint256 retirementId)
-    {
+    function retireCertificateCredits(
+        uint256 certificateId,
+        uint256 amount,
+        address beneficiary,
+        string calldata purpose
+    ) external whenNotPaused returns (uint256 retirementId) {
         if (amount == 0) revert ZeroAmount();
         if (beneficiary == address(0)) revert InvalidBeneficiary();
         return _retire(certificateId, amount, beneficiary, purpose);

@@ -116,9 +116,8 @@ contract CarbonExchange is ICarbonExchange, SolicitedCreditsHolder, AccessManage
         bool expired = block.timestamp >= credits.certificateExpiry(open.certificateId);
         emit Cancelled(offerId, expired ? 0 : open.remainingGrams, expired);
         if (!expired) {
-            IERC1155(address(credits)).safeTransferFrom(
-                address(this), msg.sender, open.certificateId, open.remainingGrams, ""
-            );
+            IERC1155(address(credits))
+                .safeTransferFrom(address(this), msg.sender, open.certificateId, open.remainingGrams, "");
         }
     }
 

@@ -288,7 +288,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         _checkOrder(index, fill, clearing, totals, hash, guard, word & INVALIDATED_NONCES_FLAG != 0);
 
         uint256 filledWh = fill.filledWh;
-        uint256 pricePerKWh = clearing.pricing == Pricing.Uniform ? clearing.clearingPricePerKWh : order.limitPricePerKWh;
+        uint256 pricePerKWh =
+            clearing.pricing == Pricing.Uniform ? clearing.clearingPricePerKWh : order.limitPricePerKWh;
         uint256 paymentUnits;
         if (order.side == uint8(Side.Sell)) {
             if (filledWh > word.live()) revert InsufficientEscrowedEnergy(order.trader, word.live(), filledWh);
@@ -309,7 +310,8 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
             uint256 dueUnits = paymentUnits + _ceilPerKWh(filledWh, _feeFor(order, totals));
             if (dueUnits > _payment(word)) revert InsufficientPayment(order.trader, _payment(word), dueUnits);
             totals.paidUnits += dueUnits;
-            word = _withPayment(order.trader, word.plus(previousPart, filledWh - previousPart), _payment(word) - dueUnits);
+            word =
+                _withPayment(order.trader, word.plus(previousPart, filledWh - previousPart), _payment(word) - dueUnits);
         }
         _accounts[order.trader] = word;
         totals.orderHashes[index] = hash;
@@ -365,7 +367,10 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         }
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, fill.r, fill.vs);
         if (err != ECDSA.RecoverError.NoError || signer != order.trader) revert InvalidOrderSignature(index);
-        if (address(guard) != address(0) && !guard.settlementAllowed(order.trader, order.gridNodeId, order.intervalStart)) {
+        if (
+            address(guard) != address(0)
+                && !guard.settlementAllowed(order.trader, order.gridNodeId, order.intervalStart)
+        ) {
             revert ZoneHalted(index, order.gridNodeId);
         }
     }

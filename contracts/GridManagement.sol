@@ -165,11 +165,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
 
     // ---------------------------------------------------------------- transfers
     /// @inheritdoc IGridManagement
-    function requestEnergyTransfer(uint256 fromNode, uint256 toNode, uint256 amount)
-        external
-        restricted
-        whenNotPaused
-    {
+    function requestEnergyTransfer(uint256 fromNode, uint256 toNode, uint256 amount) external restricted whenNotPaused {
         if (amount == 0) revert ZeroTransfer();
         uint64 intervalStart = uint64(block.timestamp - block.timestamp % INTERVAL_SECONDS);
         (TransferRejectReason reason, uint32 zoneId, uint256 reservedBefore) =
@@ -195,8 +191,9 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         if (intervalStart % INTERVAL_SECONDS != 0) revert MisalignedInterval(intervalStart);
         for (uint256 i; i < transfers.length; ++i) {
             TransferRequest calldata t = transfers[i];
-            (TransferRejectReason reason, uint32 zoneId,) =
-                t.energyWh == 0 ? (TransferRejectReason.None, 0, 0) : _reserve(t.fromNode, t.toNode, t.energyWh, intervalStart);
+            (TransferRejectReason reason, uint32 zoneId,) = t.energyWh == 0
+                ? (TransferRejectReason.None, 0, 0)
+                : _reserve(t.fromNode, t.toNode, t.energyWh, intervalStart);
             if (reason == TransferRejectReason.None) {
                 if (t.energyWh != 0) ++reserved;
                 continue;

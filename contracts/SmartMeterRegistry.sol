@@ -277,7 +277,12 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
     // ---------------------------------------------------------------- readings
     /// @inheritdoc ISmartMeter
-    function submitReadings(SignedReading[] calldata readings) external restricted whenNotPaused returns (uint256 accepted) {
+    function submitReadings(SignedReading[] calldata readings)
+        external
+        restricted
+        whenNotPaused
+        returns (uint256 accepted)
+    {
         uint256 count = readings.length;
         if (count == 0) revert EmptyBatch();
         if (count > MAX_BATCH_READINGS) revert BatchTooLarge(count, MAX_BATCH_READINGS);
@@ -326,7 +331,8 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         uint256 config = _config[deviceId];
         if (config.signer() == address(0)) return _reject(reading, RejectReason.UnknownDevice);
         if (checkSignature) {
-            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(readingDigestOf(reading), reading.r, reading.vs);
+            (address recovered, ECDSA.RecoverError err,) =
+                ECDSA.tryRecover(readingDigestOf(reading), reading.r, reading.vs);
             if (err != ECDSA.RecoverError.NoError || recovered != config.signer()) {
                 return _reject(reading, RejectReason.BadSignature);
             }
@@ -379,8 +385,8 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         }
         uint256 coveredSeconds = reading.intervalStart - last.intervalStart();
         if (coveredSeconds > MAX_CREDITED_GAP_SECONDS) coveredSeconds = MAX_CREDITED_GAP_SECONDS;
-        uint256 maxDeltaWh = ratedPowerW * coveredSeconds * (10_000 + DELTA_TOLERANCE_BPS) / (3600 * 10_000)
-            + DELTA_TOLERANCE_WH;
+        uint256 maxDeltaWh =
+            ratedPowerW * coveredSeconds * (10_000 + DELTA_TOLERANCE_BPS) / (3600 * 10_000) + DELTA_TOLERANCE_WH;
         if (reading.exportWh - last.exportWh() > maxDeltaWh || reading.importWh - last.importWh() > maxDeltaWh) {
             return RejectReason.ImpossibleDelta;
         }
@@ -403,8 +409,11 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         uint256 mintedWh = previousWh + currentWh;
         // Called even with nothing to mint: the token checks that the owner is still verified.
         try energyToken.mintEnergy(
-            owner, mintedWh, abi.encode((deviceId << 64) | reading.sequence, reading.intervalStart, importDelta, previousWh)
-        ) {} catch (bytes memory refusal) {
+            owner,
+            mintedWh,
+            abi.encode((deviceId << 64) | reading.sequence, reading.intervalStart, importDelta, previousWh)
+        ) {}
+        catch (bytes memory refusal) {
             if (bytes4(refusal) == IEnergyToken.ParticipantNotVerified.selector) {
                 return _reject(reading, RejectReason.OwnerNotVerified);
             }
@@ -412,8 +421,9 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
             return _reject(reading, RejectReason.MintRefused);
         }
         uint256 head = (config.head() + 1) % HISTORY_LENGTH;
-        _history[deviceId][head] =
-            DeviceRecords.packEntry(reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, mintedWh);
+        _history[deviceId][head] = DeviceRecords.packEntry(
+            reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, mintedWh
+        );
         if (firmwareId != config.firmwareId()) {
             emit DeviceFirmwareUpdated(deviceId, _firmwareHashOf[config.firmwareId()], reading.firmwareHash);
         }
@@ -444,8 +454,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         uint256 coveredSeconds = start - lastStart;
         // currentFrom > coveredFrom ≥ 0 here, so currentFrom ≥ one epoch.
         uint256 throughPreviousWh = deltaWh * _coveredBefore(coveredFrom, coveredSeconds, currentFrom) / coveredSeconds;
-        expiredWh =
-            deltaWh * _coveredBefore(coveredFrom, coveredSeconds, currentFrom - epochSeconds) / coveredSeconds;
+        expiredWh = deltaWh * _coveredBefore(coveredFrom, coveredSeconds, currentFrom - epochSeconds) / coveredSeconds;
         previousWh = throughPreviousWh - expiredWh;
         currentWh = deltaWh - throughPreviousWh;
     }
@@ -476,7 +485,11 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
             let p := add(readings.offset, mul(i, 0x120))
             deviceId := calldataload(p)
             sequence := calldataload(add(p, 0x20))
-            let wide := or(or(deviceId, sequence), or(calldataload(add(p, 0x40)), or(calldataload(add(p, 0x60)), calldataload(add(p, 0x80)))))
+            let wide :=
+                or(
+                    or(deviceId, sequence),
+                    or(calldataload(add(p, 0x40)), or(calldataload(add(p, 0x60)), calldataload(add(p, 0x80))))
+                )
             wellFormed := and(iszero(shr(64, wide)), iszero(shr(8, calldataload(add(p, 0xa0)))))
         }
     }

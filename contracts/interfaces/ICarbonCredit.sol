@@ -165,9 +165,12 @@ interface ICarbonCredit {
     // ---------------------------------------------------------------- additions
     /// @notice Retire `amount` g of certificate `certificateId` held by the caller on behalf of
     ///         `beneficiary`, for `purpose`; returns the retirement certificate's id.
-    function retireCertificateCredits(uint256 certificateId, uint256 amount, address beneficiary, string calldata purpose)
-        external
-        returns (uint256 retirementId);
+    function retireCertificateCredits(
+        uint256 certificateId,
+        uint256 amount,
+        address beneficiary,
+        string calldata purpose
+    ) external returns (uint256 retirementId);
 
     /// @notice Anyone: drop up to `maxEntries` dead ids (spent, no longer held, or expired) from
     ///         the front of `holder`'s queue, stopping at the first live one; returns how many.

@@ -32,7 +32,11 @@ interface ICarbonExchange {
 
     // ---------------------------------------------------------------- events
     event Offered(
-        uint256 indexed offerId, address indexed seller, uint256 indexed certificateId, uint256 co2eGrams, uint256 pricePerTonne
+        uint256 indexed offerId,
+        address indexed seller,
+        uint256 indexed certificateId,
+        uint256 co2eGrams,
+        uint256 pricePerTonne
     );
     event Bought(
         uint256 indexed offerId,

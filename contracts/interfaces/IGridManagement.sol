@@ -107,10 +107,18 @@ interface IGridManagement {
     event ZoneCapacitySet(uint32 indexed zoneId, uint64 capacityWh);
     event LoadUpdated(uint256 indexed nodeId, uint32 indexed zoneId, uint64 loadW, uint64 zoneLoadW);
     event EnergyTransferReserved(
-        uint256 indexed fromNode, uint256 indexed toNode, uint64 indexed intervalStart, uint256 energyWh, uint256 feeUnits
+        uint256 indexed fromNode,
+        uint256 indexed toNode,
+        uint64 indexed intervalStart,
+        uint256 energyWh,
+        uint256 feeUnits
     );
     event EnergyTransferRejected(
-        uint256 indexed fromNode, uint256 indexed toNode, uint64 indexed intervalStart, uint256 energyWh, TransferRejectReason reason
+        uint256 indexed fromNode,
+        uint256 indexed toNode,
+        uint64 indexed intervalStart,
+        uint256 energyWh,
+        TransferRejectReason reason
     );
     event ZoneStateChanged(uint32 indexed zoneId, ZoneState from, ZoneState to);
     event LossesReported(uint32 indexed zoneId, uint64 indexed intervalStart, uint256 lossesWh);

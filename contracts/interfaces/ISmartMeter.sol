@@ -268,7 +268,10 @@ interface ISmartMeter {
     function deviceCount() external view returns (uint256);
     function isFirmwareApproved(bytes32 firmwareHash) external view returns (bool);
     function readingDigest(SignedReading calldata reading) external view returns (bytes32);
-    function lotSource(uint256 lotId) external view returns (uint256 deviceId, address owner, uint8 source, uint256 intervalStart, uint256 energyWh);
+    function lotSource(uint256 lotId)
+        external
+        view
+        returns (uint256 deviceId, address owner, uint8 source, uint256 intervalStart, uint256 energyWh);
 
     /// @notice Export energy minted for `deviceId` from its registration through its accepted
     ///         reading `sequence`, i.e. the sum of the lots (deviceId << 64 | s) for s ≤ sequence.

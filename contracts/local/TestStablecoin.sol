@@ -9,7 +9,11 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// @notice The payment token of local deployments (6 decimals, like USDC); its owner mints.
 ///         Public deployments use a real stablecoin instead.
 contract TestStablecoin is ERC20, ERC20Permit, Ownable {
-    constructor(address owner_) ERC20("GridLedger Test Dollar", "tUSD") ERC20Permit("GridLedger Test Dollar") Ownable(owner_) {}
+    constructor(address owner_)
+        ERC20("GridLedger Test Dollar", "tUSD")
+        ERC20Permit("GridLedger Test Dollar")
+        Ownable(owner_)
+    {}
 
     /// @notice 6 decimals: one unit is a micro-dollar.
     function decimals() public pure override returns (uint8) {

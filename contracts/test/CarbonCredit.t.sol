@@ -282,7 +282,8 @@ contract CarbonCreditTest is CarbonWorld {
             require(_readOne(0, delta, 0), "reading accepted");
             energyWh += delta;
         }
-        uint256 id = _issue(solarProsumer, _grams(energyWh, FACTOR_DE), _verification(0, 0, uint64(readings), uint64(start)));
+        uint256 id =
+            _issue(solarProsumer, _grams(energyWh, FACTOR_DE), _verification(0, 0, uint64(readings), uint64(start)));
         _assertEq(_record(id).energyWh, energyWh, "all lots since registration");
     }
 
@@ -391,16 +392,22 @@ contract CarbonCreditTest is CarbonWorld {
         uint256 start = _nextInterval();
         _readAll(5_000);
         _expectIssueRevert(
-            solarProsumer, 1, _verification(0, 0, 0, uint64(start)),
+            solarProsumer,
+            1,
+            _verification(0, 0, 0, uint64(start)),
             abi.encodeWithSelector(ICarbonCredit.EmptyLotRange.selector, 1, 0, 0)
         );
         _certify(0);
         _expectIssueRevert(
-            solarProsumer, 1, _verification(0, 1, 1, uint64(start)),
+            solarProsumer,
+            1,
+            _verification(0, 1, 1, uint64(start)),
             abi.encodeWithSelector(ICarbonCredit.EmptyLotRange.selector, 1, 1, 1)
         );
         _expectIssueRevert(
-            solarProsumer, 1, _verification(0, 1, 0, uint64(start)),
+            solarProsumer,
+            1,
+            _verification(0, 1, 0, uint64(start)),
             abi.encodeWithSelector(ICarbonCredit.EmptyLotRange.selector, 1, 1, 0)
         );
     }
@@ -411,14 +418,18 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(5_000);
         // Sequence 5 was never submitted.
         _expectIssueRevert(
-            solarProsumer, _grams(10_000, FACTOR_DE), _verification(0, 0, 5, uint64(start)),
+            solarProsumer,
+            _grams(10_000, FACTOR_DE),
+            _verification(0, 0, 5, uint64(start)),
             abi.encodeWithSelector(ISmartMeter.ReadingOutsideHistory.selector, 1, 5)
         );
         // Sequence 3 is skipped by the meter: reading 4 is accepted, 3 never is.
         ++nextSequence[0];
         require(_readOne(0, 1_000, 0), "reading 4 accepted");
         _expectIssueRevert(
-            solarProsumer, _grams(10_000, FACTOR_DE), _verification(0, 0, 3, uint64(start)),
+            solarProsumer,
+            _grams(10_000, FACTOR_DE),
+            _verification(0, 0, 3, uint64(start)),
             abi.encodeWithSelector(ISmartMeter.ReadingOutsideHistory.selector, 1, 3)
         );
     }
@@ -431,7 +442,9 @@ contract CarbonCreditTest is CarbonWorld {
         }
         // Reading 1 has left the 16-entry ring: the registry cannot vouch for it any more.
         _expectIssueRevert(
-            solarProsumer, _grams(1_000, FACTOR_DE), _verification(0, 0, 1, uint64(start)),
+            solarProsumer,
+            _grams(1_000, FACTOR_DE),
+            _verification(0, 0, 1, uint64(start)),
             abi.encodeWithSelector(ISmartMeter.ReadingOutsideHistory.selector, 1, 1)
         );
     }
@@ -440,8 +453,12 @@ contract CarbonCreditTest is CarbonWorld {
         uint256 start = _nextInterval();
         _readAll(5_000);
         _expectIssueRevert(
-            gridMixOwner, _grams(5_000, FACTOR_DE), _verification(3, 0, 1, uint64(start)),
-            abi.encodeWithSelector(ICarbonCredit.SourceNotRenewable.selector, 4, uint8(ISmartMeter.EnergySource.GridMix))
+            gridMixOwner,
+            _grams(5_000, FACTOR_DE),
+            _verification(3, 0, 1, uint64(start)),
+            abi.encodeWithSelector(
+                ICarbonCredit.SourceNotRenewable.selector, 4, uint8(ISmartMeter.EnergySource.GridMix)
+            )
         );
     }
 
@@ -451,7 +468,9 @@ contract CarbonCreditTest is CarbonWorld {
         require(!_readOne(0, 1_000, FLAG_TAMPER), "tamper reading refused");
         require(registry.getDevice(1).status == ISmartMeter.DeviceStatus.Quarantined, "quarantined");
         _expectIssueRevert(
-            solarProsumer, _grams(5_000, FACTOR_DE), _verification(0, 0, 1, uint64(start)),
+            solarProsumer,
+            _grams(5_000, FACTOR_DE),
+            _verification(0, 0, 1, uint64(start)),
             abi.encodeWithSelector(ICarbonCredit.DeviceQuarantined.selector, 1)
         );
     }
@@ -460,12 +479,16 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(5_000);
         (bytes memory solarData, uint256 amount,) = _nextCertification(0);
         _expectIssueRevert(
-            buyer, amount, solarData,
+            buyer,
+            amount,
+            solarData,
             abi.encodeWithSelector(ICarbonCredit.RecipientNotGenerator.selector, buyer, solarProsumer)
         );
         (bytes memory windData,,) = _nextCertification(1);
         _expectIssueRevert(
-            solarProsumer, amount, windData,
+            solarProsumer,
+            amount,
+            windData,
             abi.encodeWithSelector(ICarbonCredit.RecipientNotGenerator.selector, solarProsumer, windGenerator)
         );
     }
@@ -476,7 +499,10 @@ contract CarbonCreditTest is CarbonWorld {
         vm.prank(regulator);
         token.setParticipant(solarProsumer, false, REGION_DE);
         _expectIssueRevert(
-            solarProsumer, amount, data, abi.encodeWithSelector(ICarbonCredit.GeneratorNotVerified.selector, solarProsumer)
+            solarProsumer,
+            amount,
+            data,
+            abi.encodeWithSelector(ICarbonCredit.GeneratorNotVerified.selector, solarProsumer)
         );
     }
 
@@ -485,7 +511,9 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(0);
         _readAll(0);
         _expectIssueRevert(
-            solarProsumer, 0, _verification(0, 0, 2, uint64(start)),
+            solarProsumer,
+            0,
+            _verification(0, 0, 2, uint64(start)),
             abi.encodeWithSelector(ICarbonCredit.NoEnergyInRange.selector, 1, 2)
         );
         _readAll(4_000);
@@ -493,7 +521,9 @@ contract CarbonCreditTest is CarbonWorld {
         uint256 next = _nextInterval();
         _readAll(0);
         _expectIssueRevert(
-            solarProsumer, 0, _verification(0, 3, 4, uint64(next)),
+            solarProsumer,
+            0,
+            _verification(0, 3, 4, uint64(next)),
             abi.encodeWithSelector(ICarbonCredit.NoEnergyInRange.selector, 1, 4)
         );
     }
@@ -507,7 +537,9 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(2_000);
         uint256 amount = _grams(2_000, FACTOR_DE);
         _expectIssueRevert(
-            solarProsumer, amount, _verification(0, 1, 2, uint64(firstEnd - 1)),
+            solarProsumer,
+            amount,
+            _verification(0, 1, 2, uint64(firstEnd - 1)),
             abi.encodeWithSelector(ICarbonCredit.InvalidVintage.selector, firstEnd - 1, firstEnd, next)
         );
         // The earliest allowed start is exactly where the previous certificate ended.
@@ -520,7 +552,9 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(5_000);
         uint256 earliest = only - carbon.MAX_VINTAGE_SECONDS();
         _expectIssueRevert(
-            solarProsumer, _grams(5_000, FACTOR_DE), _verification(0, 0, 1, uint64(earliest - 1)),
+            solarProsumer,
+            _grams(5_000, FACTOR_DE),
+            _verification(0, 0, 1, uint64(earliest - 1)),
             abi.encodeWithSelector(ICarbonCredit.InvalidVintage.selector, earliest - 1, earliest, only)
         );
         uint256 id = _issue(solarProsumer, _grams(5_000, FACTOR_DE), _verification(0, 0, 1, uint64(earliest)));
@@ -532,14 +566,20 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(5_000);
         uint256 amount = _grams(5_000, FACTOR_DE);
         _expectIssueRevert(
-            solarProsumer, amount, _verification(0, 0, 1, uint64(only + 1)),
-            abi.encodeWithSelector(ICarbonCredit.InvalidVintage.selector, only + 1, only - carbon.MAX_VINTAGE_SECONDS(), only)
+            solarProsumer,
+            amount,
+            _verification(0, 0, 1, uint64(only + 1)),
+            abi.encodeWithSelector(
+                ICarbonCredit.InvalidVintage.selector, only + 1, only - carbon.MAX_VINTAGE_SECONDS(), only
+            )
         );
         _certify(0);
         uint256 next = _nextInterval();
         _readAll(1_000);
         _expectIssueRevert(
-            solarProsumer, _grams(1_000, FACTOR_DE), _verification(0, 1, 2, uint64(next + 900)),
+            solarProsumer,
+            _grams(1_000, FACTOR_DE),
+            _verification(0, 1, 2, uint64(next + 900)),
             abi.encodeWithSelector(ICarbonCredit.InvalidVintage.selector, next + 900, only + 900, next)
         );
     }
@@ -555,7 +595,10 @@ contract CarbonCreditTest is CarbonWorld {
         (bytes memory frData, uint256 frAmount,) = _nextCertification(2);
         carbon.setEmissionFactor(REGION_FR, 0);
         _expectIssueRevert(
-            frenchProsumer, frAmount, frData, abi.encodeWithSelector(ICarbonCredit.RegionFactorNotSet.selector, REGION_FR)
+            frenchProsumer,
+            frAmount,
+            frData,
+            abi.encodeWithSelector(ICarbonCredit.RegionFactorNotSet.selector, REGION_FR)
         );
     }
 
@@ -564,7 +607,9 @@ contract CarbonCreditTest is CarbonWorld {
         (bytes memory data, uint256 amount, uint256 energyWh) = _nextCertification(0);
         _assertEq(amount, _grams(energyWh, FACTOR_DE), "backed");
         _expectIssueRevert(
-            solarProsumer, amount + 1, data,
+            solarProsumer,
+            amount + 1,
+            data,
             abi.encodeWithSelector(ICarbonCredit.AmountNotBackedByEnergy.selector, amount + 1, amount)
         );
     }
@@ -573,7 +618,9 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(5_001);
         (bytes memory data, uint256 amount,) = _nextCertification(0);
         _expectIssueRevert(
-            solarProsumer, amount - 1, data,
+            solarProsumer,
+            amount - 1,
+            data,
             abi.encodeWithSelector(ICarbonCredit.AmountNotBackedByEnergy.selector, amount - 1, amount)
         );
     }
@@ -605,9 +652,7 @@ contract CarbonCreditTest is CarbonWorld {
     // ------------------------------------------------------------ administration
     function test_setEmissionFactor_aboveCeiling_reverts() public {
         uint256 ceiling = carbon.MAX_EMISSION_FACTOR_G_PER_KWH();
-        vm.expectRevert(
-            abi.encodeWithSelector(ICarbonCredit.InvalidEmissionFactor.selector, REGION_DE, ceiling + 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ICarbonCredit.InvalidEmissionFactor.selector, REGION_DE, ceiling + 1));
         carbon.setEmissionFactor(REGION_DE, uint32(ceiling + 1));
         carbon.setEmissionFactor(REGION_DE, uint32(ceiling));
         _assertEq(carbon.emissionFactorOf(REGION_DE), ceiling, "ceiling allowed");
@@ -679,7 +724,9 @@ contract CarbonCreditTest is CarbonWorld {
         for (uint256 k; k < outsiders.length; ++k) {
             vm.prank(outsiders[k]);
             vm.expectRevert(
-                abi.encodeWithSelector(IAccessManager.AccessManagerUnauthorizedAccount.selector, outsiders[k], Roles.ADMIN)
+                abi.encodeWithSelector(
+                    IAccessManager.AccessManagerUnauthorizedAccount.selector, outsiders[k], Roles.ADMIN
+                )
             );
             manager.grantRole(Roles.VERIFIER, buyer, 0);
         }
@@ -758,7 +805,9 @@ contract CarbonCreditTest is CarbonWorld {
         // Credits for the register including the jump are not backed by minted energy.
         uint256 withJump = _grams(minted + jump, FACTOR_DE);
         _expectIssueRevert(
-            solarProsumer, withJump, data,
+            solarProsumer,
+            withJump,
+            data,
             abi.encodeWithSelector(ICarbonCredit.AmountNotBackedByEnergy.selector, withJump, _grams(minted, FACTOR_DE))
         );
         uint256 id = _issue(solarProsumer, _grams(minted, FACTOR_DE), data);
@@ -788,12 +837,16 @@ contract CarbonCreditTest is CarbonWorld {
         vm.expectRevert(abi.encodeWithSelector(ISmartMeter.ReadingBeforeReset.selector, 1, 1, 2));
         registry.mintedExportThrough(1, 1);
         _expectIssueRevert(
-            solarProsumer, _grams(10_000, FACTOR_DE), _verification(0, 0, 1, uint64(start)),
+            solarProsumer,
+            _grams(10_000, FACTOR_DE),
+            _verification(0, 0, 1, uint64(start)),
             abi.encodeWithSelector(ISmartMeter.ReadingBeforeReset.selector, 1, 1, 2)
         );
         // Nor through the reset reading itself, whose entry the reset rewrote.
         _expectIssueRevert(
-            solarProsumer, _grams(15_000, FACTOR_DE), _verification(0, 0, 2, uint64(start)),
+            solarProsumer,
+            _grams(15_000, FACTOR_DE),
+            _verification(0, 0, 2, uint64(start)),
             abi.encodeWithSelector(ISmartMeter.ReadingBeforeReset.selector, 1, 2, 2)
         );
         // The next reading ends a certificate of everything minted, before and after the reset.
@@ -825,7 +878,9 @@ contract CarbonCreditTest is CarbonWorld {
         _warp(nowSeconds + 6 hours);
         _quarantineAndReset(0, 0);
         _expectIssueRevert(
-            solarProsumer, _grams(4_000, FACTOR_DE), _verification(0, 0, 1, uint64(readingInterval)),
+            solarProsumer,
+            _grams(4_000, FACTOR_DE),
+            _verification(0, 0, 1, uint64(readingInterval)),
             abi.encodeWithSelector(ISmartMeter.ReadingBeforeReset.selector, 1, 1, 1)
         );
         uint256 next = _nextInterval();
@@ -909,12 +964,11 @@ contract CarbonCreditTest is CarbonWorld {
         require(carbon.retirementLogStep(head, r2 + 1, rec2) != head, "a record added");
     }
 
-    function _replay2(
-        uint256 idA,
-        ICarbonCredit.Retirement memory a,
-        uint256 idB,
-        ICarbonCredit.Retirement memory b
-    ) internal view returns (uint256) {
+    function _replay2(uint256 idA, ICarbonCredit.Retirement memory a, uint256 idB, ICarbonCredit.Retirement memory b)
+        internal
+        view
+        returns (uint256)
+    {
         return carbon.retirementLogStep(carbon.retirementLogStep(0, idA, a), idB, b);
     }
 
@@ -946,8 +1000,7 @@ contract CarbonCreditTest is CarbonWorld {
         vm.recordLogs();
         vm.prank(buyer);
         carbon.retireCredits(300 + 500 + fromWind);
-        Cheats.Log[] memory logs =
-            _logs(vm.getRecordedLogs(), address(carbon), ICarbonCredit.CreditsRetired.selector);
+        Cheats.Log[] memory logs = _logs(vm.getRecordedLogs(), address(carbon), ICarbonCredit.CreditsRetired.selector);
 
         _assertEq(logs.length, 3, "one retirement per certificate");
         uint256[3] memory certs = [frId, solarId, windId];
@@ -1005,7 +1058,9 @@ contract CarbonCreditTest is CarbonWorld {
         _readAll(1_000);
         (, uint256 b) = _certify(0);
         vm.prank(solarProsumer);
-        vm.expectRevert(abi.encodeWithSelector(ICarbonCredit.InsufficientLiveCredits.selector, solarProsumer, a + b, a + b + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(ICarbonCredit.InsufficientLiveCredits.selector, solarProsumer, a + b, a + b + 1)
+        );
         carbon.retireCredits(a + b + 1);
         vm.prank(buyer);
         vm.expectRevert(abi.encodeWithSelector(ICarbonCredit.InsufficientLiveCredits.selector, buyer, 0, 1));
@@ -1163,7 +1218,9 @@ contract CarbonCreditTest is CarbonWorld {
 
         vm.prank(solarProsumer);
         vm.expectRevert(
-            abi.encodeWithSelector(ICarbonCredit.InsufficientLiveCredits.selector, solarProsumer, longAmount, longAmount + 1)
+            abi.encodeWithSelector(
+                ICarbonCredit.InsufficientLiveCredits.selector, solarProsumer, longAmount, longAmount + 1
+            )
         );
         carbon.transferCredits(buyer, longAmount + 1);
 
@@ -1381,7 +1438,9 @@ contract CarbonCreditTest is CarbonWorld {
         uint256 backed = energyWh * factor / 1000;
         bytes memory data = _verification(1, 0, 4, uint64(start));
         if (energyWh == 0) {
-            _expectIssueRevert(windGenerator, 0, data, abi.encodeWithSelector(ICarbonCredit.NoEnergyInRange.selector, 2, 4));
+            _expectIssueRevert(
+                windGenerator, 0, data, abi.encodeWithSelector(ICarbonCredit.NoEnergyInRange.selector, 2, 4)
+            );
             return;
         }
         if (backed == 0) {
@@ -1391,7 +1450,9 @@ contract CarbonCreditTest is CarbonWorld {
             return;
         }
         _expectIssueRevert(
-            windGenerator, backed + 1, data,
+            windGenerator,
+            backed + 1,
+            data,
             abi.encodeWithSelector(ICarbonCredit.AmountNotBackedByEnergy.selector, backed + 1, backed)
         );
         uint256 id = _issue(windGenerator, backed, data);
@@ -1424,7 +1485,9 @@ contract CarbonCreditTest is CarbonWorld {
         _assertEq(_record(a).energyWh + _record(b).energyWh, cumulative[4], "energy adds up");
         require(firstGrams + secondGrams <= cumulative[4] * FACTOR_FR / 1000, "split exceeds the whole");
         _assertEq(
-            carbon.balanceOf(frenchProsumer, a) + carbon.balanceOf(frenchProsumer, b), firstGrams + secondGrams, "minted"
+            carbon.balanceOf(frenchProsumer, a) + carbon.balanceOf(frenchProsumer, b),
+            firstGrams + secondGrams,
+            "minted"
         );
     }
 

@@ -218,7 +218,9 @@ contract CarbonExchangeTest is CarbonWorld {
         (uint256 id, uint256 issued) = _issue(0);
         vm.prank(solarProsumer);
         vm.expectRevert(
-            abi.encodeWithSelector(IERC1155Errors.ERC1155InsufficientBalance.selector, solarProsumer, issued, issued + 1, id)
+            abi.encodeWithSelector(
+                IERC1155Errors.ERC1155InsufficientBalance.selector, solarProsumer, issued, issued + 1, id
+            )
         );
         exchange.offer(id, issued + 1, PRICE);
     }
@@ -771,7 +773,8 @@ contract CarbonExchangeTest is CarbonWorld {
         for (uint256 step; remaining != 0; ++step) {
             uint256 r = uint256(keccak256(abi.encode(seed, step)));
             // Usually a small part, sometimes all that is left, at the latest on the eighth step.
-            uint256 part = step >= 7 || r % 5 == 0 ? remaining : 1 + (r >> 8) % (remaining < 3 ? remaining : remaining / 3);
+            uint256 part =
+                step >= 7 || r % 5 == 0 ? remaining : 1 + (r >> 8) % (remaining < 3 ? remaining : remaining / 3);
             uint256 who = (r >> 128) % 2;
             uint256 paid = _buy(buyers[who], offerId, part, price);
             _assertEq(paid, _ceilCost(part, price), "each part costs its ceiling");

@@ -200,7 +200,9 @@ contract CarbonExchangeHandler is CarbonWorld {
             if (ghostBought[offerId] > ghostOffered[offerId]) ++ghostOverfills;
             if (paid != expectedCost) _violation("buy: cost is not the ceiling");
             // Written without subtraction, so a misbehaving exchange is recorded, not a panic.
-            if (dollar.balanceOf(who) + expectedCost != buyerMoney) _violation("buy: buyer charged other than the cost");
+            if (dollar.balanceOf(who) + expectedCost != buyerMoney) {
+                _violation("buy: buyer charged other than the cost");
+            }
             uint256 sellerNow = dollar.balanceOf(seller);
             if (sellerNow < sellerMoney) _violation("buy: seller lost payment");
             uint256 earned = sellerNow < sellerMoney ? 0 : sellerNow - sellerMoney;

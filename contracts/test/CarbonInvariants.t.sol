@@ -114,8 +114,7 @@ contract CarbonHandler is CarbonWorld {
             _attemptForbidden(i, energyWh * factorOf(i) / 1000, data);
             return;
         }
-        uint64 lastSequence =
-            mode == 3 || mode == 4 ? uint64(markerSequence + 1 + cut % (last - markerSequence)) : last;
+        uint64 lastSequence = mode == 3 || mode == 4 ? uint64(markerSequence + 1 + cut % (last - markerSequence)) : last;
         uint256 energy = ghostMintedThrough[i][lastSequence] - ghostMintedThrough[i][markerSequence];
         uint256 amount = energy * factorOf(i) / 1000;
         bytes memory verification =
@@ -310,7 +309,9 @@ contract CarbonHandler is CarbonWorld {
     function _replayRetirements(ICarbonCredit.Retirement memory expected) internal {
         Cheats.Log[] memory logs = vm.getRecordedLogs();
         for (uint256 k; k < logs.length; ++k) {
-            if (logs[k].emitter != address(carbon) || logs[k].topics[0] != ICarbonCredit.CreditsRetired.selector) continue;
+            if (logs[k].emitter != address(carbon) || logs[k].topics[0] != ICarbonCredit.CreditsRetired.selector) {
+                continue;
+            }
             ICarbonCredit.Retirement memory rec;
             uint256 retirementId = uint256(logs[k].topics[1]);
             rec.certificateId = uint256(logs[k].topics[2]);
@@ -318,7 +319,8 @@ contract CarbonHandler is CarbonWorld {
             (rec.beneficiary, rec.co2eGrams, rec.retiredAt, rec.purpose) =
                 abi.decode(logs[k].data, (address, uint256, uint256, string));
             bool matches = rec.retiree == expected.retiree && rec.beneficiary == expected.beneficiary
-                && rec.retiredAt == expected.retiredAt && keccak256(bytes(rec.purpose)) == keccak256(bytes(expected.purpose))
+                && rec.retiredAt == expected.retiredAt
+                && keccak256(bytes(rec.purpose)) == keccak256(bytes(expected.purpose))
                 && (expected.certificateId == 0
                     || (rec.certificateId == expected.certificateId && rec.co2eGrams == expected.co2eGrams));
             if (!matches) ++ghostRetireMismatch;
@@ -454,7 +456,9 @@ contract CarbonInvariantsTest {
                 );
                 require(carbon.liveBalanceOf(handler.holderAt(k), id) == 0, "expired credits live");
             }
-            require(carbon.getEmissionReductions(id).retiredGrams == handler.retiredWhenExpired(id), "retired after expiry");
+            require(
+                carbon.getEmissionReductions(id).retiredGrams == handler.retiredWhenExpired(id), "retired after expiry"
+            );
         }
         require(handler.ghostExpiredCreditsMoved() == 0, "a call moved expired credits");
         require(handler.ghostEarlyExpiryRecorded() == 0, "expiry recorded early");

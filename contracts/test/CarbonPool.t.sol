@@ -13,8 +13,7 @@ import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/d
 
 /// @notice Cheatcodes these tests need beyond the shared ones (same address as `vm`).
 interface PoolCheats is Cheats {
-    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter)
-        external;
+    function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData, address emitter) external;
 }
 
 /// @notice CarbonPool: deposits (criteria, vintage order, hints), redemption oldest first,
@@ -342,9 +341,7 @@ contract CarbonPoolTest is CarbonWorld {
         CarbonPool strict = _pool(_criteria(uint64(vintageStart + 1), SOLAR, new uint16[](0)), FEE_BPS);
         _approveAll(strict);
         vm.prank(solarProsumer);
-        vm.expectRevert(
-            abi.encodeWithSelector(ICarbonPool.VintageTooOld.selector, id, vintageStart, vintageStart + 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(ICarbonPool.VintageTooOld.selector, id, vintageStart, vintageStart + 1));
         strict.deposit(id, 100);
 
         // A vintage starting exactly at the minimum is accepted.
@@ -581,9 +578,7 @@ contract CarbonPoolTest is CarbonWorld {
         _threeVintages();
         uint256 total = _collect(buyer);
         vm.prank(buyer);
-        vm.expectRevert(
-            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, buyer, total, total + 1)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, buyer, total, total + 1));
         pool.redeem(total + 1);
         vm.prank(beneficiary);
         vm.expectRevert(abi.encodeWithSelector(IERC20Errors.ERC20InsufficientBalance.selector, beneficiary, 0, 1));

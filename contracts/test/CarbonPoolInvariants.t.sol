@@ -79,7 +79,9 @@ contract CarbonPoolHandler is CarbonWorld {
     function issue(uint64[3] memory exportWh, uint8 devices) external {
         _sync();
         if (certificates.length + 3 > MAX_CERTIFICATES) return;
-        _readInterval([1_000 + exportWh[0] % 24_000, 1_000 + exportWh[1] % 24_000, 1_000 + exportWh[2] % 24_000, uint64(0)]);
+        _readInterval(
+            [1_000 + exportWh[0] % 24_000, 1_000 + exportWh[1] % 24_000, 1_000 + exportWh[2] % 24_000, uint64(0)]
+        );
         uint256 mask = 1 + devices % 7;
         for (uint256 d; d < 3; ++d) {
             if (mask & (1 << d) == 0) continue;
@@ -185,7 +187,9 @@ contract CarbonPoolHandler is CarbonWorld {
         try pool.redeemSelected(id, amount) {
             ghostRedeemed += amount;
             if (expired) _violation("redeemSelected: expired credits delivered");
-            if (pool.totalSupply() != supplyBefore - amount) _violation("redeemSelected: burned other than the amount");
+            if (pool.totalSupply() != supplyBefore - amount) {
+                _violation("redeemSelected: burned other than the amount");
+            }
             if (pool.balanceOf(who) != balance - amount - _paidFee(collectorBefore, amount)) {
                 _violation("redeemSelected: payer");
             }

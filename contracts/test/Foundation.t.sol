@@ -40,7 +40,9 @@ abstract contract FoundationWorld {
         token = new EnergyToken(address(manager), 1 days);
         registry = new SmartMeterRegistry(address(manager), token, 1 days);
         bytes[] memory signers = new bytes[](3);
-        for (uint256 i; i < 3; ++i) signers[i] = abi.encodePacked(vm.addr(signerKeys[i]));
+        for (uint256 i; i < 3; ++i) {
+            signers[i] = abi.encodePacked(vm.addr(signerKeys[i]));
+        }
         multisig = new GovernanceMultisig(signers, 2);
 
         _role(address(registry), registry.registerDevice.selector, Roles.METER_OPERATOR);
@@ -323,6 +325,7 @@ contract FoundationTest is FoundationWorld {
         multisig.execute(address(registry), 0, data, _multisigSignature(address(registry), data, 2));
         require(_status() == ISmartMeter.DeviceStatus.Active, "active again");
     }
+
     // ------------------------------------------------------------ more rejection paths
     function _rejectedWithoutQuarantine(ISmartMeter.SignedReading memory reading) internal {
         _assertEq(_submit(reading), 0, "rejected");
@@ -497,6 +500,7 @@ contract FoundationTest is FoundationWorld {
         token.burnEnergy(300);
         _assertEq(token.totalSupply(), 500, "supply");
     }
+
     // ------------------------------------------------------------ remaining custom errors
     function test_constructor_epochShorterThanAnHourReverts() public {
         vm.expectRevert(abi.encodeWithSelector(IEnergyToken.InvalidEpochLength.selector, 60));

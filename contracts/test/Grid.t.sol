@@ -40,7 +40,9 @@ contract GridManagementTest is GridWorld {
 
     function test_registerNode_twice_reverts() public {
         vm.prank(gridOperator);
-        vm.expectRevert(abi.encodeWithSelector(IGridManagement.NodeAlreadyRegistered.selector, address(0xA1), PROSUMER_A));
+        vm.expectRevert(
+            abi.encodeWithSelector(IGridManagement.NodeAlreadyRegistered.selector, address(0xA1), PROSUMER_A)
+        );
         grid.registerNode(address(0xA1), IGridManagement.NodeType.Consumer);
     }
 
@@ -214,7 +216,9 @@ contract GridManagementTest is GridWorld {
         _transfer(PROSUMER_LATERAL, CONSUMER_A, 800);
         vm.prank(marketOperator);
         vm.expectRevert(
-            abi.encodeWithSelector(IGridManagement.ZoneCapacityExceeded.selector, LATERAL, uint256(2_000), uint256(1), uint256(LATERAL_WH))
+            abi.encodeWithSelector(
+                IGridManagement.ZoneCapacityExceeded.selector, LATERAL, uint256(2_000), uint256(1), uint256(LATERAL_WH)
+            )
         );
         grid.requestEnergyTransfer(PROSUMER_LATERAL, CONSUMER_A, 1);
         _assertEq(grid.reservedWh(LATERAL, _interval()), 2_000, "full, nothing more");
@@ -257,7 +261,9 @@ contract GridManagementTest is GridWorld {
         vm.prank(gridOperator);
         grid.setPeak(FEEDER_A, true);
         vm.prank(marketOperator);
-        vm.expectRevert(abi.encodeWithSelector(IGridManagement.PeakNodeCapExceeded.selector, FEEDER_A, uint256(501), uint256(500)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IGridManagement.PeakNodeCapExceeded.selector, FEEDER_A, uint256(501), uint256(500))
+        );
         grid.requestEnergyTransfer(PROSUMER_LATERAL, CONSUMER_B, 501); // the lateral is below feeder A
         _transfer(PROSUMER_A, CONSUMER_B, 500);
         _transfer(CONSUMER_B, CONSUMER_A, 600); // into the peak zone: not capped
@@ -298,7 +304,9 @@ contract GridManagementTest is GridWorld {
         grid.declareEmergency(FEEDER_B);
         _assertEq(_batch(IGridManagement.TransferRequest(uint64(PROSUMER_A), 99, 10)), 0, "unknown node");
         _assertEq(_batch(IGridManagement.TransferRequest(uint64(PROSUMER_A), uint64(CONSUMER_B), 10)), 0, "emergency");
-        _assertEq(_batch(IGridManagement.TransferRequest(uint64(PROSUMER_A), uint64(CONSUMER_A), 10)), 1, "elsewhere ok");
+        _assertEq(
+            _batch(IGridManagement.TransferRequest(uint64(PROSUMER_A), uint64(CONSUMER_A), 10)), 1, "elsewhere ok"
+        );
         _assertEq(grid.getGridStatus(CONSUMER_B).metrics.congestionRejections, 1, "emergency rejection counted");
     }
 
@@ -320,13 +328,19 @@ contract GridManagementTest is GridWorld {
         vm.prank(gridOperator);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IGridManagement.InvalidStateChange.selector, FEEDER_A, IGridManagement.ZoneState.Normal, IGridManagement.ZoneState.Normal
+                IGridManagement.InvalidStateChange.selector,
+                FEEDER_A,
+                IGridManagement.ZoneState.Normal,
+                IGridManagement.ZoneState.Normal
             )
         );
         grid.setPeak(FEEDER_A, false);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IGridManagement.InvalidStateChange.selector, FEEDER_A, IGridManagement.ZoneState.Normal, IGridManagement.ZoneState.Normal
+                IGridManagement.InvalidStateChange.selector,
+                FEEDER_A,
+                IGridManagement.ZoneState.Normal,
+                IGridManagement.ZoneState.Normal
             )
         );
         grid.endEmergency(FEEDER_A);
@@ -345,7 +359,10 @@ contract GridManagementTest is GridWorld {
         vm.prank(gridOperator);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IGridManagement.InvalidStateChange.selector, FEEDER_A, IGridManagement.ZoneState.Emergency, IGridManagement.ZoneState.Normal
+                IGridManagement.InvalidStateChange.selector,
+                FEEDER_A,
+                IGridManagement.ZoneState.Emergency,
+                IGridManagement.ZoneState.Normal
             )
         );
         grid.setPeak(FEEDER_A, false); // leaving emergency needs the multisig

@@ -367,7 +367,7 @@ contract MarketTest is MarketWorld {
     // settleInterval; each test below is one way to make it revert, and the interval settles.
 
     function test_withdrawPayment_afterGateClosure_revertsAndIntervalSettles() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         vm.prank(_buyer(0));
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
         market.withdrawPayment(1);
@@ -376,7 +376,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_withdrawEnergy_afterGateClosure_revertsAndIntervalSettles() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         vm.prank(_seller(0));
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
         market.withdrawEnergy(SELLER_ESCROW_WH - 999); // leaves 999 Wh of the 1,000 it sells
@@ -385,7 +385,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_invalidateNonces_afterGateClosure_revertsAndIntervalSettles() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         vm.prank(_buyer(0));
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
         market.invalidateNonces(0, 1 << 1); // the nonce of its own order in the interval
@@ -400,7 +400,7 @@ contract MarketTest is MarketWorld {
         vm.startPrank(_buyer(0));
         dollar.approve(address(market), 5_000);
         market.depositPayment(5_000);
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, delivery, deadline));
         market.withdrawPayment(5_000);
         vm.stopPrank();
@@ -418,7 +418,7 @@ contract MarketTest is MarketWorld {
         vm.warp(expiresAt - 100);
         delivery = uint64(expiresAt - 900);
         _closeGate();
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         _assertEq(deadline, expiresAt, "deadline at the epoch end");
         vm.warp(expiresAt - 1);
         _settle(_clearing(200_000), _pair(1_000, 1_000));
@@ -426,7 +426,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_afterDeadline_revertsGateExpired_andEverythingUnlocks() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
         vm.warp(deadline);
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateExpired.selector, delivery, deadline));
@@ -446,7 +446,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_settleInterval_pausedThroughTheDeadline_unlocksAfterUnpause() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         vm.prank(emergency);
         market.pause();
         vm.warp(deadline + 1);
@@ -500,7 +500,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_closeGate_whileAnotherIsPending_revertsSettlementPending() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         uint64 pending = delivery;
         delivery += 900;
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.SettlementPending.selector, pending, deadline));
@@ -508,7 +508,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_closeGate_rightAfterAnExpiredGate_waitsForTheCooldown() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         vm.warp(deadline);
         delivery += 900;
         uint64 reopensAt = uint64(deadline + market.GATE_COOLDOWN_SECONDS());
@@ -565,7 +565,7 @@ contract MarketTest is MarketWorld {
     }
 
     function test_releaseGate_expiredGate_revertsGateNotClosed() public {
-        (, , uint64 deadline) = market.pendingGate();
+        (,, uint64 deadline) = market.pendingGate();
         vm.warp(deadline);
         vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.GateNotClosed.selector, delivery));
         _releaseGate();
@@ -695,9 +695,7 @@ contract MarketTest is MarketWorld {
     function testFuzz_settleInterval_fillAboveOrderAlwaysReverts(uint64 excessWh) public {
         uint64 filledWh = uint64(1_001 + excessWh % 1_000_000);
         IEnergyMarket.Fill[] memory fills = _pair(filledWh, filledWh);
-        vm.expectRevert(
-            abi.encodeWithSelector(IEnergyMarket.InvalidFillAmount.selector, 0, filledWh, uint64(1_000))
-        );
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.InvalidFillAmount.selector, 0, filledWh, uint64(1_000)));
         _settle(_clearing(200_000), fills);
     }
 
@@ -715,11 +713,15 @@ contract MarketTest is MarketWorld {
 
     // ------------------------------------------------------------ helpers
     function _sumPayments() internal view returns (uint256 sum) {
-        for (uint256 i; i < TRADERS; ++i) sum += _payment(_seller(i)) + _payment(_buyer(i));
+        for (uint256 i; i < TRADERS; ++i) {
+            sum += _payment(_seller(i)) + _payment(_buyer(i));
+        }
         sum += _payment(dso);
     }
 
     function _sumEnergy() internal view returns (uint256 sum) {
-        for (uint256 i; i < TRADERS; ++i) sum += _energy(_seller(i)) + _energy(_buyer(i));
+        for (uint256 i; i < TRADERS; ++i) {
+            sum += _energy(_seller(i)) + _energy(_buyer(i));
+        }
     }
 }

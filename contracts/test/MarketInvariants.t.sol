@@ -144,7 +144,8 @@ contract MarketHandler is MarketWorld {
             uint256 wallet = token.balanceOf(sellers[i]);
             if (wallet == 0) return;
             vm.prank(sellers[i]);
-            try market.depositEnergy(1 + amount % wallet) {} catch (bytes memory err) {
+            try market.depositEnergy(1 + amount % wallet) {}
+            catch (bytes memory err) {
                 _wrongRefusal(err);
             }
         } else {
@@ -152,7 +153,8 @@ contract MarketHandler is MarketWorld {
             dollar.mint(buyers[i], units);
             vm.startPrank(buyers[i]);
             dollar.approve(address(market), units);
-            try market.depositPayment(units) {} catch (bytes memory err) {
+            try market.depositPayment(units) {}
+            catch (bytes memory err) {
                 _wrongRefusal(err);
             }
             vm.stopPrank();
@@ -168,11 +170,12 @@ contract MarketHandler is MarketWorld {
         if (available == 0 && !_gateLocks()) return;
         uint256 take = 1 + amount % (available == 0 ? 1 : available);
         vm.prank(trader);
-        (bool ok, bytes memory err) = address(market).call(
-            payments
-                ? abi.encodeCall(IEnergyMarket.withdrawPayment, (take))
-                : abi.encodeCall(IEnergyMarket.withdrawEnergy, (take))
-        );
+        (bool ok, bytes memory err) = address(market)
+            .call(
+                payments
+                    ? abi.encodeCall(IEnergyMarket.withdrawPayment, (take))
+                    : abi.encodeCall(IEnergyMarket.withdrawEnergy, (take))
+            );
         _checkLocked(ok, err);
     }
 
@@ -181,9 +184,8 @@ contract MarketHandler is MarketWorld {
         address trader = _trader(seed);
         uint64 nonce = lastNonce + uint64(seed >> 16) % 3;
         vm.prank(trader);
-        (bool ok, bytes memory err) = address(market).call(
-            abi.encodeCall(IEnergyMarket.invalidateNonces, (nonce >> 8, uint256(1) << (nonce & 0xFF)))
-        );
+        (bool ok, bytes memory err) = address(market)
+            .call(abi.encodeCall(IEnergyMarket.invalidateNonces, (nonce >> 8, uint256(1) << (nonce & 0xFF))));
         _checkLocked(ok, err);
     }
 
@@ -200,14 +202,14 @@ contract MarketHandler is MarketWorld {
         } else if (kind == 1) {
             attempt = abi.encodeCall(IEnergyMarket.withdrawPayment, (1));
         } else if (kind == 2) {
-            attempt = abi.encodeCall(
-                IEnergyMarket.invalidateNonces, (order.nonce >> 8, uint256(1) << (order.nonce & 0xFF))
-            );
+            attempt =
+                abi.encodeCall(IEnergyMarket.invalidateNonces, (order.nonce >> 8, uint256(1) << (order.nonce & 0xFF)));
         } else {
             dollar.mint(trader, 1_000);
             vm.startPrank(trader);
             dollar.approve(address(market), 1_000);
-            try market.depositPayment(1_000) {} catch (bytes memory err) {
+            try market.depositPayment(1_000) {}
+            catch (bytes memory err) {
                 _wrongRefusal(err);
             }
             vm.stopPrank();
@@ -251,7 +253,8 @@ contract MarketHandler is MarketWorld {
     function settle(uint256 seed) external timed {
         if (!gatePending) return;
         IEnergyMarket.Fill[] memory fills = pendingFills;
-        IEnergyMarket.Clearing memory clearing = IEnergyMarket.Clearing(PAIR, delivery, pricing, price, keccak256("book"));
+        IEnergyMarket.Clearing memory clearing =
+            IEnergyMarket.Clearing(PAIR, delivery, pricing, price, keccak256("book"));
         if (block.timestamp >= gateDeadline) {
             if (fills.length != 0 && _trySettle(clearing, fills)) ++ghostBadSettlements;
             _expire();
@@ -259,7 +262,8 @@ contract MarketHandler is MarketWorld {
         }
         if (fills.length == 0) {
             vm.prank(marketOperator);
-            try market.releaseGate(delivery) {} catch (bytes memory err) {
+            try market.releaseGate(delivery) {}
+            catch (bytes memory err) {
                 _wrongRefusal(err);
             }
             gatePending = false;
@@ -267,7 +271,8 @@ contract MarketHandler is MarketWorld {
         }
         if (seed % 4 == 0) {
             // Above every buy limit; a fresh struct, since memory structs are assigned by reference.
-            IEnergyMarket.Clearing memory broken = IEnergyMarket.Clearing(PAIR, delivery, pricing, 301_000, keccak256("book"));
+            IEnergyMarket.Clearing memory broken =
+                IEnergyMarket.Clearing(PAIR, delivery, pricing, 301_000, keccak256("book"));
             if (_trySettle(broken, fills)) ++ghostBadSettlements;
         }
         vm.prank(marketOperator);
@@ -304,14 +309,26 @@ contract MarketHandler is MarketWorld {
         for (uint256 i; i < TRADERS; ++i) {
             uint256 s = uint256(keccak256(abi.encode(seed, i)));
             if (s % 4 != 0) {
-                IEnergyMarket.Order memory sell = _order(sellerKeys[i], IEnergyMarket.Side.Sell, uint64(1 + (s >> 8) % 1_500), uint64(100_000 + (s >> 24) % 90_000), ++lastNonce);
+                IEnergyMarket.Order memory sell = _order(
+                    sellerKeys[i],
+                    IEnergyMarket.Side.Sell,
+                    uint64(1 + (s >> 8) % 1_500),
+                    uint64(100_000 + (s >> 24) % 90_000),
+                    ++lastNonce
+                );
                 if (_fundedSell(sell)) {
                     sells[nSells++] = _fill(sellerKeys[i], sell, sell.energyWh);
                     soldWh += sell.energyWh;
                 }
             }
             if ((s >> 2) % 4 != 0) {
-                IEnergyMarket.Order memory buy = _order(buyerKeys[i], IEnergyMarket.Side.Buy, uint64(1 + (s >> 40) % 1_500), uint64(211_000 + (s >> 56) % 89_000), ++lastNonce);
+                IEnergyMarket.Order memory buy = _order(
+                    buyerKeys[i],
+                    IEnergyMarket.Side.Buy,
+                    uint64(1 + (s >> 40) % 1_500),
+                    uint64(211_000 + (s >> 56) % 89_000),
+                    ++lastNonce
+                );
                 if (_fundedBuy(buy)) {
                     buys[nBuys++] = _fill(buyerKeys[i], buy, buy.energyWh);
                     boughtWh += buy.energyWh;
@@ -323,7 +340,9 @@ contract MarketHandler is MarketWorld {
         IEnergyMarket.Fill[] memory sold = _upTo(sells, nSells, volumeWh);
         IEnergyMarket.Fill[] memory bought = _upTo(buys, nBuys, volumeWh);
         IEnergyMarket.Fill[] memory fills = _ordered(sold, bought);
-        for (uint256 i; i < fills.length; ++i) pendingFills.push(fills[i]);
+        for (uint256 i; i < fills.length; ++i) {
+            pendingFills.push(fills[i]);
+        }
     }
 
     function _fundedSell(IEnergyMarket.Order memory order) internal view returns (bool) {
@@ -331,7 +350,8 @@ contract MarketHandler is MarketWorld {
     }
 
     function _fundedBuy(IEnergyMarket.Order memory order) internal view returns (bool) {
-        uint256 need = (order.energyWh * order.limitPricePerKWh + 999) / 1000 + (order.energyWh * FEE_PER_KWH + 999) / 1000;
+        uint256 need =
+            (order.energyWh * order.limitPricePerKWh + 999) / 1000 + (order.energyWh * FEE_PER_KWH + 999) / 1000;
         return !market.isNonceInvalidated(order.trader, order.nonce) && _paymentOf(order.trader) >= need;
     }
 
@@ -349,7 +369,9 @@ contract MarketHandler is MarketWorld {
             left -= take;
         }
         chosen = new IEnergyMarket.Fill[](count);
-        for (uint256 i; i < count; ++i) chosen[i] = fills[i];
+        for (uint256 i; i < count; ++i) {
+            chosen[i] = fills[i];
+        }
     }
 
     function _trySettle(IEnergyMarket.Clearing memory clearing, IEnergyMarket.Fill[] memory fills)
@@ -469,7 +491,6 @@ contract MarketInvariantsTest {
             require(market.isSettled(handler.settledAt(i)), "a settled interval reads unsettled");
         }
     }
-
 }
 
 /// @notice The handler's own paths work: a scripted life in which the interval settles, a
@@ -485,7 +506,9 @@ contract MarketHandlerTest {
         handler.settle(1);
         require(handler.settlementsLanded() == 1, "settled");
         require(handler.frontRunsRefused() == 3, "front-runs refused");
-        require(handler.ghostWrongRefusals() + handler.ghostFailedSettlements() + handler.ghostLockBreaches() == 0, "clean");
+        require(
+            handler.ghostWrongRefusals() + handler.ghostFailedSettlements() + handler.ghostLockBreaches() == 0, "clean"
+        );
     }
 
     function test_handler_gatePastDeadline_expiresAndUnlocks() public {

@@ -104,7 +104,8 @@ abstract contract CarbonWorld {
             vm.prank(regulator);
             token.setParticipant(owners[i], true, regions[i]);
             registry.registerDevice(
-                vm.addr(DEVICE_KEY + i), abi.encode(owners[i], uint64(i + 1), uint8(0), sources[i], uint32(100_000), FIRMWARE)
+                vm.addr(DEVICE_KEY + i),
+                abi.encode(owners[i], uint64(i + 1), uint8(0), sources[i], uint32(100_000), FIRMWARE)
             );
             nextSequence[i] = 1;
         }

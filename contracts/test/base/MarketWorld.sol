@@ -111,7 +111,9 @@ abstract contract MarketWorld {
         internal
         returns (ISmartMeter.SignedReading memory reading)
     {
-        reading = ISmartMeter.SignedReading(uint64(i + 1), sequence, intervalStart, 0, uint64(exportWh), 0, FIRMWARE, 0, 0);
+        reading = ISmartMeter.SignedReading(
+            uint64(i + 1), sequence, intervalStart, 0, uint64(exportWh), 0, FIRMWARE, 0, 0
+        );
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(0xDE0 + i, registry.readingDigest(reading));
         reading.r = r;
         reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
@@ -161,8 +163,12 @@ abstract contract MarketWorld {
         _sortByHash(sells);
         _sortByHash(buys);
         fills = new IEnergyMarket.Fill[](sells.length + buys.length);
-        for (uint256 i; i < sells.length; ++i) fills[i] = sells[i];
-        for (uint256 i; i < buys.length; ++i) fills[sells.length + i] = buys[i];
+        for (uint256 i; i < sells.length; ++i) {
+            fills[i] = sells[i];
+        }
+        for (uint256 i; i < buys.length; ++i) {
+            fills[sells.length + i] = buys[i];
+        }
     }
 
     function _sortByHash(IEnergyMarket.Fill[] memory fills) internal view {
