@@ -84,7 +84,7 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
     /// @param authority The AccessManager of the system.
     /// @param pairId The id orders use for this pair.
     /// @param token The energy token traded.
-    /// @param payment The payment token (any ERC-20 without transfer fees).
+    /// @param payment The payment token: a plain ERC-20; a fee-taking one is credited what arrives (docs/market.md).
     /// @param feeCollector The DSO that collects grid fees.
     /// @param gridFeePerKWh Grid fee in payment base units per kWh bought.
     constructor(
