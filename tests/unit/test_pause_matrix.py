@@ -86,6 +86,12 @@ EXEMPT: dict[str, dict[str, Args]] = {
         "resetQuarantine": _quarantined_carla,
         "setFirmwareApproval": _fixed(FIRMWARE, False),
         "setReadingWindow": _fixed(3_600),
+        # Taking a device out of service must stay possible in an emergency.
+        "decommissionDevice": lambda w: (w.participants[0].device_id,),
+        "setLargeDeviceThreshold": _fixed(200_000),
+        "approveLargeDevice": lambda w: (w.actors["outsider"], 150_000),
+        # Wiring, set once at deployment: it answers GridManagementAlreadySet, paused or not.
+        "setGridManagement": lambda w: (w.system.grid,),
     },
     "EnergyToken": {
         "unpause": _fixed(),
@@ -116,6 +122,7 @@ EXEMPT: dict[str, dict[str, Args]] = {
         "declareEmergency": _fixed(LOCAL_FEEDER),
         "endEmergency": _emergency_on_feeder,
         "setPeakParameters": _fixed(2_500, 20_000, 60_000),
+        "setConnectionCapacity": lambda w: (w.participants[0].grid_node_id, 50_000),
     },
     "CarbonCredit": {
         "unpause": _fixed(),
@@ -134,7 +141,10 @@ EXEMPT: dict[str, dict[str, Args]] = {
     },
 }
 # Exempt functions that can no longer succeed after deployment, and what they answer instead.
-EXEMPT_OUTCOME = {("EnergyToken", "setMeterRegistry"): "MeterRegistryAlreadySet"}
+EXEMPT_OUTCOME = {
+    ("EnergyToken", "setMeterRegistry"): "MeterRegistryAlreadySet",
+    ("SmartMeterRegistry", "setGridManagement"): "GridManagementAlreadySet",
+}
 # Paused functions whose generated arguments would be refused before the pause check is
 # reached; these are valid calls of the participant (anna), so only the pause refuses them.
 PAUSED_ARGS: dict[str, dict[str, Args]] = {
