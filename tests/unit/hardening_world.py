@@ -33,8 +33,9 @@ from gridledger.chain.deploy import (
 )
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.governance import Governance
-from gridledger.cli.demo import START_TIME, Participant, build_demo
+from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval
 from gridledger.errors import ContractRevertError, MultisigError
+from gridledger.market.settlement import MarketOperator, Settlement
 
 ROLES = (
     ADMIN,
@@ -298,3 +299,13 @@ class World:
             )
             return ESCROW_PROBE
         return next(self.actors[name] for name, roles in ACTOR_ROLES.items() if role in roles)
+
+
+def gated_demo_settlement(world: World) -> Settlement:
+    """The demo's market interval with its gate closed on-chain (settleInterval requires it),
+    cleared as is: without the operator's own exclusions (funding, grid, expiry), so that the
+    contract alone decides whether it settles."""
+    book = open_market_interval(world.chain, world.system, world.participants)
+    operator = MarketOperator(world.chain, world.system.market, world.actors["market-operator"])
+    operator.close_gate(book)
+    return operator.clear(book)

@@ -9,17 +9,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from hardening_world import OPEN_TO_CALLERS, World, sample_args, state_changing
+from hardening_world import OPEN_TO_CALLERS, World, gated_demo_settlement, sample_args, state_changing
 
 from gridledger.carbon.verifier import CarbonVerifier
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import ADMIN, EMERGENCY, FUNCTION_ROLES, named_account
 from gridledger.chain.eip712 import domain_separator, typed_digest
 from gridledger.chain.hashing import keccak
-from gridledger.cli.demo import FIRMWARE, INTERVAL_S, LOCAL_FEEDER, START_TIME, open_market_interval
+from gridledger.cli.demo import FIRMWARE, INTERVAL_S, LOCAL_FEEDER, START_TIME
 from gridledger.errors import ContractRevertError
 from gridledger.grid.onchain import GridRegistrar, NodeType
-from gridledger.market.settlement import MarketOperator
+from gridledger.meter.gateway import REJECT_REASONS
 from gridledger.meter.signing import FLAG_TAMPER, MeterReading, registry_domain_separator
 
 PAUSABLE = [name for name in FUNCTION_ROLES if "pause" in load_artifact(name).functions]
@@ -246,8 +246,11 @@ def test_pause_exemptions_name_existing_open_or_restricted_functions() -> None:
 
 
 def test_submitReadings_while_token_paused_mints_nothing(world: World) -> None:
+    """The registry does not revert the batch: the reading is rejected MintRefused, with the
+    token's EnforcedPause as the refusal, and nothing is minted."""
     anna = world.participants[0]
-    before = world.chain.call(load_artifact("EnergyToken"), world.system.token, "balanceOf", anna.owner)[0]
+    token = load_artifact("EnergyToken")
+    before = world.chain.call(token, world.system.token, "balanceOf", anna.owner)[0]
     start = world.chain.timestamp - world.chain.timestamp % INTERVAL_S
     world.chain.set_time(start + INTERVAL_S + 10)
     reading = MeterReading(anna.device_id, 5, start, anna.import_wh, anna.export_wh + 100, 0, FIRMWARE)
@@ -255,9 +258,21 @@ def test_submitReadings_while_token_paused_mints_nothing(world: World) -> None:
         reading, registry_domain_separator(world.chain.chain_id, world.system.registry)
     )
     _paused(world, "EnergyToken")
-    outcome = _call(world, "SmartMeterRegistry", "submitReadings", ([signed],))
-    after = world.chain.call(load_artifact("EnergyToken"), world.system.token, "balanceOf", anna.owner)[0]
-    assert (outcome, after) == ("EnforcedPause", before)
+    assert _call(world, "SmartMeterRegistry", "submitReadings", ([signed],)) is None
+    registry = load_artifact("SmartMeterRegistry")
+    events = [decoded for log in world.chain.last_logs if (decoded := registry.decode_event(log))]
+    outcomes = [(name, fields) for name, fields in events if name in ("ReadingAccepted", "ReadingRejected")]
+    assert outcomes == [
+        (
+            "ReadingRejected",
+            {"deviceId": anna.device_id, "sequence": 5, "reason": REJECT_REASONS.index("MintRefused")},
+        )
+    ]
+    refusals = [fields for name, fields in events if name == "MintRefused"]
+    assert refusals == [
+        {"deviceId": anna.device_id, "sequence": 5, "refusal": keccak(text="EnforcedPause()")[:4]}
+    ]
+    assert world.chain.call(token, world.system.token, "balanceOf", anna.owner)[0] == before
 
 
 # ---------------------------------------------------------------- grid zones
@@ -286,11 +301,7 @@ def test_declareEmergency_refuses_transfers_in_that_zone_only(world: World) -> N
 
 
 def _settle_demo_interval(world: World) -> str | None:
-    """The demo's market interval cleared and sent as is, without the operator's own grid
-    exclusions, so that the contract alone decides."""
-    book = open_market_interval(world.chain, world.system, world.participants)
-    operator = MarketOperator(world.chain, world.system.market, world.actors["market-operator"])
-    settlement = operator.clear(book)
+    settlement = gated_demo_settlement(world)
     return _call(world, "EnergyMarket", "settleInterval", (settlement.clearing, settlement.fills))
 
 
@@ -322,7 +333,7 @@ def _pooled_then_credits_paused(world: World) -> None:
     _paused(world, "CarbonCredit")
 
 
-POOL_CREDIT_PATHS = {
+POOL_CREDIT_PATHS: dict[str, Args] = {
     "deposit": lambda w: (1, 1),
     "redeem": lambda w: (1,),
     "redeemSelected": lambda w: (1, 1),

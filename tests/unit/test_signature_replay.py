@@ -11,17 +11,16 @@ from typing import Any
 
 import pytest
 from eth_abi.abi import encode
-from hardening_world import ChainWithId, World
+from hardening_world import ChainWithId, World, gated_demo_settlement
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import governor_keys, named_account
 from gridledger.chain.eip712 import SigningKey
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.hashing import keccak
-from gridledger.cli.demo import FIRMWARE, INTERVAL_S, START_TIME, Participant, open_market_interval
+from gridledger.cli.demo import FIRMWARE, INTERVAL_S, START_TIME, Participant
 from gridledger.errors import ContractRevertError
 from gridledger.market.orders import Order, market_domain_separator, order_hash
-from gridledger.market.settlement import MarketOperator
 from gridledger.meter.signing import MeterReading, SignedReadingTuple, registry_domain_separator
 
 REGISTRY = load_artifact("SmartMeterRegistry")
@@ -160,13 +159,6 @@ def _fills_for(world: World, fills: list[tuple[Any, ...]]) -> list[tuple[Any, ..
     return sorted(fills, key=key)
 
 
-def _cleared(world: World) -> tuple[MarketOperator, Any]:
-    """The demo's interval on `world`: escrow deposited, orders signed for its market, cleared."""
-    book = open_market_interval(world.chain, world.system, world.participants)
-    operator = MarketOperator(world.chain, world.system.market, world.actors["market-operator"])
-    return operator, operator.clear(book)
-
-
 def _settle(world: World, clearing: Any, fills: list[tuple[Any, ...]]) -> str | None:
     try:
         world.send(world.actors["market-operator"], "EnergyMarket", "settleInterval", clearing, fills)
@@ -176,19 +168,19 @@ def _settle(world: World, clearing: Any, fills: list[tuple[Any, ...]]) -> str | 
 
 
 def test_settleInterval_accepts_orders_signed_for_this_market(home: World) -> None:
-    _, settlement = _cleared(home)
+    settlement = gated_demo_settlement(home)
     assert _settle(home, settlement.clearing, settlement.fills) is None
 
 
 def test_settleInterval_refuses_replay_of_a_settled_interval(home: World) -> None:
-    _, settlement = _cleared(home)
+    settlement = gated_demo_settlement(home)
     assert _settle(home, settlement.clearing, settlement.fills) is None
     assert _settle(home, settlement.clearing, settlement.fills) == "IntervalAlreadySettled"
 
 
 def test_settleInterval_refuses_orders_signed_for_another_deployment(home: World, elsewhere: World) -> None:
-    _, signed_at_home = _cleared(home)
-    _, settlement = _cleared(elsewhere)  # the same orders and escrow, signed for `elsewhere`
+    signed_at_home = gated_demo_settlement(home)
+    settlement = gated_demo_settlement(elsewhere)  # the same orders and escrow, signed for `elsewhere`
     assert sorted(f[0] for f in settlement.fills) == sorted(f[0] for f in signed_at_home.fills)
     replayed = _fills_for(elsewhere, signed_at_home.fills)
     assert _settle(elsewhere, settlement.clearing, replayed) == "InvalidOrderSignature"
@@ -198,7 +190,7 @@ def test_settleInterval_refuses_orders_signed_for_another_deployment(home: World
 
 @pytest.mark.parametrize("forgery", FORGED_SIGNATURES)
 def test_settleInterval_refuses_forged_order_signature(home: World, forgery: str) -> None:
-    _, settlement = _cleared(home)
+    settlement = gated_demo_settlement(home)
     order, r, vs, filled_wh = settlement.fills[0]
     forged = [(order, *FORGED_SIGNATURES[forgery](r, vs), filled_wh), *settlement.fills[1:]]
     with pytest.raises(ContractRevertError) as refused:
