@@ -20,7 +20,8 @@ contract CarbonHandler is CarbonWorld {
 
     address[HOLDERS] internal holders;
 
-    // ---- energy: per device, minted in total and cumulatively through each reading, and the interval of each
+    // ---- energy: per device, minted as live energy in total (never an expired epoch's share of a delta) and
+    //      cumulatively through each reading, and the interval of each
     uint256[DEVICES] public ghostMintedWh;
     mapping(uint256 deviceIndex => mapping(uint256 sequence => uint256)) public ghostMintedThrough;
     mapping(uint256 deviceIndex => mapping(uint256 sequence => uint256)) internal ghostIntervalOf;
@@ -253,14 +254,33 @@ contract CarbonHandler is CarbonWorld {
     // ------------------------------------------------------------ internals
     function _read(uint64[DEVICES] memory deltas) internal {
         uint256 intervalStart = nowSeconds - (nowSeconds % 900);
+        uint256[DEVICES] memory expiredWh;
+        for (uint256 i; i < DEVICES; ++i) {
+            expiredWh[i] = _expiredPart(deltas[i], registry.getDevice(i + 1).lastIntervalStart, intervalStart);
+        }
         _readInterval(deltas);
         for (uint256 i; i < DEVICES; ++i) {
             uint256 sequence = nextSequence[i] - 1;
             if (registry.getDevice(i + 1).lastSequence != sequence) ++ghostReadingRefused;
-            ghostMintedWh[i] += deltas[i];
+            ghostMintedWh[i] += deltas[i] - expiredWh[i];
             ghostMintedThrough[i][sequence] = ghostMintedWh[i];
             ghostIntervalOf[i][sequence] = intervalStart;
         }
+    }
+
+    /// @dev The part of an export delta the registry never mints: it spreads the delta evenly over
+    ///      the time from the end of the last accepted interval to the end of this one (read 10 s
+    ///      after it ends), and the share before the previous epoch began has expired.
+    function _expiredPart(uint256 deltaWh, uint256 lastStart, uint256 intervalStart) internal view returns (uint256) {
+        uint256 epochSeconds = token.epochSeconds();
+        uint256 readAt = intervalStart + 900 + 10;
+        uint256 previousEpochFrom = readAt - (readAt % epochSeconds) - epochSeconds;
+        uint256 coveredFrom = lastStart + 900;
+        if (deltaWh == 0 || coveredFrom >= previousEpochFrom) return 0;
+        uint256 coveredSeconds = intervalStart - lastStart;
+        uint256 expiredSeconds = previousEpochFrom - coveredFrom;
+        if (expiredSeconds > coveredSeconds) expiredSeconds = coveredSeconds;
+        return deltaWh * expiredSeconds / coveredSeconds;
     }
 
     /// @dev The fuzzer favours small and repeated values; hashing spreads every bit of a seed.

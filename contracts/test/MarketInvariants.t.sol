@@ -13,7 +13,7 @@ import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
 ///         unexpected success or an unexpected failure is counted, never swallowed.
 contract MarketHandler is MarketWorld {
     // ---------------------------------------------------------------- ghosts
-    /// Energy the meters minted, with the time it expires (token.expiryOf of its interval).
+    /// Energy the meters minted, with the time it expires (the end of the epoch after its bucket's).
     uint256[] internal mintedWh;
     uint256[] internal mintedExpiresAt;
     uint256 public ghostMintedWh;
@@ -62,7 +62,7 @@ contract MarketHandler is MarketWorld {
         for (uint256 i; i < TRADERS; ++i) {
             (sequence[i], lastReadingInterval[i], registerWh[i]) = (1, aligned, SELLER_ESCROW_WH);
         }
-        _recordMint(TRADERS * SELLER_ESCROW_WH, aligned);
+        _recordMint(TRADERS * SELLER_ESCROW_WH, token.expiryOf(aligned));
         nextDelivery = delivery;
         clock = block.timestamp;
     }
@@ -129,10 +129,15 @@ contract MarketHandler is MarketWorld {
         ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](1);
         batch[0] = _signedReading(i, ++sequence[i], interval, registerWh[i]);
         lastReadingInterval[i] = interval;
-        uint256 before = token.balanceOf(sellers[i]);
+        (uint256 currentBefore, uint256 previousBefore) = token.liveBuckets(sellers[i]);
         vm.prank(gateway);
         registry.submitReadings(batch);
-        _recordMint(token.balanceOf(sellers[i]) - before, interval);
+        // After a gap the registry spreads the export over the time since the last reading:
+        // the previous epoch's part expires an epoch sooner, an expired epoch's is never minted.
+        (uint256 currentAfter, uint256 previousAfter) = token.liveBuckets(sellers[i]);
+        uint256 nowEpoch = block.timestamp / epochSeconds;
+        _recordMint(currentAfter - currentBefore, (nowEpoch + 2) * epochSeconds);
+        _recordMint(previousAfter - previousBefore, (nowEpoch + 1) * epochSeconds);
     }
 
     // ---------------------------------------------------------------- actions: traders
@@ -414,11 +419,11 @@ contract MarketHandler is MarketWorld {
         lastUnexpectedRevert = err;
     }
 
-    function _recordMint(uint256 energyWh, uint64 interval) internal {
+    function _recordMint(uint256 energyWh, uint256 expiresAt) internal {
         if (energyWh == 0) return;
         ghostMintedWh += energyWh;
         mintedWh.push(energyWh);
-        mintedExpiresAt.push(token.expiryOf(interval));
+        mintedExpiresAt.push(expiresAt);
     }
 
     function _trader(uint256 seed) internal view returns (address) {

@@ -5,6 +5,7 @@ import {Cheats} from "./base/Cheats.sol";
 import {FoundationWorld} from "./Foundation.t.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
 import {IEnergyToken} from "../interfaces/IEnergyToken.sol";
+import {IGridManagement} from "../interfaces/IGridManagement.sol";
 
 /// @notice Forge cheatcodes only these tests use.
 interface MockCalls {
@@ -159,6 +160,10 @@ contract MeterReadingsTest is FoundationWorld {
         bytes memory approve = abi.encodeCall(registry.setFirmwareApproval, (newFirmware, true));
         multisig.execute(address(registry), 0, approve, _multisigSignature(address(registry), approve, 2));
         uint256 count = registry.MAX_BATCH_READINGS();
+        // Node 7 must carry the world's device and the whole batch's devices at their rated power.
+        bytes memory widen = abi.encodeCall(IGridManagement.setConnectionCapacity, (7, uint32((count + 1) * 4_000)));
+        address grid = registry.gridManagement();
+        multisig.execute(grid, 0, widen, _multisigSignature(grid, widen, 2));
         for (uint256 i; i < count; ++i) {
             address owner = address(uint160(0x10000 + i));
             vm.prank(regulator);
