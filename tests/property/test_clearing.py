@@ -13,6 +13,7 @@ from gridledger.market.clearing import (
     MAX_ORDERS_PER_SIDE,
     MAX_PRICE_PER_KWH,
     BookSide,
+    ClearingResult,
     clear_uniform,
 )
 from gridledger.market.orders import Pricing
@@ -72,15 +73,25 @@ def _max_volume_over_prices(bids: list[tuple[int, int]], asks: list[tuple[int, i
     )
 
 
+def _cleared(
+    raw_bids: list[tuple[int, int, int, int]], raw_asks: list[tuple[int, int, int, int]], pricing: Pricing
+) -> tuple[BookSide, BookSide, ClearingResult]:
+    bids, asks = _side(raw_bids), _side(raw_asks)
+    return bids, asks, clear_uniform(bids, asks, pricing)
+
+
+def _plain(raw: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """(price, energy) pairs, as the brute-force references take them."""
+    return [(p, wh) for p, wh, _, _ in raw]
+
+
 @settings(max_examples=400, deadline=None)
 @given(orders, orders, st.sampled_from(list(Pricing)))
 def test_clear_uniform_matchesBruteForce(
     raw_bids: list[tuple[int, int, int, int]], raw_asks: list[tuple[int, int, int, int]], pricing: Pricing
 ) -> None:
-    bids, asks = _side(raw_bids), _side(raw_asks)
-    result = clear_uniform(bids, asks, pricing)
-    plain_bids = [(p, wh) for p, wh, _, _ in raw_bids]
-    plain_asks = [(p, wh) for p, wh, _, _ in raw_asks]
+    bids, asks, result = _cleared(raw_bids, raw_asks, pricing)
+    plain_bids, plain_asks = _plain(raw_bids), _plain(raw_asks)
     volume, welfare = _greedy_reference(plain_bids, plain_asks)
 
     assert result.volume_wh == volume == _max_volume_over_prices(plain_bids, plain_asks)
@@ -128,10 +139,8 @@ def test_clear_uniform_noCrossing_tradesNothing() -> None:
 def test_clear_uniform_atBookLimits_isExact(
     raw_bids: list[tuple[int, int, int, int]], raw_asks: list[tuple[int, int, int, int]], pricing: Pricing
 ) -> None:
-    bids, asks = _side(raw_bids), _side(raw_asks)
-    result = clear_uniform(bids, asks, pricing)
-    plain_bids = [(p, wh) for p, wh, _, _ in raw_bids]
-    plain_asks = [(p, wh) for p, wh, _, _ in raw_asks]
+    bids, asks, result = _cleared(raw_bids, raw_asks, pricing)
+    plain_bids, plain_asks = _plain(raw_bids), _plain(raw_asks)
     bid_fills, ask_fills = result.bid_fill_wh.tolist(), result.ask_fill_wh.tolist()
     exact_welfare = sum(p * f for (p, _), f in zip(plain_bids, bid_fills, strict=True)) - sum(
         p * f for (p, _), f in zip(plain_asks, ask_fills, strict=True)
