@@ -1,16 +1,17 @@
-"""The static-ABI fast path gives eth_abi's bytes, and leaves to eth_abi what it does not cover."""
+"""The static-ABI fast path gives eth_abi's bytes and values, and leaves to eth_abi what it does not cover."""
 
 from __future__ import annotations
 
 import pytest
+from eth_abi.abi import decode as eth_abi_decode
 from eth_abi.abi import encode as eth_abi_encode
-from eth_abi.exceptions import EncodingError
+from eth_abi.exceptions import DecodingError, EncodingError
 from eth_utils.address import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridledger.chain.abi import load_artifact
-from gridledger.chain.static_abi import encode_arguments
+from gridledger.chain.abi import DEPLOYABLE, load_artifact
+from gridledger.chain.static_abi import decode_values, encode_arguments
 
 raw_addresses = st.binary(min_size=20, max_size=20)
 addresses = st.one_of(
@@ -106,3 +107,66 @@ def test_encodeArguments_hotShapes_encodedWithoutEthAbi(monkeypatch: pytest.Monk
 def test_encodeArguments_wrongArgumentCount_raisesEthAbisError() -> None:
     with pytest.raises(EncodingError):
         encode_arguments(["uint64", "uint64"], [1])
+
+
+# ---------------------------------------------------------------------------- decoding
+def _output_types() -> list[list[str]]:
+    """The output types of every function of every artifact: the shapes decode_values meets."""
+    shapes: list[list[str]] = []
+    for name in DEPLOYABLE:
+        artifact = load_artifact(name)
+        shapes.extend(artifact._call_shapes[fn][2] for fn in artifact.functions)
+    return [types for types in shapes if types]
+
+
+@settings(max_examples=200)
+@given(st.lists(reading, max_size=6), addresses, st.booleans(), st.binary(max_size=4), uint(256))
+def test_decodeValues_staticShapes_equalEthAbi(
+    readings: list[tuple[object, ...]], account: str, flag: bool, short: bytes, amount: int
+) -> None:
+    types = [
+        "(uint64,uint64,uint64,uint64,uint64,uint8,bytes32,bytes32,bytes32)[]",
+        "address",
+        "bool",
+        "bytes4",
+        "uint256",
+    ]
+    data = eth_abi_encode(types, [readings, account, flag, short, amount])
+    assert decode_values(types, data) == tuple(eth_abi_decode(types, data))
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(_output_types()), st.data())
+def test_decodeValues_everyArtifactOutput_equalsEthAbiOnAnyWords(
+    types: list[str], data: st.DataObject
+) -> None:
+    # Random words: most have padding or lengths eth_abi refuses (with whichever exception it
+    # raises), and then both must refuse alike.
+    words = data.draw(
+        st.lists(st.sampled_from([0, 1, 2, 255, 1 << 64, 1 << 160, (1 << 256) - 1]), max_size=24)
+    )
+    raw = b"".join(word.to_bytes(32, "big") for word in words)
+    try:
+        expected: object = tuple(eth_abi_decode(types, raw))
+    except Exception as refused:  # any refusal of eth_abi's, compared by type
+        expected = type(refused)
+    try:
+        got: object = decode_values(types, raw)
+    except Exception as refused:
+        got = type(refused)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("abi_type", "word"),
+    [("uint8", 256), ("bool", 2), ("address", 1 << 160), ("bytes4", 1)],
+)
+def test_decodeValues_dirtyPadding_raisesEthAbisError(abi_type: str, word: int) -> None:
+    with pytest.raises(DecodingError):
+        decode_values([abi_type], word.to_bytes(32, "big"))
+
+
+def test_decodeValues_truncatedArray_raisesEthAbisError() -> None:
+    data = eth_abi_encode(["uint256[]"], [[1, 2, 3]])
+    with pytest.raises(DecodingError):
+        decode_values(["uint256[]"], data[:-32])

@@ -11,7 +11,7 @@ from typing import Any
 from eth_abi.abi import decode, encode
 
 from gridledger.chain.hashing import keccak
-from gridledger.chain.static_abi import encode_arguments
+from gridledger.chain.static_abi import decode_values, encode_arguments
 from gridledger.errors import ArtifactError, ContractRevertError
 
 DEPLOYABLE = (
@@ -77,7 +77,7 @@ class Artifact:
         return selector + encode_arguments(inputs, args)
 
     def decode_output(self, name: str, data: bytes) -> tuple[Any, ...]:
-        return tuple(decode(self._call_shape(name)[2], data))
+        return decode_values(self._call_shape(name)[2], data)
 
     def _call_shape(self, name: str) -> tuple[bytes, list[str], list[str]]:
         self.function(name)  # an unknown name raises ArtifactError
@@ -105,8 +105,8 @@ class Artifact:
         plain = [p for p in entry["inputs"] if not p["indexed"]]
         values: dict[str, Any] = {}
         for param, topic in zip(indexed, log.topics[1:], strict=True):
-            values[param["name"]] = decode([_type_of(param)], topic)[0]
-        for param, value in zip(plain, decode([_type_of(p) for p in plain], log.data), strict=True):
+            values[param["name"]] = decode_values([_type_of(param)], topic)[0]
+        for param, value in zip(plain, decode_values([_type_of(p) for p in plain], log.data), strict=True):
             values[param["name"]] = value
         return str(entry["name"]), values
 

@@ -31,6 +31,9 @@ class EmbeddedChain:
         # calls here, so it is below a receipt's gasUsed (docs/simulation.md); never quote it.
         self.last_gas_used = 0
         self._log_archive: list[EventLog] = []
+        # logs() by (lower-case address, topic0), over the archive's first _indexed_logs entries.
+        self._log_index: dict[tuple[str, bytes], list[EventLog]] = {}
+        self._indexed_logs = 0
         self._transactions = 0
         self._snapshots: list[tuple[Any, int, int, int]] = []
         self.set_time(timestamp)
@@ -62,6 +65,8 @@ class EmbeddedChain:
             raise ChainError(f"unknown snapshot {snapshot_id}")
         checkpoint, block_number, timestamp, archived = self._snapshots[snapshot_id]
         del self._log_archive[archived:]
+        self._log_index.clear()
+        self._indexed_logs = 0
         del self._snapshots[snapshot_id:]
         self._evm.revert(checkpoint)
         self._block_number = block_number - 1
@@ -103,11 +108,12 @@ class EmbeddedChain:
 
     def logs(self, address: str, topic0: bytes) -> list[EventLog]:
         """Every log `address` emitted with first topic `topic0`, oldest first."""
-        return [
-            log
-            for log in self._log_archive
-            if log.address.lower() == address.lower() and log.topics and log.topics[0] == topic0
-        ]
+        # Indexed as asked: a reconciliation asks for a few event kinds of a run's ~100,000 logs.
+        for log in self._log_archive[self._indexed_logs :]:
+            if log.topics:
+                self._log_index.setdefault((log.address.lower(), log.topics[0]), []).append(log)
+        self._indexed_logs = len(self._log_archive)
+        return list(self._log_index.get((address.lower(), topic0), ()))
 
     def _run(
         self, artifact: Artifact, address: str, fn: str, args: tuple[Any, ...], sender: str, static: bool

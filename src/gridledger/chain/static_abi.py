@@ -1,4 +1,4 @@
-"""ABI encoding of the argument shapes the platform's hot calls use, without eth_abi's overhead.
+"""ABI encoding and decoding of the shapes the platform's hot calls use, without eth_abi's overhead.
 
 Every meter reading and order is hashed as an EIP-712 struct of static fields, twice; meter
 batches (`submitReadings`), interval settlements (`settleInterval`) and zone reservations carry
@@ -7,8 +7,10 @@ of encoder objects: about 12 ms for each such batch or settlement here, a third 
 simulation's time. These shapes need only the ABI's simplest rules (a static value is its words; a dynamic
 array of static elements is its length and their words, placed after the head at an offset),
 so they are encoded here; any other type, or any value that does not fit its type exactly,
-goes to eth_abi, which also raises its errors. `tests/property/test_static_abi.py` checks that
-both give the same bytes.
+goes to eth_abi, which also raises its errors. Return values and event data of the same shapes
+(every embedded-EVM call's output is decoded: about 200,000 per simulated day) are decoded here
+too, and anything outside them, or any word whose padding is not clean, goes to eth_abi.
+`tests/property/test_static_abi.py` checks that both give the same bytes and the same values.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from functools import cache
 
+from eth_abi.abi import decode as eth_abi_decode
 from eth_abi.abi import encode as eth_abi_encode
 
 # Encodes one value of a static type into its words, or raises _NotStatic.
@@ -172,3 +175,127 @@ def _encode_bool(value: object) -> bytes:
     if not isinstance(value, bool):
         raise _NotStatic
     return int(value).to_bytes(32, "big")
+
+
+# ---------------------------------------------------------------------------- decoding
+# Decodes the static value whose words start at an offset of the data, or raises _NotStatic.
+WordDecoder = Callable[[bytes, int], object]
+
+
+def decode_values(abi_types: Sequence[str], data: bytes) -> tuple[object, ...]:
+    """The values `data` holds as a call's outputs of `abi_types` (eth_abi's `decode`)."""
+    plan = _decode_plan(tuple(abi_types))
+    if plan is not None:
+        try:
+            return _decode_with(plan, data)
+        except _NotStatic:
+            pass
+    return tuple(eth_abi_decode(list(abi_types), data))
+
+
+# One top-level output: (is a dynamic array, decoder of the value or of each element, bytes the
+# value or each element takes).
+_Output = tuple[bool, WordDecoder, int]
+
+
+def _decode_with(plan: Sequence[_Output], data: bytes) -> tuple[object, ...]:
+    head_size = sum(32 if is_array else size for is_array, _, size in plan)
+    values: list[object] = []
+    position = 0
+    for is_array, decoder, size in plan:
+        if not is_array:
+            values.append(decoder(data, position))
+            position += size
+            continue
+        offset = _bounded(data, position, 1 << 32)
+        count = _bounded(data, offset, 1 << 32) if offset >= head_size else None
+        if count is None or offset + 32 + count * size > len(data):
+            raise _NotStatic
+        start = offset + 32
+        values.append(tuple(decoder(data, start + k * size) for k in range(count)))
+        position += 32
+    return tuple(values)
+
+
+def _bounded(data: bytes, position: int, bound: int) -> int:
+    if position + 32 > len(data):
+        raise _NotStatic
+    value = int.from_bytes(data[position : position + 32], "big")
+    if value >= bound:
+        raise _NotStatic
+    return value
+
+
+@cache
+def _decode_plan(abi_types: tuple[str, ...]) -> tuple[_Output, ...] | None:
+    """How to decode outputs of these types, or None when eth_abi must."""
+    plan: list[_Output] = []
+    for abi_type in abi_types:
+        is_array = abi_type.endswith("[]")
+        static = _static_decoder(abi_type[:-2] if is_array else abi_type)
+        if static is None:
+            return None
+        decoder, words = static
+        plan.append((is_array, decoder, 32 * words))
+    return tuple(plan)
+
+
+def _static_decoder(abi_type: str) -> tuple[WordDecoder, int] | None:
+    """The decoder of a static type and the words it reads, or None outside the fast path."""
+    if not abi_type.startswith("("):
+        word = _word_decoder(abi_type)
+        return None if word is None else (word, 1)
+    fields = _split_tuple(abi_type)
+    if fields is None:
+        return None
+    decoders: list[tuple[WordDecoder, int]] = []
+    words = 0
+    for field in fields:
+        static = _static_decoder(field)
+        if static is None:
+            return None
+        decoders.append((static[0], words))
+        words += static[1]
+    return _tuple_decoder(decoders), words
+
+
+def _tuple_decoder(decoders: list[tuple[WordDecoder, int]]) -> WordDecoder:
+    def decode(data: bytes, position: int) -> object:
+        return tuple(decoder(data, position + 32 * word) for decoder, word in decoders)
+
+    return decode
+
+
+@cache
+def _word_decoder(abi_type: str) -> WordDecoder | None:
+    if match := _UINT.fullmatch(abi_type):
+        bound = 1 << int(match.group(1) or 256)
+        return lambda data, position: _bounded(data, position, bound)
+    if match := _FIXED_BYTES.fullmatch(abi_type):
+        return _fixed_bytes_decoder(int(match.group(1)))
+    if abi_type == "address":
+        return _decode_address
+    if abi_type == "bool":
+        return lambda data, position: _bounded(data, position, 2) == 1
+    return None
+
+
+def _fixed_bytes_decoder(size: int) -> WordDecoder:
+    padding = bytes(32 - size)
+
+    def decode(data: bytes, position: int) -> object:
+        if position + 32 > len(data) or data[position + size : position + 32] != padding:
+            raise _NotStatic
+        return data[position : position + size]
+
+    return decode
+
+
+_ADDRESS_PADDING = bytes(12)
+
+
+def _decode_address(data: bytes, position: int) -> object:
+    # eth_abi gives addresses as lower-case hex, not EIP-55.
+    if position + 32 > len(data) or data[position : position + 12] != _ADDRESS_PADDING:
+        raise _NotStatic
+    return "0x" + data[position + 12 : position + 32].hex()

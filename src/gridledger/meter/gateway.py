@@ -25,8 +25,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from eth_abi.abi import decode
-
 from gridledger.chain.abi import Artifact, EventLog, event_topic, load_artifact
 from gridledger.chain.eip712 import domain_separator
 from gridledger.errors import ChainError, ContractRevertError, GatewayError, ReadingRefused
@@ -115,6 +113,8 @@ class Gateway:
         device_fields = self._abi.function("getDevice")["outputs"][0]["components"]
         self._field = {str(f["name"]): i for i, f in enumerate(device_fields)}
         self._queue: dict[ReadingKey, SignedReadingTuple] = {}
+        # The EIP-712 digest of each queued reading, computed once when it was verified.
+        self._queued_digests: dict[ReadingKey, bytes] = {}
         self._domain: bytes | None = None
         self._signers: dict[int, bytes] = {}  # device id -> key address, 20 bytes
         self._looked_up: set[int] = set()  # devices read from the chain since the last flush
@@ -151,7 +151,7 @@ class Gateway:
         self._note_sequence(*key)
         queued = self._queue.get(key)
         # The same signed content (a signature may differ: ECDSA nonces) is the same reading.
-        same_as = self.delivered.get(key) if queued is None else self._digest(queued)
+        same_as = self.delivered.get(key) if queued is None else self._queued_digests[key]
         if same_as == digest:
             return False
         tampered = bool(reading[5] & FLAG_TAMPER)
@@ -166,6 +166,7 @@ class Gateway:
             if not tampered:
                 return False
         self._queue[key] = reading
+        self._queued_digests[key] = digest
         return True
 
     def requeue(self, key: ReadingKey) -> None:
@@ -277,8 +278,9 @@ class Gateway:
 
     def _settle(self, key: ReadingKey, reason: str | None, report: FlushReport) -> None:
         reading = self._queue.pop(key)
+        digest = self._queued_digests.pop(key)
         if reason is None:
-            self.delivered[key] = self._digest(reading)
+            self.delivered[key] = digest
             report.accepted.append(key)
         else:
             self.rejected[key] = (reading, reason)
@@ -308,14 +310,18 @@ class Gateway:
         """Rejections by (device, sequence); a reading with no rejection event was accepted."""
         rejected: dict[ReadingKey, str] = {}
         accepted: set[ReadingKey] = set()
+        registry = self._registry.lower()
         for log in logs:
-            if log.address.lower() != self._registry.lower() or not log.topics:
+            if log.address.lower() != registry or len(log.topics) < 2:
                 continue
-            device_id = int.from_bytes(log.topics[1], "big") if len(log.topics) > 1 else 0
-            if log.topics[0] == REJECTED_TOPIC:
-                sequence, reason = decode(["uint256", "uint8"], log.data)
-                rejected[(device_id, sequence)] = REJECT_REASONS[reason]
-            elif log.topics[0] == ACCEPTED_TOPIC:
-                accepted.add((device_id, decode(["uint256"], log.data[:32])[0]))
+            topic = log.topics[0]
+            if topic != REJECTED_TOPIC and topic != ACCEPTED_TOPIC:
+                continue
+            # Both events start with (uint256 sequence, ...); ReadingRejected's second word is the reason.
+            key = (int.from_bytes(log.topics[1], "big"), int.from_bytes(log.data[:32], "big"))
+            if topic == REJECTED_TOPIC:
+                rejected[key] = REJECT_REASONS[int.from_bytes(log.data[32:64], "big")]
+            else:
+                accepted.add(key)
         # A reading both rejected and accepted in one batch (a duplicate) counts as accepted once.
         return {key: reason for key, reason in rejected.items() if key not in accepted}

@@ -235,7 +235,10 @@ def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
     for certificate_id, certificate in ledger.certificates.items():
         record = chain.call(carbon, system.carbon, "getEmissionReductions", certificate_id)[0]
         issued, retired = int(record[12]), int(record[13])
-        held = sum(int(chain.call(carbon, system.carbon, "balanceOf", h, certificate_id)[0]) for h in holders)
+        (balances,) = chain.call(
+            carbon, system.carbon, "balanceOfBatch", holders, [certificate_id] * len(holders)
+        )
+        held = sum(int(balance) for balance in balances)
         if issued != certificate.co2e_grams or held + retired != issued:
             findings.append(
                 f"certificate {certificate_id}: issued {issued} g ({certificate.co2e_grams} g in its event), "
