@@ -84,6 +84,7 @@ def test_encodeArguments_dynamicBytes_goesToEthAbi() -> None:
         ("bool", 1),
         ("address", "0x" + "ab" * 19),
         ("address", "0x" + "zz" * 20),
+        ("address", "0x" + "ab" * 19 + "  "),  # hex with spaces: 19 bytes
         ("(uint8,uint8)", (1,)),
         ("uint64[]", 5),
     ],

@@ -10,9 +10,8 @@ from collections.abc import Sequence
 
 import coincurve
 from eth_abi.abi import encode
-from eth_utils.address import to_checksum_address
 
-from gridledger.chain.hashing import keccak
+from gridledger.chain.hashing import checksum_address, keccak
 from gridledger.chain.static_abi import encode_arguments
 
 DOMAIN_TYPEHASH = keccak(
@@ -42,7 +41,7 @@ class SigningKey:
     def __init__(self, private_key: bytes) -> None:
         self._key = coincurve.PrivateKey(private_key)
         public = self._key.public_key.format(compressed=False)[1:]
-        self.address = to_checksum_address(keccak(public)[-20:])
+        self.address = checksum_address(keccak(public)[-20:])
 
     def sign(self, digest: bytes) -> bytes:
         """A 65-byte r ‖ s ‖ v signature of a 32-byte digest (v = 27 or 28), as ECDSA.recover takes it."""
@@ -62,4 +61,4 @@ def recover_compact(digest: bytes, r: bytes, vs: bytes) -> str:
     s = packed & ((1 << 255) - 1)
     signature = r + s.to_bytes(32, "big") + bytes([packed >> 255])
     public = coincurve.PublicKey.from_signature_and_message(signature, digest, hasher=None)
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
+    return checksum_address(keccak(public.format(compressed=False)[1:])[-20:])

@@ -145,7 +145,11 @@ def _uint_encoder(bits: int) -> WordEncoder:
     bound = 1 << bits
 
     def encode(value: object) -> bytes:
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < bound:
+        # `type(...) is int` first: the common case in one check (an int subclass such as an
+        # IntEnum takes the longer test; a bool is not an ABI integer).
+        if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
+            raise _NotStatic
+        if not 0 <= value < bound:
             raise _NotStatic
         return value.to_bytes(32, "big")
 
@@ -161,14 +165,21 @@ def _fixed_bytes_encoder(size: int) -> WordEncoder:
     return encode
 
 
-_HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_ADDRESS_PADDING = bytes(12)
 
 
 def _encode_address(value: object) -> bytes:
-    # Like eth_abi, any 40 hex digits; the case (an EIP-55 checksum) is not checked.
-    if not isinstance(value, str) or not _HEX_ADDRESS.fullmatch(value):
+    # Like eth_abi, any 40 hex digits; the case (an EIP-55 checksum) is not checked. fromhex
+    # skips spaces, so the length of what it gives is checked too.
+    if type(value) is not str or len(value) != 42 or not value.startswith("0x"):
         raise _NotStatic
-    return bytes.fromhex(value[2:]).rjust(32, b"\x00")
+    try:
+        raw = bytes.fromhex(value[2:])
+    except ValueError as not_hex:
+        raise _NotStatic from not_hex
+    if len(raw) != 20:
+        raise _NotStatic
+    return _ADDRESS_PADDING + raw
 
 
 def _encode_bool(value: object) -> bytes:
@@ -289,9 +300,6 @@ def _fixed_bytes_decoder(size: int) -> WordDecoder:
         return data[position : position + size]
 
     return decode
-
-
-_ADDRESS_PADDING = bytes(12)
 
 
 def _decode_address(data: bytes, position: int) -> object:
