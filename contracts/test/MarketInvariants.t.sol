@@ -55,6 +55,12 @@ contract MarketHandler is MarketWorld {
         _;
     }
 
+    /// @dev Three-hour epochs: a run of 50 calls then carries energy through one-epoch rolls
+    ///      (current to previous, previous to expired) and multi-epoch jumps, not just a day's part.
+    function _epochSeconds() internal pure override returns (uint256) {
+        return 3 hours;
+    }
+
     constructor() {
         _buildWorld();
         _releaseGate(); // the handler closes its own gates
@@ -108,8 +114,8 @@ contract MarketHandler is MarketWorld {
     }
 
     // ---------------------------------------------------------------- actions: time and meters
-    /// @notice Time moves: mostly within a settlement window, often across intervals, sometimes
-    ///         most of a day (escrowed energy then expires at epoch ends).
+    /// @notice Time moves: mostly within a settlement window, often across intervals and epochs,
+    ///         sometimes most of a day (several epochs: escrowed energy then expires).
     function warp(uint256 seed) external timed {
         uint256 kind = seed % 10;
         uint256 step = kind < 5 ? seed % 400 : kind < 9 ? 900 + seed % 3 hours : seed % 1 days;

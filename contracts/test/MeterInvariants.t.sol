@@ -11,7 +11,7 @@ import {Roles} from "../libraries/Roles.sol";
 import {DeviceGrid} from "./base/DeviceGrid.sol";
 
 /// @notice Drives many meters through time: honest readings, lost ones (sequence gaps), replays,
-///         forged, tampering, implausible and malformed ones, batches sent while the token is
+///         new intervals signed under a used sequence, forged, tampering, implausible and malformed ones, batches sent while the token is
 ///         paused, suspensions, quarantine resets, transfers, holder burns, escrow and expiry
 ///         (time moves up to days, across epochs). Every token and registry event is read back
 ///         into ghost sums, so the invariants compare the contracts with what they announced.
@@ -220,8 +220,15 @@ contract MeterHandler {
         uint256 importWh = d.importWh + (bits >> 80) % (maxWh / 2 + 1);
         if (mode == 1) exportWh = d.exportWh + 2 * maxWh + 10; // implausible
         uint64 sequence = signedSequence[i] > d.lastSequence ? signedSequence[i] : uint64(d.lastSequence);
-        sequence += mode == 4 ? 3 : 1; // mode 4: two readings lost on the way
-        signedSequence[i] = sequence;
+        if (mode == 6 && d.lastSequence != 0) {
+            // mode 6: a new interval signed under the last accepted sequence (or one before it):
+            // a genuine signature, so only the sequence check stands between it and a mint.
+            uint64 stepBack = (bits >> 144) % 2 == 1 && d.lastSequence > 1 ? 1 : 0;
+            sequence = uint64(d.lastSequence) - stepBack;
+        } else {
+            sequence += mode == 4 ? 3 : 1; // mode 4: two readings lost on the way
+            signedSequence[i] = sequence;
+        }
         reading = ISmartMeter.SignedReading(
             uint64(i + 1),
             sequence,

@@ -44,11 +44,17 @@ abstract contract MarketWorld {
     address[TRADERS] internal buyers;
     uint64 internal delivery;
 
+    /// @dev Energy epoch of the world's token (energy expires at the end of the epoch after the one
+    ///      it was generated in); a world that must see many epochs pass overrides it.
+    function _epochSeconds() internal pure virtual returns (uint256) {
+        return 1 days;
+    }
+
     function _buildWorld() internal {
         vm.warp(T0);
         manager = new GridAccessManager(address(this));
-        token = new EnergyToken(address(manager), 1 days);
-        registry = new SmartMeterRegistry(address(manager), token, 1 days);
+        token = new EnergyToken(address(manager), _epochSeconds());
+        registry = new SmartMeterRegistry(address(manager), token, uint32(_epochSeconds()));
         dollar = new TestStablecoin(address(this));
         market = new EnergyMarket(address(manager), PAIR, token, dollar, dso, FEE_PER_KWH);
 
