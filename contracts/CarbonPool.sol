@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {SolicitedCreditsHolder} from "./libraries/SolicitedCreditsHolder.sol";
 import {IERC1155} from "@openzeppelin/contracts/token/ERC1155/IERC1155.sol";
 import {ICarbonPool} from "./interfaces/ICarbonPool.sol";
@@ -15,7 +16,9 @@ import {ICarbonCredit} from "./interfaces/ICarbonCredit.sol";
 /// @dev OpenZeppelin ERC20 and ERC1155Holder (through SolicitedCreditsHolder: credits arrive
 ///      only through deposit). The vintage-ordered holdings list is written here because no
 ///      library keeps a sorted linked list of packed holdings. The pool has no owner: its
-///      criteria and fee are fixed at deployment.
+///      criteria and fee are fixed at deployment. It has no pause of its own either: its tokens
+///      stand for credits, so while CarbonCredit is paused (an emergency over the credits) pool
+///      tokens do not move and nothing is deposited, redeemed, retired or written off.
 contract CarbonPool is ERC20, SolicitedCreditsHolder, ICarbonPool {
     // ---------------------------------------------------------------- constants
     /// @notice Most certificates one redemption or retirement walks through.
@@ -160,9 +163,20 @@ contract CarbonPool is ERC20, SolicitedCreditsHolder, ICarbonPool {
 
     /// @inheritdoc ICarbonPool
     function writeOffExpired(uint256 certificateId) external {
+        _requireCreditsNotPaused();
         uint256 held = _holdings[certificateId].grams;
         if (held == 0 || credits.liveBalanceOf(address(this), certificateId) != 0) revert NotExpired(certificateId);
         _writeOff(certificateId, held);
+    }
+
+    /// @dev Every mint, burn and transfer of pool tokens: refused while the credits are paused.
+    function _update(address from, address to, uint256 value) internal override {
+        _requireCreditsNotPaused();
+        super._update(from, to, value);
+    }
+
+    function _requireCreditsNotPaused() private view {
+        if (Pausable(address(credits)).paused()) revert Pausable.EnforcedPause();
     }
 
     // ---------------------------------------------------------------- views

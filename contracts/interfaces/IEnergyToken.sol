@@ -9,14 +9,18 @@ pragma solidity ^0.8.26;
 interface IEnergyToken {
     // ---------------------------------------------------------------- types
     /// @notice Where a lot of energy came from. A lot is the energy one accepted reading minted.
+    /// @dev A reading after a gap spreads its export over the time it covers: `energyWh` is the
+    ///      whole export of the reading, of which the part in expired epochs was never minted
+    ///      (the registry's ExportExpiredUnminted), and the part dated to the previous epoch
+    ///      (EnergyMinted's previousEpochWh) expires one epoch before `expiresAt`.
     struct SourceData {
         uint256 lotId; // (deviceId << 64) | reading sequence
         uint256 deviceId;
         address generator; // owner of the device, who received the lot
         uint8 energySource; // EnergySource enum of the registry
         uint256 intervalStart; // unix seconds, start of the metered 15-minute interval
-        uint256 energyWh;
-        uint256 expiresAt; // unix seconds; from then on the energy can't move
+        uint256 energyWh; // export the reading covers (see above for what of it was minted)
+        uint256 expiresAt; // unix seconds; from then on the lot's current-epoch part can't move
     }
 
     /// @notice What a burn was for, in EnergyBurned.

@@ -9,6 +9,7 @@ import {ICarbonPool} from "../interfaces/ICarbonPool.sol";
 import {ICarbonCredit} from "../interfaces/ICarbonCredit.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {IERC20Errors, IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 
 /// @notice Cheatcodes these tests need beyond the shared ones (same address as `vm`).
@@ -875,6 +876,28 @@ contract CarbonPoolTest is CarbonWorld {
         vm.prank(solarProsumer);
         vm.expectRevert(ICarbonPool.ZeroAmount.selector);
         pool.retireFromPool(0, beneficiary, PURPOSE);
+    }
+
+    // ------------------------------------------------------------ the credits' emergency pause
+    /// The pool has no pause of its own: it stands still while the credits are paused.
+    function test_creditsPaused_poolTokensAndWriteOffRevertEnforcedPause_untilUnpaused() public {
+        (uint256[3] memory ids,) = _threeVintages();
+        _warp(_expiresAt(ids[0]));
+        vm.prank(emergency);
+        carbon.pause();
+
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        vm.prank(solarProsumer);
+        pool.transfer(buyer, 1);
+        vm.expectRevert(Pausable.EnforcedPause.selector);
+        pool.writeOffExpired(ids[0]);
+
+        carbon.unpause(); // ADMIN: this test contract
+        vm.prank(solarProsumer);
+        pool.transfer(buyer, 1);
+        pool.writeOffExpired(ids[0]);
+        _assertEq(pool.balanceOf(buyer), 1, "pool tokens move again");
+        _assertEq(pool.heldGrams(ids[0]), 0, "written off after the pause");
     }
 
     // ------------------------------------------------------------ expiry

@@ -322,33 +322,74 @@ def test_paused_grid_halts_settlement_in_every_zone(world: World) -> None:
 
 
 # ---------------------------------------------------------------- the carbon pool
-# CarbonPool has no pause of its own: its credit movements stop with CarbonCredit's.
+# CarbonPool has no owner and so no pause of its own: it stops with CarbonCredit's. Its tokens
+# stand for credits, so every state-changing function is refused while the credits are paused,
+# except approve (an allowance moves nothing; the transfer that spends it is refused).
 POOLED_GRAMS = 500
+POOL_OPEN_WHILE_CREDITS_PAUSED = {"approve"}
+
+
+def _pooled(world: World) -> None:
+    anna, ben = world.participants[:2]
+    world.send(anna.owner, "CarbonCredit", "setApprovalForAll", world.system.carbon_pool, True)
+    world.send(anna.owner, "CarbonPool", "deposit", 1, POOLED_GRAMS)
+    world.send(anna.owner, "CarbonPool", "approve", ben.owner, 1)
 
 
 def _pooled_then_credits_paused(world: World) -> None:
-    anna = world.participants[0]
-    world.send(anna.owner, "CarbonCredit", "setApprovalForAll", world.system.carbon_pool, True)
-    world.send(anna.owner, "CarbonPool", "deposit", 1, POOLED_GRAMS)
+    _pooled(world)
     _paused(world, "CarbonCredit")
 
 
-POOL_CREDIT_PATHS: dict[str, Args] = {
+# Calls of anna's that pass but for the pause (the control test below runs them unpaused).
+POOL_PATHS: dict[str, Args] = {
     "deposit": lambda w: (1, 1),
+    "depositWithHint": lambda w: (1, 1, 1),
     "redeem": lambda w: (1,),
     "redeemSelected": lambda w: (1, 1),
     "retireFromPool": lambda w: (1, w.participants[0].owner, ""),
+    "transfer": lambda w: (w.participants[1].owner, 1),
+    "writeOffExpired": _expired_certificate,
 }
 
 
-@pytest.mark.parametrize("fn", POOL_CREDIT_PATHS)
-def test_paused_credits_refuse_pool_path_moving_credits(world: World, fn: str) -> None:
-    _pooled_then_credits_paused(world)
-    assert _call(world, "CarbonPool", fn, POOL_CREDIT_PATHS[fn](world)) == "EnforcedPause"
+def test_pool_paths_cover_every_state_changing_pool_function() -> None:
+    functions = set(state_changing(load_artifact("CarbonPool")))
+    assert functions == set(POOL_PATHS) | {"transferFrom"} | POOL_OPEN_WHILE_CREDITS_PAUSED
 
 
-def test_paused_credits_leave_pool_shares_transferable(world: World) -> None:
-    # Current behaviour, reported on issue 12: the pool's ERC-20 shares are claims on credits
-    # and keep moving while the credits are paused.
+@pytest.mark.parametrize("fn", POOL_PATHS)
+def test_unpaused_credits_let_pool_function_pass(world: World, fn: str) -> None:
+    _pooled(world)
+    assert _call(world, "CarbonPool", fn, POOL_PATHS[fn](world)) is None
+
+
+@pytest.mark.parametrize("fn", POOL_PATHS)
+def test_paused_credits_refuse_pool_function(world: World, fn: str) -> None:
     _pooled_then_credits_paused(world)
+    assert _call(world, "CarbonPool", fn, POOL_PATHS[fn](world)) == "EnforcedPause"
+
+
+def test_paused_credits_refuse_pool_transferFrom_of_an_allowance(world: World) -> None:
+    anna, ben, carla = world.participants[:3]
+    _pooled_then_credits_paused(world)
+    with pytest.raises(ContractRevertError) as refused:
+        world.send(ben.owner, "CarbonPool", "transferFrom", anna.owner, carla.owner, 1)
+    assert refused.value.error_name == "EnforcedPause"
+
+
+def test_paused_credits_leave_pool_approve_open(world: World) -> None:
+    _pooled_then_credits_paused(world)
+    assert _call(world, "CarbonPool", "approve", (world.participants[2].owner, 1)) is None
+
+
+def test_unpaused_credits_let_pool_tokens_move_again(world: World) -> None:
+    _pooled_then_credits_paused(world)
+    assert world.as_role(ADMIN, "CarbonCredit", "unpause") is None
     assert _call(world, "CarbonPool", "transfer", (world.participants[1].owner, 1)) is None
+
+
+def test_unpaused_credits_let_pool_transferFrom_pass(world: World) -> None:
+    anna, ben, carla = world.participants[:3]
+    _pooled(world)
+    world.send(ben.owner, "CarbonPool", "transferFrom", anna.owner, carla.owner, 1)

@@ -27,8 +27,9 @@ class EmbeddedChain:
         self._block_number = 1
         self._timestamp = timestamp
         self.last_logs: list[EventLog] = []
-        # Execution gas of the last transaction as pyrevm reports it: state stays warm between
-        # calls here, so it is below a receipt's gasUsed (docs/simulation.md); never quote it.
+        # Gas of the last transaction as pyrevm reports it (intrinsic and calldata gas included):
+        # state stays warm between calls here, so it is below a receipt's gasUsed
+        # (docs/simulation.md); never quote it.
         self.last_gas_used = 0
         self._log_archive: list[EventLog] = []
         # logs() by (lower-case address, topic0), over the archive's first _indexed_logs entries.
