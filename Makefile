@@ -7,7 +7,7 @@ FORGE := node_modules/.bin/forge
 SLITHER_VENV := .venv-slither
 COVERAGE_LCOV := reports/coverage/lcov.info
 
-.PHONY: demo test test-contracts test-python contracts check-artifacts bench snapshot lint clean \
+.PHONY: demo test test-contracts test-python contracts check-artifacts bench capacity snapshot lint clean \
 	slither slither-baseline slither-venv coverage
 
 $(VENV)/.installed: pyproject.toml
@@ -50,9 +50,14 @@ contracts: node_modules/.installed $(VENV)/.installed
 	$(FORGE) build
 	$(PY) tools/export_artifacts.py
 
-## bench: gas from receipts of real transactions on anvil; prints BENCH lines
+## bench: gas from receipts of real transactions on anvil; prints BENCH lines (kept in reports/bench.txt)
 bench: $(VENV)/.installed node_modules/.installed
-	$(PY) -m gridledger.bench
+	mkdir -p reports
+	set -o pipefail; $(PY) -m gridledger.bench | tee reports/bench.txt
+
+## capacity: meters, orders and certificates one chain carries, from reports/bench.txt
+capacity: $(VENV)/.installed
+	$(VENV)/bin/gridledger capacity --bench reports/bench.txt
 
 ## snapshot: rewrite the committed forge gas snapshot (default profile: 256 fuzz runs)
 snapshot: node_modules/.installed

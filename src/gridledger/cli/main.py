@@ -17,6 +17,7 @@ from typer._click.core import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
+from gridledger.cli.capacity import capacity_command
 from gridledger.cli.demo import demo_command
 from gridledger.cli.market import market_app
 from gridledger.cli.report import report_app
@@ -55,10 +56,11 @@ app = typer.Typer(
 )
 app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)
+app.command("capacity")(capacity_command)
 app.add_typer(market_app, name="market")
 app.add_typer(report_app, name="report")
 
 
 @app.callback()
 def _root() -> None:
-    """Subcommands: simulate, demo, market, report."""
+    """Subcommands: simulate, demo, capacity, market, report."""
