@@ -119,3 +119,13 @@ def test_capacityCommand_unusableBenchOutput_oneLineExit2(
     assert ran.exit_code == 2
     assert ran.exception is None or isinstance(ran.exception, SystemExit)
     assert len(ran.output.strip().splitlines()) == 1
+
+
+def test_scaleDoc_tableIsTheCommandsOutputForTheReadmesBenchFigures(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    bench = tmp_path / "bench.txt"
+    bench.write_text("\n".join(line for line in readme.splitlines() if line.startswith("BENCH ")) + "\n")
+    ran = CliRunner().invoke(app, ["capacity", "--bench", str(bench), "--format", "markdown"])
+    assert ran.exit_code == 0, ran.output
+    assert ran.output.strip() in (root / "docs" / "scale.md").read_text(encoding="utf-8")

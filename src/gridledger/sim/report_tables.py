@@ -68,8 +68,8 @@ class ReportTables:
 
 
 def gas_kind(result: SimulationResult) -> str:
-    """The gas the backend measures: EVM execution gas, or a receipt's gasUsed."""
-    return "execution (embedded EVM)" if result.backend == "EmbeddedChain" else "receipt"
+    """The gas the backend measures: pyrevm's on warm in-process state, or a receipt's gasUsed."""
+    return "warm-state (embedded EVM)" if result.backend == "EmbeddedChain" else "receipt"
 
 
 def _iso_utc(seconds: int) -> str:
