@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.26;
+
+import {MarketWorld} from "./base/MarketWorld.sol";
+import {CarbonWorld} from "./base/CarbonWorld.sol";
+import {IEnergyMarket} from "../interfaces/IEnergyMarket.sol";
+import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
+
+/// @notice Forge's gas section snapshot cheatcodes (kept here, not in base/Cheats.sol, which
+///         every test imports). They write snapshots/<group>.json, or compare with it when
+///         FORGE_SNAPSHOT_CHECK is set.
+interface GasSnapshotCheats {
+    function snapshotGasLastCall(string calldata group, string calldata name) external returns (uint256 gasUsed);
+    function snapshotValue(string calldata group, string calldata name, uint256 value) external;
+}
+
+GasSnapshotCheats constant gas = GasSnapshotCheats(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+/// @notice The gas of each named operation, kept in snapshots/<group>.json (`make snapshot`),
+///         so a change that moves one operation's cost shows in its own line. Run with
+///         `--isolate`: each call is then its own transaction, so its gas is a transaction's
+///         (21,000 base and calldata included, cold state), as `make bench` measures on anvil.
+///         Without it the calls of one test share warm state and these figures mean little.
+contract MeterAndMarketGasSnapshots is MarketWorld {
+    string internal constant METER = "meter";
+    string internal constant TOKEN = "token";
+    string internal constant MARKET = "market";
+
+    function setUp() public {
+        _buildWorld();
+    }
+
+    /// @dev Every seller's meter reports the interval after the world's first: sequence 2.
+    function _readEverySeller() internal returns (ISmartMeter.SignedReading[] memory batch) {
+        uint64 interval = uint64(T0 - (T0 % 900)) + 900;
+        vm.warp(interval + 900 + 10);
+        batch = new ISmartMeter.SignedReading[](TRADERS);
+        for (uint256 i; i < TRADERS; ++i) {
+            batch[i] = _signedReading(i, 2, interval, SELLER_ESCROW_WH + 1_000);
+        }
+    }
+
+    function test_gas_submitReadings_batchOfFive() public {
+        ISmartMeter.SignedReading[] memory batch = _readEverySeller();
+        vm.prank(gateway);
+        registry.submitReadings(batch);
+        uint256 gasUsed = gas.snapshotGasLastCall(METER, "submitReadings_batch_of_5");
+        gas.snapshotValue(METER, "submitReadings_per_reading_in_batch_of_5", gasUsed / TRADERS);
+        _assertEq(token.balanceOf(sellers[0]), 1_000, "the reading minted");
+    }
+
+    function test_gas_transferEnergy_toAnotherHolder() public {
+        ISmartMeter.SignedReading[] memory batch = _readEverySeller();
+        vm.prank(gateway);
+        registry.submitReadings(batch);
+        vm.prank(sellers[0]);
+        token.transferEnergy(sellers[1], 400);
+        gas.snapshotGasLastCall(TOKEN, "transferEnergy_existing_holder");
+        _assertEq(token.balanceOf(sellers[1]), 1_400, "received");
+    }
+
+    function test_gas_depositPayment_existingAccount() public {
+        dollar.mint(buyers[0], 1_000_000);
+        vm.prank(buyers[0]);
+        dollar.approve(address(market), 1_000_000);
+        vm.prank(buyers[0]);
+        market.depositPayment(1_000_000);
+        gas.snapshotGasLastCall(MARKET, "depositPayment_existing_account");
+    }
+
+    function test_gas_depositEnergy_existingAccount() public {
+        ISmartMeter.SignedReading[] memory batch = _readEverySeller();
+        vm.prank(gateway);
+        registry.submitReadings(batch);
+        vm.prank(sellers[0]);
+        market.depositEnergy(1_000);
+        gas.snapshotGasLastCall(MARKET, "depositEnergy_existing_account");
+    }
+
+    function test_gas_withdrawPayment_afterRelease() public {
+        _releaseGate();
+        vm.prank(buyers[0]);
+        market.withdrawPayment(1_000_000);
+        gas.snapshotGasLastCall(MARKET, "withdrawPayment");
+    }
+
+    function test_gas_closeGate_andReleaseGate() public {
+        _releaseGate();
+        vm.warp(block.timestamp + market.GATE_COOLDOWN_SECONDS());
+        vm.prank(marketOperator);
+        market.closeGate(delivery, ORDERS_COMMITMENT);
+        gas.snapshotGasLastCall(MARKET, "closeGate");
+        vm.prank(marketOperator);
+        market.releaseGate(delivery);
+        gas.snapshotGasLastCall(MARKET, "releaseGate");
+    }
+
+    function test_gas_settleInterval_onePair() public {
+        IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
+        IEnergyMarket.Clearing memory clearing = _clearing(200_000);
+        vm.prank(marketOperator);
+        market.settleInterval(clearing, fills);
+        uint256 gasUsed = gas.snapshotGasLastCall(MARKET, "settleInterval_one_pair");
+        gas.snapshotValue(MARKET, "settleInterval_per_fill_of_one_pair", gasUsed / fills.length);
+    }
+}
+
+contract CarbonGasSnapshots is CarbonWorld {
+    string internal constant CARBON = "carbon";
+
+    function setUp() public {
+        _buildCarbonWorld();
+        _readAll(10_000);
+    }
+
+    function test_gas_issueCreditsCertificate_firstOfADevice() public {
+        (bytes memory data, uint256 amount,) = _nextCertification(0);
+        vm.prank(verifier);
+        carbon.issueCreditsCertificate(owners[0], amount, data);
+        gas.snapshotGasLastCall(CARBON, "issueCreditsCertificate_first_of_a_device");
+    }
+
+    function test_gas_retireCredits_partOfOneCertificate() public {
+        (, uint256 amount) = _certify(0);
+        vm.prank(owners[0]);
+        carbon.retireCredits(amount / 2);
+        gas.snapshotGasLastCall(CARBON, "retireCredits_part_of_one_certificate");
+    }
+}
