@@ -30,8 +30,16 @@ from gridledger.market.clearing import BookSide, clear_uniform
 from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator
-from gridledger.meter.signing import DeviceKey, MeterReading, encode_device_data, registry_domain_separator
+from gridledger.meter.signing import (
+    DeviceKey,
+    DeviceKind,
+    EnergySource,
+    MeterReading,
+    encode_device_data,
+    registry_domain_separator,
+)
 from gridledger.sim.grid_study import GridStudy, study_grid
+from gridledger.sim.metered import MeteredChain
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.run import Simulation
 from gridledger.sim.scenario import build_community
@@ -42,6 +50,7 @@ INTERVAL_S = 900
 START_TIME = 1_750_000_500
 FIRMWARE = keccak(text="bench-fw")
 RATED_POWER_W = 10_000
+FIRST_TRADE = "first trade"
 
 
 _account = named_account
@@ -67,7 +76,9 @@ def run(chain: RpcChain) -> None:
         if i < BATCH:
             node = grid.register_node(owner, NodeType.PROSUMER, 1)
             grid.set_connection_capacity(node, HOUSEHOLD_CONNECTION_W)
-            data = encode_device_data(owner, node, 2, 0, RATED_POWER_W, FIRMWARE)
+            data = encode_device_data(
+                owner, node, DeviceKind.PROSUMER, EnergySource.SOLAR, RATED_POWER_W, FIRMWARE
+            )
             chain.transact(operator, registry, system.registry, "registerDevice", keys[i].address, data)
     domain = registry_domain_separator(chain.chain_id, system.registry)
     first_interval = START_TIME - START_TIME % INTERVAL_S
@@ -120,6 +131,39 @@ def run(chain: RpcChain) -> None:
         vintage_start=first_interval,
         more_readings=lambda: submit_round(HISTORY_LENGTH + 8),
     )
+    run_consumers(chain, system, grid)
+
+
+def run_consumers(chain: RpcChain, system: System, grid: GridRegistrar) -> None:
+    """Receipt gas of a batch of 100 consumption meters (import only) whose owners hold no
+    energy, so a reading mints and burns nothing; measured once their history rings wrapped."""
+    token, registry = load_artifact("EnergyToken"), load_artifact("SmartMeterRegistry")
+    regulator, operator, gateway = (_account(n) for n in ("regulator", "operator", "gateway"))
+    keys = [DeviceKey(keccak(text=f"consumer-meter-{i}")) for i in range(BATCH)]
+    device_ids = []
+    for i, key in enumerate(keys):
+        owner = _account(f"consumer-{i}")
+        chain.transact(regulator, token, system.token, "setParticipant", owner, True, 276)
+        node = grid.register_node(owner, NodeType.CONSUMER, 1)
+        grid.set_connection_capacity(node, HOUSEHOLD_CONNECTION_W)
+        data = encode_device_data(
+            owner, node, DeviceKind.CONSUMER, EnergySource.GRID_MIX, RATED_POWER_W, FIRMWARE
+        )
+        chain.transact(operator, registry, system.registry, "registerDevice", key.address, data)
+        device_ids.append(int(chain.call(registry, system.registry, "deviceIdOf", key.address)[0]))
+    domain = registry_domain_separator(chain.chain_id, system.registry)
+    first_interval = chain.timestamp - chain.timestamp % INTERVAL_S + INTERVAL_S
+    gas = 0
+    for k in range(HISTORY_LENGTH + 1):
+        start = first_interval + k * INTERVAL_S
+        chain.set_time(start + INTERVAL_S + 30)
+        batch = [
+            key.sign_reading(MeterReading(device, k + 1, start, 300 * (k + 1), 0, 0, FIRMWARE), domain)
+            for key, device in zip(keys, device_ids, strict=True)
+        ]
+        chain.transact(gateway, registry, system.registry, "submitReadings", batch)
+        gas = chain.last_gas_used
+    _line("gas.meter.per_reading_consumer_batch100", gas / BATCH, "gas")
 
 
 # A retirement as a company would record it: a beneficiary and a purpose of ordinary length.
@@ -191,7 +235,10 @@ def run_carbon(
 
 def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_start: int) -> None:
     """Receipt gas of settling 100 matched orders (50 sells, 50 buys, distinct traders whose
-    escrow accounts already exist), per order; measured on the second interval settled."""
+    escrow accounts already exist), per order; measured on the second interval settled. And a
+    first-time trader's all-in cost per matched order: the buyers' approvals and payment
+    deposits, the sellers' energy deposits, the gate closure and the settlement of their first
+    interval, over its 100 matched orders."""
     traders = [key.address for key in keys]
     sellers, buyers = traders[: BATCH // 2], traders[BATCH // 2 : BATCH]
     # Every trader has the grid node of its own that `run` registered: each fill's grid-guard
@@ -199,13 +246,15 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
     grid_abi = load_artifact("GridManagement")
     node_of = {trader: int(chain.call(grid_abi, system.grid, "nodeIdOf", trader)[0]) for trader in traders}
     minter = _account("deployer")
+    metered = MeteredChain(chain)
+    metered.phase = FIRST_TRADE
     for buyer in buyers:
         mint_test_dollars(chain, system, minter, buyer, 10**9)
-        deposit_payment(chain, system, buyer, 10**9)
+        deposit_payment(metered, system, buyer, 10**9)
     for seller in sellers:
-        deposit_energy(chain, system, seller, 4_000)
+        deposit_energy(metered, system, seller, 4_000)
     domain = market_domain_separator(chain.chain_id, system.market)
-    operator = MarketOperator(chain, system.market, _account("market-operator"))
+    operator = MarketOperator(metered, system.market, _account("market-operator"))
     key_of = dict(zip(traders, keys, strict=True))
     gas = 0
     for k in range(2):
@@ -222,7 +271,10 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
         if settlement is None or settlement.matched_orders != BATCH:
             raise SystemExit("market bench: the book did not match 100 orders")
         gas = chain.last_gas_used
+        metered.phase = "recurring"
     _line("gas.market.per_matched_order_batch100", gas / BATCH, "gas")
+    first_trade_gas = sum(entry.gas for (phase, _), entry in metered.gas.items() if phase == FIRST_TRADE)
+    _line("gas.market.first_trade_all_in_per_order", first_trade_gas / BATCH, "gas")
 
 
 def run_clearing() -> None:

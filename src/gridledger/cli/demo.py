@@ -23,13 +23,18 @@ from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, Settlement
 from gridledger.market.verify import VerificationReport, verify_interval
-from gridledger.meter.signing import DeviceKey, MeterReading, encode_device_data, registry_domain_separator
+from gridledger.meter.signing import (
+    DeviceKey,
+    DeviceKind,
+    EnergySource,
+    MeterReading,
+    encode_device_data,
+    registry_domain_separator,
+)
 
 START_TIME = 1_750_000_500  # 2025-06-15, inside an interval
 INTERVAL_S = 900
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
-SOLAR, GRID_MIX = 0, 5
-PROSUMER, CONSUMER = 2, 1
 # The demo's participants share one feeder; its capacity is far above what they trade.
 LOCAL_FEEDER = 1
 LOCAL_FEEDER_CAPACITY_WH = 1_000_000
@@ -68,8 +73,8 @@ def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
             "rooftop-pv-anna",
             TraderKey(keccak(text="anna")),
             DeviceKey(keccak(text="meter-anna")),
-            PROSUMER,
-            SOLAR,
+            DeviceKind.PROSUMER,
+            EnergySource.SOLAR,
             5_000,
             900,
             150,
@@ -78,8 +83,8 @@ def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
             "rooftop-pv-ben",
             TraderKey(keccak(text="ben")),
             DeviceKey(keccak(text="meter-ben")),
-            PROSUMER,
-            SOLAR,
+            DeviceKind.PROSUMER,
+            EnergySource.SOLAR,
             8_000,
             1_500,
             300,
@@ -88,8 +93,8 @@ def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
             "flat-carla",
             TraderKey(keccak(text="carla")),
             DeviceKey(keccak(text="meter-carla")),
-            CONSUMER,
-            GRID_MIX,
+            DeviceKind.CONSUMER,
+            EnergySource.GRID_MIX,
             6_000,
             0,
             400,
@@ -99,7 +104,7 @@ def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
     grid.create_zone(LOCAL_FEEDER, 0, LOCAL_FEEDER_CAPACITY_WH)
     for p in participants:
         chain.transact(regulator, token, system.token, "setParticipant", p.owner, True, 276)
-        node_type = NodeType.PROSUMER if p.kind == PROSUMER else NodeType.CONSUMER
+        node_type = NodeType.PROSUMER if p.kind == DeviceKind.PROSUMER else NodeType.CONSUMER
         p.grid_node_id = grid.register_node(p.owner, node_type, LOCAL_FEEDER)
         grid.set_connection_capacity(p.grid_node_id, HOUSEHOLD_CONNECTION_W)
         data = encode_device_data(p.owner, p.grid_node_id, p.kind, p.source, p.rated_power_w, FIRMWARE)

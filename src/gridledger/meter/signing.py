@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import coincurve
 from eth_abi.abi import encode
@@ -47,6 +48,26 @@ class MeterReading:
 
 
 SignedReadingTuple = tuple[int, int, int, int, int, int, bytes, bytes, bytes]
+
+
+class DeviceKind(IntEnum):
+    """ISmartMeter.DeviceKind."""
+
+    PRODUCER = 0
+    CONSUMER = 1
+    PROSUMER = 2
+    STORAGE = 3
+
+
+class EnergySource(IntEnum):
+    """ISmartMeter.EnergySource: the renewable ones, then the grid mix (never certifiable)."""
+
+    SOLAR = 0
+    WIND = 1
+    HYDRO = 2
+    BIOMASS = 3
+    GEOTHERMAL = 4
+    GRID_MIX = 5
 
 
 def registry_domain_separator(chain_id: int, registry: str) -> bytes:

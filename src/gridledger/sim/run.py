@@ -45,6 +45,8 @@ from gridledger.market.verify import SettledFill
 from gridledger.meter.gateway import ACCEPTED_TOPIC, REJECTED_TOPIC, Gateway
 from gridledger.meter.signing import (
     DeviceKey,
+    DeviceKind,
+    EnergySource,
     MeterReading,
     encode_device_data,
     registry_domain_separator,
@@ -56,8 +58,6 @@ from gridledger.sim.scenario import INTERVAL_S, INTERVALS_PER_DAY, Community, re
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
 
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
-PRODUCER, CONSUMER = 0, 1  # ISmartMeter.DeviceKind
-SOLAR, GRID_MIX = 0, 5  # ISmartMeter.EnergySource
 JURISDICTION = 276  # ISO 3166 numeric code of the regulator's jurisdiction (Germany)
 # Readings and the market of an interval run this long after the interval ends.
 GATE_DELAY_S = 60
@@ -291,8 +291,14 @@ class Simulation:
         large_w = int(chain.call(self._registry, system.registry, "largeDeviceThresholdW")[0])
         governance = Governance(chain, system.multisig, governor_keys()[:2], operator)
         for meter, kind, source, rated in [
-            *((m, PRODUCER, SOLAR, participants[m.participant].pv_rated_w) for m in self._pv_meters),
-            *((m, CONSUMER, GRID_MIX, participants[m.participant].load_rated_w) for m in self._load_meters),
+            *(
+                (m, DeviceKind.PRODUCER, EnergySource.SOLAR, participants[m.participant].pv_rated_w)
+                for m in self._pv_meters
+            ),
+            *(
+                (m, DeviceKind.CONSUMER, EnergySource.GRID_MIX, participants[m.participant].load_rated_w)
+                for m in self._load_meters
+            ),
         ]:
             owner = self._traders[meter.participant].address
             node = self.grid.node_of[meter.participant]
