@@ -18,12 +18,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
+from typing import TypeVar
 
 from eth_abi.abi import decode as eth_abi_decode
 from eth_abi.abi import encode as eth_abi_encode
 
 # Encodes one value of a static type into its words, or raises _NotStatic.
 WordEncoder = Callable[[object], bytes]
+# Decodes the static value whose words start at an offset of the data, or raises _NotStatic.
+WordDecoder = Callable[[bytes, int], object]
+# An encoder or a decoder: both are built by one walk over a type.
+Codec = TypeVar("Codec", WordEncoder, WordDecoder)
 
 
 class _NotStatic(Exception):
@@ -32,7 +37,7 @@ class _NotStatic(Exception):
 
 def encode_arguments(abi_types: Sequence[str], values: Sequence[object]) -> bytes:
     """The ABI encoding of `values` as a call's arguments of `abi_types` (eth_abi's `encode`)."""
-    plan = _plan(tuple(abi_types))
+    plan = _encode_plan(tuple(abi_types))
     if plan is not None and len(values) == len(plan):
         try:
             return _encode_with(plan, values)
@@ -41,13 +46,9 @@ def encode_arguments(abi_types: Sequence[str], values: Sequence[object]) -> byte
     return eth_abi_encode(list(abi_types), list(values))
 
 
-# One top-level argument: (is a dynamic array, encoder of the value or of each element, bytes
-# it takes in the head: its words if static, an offset word if an array).
-_Argument = tuple[bool, WordEncoder, int]
-
-
-def _encode_with(plan: Sequence[_Argument], values: Sequence[object]) -> bytes:
-    head_size = sum(size for _, _, size in plan)
+def _encode_with(plan: Sequence[_Item[WordEncoder]], values: Sequence[object]) -> bytes:
+    # In the head, a static value takes its words and an array an offset word.
+    head_size = sum(32 if is_array else 32 * words for is_array, _, words in plan)
     head: list[bytes] = []
     tail: list[bytes] = []
     tail_size = 0
@@ -64,37 +65,54 @@ def _encode_with(plan: Sequence[_Argument], values: Sequence[object]) -> bytes:
     return b"".join(head + tail)
 
 
-@cache
-def _plan(abi_types: tuple[str, ...]) -> tuple[_Argument, ...] | None:
-    """How to encode arguments of these types, or None when eth_abi must."""
-    plan: list[_Argument] = []
+# One top-level value: (is a dynamic array, codec of the value or of each element, words the
+# value or each element takes).
+_Item = tuple[bool, Codec, int]
+
+
+def _plan_of(
+    abi_types: tuple[str, ...],
+    word: Callable[[str], Codec | None],
+    combine: Callable[[list[tuple[Codec, int]]], Codec],
+) -> tuple[_Item[Codec], ...] | None:
+    """How to encode or decode values of these types (a codec per value, built by `word` for
+    single-word types and `combine` for tuples from their fields' codecs and word offsets), or
+    None when eth_abi must."""
+    plan: list[_Item[Codec]] = []
     for abi_type in abi_types:
         is_array = abi_type.endswith("[]")
-        static = _static_encoder(abi_type[:-2] if is_array else abi_type)
-        if static is None:
+        found = _static_codec(abi_type[:-2] if is_array else abi_type, word, combine)
+        if found is None:
             return None
-        encoder, words = static
-        plan.append((is_array, encoder, 32 if is_array else 32 * words))
+        codec, words = found
+        plan.append((is_array, codec, words))
     return tuple(plan)
 
 
-def _static_encoder(abi_type: str) -> tuple[WordEncoder, int] | None:
-    """The encoder of a static type and the words it writes, or None outside the fast path."""
+def _static_codec(
+    abi_type: str, word: Callable[[str], Codec | None], combine: Callable[[list[tuple[Codec, int]]], Codec]
+) -> tuple[Codec, int] | None:
+    """The codec of a static type and the words it takes, or None outside the fast path."""
     if not abi_type.startswith("("):
-        word = _word_encoder(abi_type)
-        return None if word is None else (word, 1)
+        single = word(abi_type)
+        return None if single is None else (single, 1)
     fields = _split_tuple(abi_type)
     if fields is None:
         return None
-    encoders: list[WordEncoder] = []
+    parts: list[tuple[Codec, int]] = []
     words = 0
     for field in fields:
-        static = _static_encoder(field)
+        static = _static_codec(field, word, combine)
         if static is None:
             return None
-        encoders.append(static[0])
+        parts.append((static[0], words))
         words += static[1]
-    return _tuple_encoder(encoders), words
+    return combine(parts), words
+
+
+@cache
+def _encode_plan(abi_types: tuple[str, ...]) -> tuple[_Item[WordEncoder], ...] | None:
+    return _plan_of(abi_types, _word_encoder, _tuple_encoder)
 
 
 def _split_tuple(abi_type: str) -> list[str] | None:
@@ -115,7 +133,9 @@ def _split_tuple(abi_type: str) -> list[str] | None:
     return fields
 
 
-def _tuple_encoder(encoders: list[WordEncoder]) -> WordEncoder:
+def _tuple_encoder(fields: list[tuple[WordEncoder, int]]) -> WordEncoder:
+    encoders = [encoder for encoder, _ in fields]
+
     def encode(value: object) -> bytes:
         if not isinstance(value, list | tuple) or len(value) != len(encoders):
             raise _NotStatic
@@ -189,8 +209,6 @@ def _encode_bool(value: object) -> bytes:
 
 
 # ---------------------------------------------------------------------------- decoding
-# Decodes the static value whose words start at an offset of the data, or raises _NotStatic.
-WordDecoder = Callable[[bytes, int], object]
 
 
 def decode_values(abi_types: Sequence[str], data: bytes) -> tuple[object, ...]:
@@ -204,16 +222,12 @@ def decode_values(abi_types: Sequence[str], data: bytes) -> tuple[object, ...]:
     return tuple(eth_abi_decode(list(abi_types), data))
 
 
-# One top-level output: (is a dynamic array, decoder of the value or of each element, bytes the
-# value or each element takes).
-_Output = tuple[bool, WordDecoder, int]
-
-
-def _decode_with(plan: Sequence[_Output], data: bytes) -> tuple[object, ...]:
-    head_size = sum(32 if is_array else size for is_array, _, size in plan)
+def _decode_with(plan: Sequence[_Item[WordDecoder]], data: bytes) -> tuple[object, ...]:
+    head_size = sum(32 if is_array else 32 * words for is_array, _, words in plan)
     values: list[object] = []
     position = 0
-    for is_array, decoder, size in plan:
+    for is_array, decoder, words in plan:
+        size = 32 * words
         if not is_array:
             values.append(decoder(data, position))
             position += size
@@ -238,36 +252,8 @@ def _bounded(data: bytes, position: int, bound: int) -> int:
 
 
 @cache
-def _decode_plan(abi_types: tuple[str, ...]) -> tuple[_Output, ...] | None:
-    """How to decode outputs of these types, or None when eth_abi must."""
-    plan: list[_Output] = []
-    for abi_type in abi_types:
-        is_array = abi_type.endswith("[]")
-        static = _static_decoder(abi_type[:-2] if is_array else abi_type)
-        if static is None:
-            return None
-        decoder, words = static
-        plan.append((is_array, decoder, 32 * words))
-    return tuple(plan)
-
-
-def _static_decoder(abi_type: str) -> tuple[WordDecoder, int] | None:
-    """The decoder of a static type and the words it reads, or None outside the fast path."""
-    if not abi_type.startswith("("):
-        word = _word_decoder(abi_type)
-        return None if word is None else (word, 1)
-    fields = _split_tuple(abi_type)
-    if fields is None:
-        return None
-    decoders: list[tuple[WordDecoder, int]] = []
-    words = 0
-    for field in fields:
-        static = _static_decoder(field)
-        if static is None:
-            return None
-        decoders.append((static[0], words))
-        words += static[1]
-    return _tuple_decoder(decoders), words
+def _decode_plan(abi_types: tuple[str, ...]) -> tuple[_Item[WordDecoder], ...] | None:
+    return _plan_of(abi_types, _word_decoder, _tuple_decoder)
 
 
 def _tuple_decoder(decoders: list[tuple[WordDecoder, int]]) -> WordDecoder:
