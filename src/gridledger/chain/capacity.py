@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gridledger.errors import InputError
+from gridledger.market.book import INTERVAL_SECONDS
 
-INTERVAL_SECONDS = 900
-INTERVALS_PER_DAY = 96
 SECONDS_PER_DAY = 86_400
+INTERVALS_PER_DAY = SECONDS_PER_DAY // INTERVAL_SECONDS
 GWEI_PER_ETH = 10**9
 # SmartMeterRegistry.MAX_BATCH_READINGS (a test reads it from the deployed contract).
 MAX_BATCH_READINGS = 128
@@ -55,9 +55,9 @@ class ChainThroughput:
         return self.block_gas / self.block_seconds
 
 
-# Ethereum L1 after the 60M gas limit raise, with EIP-7825's per-transaction cap.
-ETHEREUM_L1 = ChainThroughput("Ethereum L1", 60_000_000, 12.0, 1 << 24)
 EIP_7825_CAP = 1 << 24
+# Ethereum L1 after the 60M gas limit raise, with EIP-7825's per-transaction cap.
+ETHEREUM_L1 = ChainThroughput("Ethereum L1", 60_000_000, 12.0, EIP_7825_CAP)
 
 
 def l2(gas_per_second: int) -> ChainThroughput:
