@@ -7,6 +7,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IEnergyMarket} from "./interfaces/IEnergyMarket.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
@@ -127,11 +128,32 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
 
     // ---------------------------------------------------------------- escrow
     /// @inheritdoc IEnergyMarket
+    function depositPayment(uint256 units) external nonReentrant whenNotPaused {
+        _depositPayment(units);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    /// @dev A refused permit is not final: the allowance may stand already (the same permit
+    ///      submitted by someone else first, or an approve), so only a missing allowance reverts.
+    function depositPaymentWithPermit(uint256 units, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+        whenNotPaused
+    {
+        try IERC20Permit(address(paymentToken)).permit(msg.sender, address(this), units, deadline, v, r, s) {}
+        catch {
+            if (paymentToken.allowance(msg.sender, address(this)) < units) {
+                revert PaymentPermitRefused(msg.sender, units);
+            }
+        }
+        _depositPayment(units);
+    }
+
     /// @dev Credits what arrived, measured on the market's own balance, not `units`: a token that
     ///      keeps a fee in transit (USDT has the switch) then still works, and the credited
     ///      balances never add up to more than the market holds. `PaymentDeposited` carries the
     ///      credited amount.
-    function depositPayment(uint256 units) external nonReentrant whenNotPaused {
+    function _depositPayment(uint256 units) private {
         if (units == 0) revert ZeroAmount();
         if (!energyToken.isVerified(msg.sender)) revert ParticipantNotVerified(msg.sender);
         uint256 heldBefore = paymentToken.balanceOf(address(this));

@@ -98,6 +98,10 @@ interface IEnergyMarket {
     ///         for a deposit, or more than `expectedUnits` left the market for a withdrawal (a
     ///         token that charges its fee to the sender would pay it from other traders' funds).
     error PaymentTransferMismatch(uint256 expectedUnits, uint256 movedUnits);
+    /// @notice The payment token refused the trader's EIP-2612 permit (expired, signed by another
+    ///         key, for other terms, already used, or the token has no permit) and the market holds
+    ///         no allowance of `units` from the trader either.
+    error PaymentPermitRefused(address trader, uint256 units);
     /// @notice The gate of `intervalStart` is closed and its settlement pending until `deadline`:
     ///         escrow cannot be withdrawn, nonces not invalidated and no other gate closed until
     ///         the interval settles or the deadline passes.
@@ -161,6 +165,16 @@ interface IEnergyMarket {
 
     /// @notice Escrow `units` of the payment token (pulled with transferFrom) for buying.
     function depositPayment(uint256 units) external;
+
+    /// @notice Escrow `units` of the payment token in one transaction, with the trader's EIP-2612
+    ///         permit (owner = caller, spender = this market, value = `units`) instead of an
+    ///         earlier approve. A permit someone else already submitted still serves: its
+    ///         allowance is used (EIP-2612 front-running does not block the deposit).
+    /// @param deadline The permit's deadline (unix seconds).
+    /// @param v The permit signature's recovery id (27 or 28).
+    /// @param r The permit signature's r.
+    /// @param s The permit signature's s.
+    function depositPaymentWithPermit(uint256 units, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
     /// @notice Take back escrowed payment (not while a gate is pending: SettlementPending).
     function withdrawPayment(uint256 units) external;

@@ -27,7 +27,7 @@ from gridledger.grid.network import GridNetwork
 from gridledger.grid.onchain import HOUSEHOLD_CONNECTION_W, GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, clear_uniform
-from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
+from gridledger.market.escrow import deposit_energy, deposit_payment_with_permit, mint_test_dollars
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator
 from gridledger.meter.signing import (
@@ -236,9 +236,9 @@ def run_carbon(
 def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_start: int) -> None:
     """Receipt gas of settling 100 matched orders (50 sells, 50 buys, distinct traders whose
     escrow accounts already exist), per order; measured on the second interval settled. And a
-    first-time trader's all-in cost per matched order: the buyers' approvals and payment
-    deposits, the sellers' energy deposits, the gate closure and the settlement of their first
-    interval, over its 100 matched orders."""
+    first-time trader's all-in cost per matched order: the buyers' payment deposits (one
+    transaction each, with an EIP-2612 permit), the sellers' energy deposits, the gate closure
+    and the settlement of their first interval, over its 100 matched orders."""
     traders = [key.address for key in keys]
     sellers, buyers = traders[: BATCH // 2], traders[BATCH // 2 : BATCH]
     # Every trader has the grid node of its own that `run` registered: each fill's grid-guard
@@ -248,14 +248,14 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
     minter = _account("deployer")
     metered = MeteredChain(chain)
     metered.phase = FIRST_TRADE
+    key_of = dict(zip(traders, keys, strict=True))
     for buyer in buyers:
         mint_test_dollars(chain, system, minter, buyer, 10**9)
-        deposit_payment(metered, system, buyer, 10**9)
+        deposit_payment_with_permit(metered, system, key_of[buyer], 10**9, interval_start)
     for seller in sellers:
         deposit_energy(metered, system, seller, 4_000)
     domain = market_domain_separator(chain.chain_id, system.market)
     operator = MarketOperator(metered, system.market, _account("market-operator"))
-    key_of = dict(zip(traders, keys, strict=True))
     gas = 0
     for k in range(2):
         start = interval_start + k * INTERVAL_S

@@ -117,7 +117,14 @@ OPEN_TO_CALLERS: dict[str, frozenset[str]] = {
     ),
     "SmartMeterRegistry": frozenset({"submitReading"}),  # the device's own key (NotDeviceKey)
     "EnergyMarket": frozenset(
-        {"depositPayment", "withdrawPayment", "depositEnergy", "withdrawEnergy", "invalidateNonces"}
+        {
+            "depositPayment",
+            "depositPaymentWithPermit",  # the caller's own permit (test_escrow_permit)
+            "withdrawPayment",
+            "depositEnergy",
+            "withdrawEnergy",
+            "invalidateNonces",
+        }
     ),
     "GridManagement": frozenset(),
     "CarbonCredit": frozenset(

@@ -26,6 +26,15 @@ abstract contract MarketWorld {
     uint256 internal constant BUYER_ESCROW_UNITS = 100_000_000;
     uint256 internal constant TRADERS = 5;
     bytes32 internal constant ORDERS_COMMITMENT = keccak256("orders");
+    bytes32 internal constant PAYMENT_PERMIT_TYPEHASH =
+        keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)");
+
+    struct PaymentPermit {
+        uint256 deadline;
+        uint8 v;
+        bytes32 r;
+        bytes32 s;
+    }
 
     GridAccessManager internal manager;
     EnergyToken internal token;
@@ -123,6 +132,26 @@ abstract contract MarketWorld {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(0xDE0 + i, registry.readingDigest(reading));
         reading.r = r;
         reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+    }
+
+    /// @dev An EIP-2612 permit of the test dollar for the market, signed with `signerKey` in the
+    ///         name of `owner` (a different key forges it).
+    function _paymentPermit(uint256 signerKey, address owner, uint256 value, uint256 deadline)
+        internal
+        returns (PaymentPermit memory permit)
+    {
+        bytes32 structHash = keccak256(
+            abi.encode(PAYMENT_PERMIT_TYPEHASH, owner, address(market), value, dollar.nonces(owner), deadline)
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", dollar.DOMAIN_SEPARATOR(), structHash));
+        (permit.v, permit.r, permit.s) = vm.sign(signerKey, digest);
+        permit.deadline = deadline;
+    }
+
+    /// @dev `trader` escrows `units` with `permit` (no approve).
+    function _depositWithPermit(address trader, uint256 units, PaymentPermit memory permit) internal {
+        vm.prank(trader);
+        market.depositPaymentWithPermit(units, permit.deadline, permit.v, permit.r, permit.s);
     }
 
     /// @dev The operator closes the gate of `delivery`.

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain, System
+from gridledger.chain.eip712 import SigningKey, typed_digest
+from gridledger.chain.hashing import keccak
+
+# EIP-2612, as OpenZeppelin's ERC20Permit (and USDC, DAI-style tokens aside) hash it.
+PERMIT_TYPEHASH = keccak(
+    text="Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+)
+PERMIT_TYPES = ("address", "address", "uint256", "uint256", "uint256")
 
 
 def deposit_payment(chain: Chain, system: System, trader: str, units: int) -> None:
@@ -11,6 +19,32 @@ def deposit_payment(chain: Chain, system: System, trader: str, units: int) -> No
     payment = load_artifact("TestStablecoin")
     chain.transact(trader, payment, system.payment_token, "approve", system.market, units)
     chain.transact(trader, load_artifact("EnergyMarket"), system.market, "depositPayment", units)
+
+
+def deposit_payment_with_permit(
+    chain: Chain, system: System, trader: SigningKey, units: int, deadline: int
+) -> None:
+    """Escrow `units` in one transaction: the trader signs an EIP-2612 permit for the market
+    (valid until `deadline`, unix seconds) instead of sending an approve first."""
+    payment = load_artifact("TestStablecoin")
+    (nonce,) = chain.call(payment, system.payment_token, "nonces", trader.address)
+    # The token's own separator: a real stablecoin's name and version are its own.
+    (domain,) = chain.call(payment, system.payment_token, "DOMAIN_SEPARATOR")
+    digest = typed_digest(
+        bytes(domain), PERMIT_TYPEHASH, PERMIT_TYPES, (trader.address, system.market, units, nonce, deadline)
+    )
+    signature = trader.sign(digest)
+    chain.transact(
+        trader.address,
+        load_artifact("EnergyMarket"),
+        system.market,
+        "depositPaymentWithPermit",
+        units,
+        deadline,
+        signature[64],
+        signature[:32],
+        signature[32:64],
+    )
 
 
 def mint_test_dollars(chain: Chain, system: System, minter: str, trader: str, units: int) -> None:
