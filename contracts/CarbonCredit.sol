@@ -4,6 +4,7 @@ pragma solidity ^0.8.26;
 import {ERC1155} from "@openzeppelin/contracts/token/ERC1155/ERC1155.sol";
 import {AccessManaged} from "@openzeppelin/contracts/access/manager/AccessManaged.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ICarbonCredit} from "./interfaces/ICarbonCredit.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
@@ -39,28 +40,34 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
     ISmartMeter public immutable meterRegistry;
     IEnergyToken public immutable energyToken;
 
-    /// @dev The terms of a certificate, written once at issuance.
+    /// @dev The terms of a certificate, written once at issuance: two packed slots and the
+    ///      document hash (each fresh slot costs 22,100 gas at issuance, docs/carbon.md). The
+    ///      widths hold every value the checks admit: sequences as the registry's (40 bits),
+    ///      timestamps 40 bits, a factor of at most 2,000 g/kWh, energy below 2^64 Wh (the width
+    ///      of a meter register); issuance casts with SafeCast, so nothing is cut silently.
+    ///      The methodology is kept once per distinct value and named here by its number.
     struct Terms {
         address generator;
+        uint64 energyWh;
         uint16 region;
         uint8 energySource;
-        uint40 issuedAt;
         uint64 deviceId;
-        uint64 previousSequence;
-        uint64 lastSequence;
-        uint32 emissionFactorGramsPerKWh;
+        uint40 previousSequence;
+        uint40 lastSequence;
         uint40 vintageStart;
         uint40 vintageEnd;
-        uint96 energyWh;
-        bytes32 methodology;
+        uint16 emissionFactorGramsPerKWh;
+        uint16 methodologyId;
         bytes32 documentHash;
     }
 
     /// @dev The part of a certificate that retirement and expiry read and change: one slot.
+    ///      Grams fit 80 bits: at most 2^64 Wh × 2,000 g/kWh / 1,000.
     struct CreditState {
-        uint96 issuedGrams;
-        uint96 retiredGrams;
+        uint80 issuedGrams;
+        uint80 retiredGrams;
         uint40 expiresAt;
+        uint40 issuedAt;
         bool expiryRecorded;
     }
 
@@ -72,15 +79,22 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         uint128 mintedWh;
     }
 
-    /// @dev A holder's queue of received certificate ids: [head, tail) in `ids`.
+    /// @dev A holder's queue of received certificate ids: positions [head, tail), four ids of
+    ///      64 bits to a word of `packedIds` (position p in word p / 4, lane p % 4), so that only
+    ///      every fourth id received opens a fresh slot (docs/carbon.md). Ids are below 2^64:
+    ///      they count certificates in a uint64.
     struct Queue {
         uint128 head;
         uint128 tail;
-        mapping(uint256 index => uint256 certificateId) ids;
+        mapping(uint256 wordIndex => uint256 fourIds) packedIds;
     }
 
     uint64 private _certificateCount;
     uint64 private _creditLifetimeSeconds;
+    /// Distinct methodologies named so far (shares the lifetime's slot, which issuance reads anyway).
+    uint16 private _methodologyCount;
+    mapping(bytes32 methodology => uint256 methodologyId) private _methodologyIds;
+    mapping(uint256 methodologyId => bytes32 methodology) private _methodologies;
     mapping(uint256 certificateId => Terms) private _terms;
     mapping(uint256 certificateId => CreditState) private _states;
     mapping(uint256 deviceId => Marker) private _markers;
@@ -172,26 +186,30 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         _markers[v.deviceId] =
             Marker({sequence: v.lastSequence, intervalEnd: uint40(vintageEnd), mintedWh: uint128(minted.mintedWh)});
         uint256 certificateId = ++_certificateCount;
-        Terms memory terms;
-        terms.generator = to;
-        terms.region = region;
-        terms.energySource = uint8(minted.source);
-        terms.issuedAt = uint40(block.timestamp);
-        terms.deviceId = v.deviceId;
-        terms.previousSequence = v.previousSequence;
-        terms.lastSequence = v.lastSequence;
-        terms.emissionFactorGramsPerKWh = uint32(factor);
-        terms.vintageStart = uint40(v.vintageStart);
-        terms.vintageEnd = uint40(vintageEnd);
-        terms.energyWh = uint96(energyWh);
-        terms.methodology = v.methodology;
-        terms.documentHash = v.documentHash;
+        Terms memory terms = Terms({
+            generator: to,
+            energyWh: SafeCast.toUint64(energyWh),
+            region: region,
+            energySource: uint8(minted.source),
+            deviceId: v.deviceId,
+            previousSequence: SafeCast.toUint40(v.previousSequence),
+            lastSequence: SafeCast.toUint40(v.lastSequence),
+            vintageStart: SafeCast.toUint40(v.vintageStart),
+            vintageEnd: SafeCast.toUint40(vintageEnd),
+            emissionFactorGramsPerKWh: uint16(factor),
+            methodologyId: _methodologyIdOf(v.methodology),
+            documentHash: v.documentHash
+        });
         _terms[certificateId] = terms;
         uint256 expiresAt = vintageEnd + _creditLifetimeSeconds;
         _states[certificateId] = CreditState({
-            issuedGrams: uint96(amount), retiredGrams: 0, expiresAt: uint40(expiresAt), expiryRecorded: false
+            issuedGrams: SafeCast.toUint80(amount),
+            retiredGrams: 0,
+            expiresAt: SafeCast.toUint40(expiresAt),
+            issuedAt: SafeCast.toUint40(block.timestamp),
+            expiryRecorded: false
         });
-        _emitIssued(certificateId, terms, amount, expiresAt, v.documentURI);
+        _emitIssued(certificateId, terms, v.methodology, amount, expiresAt, v.documentURI);
         _mint(to, certificateId, amount, "");
     }
 
@@ -230,8 +248,8 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         Queue storage queue = _queues[holder];
         uint256 head = queue.head;
         uint256 tail = queue.tail;
-        while (dropped < maxEntries && head < tail && liveBalanceOf(holder, queue.ids[head]) == 0) {
-            delete queue.ids[head];
+        while (dropped < maxEntries && head < tail && liveBalanceOf(holder, _queuedAt(queue, head)) == 0) {
+            _setQueuedAt(queue, head, 0);
             ++head;
             ++dropped;
         }
@@ -267,7 +285,7 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
             if (queueing && balanceOf(to, id) == 0 && values[i] != 0) {
                 Queue storage queue = _queues[to];
                 uint128 tail = queue.tail;
-                queue.ids[tail] = id;
+                _setQueuedAt(queue, tail, id);
                 queue.tail = tail + 1;
             }
         }
@@ -286,14 +304,14 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         data.lastSequence = terms.lastSequence;
         data.energySource = terms.energySource;
         data.region = terms.region;
-        data.methodology = terms.methodology;
+        data.methodology = _methodologies[terms.methodologyId];
         data.vintageStart = terms.vintageStart;
         data.vintageEnd = terms.vintageEnd;
         data.energyWh = terms.energyWh;
         data.emissionFactorGramsPerKWh = terms.emissionFactorGramsPerKWh;
         data.co2eGrams = state.issuedGrams;
         data.retiredGrams = state.retiredGrams;
-        data.issuedAt = terms.issuedAt;
+        data.issuedAt = state.issuedAt;
         data.expiresAt = state.expiresAt;
         data.expiryRecorded = state.expiryRecorded;
         data.documentHash = terms.documentHash;
@@ -353,7 +371,7 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         uint256 head = queue.head;
         ids = new uint256[](queue.tail - head);
         for (uint256 i; i < ids.length; ++i) {
-            ids[i] = queue.ids[head + i];
+            ids[i] = _queuedAt(queue, head + i);
         }
     }
 
@@ -364,6 +382,18 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         }
         _creditLifetimeSeconds = lifetimeSeconds;
         emit CreditLifetimeSet(lifetimeSeconds);
+    }
+
+    /// @dev The number of `methodology`, numbered on first use (a methodology is one of a few
+    ///      standards, so after the first certificate of each this is one read, not a fresh slot).
+    function _methodologyIdOf(bytes32 methodology) private returns (uint16 methodologyId) {
+        methodologyId = uint16(_methodologyIds[methodology]);
+        if (methodologyId == 0) {
+            if (_methodologyCount == type(uint16).max) revert TooManyMethodologies();
+            methodologyId = ++_methodologyCount;
+            _methodologyIds[methodology] = methodologyId;
+            _methodologies[methodologyId] = methodology;
+        }
     }
 
     function _existingState(uint256 certificateId) private view returns (CreditState memory state) {
@@ -380,7 +410,8 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         // Expired credits are refused by _update as well; checked first for the clearer error.
         if (block.timestamp >= state.expiresAt) revert CertificateExpired(certificateId, state.expiresAt);
         _burn(msg.sender, certificateId, amount);
-        _states[certificateId].retiredGrams = state.retiredGrams + uint96(amount);
+        // amount ≤ the caller's balance ≤ issuedGrams − retiredGrams, so the sum fits.
+        _states[certificateId].retiredGrams = state.retiredGrams + uint80(amount);
         uint256 log = _retirementLog;
         retirementId = uint64(log) + 1;
         Retirement memory record = Retirement(msg.sender, beneficiary, certificateId, amount, block.timestamp, purpose);
@@ -404,7 +435,7 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
         uint256 taken;
         uint256 count;
         for (uint256 step; step < MAX_CERTIFICATES_PER_CALL && head < tail && taken < amount; ++step) {
-            uint256 id = queue.ids[head];
+            uint256 id = _queuedAt(queue, head);
             // An id queued twice (received again before a walk dropped its spent entry) is taken
             // once: a later entry of an id already taken in this call is spent by that take.
             uint256 live = _contains(ids, count, id) ? 0 : liveBalanceOf(holder, id);
@@ -417,7 +448,7 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
             }
             if (part == live) {
                 // Spent, held no more or expired: the id leaves the queue.
-                delete queue.ids[head];
+                _setQueuedAt(queue, head, 0);
                 ++head;
             }
         }
@@ -427,6 +458,19 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
             mstore(ids, count)
             mstore(values, count)
         }
+    }
+
+    /// @dev The id at queue position `position`.
+    function _queuedAt(Queue storage queue, uint256 position) private view returns (uint256) {
+        return uint64(queue.packedIds[position >> 2] >> ((position & 3) << 6));
+    }
+
+    /// @dev Puts `id` at queue position `position` (0 clears it: a word of cleared lanes is zero
+    ///      again and refunds its slot).
+    function _setQueuedAt(Queue storage queue, uint256 position, uint256 id) private {
+        uint256 shift = (position & 3) << 6;
+        uint256 word = queue.packedIds[position >> 2];
+        queue.packedIds[position >> 2] = (word & ~(uint256(type(uint64).max) << shift)) | (id << shift);
     }
 
     function _contains(uint256[] memory ids, uint256 count, uint256 id) private pure returns (bool) {
@@ -439,6 +483,7 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
     function _emitIssued(
         uint256 certificateId,
         Terms memory terms,
+        bytes32 methodology,
         uint256 co2eGrams,
         uint256 expiresAt,
         string memory documentURI
@@ -460,7 +505,7 @@ contract CarbonCredit is ERC1155, AccessManaged, Pausable, ICarbonCredit {
             terms.region,
             terms.energySource,
             terms.emissionFactorGramsPerKWh,
-            terms.methodology,
+            methodology,
             terms.documentHash,
             documentURI
         );

@@ -96,6 +96,9 @@ interface ICarbonCredit {
     error InsufficientLiveCredits(address holder, uint256 availableGrams, uint256 neededGrams);
     /// @notice Zero amount, or a zero beneficiary.
     error ZeroAmount();
+    /// @notice 65,535 distinct methodologies are named already (a certificate names one of them
+    ///         by a 16-bit number); a new one cannot be added.
+    error TooManyMethodologies();
     error InvalidBeneficiary();
     /// @notice transferCredits to the caller itself.
     error TransferToSelf();
