@@ -5,7 +5,6 @@ no state-changing function of any deployed contract is left out of the map."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -73,17 +72,6 @@ HOLDER_CALLS = (
         for fn in MULTISIG_SELF_FUNCTIONS
     ]
 )
-
-
-@pytest.fixture(scope="module")
-def deployed() -> World:
-    return World.deploy()
-
-
-@pytest.fixture
-def world(deployed: World) -> Iterator[World]:
-    with deployed.isolated() as isolated:
-        yield isolated
 
 
 def test_roles_of_named_actors_match_the_chain(world: World) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from hardening_world import World
 
@@ -13,17 +11,6 @@ from gridledger.errors import ContractRevertError
 from gridledger.market.escrow import deposit_payment_with_permit, mint_test_dollars
 
 UNITS = 2_500_000
-
-
-@pytest.fixture(scope="module")
-def deployed() -> World:
-    return World.deploy()
-
-
-@pytest.fixture
-def world(deployed: World) -> Iterator[World]:
-    with deployed.isolated() as isolated:
-        yield isolated
 
 
 def _escrowed_units(world: World, trader: str) -> int:

@@ -5,7 +5,7 @@ transfers and settlement in that zone only."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -178,12 +178,6 @@ def deployed() -> World:
     world.send(anna.owner, "CarbonExchange", "offer", certificate, OFFERED_GRAMS, 1_000_000)
     world.send(ben.owner, "EnergyToken", "approve", anna.owner, 1)
     return world
-
-
-@pytest.fixture
-def world(deployed: World) -> Iterator[World]:
-    with deployed.isolated() as isolated:
-        yield isolated
 
 
 def _call(world: World, contract: str, fn: str, args: tuple[Any, ...]) -> str | None:
