@@ -19,15 +19,13 @@ from gridledger.chain.hashing import keccak
 from gridledger.cli.demo import FIRMWARE, INTERVAL_S, LOCAL_FEEDER, START_TIME
 from gridledger.errors import ContractRevertError
 from gridledger.grid.onchain import GridRegistrar, NodeType
+from gridledger.market.escrow import PERMIT_TYPEHASH, PERMIT_TYPES
 from gridledger.meter.gateway import REJECT_REASONS
 from gridledger.meter.signing import FLAG_TAMPER, MeterReading, registry_domain_separator
 
 PAUSABLE = [name for name in FUNCTION_ROLES if "pause" in load_artifact(name).functions]
 SUSPENDED = 3  # DeviceStatus.Suspended
 OFFERED_GRAMS = 100
-PERMIT_TYPEHASH = keccak(
-    text="Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
-)
 
 Args = Callable[[World], tuple[Any, ...]]
 
@@ -39,7 +37,7 @@ def _permit(world: World) -> tuple[Any, ...]:
     digest = typed_digest(
         domain,
         PERMIT_TYPEHASH,
-        ("address", "address", "uint256", "uint256", "uint256"),
+        PERMIT_TYPES,
         (anna.owner, ben.owner, 1, 0, deadline),
     )
     signature = anna.trader.sign(digest)

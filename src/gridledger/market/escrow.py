@@ -7,7 +7,7 @@ from gridledger.chain.deploy import Chain, System
 from gridledger.chain.eip712 import SigningKey, typed_digest
 from gridledger.chain.hashing import keccak
 
-# EIP-2612, as OpenZeppelin's ERC20Permit (and USDC, DAI-style tokens aside) hash it.
+# EIP-2612's permit struct (OpenZeppelin ERC20Permit, USDC); DAI's older permit differs.
 PERMIT_TYPEHASH = keccak(
     text="Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
 )
