@@ -9,6 +9,7 @@ import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
 import {DeviceRecords} from "./libraries/DeviceRecords.sol";
+import {ReadingRecords} from "./libraries/ReadingRecords.sol";
 
 /// @title SmartMeterRegistry
 /// @notice Smart meter identities and their signed readings. A reading that a registered,
@@ -25,6 +26,7 @@ import {DeviceRecords} from "./libraries/DeviceRecords.sol";
 ///      accepted reading carries any energy of readings that were never accepted.
 contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     using DeviceRecords for uint256;
+    using ReadingRecords for bytes;
 
     // ---------------------------------------------------------------- constants
     /// @notice Readings cover aligned 15-minute intervals.
@@ -277,25 +279,13 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
     // ---------------------------------------------------------------- readings
     /// @inheritdoc ISmartMeter
-    function submitReadings(SignedReading[] calldata readings)
-        external
-        restricted
-        whenNotPaused
-        returns (uint256 accepted)
-    {
-        uint256 count = readings.length;
+    function submitReadings(bytes calldata readings) external restricted whenNotPaused returns (uint256 accepted) {
+        uint256 count = readings.count();
         if (count == 0) revert EmptyBatch();
         if (count > MAX_BATCH_READINGS) revert BatchTooLarge(count, MAX_BATCH_READINGS);
         uint256 maxAge = _maxReadingAgeSeconds;
         for (uint256 i; i < count; ++i) {
-            // Copying a malformed element to memory would revert the whole batch: check first.
-            (bool wellFormed, uint256 rawDeviceId, uint256 rawSequence) = _wellFormed(readings, i);
-            if (!wellFormed) {
-                emit ReadingRejected(rawDeviceId, rawSequence, RejectReason.MalformedReading);
-                continue;
-            }
-            SignedReading memory reading = readings[i];
-            if (_processReading(reading, maxAge, true) == RejectReason.None) ++accepted;
+            if (_processReading(readings.at(i), maxAge, true) == RejectReason.None) ++accepted;
         }
     }
 
@@ -402,24 +392,51 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         address owner,
         uint256 firmwareId
     ) private returns (RejectReason) {
-        uint256 deviceId = reading.deviceId;
         uint256 importDelta = reading.importWh - last.importWh();
         (uint256 expiredWh, uint256 previousWh, uint256 currentWh) =
             _attributeExport(reading.exportWh - last.exportWh(), last.intervalStart(), reading.intervalStart);
         uint256 mintedWh = previousWh + currentWh;
+        RejectReason refusal = _mintReading(reading, owner, mintedWh, importDelta, previousWh);
+        if (refusal != RejectReason.None) return refusal;
+        _recordReading(reading, config, last.sequence(), firmwareId, mintedWh);
+        if (expiredWh != 0) _recordExpiredExport(reading.deviceId, reading.sequence, expiredWh);
+        _emitAccepted(reading, mintedWh, importDelta);
+        return RejectReason.None;
+    }
+
+    /// @dev Mints the reading's live export to the owner and burns its import from the owner's
+    ///      energy; the token's refusal becomes the reading's rejection.
+    function _mintReading(
+        SignedReading memory reading,
+        address owner,
+        uint256 mintedWh,
+        uint256 importDelta,
+        uint256 previousWh
+    ) private returns (RejectReason) {
+        uint256 lotId = (uint256(reading.deviceId) << 64) | reading.sequence;
         // Called even with nothing to mint: the token checks that the owner is still verified.
         try energyToken.mintEnergy(
-            owner,
-            mintedWh,
-            abi.encode((deviceId << 64) | reading.sequence, reading.intervalStart, importDelta, previousWh)
+            owner, mintedWh, abi.encode(lotId, reading.intervalStart, importDelta, previousWh)
         ) {}
         catch (bytes memory refusal) {
             if (bytes4(refusal) == IEnergyToken.ParticipantNotVerified.selector) {
                 return _reject(reading, RejectReason.OwnerNotVerified);
             }
-            emit MintRefused(deviceId, reading.sequence, refusal);
+            emit MintRefused(reading.deviceId, reading.sequence, refusal);
             return _reject(reading, RejectReason.MintRefused);
         }
+        return RejectReason.None;
+    }
+
+    /// @dev Writes the reading into the next history entry and the device's configuration.
+    function _recordReading(
+        SignedReading memory reading,
+        uint256 config,
+        uint256 lastSequence,
+        uint256 firmwareId,
+        uint256 mintedWh
+    ) private {
+        uint256 deviceId = reading.deviceId;
         uint256 head = (config.head() + 1) % HISTORY_LENGTH;
         _history[deviceId][head] = DeviceRecords.packEntry(
             reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, mintedWh
@@ -428,12 +445,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
             emit DeviceFirmwareUpdated(deviceId, _firmwareHashOf[config.firmwareId()], reading.firmwareHash);
         }
         _config[deviceId] = config.withFirmwareAndHead(firmwareId, head);
-        if (expiredWh != 0) _recordExpiredExport(deviceId, reading.sequence, expiredWh);
-        if (reading.sequence > last.sequence() + 1) {
-            emit ReadingSequenceGap(deviceId, last.sequence(), reading.sequence);
-        }
-        _emitAccepted(reading, mintedWh, importDelta);
-        return RejectReason.None;
+        if (reading.sequence > lastSequence + 1) emit ReadingSequenceGap(deviceId, lastSequence, reading.sequence);
     }
 
     /// @dev Attributes an export delta pro rata to the time the reading covers, from the end of
@@ -472,26 +484,6 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         uint256 unmintedWh = uint192(_unmintedExport[deviceId]) + expiredWh;
         _unmintedExport[deviceId] = unmintedWh | ((sequence - 1) << 192);
         emit ExportExpiredUnminted(deviceId, sequence, expiredWh);
-    }
-
-    /// @dev Reads one batch element's words without decoding: an element whose integer fields
-    ///      exceed their types (uint64, uint8 flags) would make the decoder revert the batch.
-    function _wellFormed(SignedReading[] calldata readings, uint256 i)
-        private
-        pure
-        returns (bool wellFormed, uint256 deviceId, uint256 sequence)
-    {
-        assembly ("memory-safe") {
-            let p := add(readings.offset, mul(i, 0x120))
-            deviceId := calldataload(p)
-            sequence := calldataload(add(p, 0x20))
-            let wide :=
-                or(
-                    or(deviceId, sequence),
-                    or(calldataload(add(p, 0x40)), or(calldataload(add(p, 0x60)), calldataload(add(p, 0x80))))
-                )
-            wellFormed := and(iszero(shr(64, wide)), iszero(shr(8, calldataload(add(p, 0xa0)))))
-        }
     }
 
     function _isTamperEvidence(RejectReason reason) private pure returns (bool) {

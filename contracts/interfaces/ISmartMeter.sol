@@ -54,7 +54,6 @@ interface ISmartMeter {
         RegisterRollback,
         ImpossibleDelta,
         // --- appended: not tamper evidence, the device stays as it is
-        MalformedReading, // a batch element whose fields exceed their types (uint64, uint8)
         MintRefused // the EnergyToken refused the mint or burn (see MintRefused event)
     }
 
@@ -148,6 +147,8 @@ interface ISmartMeter {
     error RegisterBelowLast(uint256 deviceId);
     error InvalidReadingWindow(uint256 maxAgeSeconds, uint256 limitSeconds);
     error EmptyBatch();
+    /// @notice A submitReadings batch whose length (bytes) is not a whole number of 128-byte records.
+    error MalformedBatch(uint256 length);
     /// @notice A batch longer than MAX_BATCH_READINGS (sized for the EIP-7825 per-transaction gas cap).
     error BatchTooLarge(uint256 count, uint256 maxCount);
     /// @notice The reading is before the device's last record of unminted export: a quarantine
@@ -222,10 +223,11 @@ interface ISmartMeter {
     function getDeviceHistory(uint256 deviceId) external view returns (Reading[] memory);
 
     // ---------------------------------------------------------------- additions
-    /// @notice GATEWAY: submit at most MAX_BATCH_READINGS device-signed readings. Bad ones are
-    ///         skipped and reported by ReadingRejected, whatever the cause; tampering ones
-    ///         quarantine their device. Returns accepted count.
-    function submitReadings(SignedReading[] calldata readings) external returns (uint256 accepted);
+    /// @notice GATEWAY: submit at most MAX_BATCH_READINGS device-signed readings, packed as
+    ///         ReadingRecords lays them out (128 bytes each). Bad ones are skipped and reported by
+    ///         ReadingRejected, whatever the cause; tampering ones quarantine their device.
+    ///         Returns accepted count.
+    function submitReadings(bytes calldata readings) external returns (uint256 accepted);
 
     /// @notice METER_OPERATOR: move a device between Active, Maintenance and Suspended.
     function setDeviceStatus(uint256 deviceId, DeviceStatus status) external;

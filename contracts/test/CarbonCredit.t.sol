@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {CarbonWorld, CreditVault} from "./base/CarbonWorld.sol";
+import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {Cheats} from "./base/Cheats.sol";
 import {CarbonCredit} from "../CarbonCredit.sol";
 import {ICarbonCredit} from "../interfaces/ICarbonCredit.sol";
@@ -48,7 +49,7 @@ contract CarbonCreditTest is CarbonWorld {
         batch[0].r = r;
         batch[0].vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
         vm.prank(gateway);
-        accepted = registry.submitReadings(batch) == 1;
+        accepted = registry.submitReadings(ReadingBatch.packed(batch)) == 1;
         if (accepted) {
             exportRegisterWh[i] += exportDeltaWh;
             ++nextSequence[i];

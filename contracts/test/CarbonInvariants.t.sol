@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {CarbonWorld, CreditVault} from "./base/CarbonWorld.sol";
+import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {Cheats} from "./base/Cheats.sol";
 import {CarbonCredit} from "../CarbonCredit.sol";
 import {ICarbonCredit} from "../interfaces/ICarbonCredit.sol";
@@ -245,7 +246,7 @@ contract CarbonHandler is CarbonWorld {
         batch[0].r = r;
         batch[0].vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
         vm.prank(gateway);
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
         exportRegisterWh[i] += uint64(jumpSeed % 100_000);
         registry.resetQuarantine(i + 1, 0, exportRegisterWh[i]);
         ++resets;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {Cheats} from "./base/Cheats.sol";
+import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {GridAccessManager} from "../GridAccessManager.sol";
 import {EnergyToken} from "../EnergyToken.sol";
 import {SmartMeterRegistry} from "../SmartMeterRegistry.sol";
@@ -127,7 +128,7 @@ contract DeviceLifecycleTest {
         batch[0] = reading;
         vm.warp(_interval(k) + 10);
         vm.prank(gateway);
-        return registry.submitReadings(batch);
+        return registry.submitReadings(ReadingBatch.packed(batch));
     }
 
     function _status() internal view returns (ISmartMeter.DeviceStatus) {

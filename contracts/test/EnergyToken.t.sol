@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {IAccessManaged} from "@openzeppelin/contracts/access/manager/IAccessManaged.sol";
@@ -87,7 +88,7 @@ contract EnergyTokenTest is MarketWorld {
         batch[0].r = r;
         batch[0].vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
         vm.prank(gateway);
-        _assertEq(registry.submitReadings(batch), 1, "reading accepted");
+        _assertEq(registry.submitReadings(ReadingBatch.packed(batch)), 1, "reading accepted");
     }
 
     /// @dev Start of the k-th epoch after the world's (1-day epochs).

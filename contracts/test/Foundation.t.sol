@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {Cheats} from "./base/Cheats.sol";
+import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {GridAccessManager} from "../GridAccessManager.sol";
 import {EnergyToken} from "../EnergyToken.sol";
 import {SmartMeterRegistry} from "../SmartMeterRegistry.sol";
@@ -9,6 +10,7 @@ import {GovernanceMultisig} from "../GovernanceMultisig.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
 import {IEnergyToken} from "../interfaces/IEnergyToken.sol";
 import {Roles} from "../libraries/Roles.sol";
+import {ReadingRecords} from "../libraries/ReadingRecords.sol";
 import {DeviceGrid} from "./base/DeviceGrid.sol";
 
 /// @notice The foundation's deployment (token, registry, multisig, roles, one prosumer's meter)
@@ -113,7 +115,7 @@ abstract contract FoundationWorld {
         ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](1);
         batch[0] = reading;
         vm.prank(gateway);
-        return registry.submitReadings(batch);
+        return registry.submitReadings(ReadingBatch.packed(batch));
     }
 
     function _status() internal view returns (ISmartMeter.DeviceStatus) {
@@ -167,7 +169,7 @@ contract FoundationTest is FoundationWorld {
         batch[0] = _signed(0xBAD, deviceId, 1, _interval(0), 0, 500, 0); // wrong key
         batch[1] = _signed(0xD2, 2, 1, _interval(0), 0, 400, 0);
         vm.prank(gateway);
-        _assertEq(registry.submitReadings(batch), 1, "one accepted");
+        _assertEq(registry.submitReadings(ReadingBatch.packed(batch)), 1, "one accepted");
         _assertEq(token.balanceOf(prosumerPv), 0, "forged reading minted nothing");
         _assertEq(token.balanceOf(consumer), 400, "good reading kept");
         require(_status() == ISmartMeter.DeviceStatus.Active, "bad signature is no tamper evidence");
@@ -222,7 +224,7 @@ contract FoundationTest is FoundationWorld {
         batch[0] = _signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0);
         vm.prank(consumer);
         vm.expectRevert(abi.encodeWithSignature("AccessManagedUnauthorized(address)", consumer));
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
     }
 
     function test_submitReading_byDeviceKeyMints() public {
@@ -343,9 +345,15 @@ contract FoundationTest is FoundationWorld {
         _rejectedWithoutQuarantine(_signed(DEVICE_KEY, deviceId, 1, _interval(0) + 1, 0, 10, 0));
     }
 
-    function test_submitReadings_sequenceBeyondRangeRejected() public {
+    function test_submitReadings_partialRecordRevertsMalformedBatch() public {
         vm.warp(_interval(1) + 10);
-        _rejectedWithoutQuarantine(_signed(DEVICE_KEY, deviceId, uint64(1) << 40, _interval(0), 0, 10, 0));
+        ISmartMeter.SignedReading[] memory batch = new ISmartMeter.SignedReading[](1);
+        batch[0] = _signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0);
+        bytes memory records = bytes.concat(ReadingBatch.packed(batch), hex"00");
+        vm.prank(gateway);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.MalformedBatch.selector, records.length));
+        registry.submitReadings(records);
+        _assertEq(registry.getDevice(deviceId).lastSequence, 0, "nothing of the batch applied");
     }
 
     function test_submitReadings_unknownDeviceRejected() public {
@@ -393,7 +401,7 @@ contract FoundationTest is FoundationWorld {
     function test_submitReadings_emptyBatchReverts() public {
         vm.prank(gateway);
         vm.expectRevert(ISmartMeter.EmptyBatch.selector);
-        registry.submitReadings(new ISmartMeter.SignedReading[](0));
+        registry.submitReadings("");
     }
 
     function test_submitReadings_whilePausedReverts() public {
@@ -401,7 +409,7 @@ contract FoundationTest is FoundationWorld {
         registry.pause();
         vm.prank(gateway);
         vm.expectRevert(abi.encodeWithSignature("EnforcedPause()"));
-        registry.submitReadings(new ISmartMeter.SignedReading[](1));
+        registry.submitReadings(new bytes(ReadingRecords.RECORD_BYTES));
     }
 
     function test_setDeviceStatus_cannotLiftQuarantine() public {

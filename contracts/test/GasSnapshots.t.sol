@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {MarketWorld} from "./base/MarketWorld.sol";
+import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {CarbonWorld} from "./base/CarbonWorld.sol";
 import {IEnergyMarket} from "../interfaces/IEnergyMarket.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
@@ -43,7 +44,7 @@ contract MeterAndMarketGasSnapshots is MarketWorld {
     function test_gas_submitReadings_batchOfFive() public {
         ISmartMeter.SignedReading[] memory batch = _readEverySeller();
         vm.prank(gateway);
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
         uint256 gasUsed = gas.snapshotGasLastCall(METER, "submitReadings_batch_of_5");
         gas.snapshotValue(METER, "submitReadings_per_reading_in_batch_of_5", gasUsed / TRADERS);
         _assertEq(token.balanceOf(sellers[0]), 1_000, "the reading minted");
@@ -52,7 +53,7 @@ contract MeterAndMarketGasSnapshots is MarketWorld {
     function test_gas_transferEnergy_toAnotherHolder() public {
         ISmartMeter.SignedReading[] memory batch = _readEverySeller();
         vm.prank(gateway);
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
         vm.prank(sellers[0]);
         token.transferEnergy(sellers[1], 400);
         gas.snapshotGasLastCall(TOKEN, "transferEnergy_existing_holder");
@@ -100,7 +101,7 @@ contract MeterAndMarketGasSnapshots is MarketWorld {
     function test_gas_depositEnergy_existingAccount() public {
         ISmartMeter.SignedReading[] memory batch = _readEverySeller();
         vm.prank(gateway);
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
         vm.prank(sellers[0]);
         market.depositEnergy(1_000);
         gas.snapshotGasLastCall(MARKET, "depositEnergy_existing_account");

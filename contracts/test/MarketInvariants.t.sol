@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {MarketWorld} from "./base/MarketWorld.sol";
+import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {IEnergyMarket} from "../interfaces/IEnergyMarket.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
 
@@ -137,7 +138,7 @@ contract MarketHandler is MarketWorld {
         lastReadingInterval[i] = interval;
         (uint256 currentBefore, uint256 previousBefore) = token.liveBuckets(sellers[i]);
         vm.prank(gateway);
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
         // After a gap the registry spreads the export over the time since the last reading:
         // the previous epoch's part expires an epoch sooner, an expired epoch's is never minted.
         (uint256 currentAfter, uint256 previousAfter) = token.liveBuckets(sellers[i]);

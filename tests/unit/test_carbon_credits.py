@@ -19,7 +19,7 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.governance import Governance
 from gridledger.cli.demo import FIRMWARE, INTERVAL_S, START_TIME, Participant
 from gridledger.errors import CarbonError, ContractRevertError
-from gridledger.meter.signing import MeterReading, registry_domain_separator
+from gridledger.meter.signing import MeterReading, pack_readings, registry_domain_separator
 
 CARBON = load_artifact("CarbonCredit")
 POOL = load_artifact("CarbonPool")
@@ -54,7 +54,7 @@ def _read_more(
             REGISTRY,
             system.registry,
             "submitReadings",
-            [anna.key.sign_reading(reading, domain)],
+            pack_readings([anna.key.sign_reading(reading, domain)]),
         )
 
 
@@ -223,7 +223,11 @@ def test_pending_waits_for_a_reading_after_a_quarantine_reset(demo_world: World)
     tampered = MeterReading(anna.device_id, 5, start, anna.import_wh, anna.export_wh + 100, 1, FIRMWARE)
     gateway = named_account("gateway")
     chain.transact(
-        gateway, REGISTRY, system.registry, "submitReadings", [anna.key.sign_reading(tampered, domain)]
+        gateway,
+        REGISTRY,
+        system.registry,
+        "submitReadings",
+        pack_readings([anna.key.sign_reading(tampered, domain)]),
     )
     governance = Governance(chain, system.multisig, governor_keys()[:2], gateway)
     governance.execute(

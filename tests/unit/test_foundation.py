@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from eth_utils.crypto import keccak
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridledger.chain.abi import load_artifact
@@ -12,9 +12,13 @@ from gridledger.chain.deploy import System
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import FIRMWARE, INTERVAL_S, Participant, _account
 from gridledger.errors import ArtifactError, ContractRevertError
+from gridledger.meter.gateway import REJECT_REASONS
 from gridledger.meter.signing import (
+    READING_RECORD_BYTES,
     DeviceKey,
     MeterReading,
+    SignedReadingTuple,
+    pack_readings,
     reading_digest,
     registry_domain_separator,
 )
@@ -66,6 +70,65 @@ def test_readingDigest_pythonMatchesContract(
     assert on_chain == reading_digest(reading, registry_domain_separator(1, registry))
 
 
+FORTY_BITS = 2**40 - 1
+
+
+# Rejected readings change no state, so one demo world serves every example.
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    records=st.lists(
+        st.tuples(
+            st.integers(10**6, FORTY_BITS),  # device ids the demo world never registered
+            st.integers(0, FORTY_BITS),
+            st.integers(0, FORTY_BITS),
+            st.integers(0, 2**64 - 1),
+            st.integers(0, 2**64 - 1),
+            st.integers(0, 255),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_submitReadings_packedRecords_reachTheRegistryWithTheirOwnIds(
+    demo_world: World, records: list[tuple[int, int, int, int, int, int]]
+) -> None:
+    chain, system, _, _ = demo_world
+    key = DeviceKey(keccak(text="stray meter"))
+    domain = registry_domain_separator(chain.chain_id, system.registry)
+    batch = [key.sign_reading(MeterReading(*fields, FIRMWARE), domain) for fields in records]
+    assert chain.transact(
+        _account("gateway"), REGISTRY, system.registry, "submitReadings", pack_readings(batch)
+    ) == (0,)
+    rejected = [
+        (fields["deviceId"], fields["sequence"], REJECT_REASONS[fields["reason"]])
+        for log in chain.last_logs
+        if (decoded := REGISTRY.decode_event(log)) and decoded[0] == "ReadingRejected"
+        for fields in [decoded[1]]
+    ]
+    assert rejected == [(device_id, sequence, "UnknownDevice") for device_id, sequence, *_ in records]
+
+
+@pytest.mark.parametrize("length_bytes", [1, READING_RECORD_BYTES - 1, READING_RECORD_BYTES + 32])
+def test_submitReadings_partialRecord_revertsMalformedBatch(demo_world: World, length_bytes: int) -> None:
+    chain, system, participants, _ = demo_world
+    batch = pack_readings(_next_readings(chain, system, participants))[:length_bytes]
+    with pytest.raises(ContractRevertError) as raised:
+        chain.transact(_account("gateway"), REGISTRY, system.registry, "submitReadings", batch)
+    assert raised.value.error_name == "MalformedBatch"
+    assert raised.value.error_args == (length_bytes,)
+
+
+def _next_readings(
+    chain: EmbeddedChain, system: System, participants: list[Participant]
+) -> list[SignedReadingTuple]:
+    start = chain.timestamp - chain.timestamp % INTERVAL_S
+    domain = registry_domain_separator(chain.chain_id, system.registry)
+    return [
+        p.key.sign_reading(MeterReading(p.device_id, 5, start, p.import_wh, p.export_wh, 0, FIRMWARE), domain)
+        for p in participants
+    ]
+
+
 def test_transferEnergy_toUnverifiedRaisesTypedError(demo_world: World) -> None:
     chain, system, participants, _ = demo_world
     stranger = _account("stranger")
@@ -79,7 +142,7 @@ def test_submitReadings_byNonGatewayRaisesUnauthorized(demo_world: World) -> Non
     chain, system, participants, _ = demo_world
     intruder = participants[2].owner
     with pytest.raises(ContractRevertError) as raised:
-        chain.transact(intruder, REGISTRY, system.registry, "submitReadings", [])
+        chain.transact(intruder, REGISTRY, system.registry, "submitReadings", b"")
     assert raised.value.error_name == "AccessManagedUnauthorized"
 
 
@@ -92,7 +155,7 @@ def test_submitReading_tamperFlagQuarantinesDevice(demo_world: World) -> None:
     domain = registry_domain_separator(chain.chain_id, system.registry)
     gateway = _account("gateway")
     signed = anna.key.sign_reading(tampered, domain)
-    accepted = chain.transact(gateway, REGISTRY, system.registry, "submitReadings", [signed])
+    accepted = chain.transact(gateway, REGISTRY, system.registry, "submitReadings", pack_readings([signed]))
     assert accepted == (0,)
     status = chain.call(REGISTRY, system.registry, "getDevice", anna.device_id)[0][6]
     assert status == 4  # Quarantined

@@ -22,10 +22,12 @@ from gridledger.meter.gateway import (
 )
 from gridledger.meter.signing import (
     FLAG_TAMPER,
+    READING_RECORD_BYTES,
     SECP256K1_HALF_ORDER,
     DeviceKey,
     MeterReading,
     SignedReadingTuple,
+    pack_readings,
     reading_of,
     registry_domain_separator,
 )
@@ -108,6 +110,19 @@ def test_enqueue_unknownDevice_isRefused(demo_world: World) -> None:
     with pytest.raises(ReadingRefused) as refused:
         gateway.enqueue(stray)
     assert refused.value.reason == "UnknownDevice"
+
+
+@pytest.mark.parametrize("wide_field", ["device_id", "sequence", "interval_start"])
+def test_enqueue_fieldWiderThanItsRecord_isRefusedBeforeTheRegistryIsAsked(
+    demo_world: World, wide_field: str
+) -> None:
+    chain, system, participants, _ = demo_world
+    gateway = Gateway(chain, system.registry, _account("gateway"))
+    genuine = _readings(chain, system, participants[:1], 5)[0]
+    wide = _resigned(chain, system, participants[0].key, genuine, **{wide_field: 2**40})
+    with pytest.raises(ReadingRefused) as refused:
+        gateway.enqueue(wide)
+    assert refused.value.reason == "ValueOutOfRange" and gateway.pending == 0
 
 
 # ---------------------------------------------------------------- tamper evidence and conflicts
@@ -240,7 +255,7 @@ def test_flush_staleReadingTheChainDoesNotHold_staysRejected(demo_world: World) 
     gateway = Gateway(chain, system.registry, _account("gateway"))
     meter = participants[0]
     held = _readings(chain, system, [meter], 5)[0]
-    chain.transact(_account("gateway"), REGISTRY, system.registry, "submitReadings", [held])
+    chain.transact(_account("gateway"), REGISTRY, system.registry, "submitReadings", pack_readings([held]))
     other = _resigned(chain, system, meter.key, held, export_wh=held[4] + 1)
     gateway.enqueue(other)
     assert gateway.flush().rejected == {(meter.device_id, 5): "StaleSequence"}
@@ -267,9 +282,9 @@ class _GasChain:
         return ((signer, owner, 1, 0, 0, 5000, 1, FIRMWARE, 0, 0, 0, 0),)
 
     def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> object:
-        batch = args[0]
-        self.batches.append(len(batch))
-        self.last_gas_used = self.gas_per_reading * len(batch)
+        readings = len(args[0]) // READING_RECORD_BYTES
+        self.batches.append(readings)
+        self.last_gas_used = self.gas_per_reading * readings
         return ()
 
     def logs(self, address: str, topic0: bytes) -> list[EventLog]:

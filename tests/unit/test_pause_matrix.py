@@ -21,7 +21,7 @@ from gridledger.errors import ContractRevertError
 from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.market.escrow import PERMIT_TYPEHASH, PERMIT_TYPES
 from gridledger.meter.gateway import REJECT_REASONS
-from gridledger.meter.signing import FLAG_TAMPER, MeterReading, registry_domain_separator
+from gridledger.meter.signing import FLAG_TAMPER, MeterReading, pack_readings, registry_domain_separator
 
 PAUSABLE = [name for name in FUNCTION_ROLES if "pause" in load_artifact(name).functions]
 SUSPENDED = 3  # DeviceStatus.Suspended
@@ -54,7 +54,7 @@ def _quarantined_carla(world: World) -> tuple[Any, ...]:
     signed = carla.key.sign_reading(
         tampered, registry_domain_separator(world.chain.chain_id, world.system.registry)
     )
-    world.send(world.actors["gateway"], "SmartMeterRegistry", "submitReadings", [signed])
+    world.send(world.actors["gateway"], "SmartMeterRegistry", "submitReadings", pack_readings([signed]))
     return (carla.device_id, carla.import_wh, carla.export_wh)
 
 
@@ -250,7 +250,7 @@ def test_submitReadings_while_token_paused_mints_nothing(world: World) -> None:
         reading, registry_domain_separator(world.chain.chain_id, world.system.registry)
     )
     _paused(world, "EnergyToken")
-    assert _call(world, "SmartMeterRegistry", "submitReadings", ([signed],)) is None
+    assert _call(world, "SmartMeterRegistry", "submitReadings", (pack_readings([signed]),)) is None
     registry = load_artifact("SmartMeterRegistry")
     events = [decoded for log in world.chain.last_logs if (decoded := registry.decode_event(log))]
     outcomes = [(name, fields) for name, fields in events if name in ("ReadingAccepted", "ReadingRejected")]

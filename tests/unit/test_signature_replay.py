@@ -21,7 +21,12 @@ from gridledger.chain.hashing import keccak
 from gridledger.cli.demo import FIRMWARE, INTERVAL_S, START_TIME, Participant
 from gridledger.errors import ContractRevertError
 from gridledger.market.orders import Order, market_domain_separator, order_hash
-from gridledger.meter.signing import MeterReading, SignedReadingTuple, registry_domain_separator
+from gridledger.meter.signing import (
+    MeterReading,
+    SignedReadingTuple,
+    pack_readings,
+    registry_domain_separator,
+)
 
 REGISTRY = load_artifact("SmartMeterRegistry")
 MULTISIG = load_artifact("GovernanceMultisig")
@@ -85,7 +90,7 @@ def _next_reading(world: World, who: Participant, domain: bytes | None = None) -
 
 def _relay(world: World, batch: list[SignedReadingTuple]) -> dict[int, int]:
     """Submit as the gateway; returns each device's outcome (0 accepted, else RejectReason)."""
-    world.send(world.actors["gateway"], "SmartMeterRegistry", "submitReadings", batch)
+    world.send(world.actors["gateway"], "SmartMeterRegistry", "submitReadings", pack_readings(batch))
     outcomes: dict[int, int] = {}
     for log in world.chain.last_logs:
         decoded = REGISTRY.decode_event(log)

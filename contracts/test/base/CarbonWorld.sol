@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {Cheats} from "./Cheats.sol";
+import {ReadingBatch} from "./ReadingBatch.sol";
 import {GridAccessManager} from "../../GridAccessManager.sol";
 import {EnergyToken} from "../../EnergyToken.sol";
 import {SmartMeterRegistry} from "../../SmartMeterRegistry.sol";
@@ -140,7 +141,7 @@ abstract contract CarbonWorld {
             batch[i].vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
         }
         vm.prank(gateway);
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
     }
 
     /// @dev One interval in which every device exported `exportWh`.

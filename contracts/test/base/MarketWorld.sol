@@ -2,6 +2,7 @@
 pragma solidity ^0.8.26;
 
 import {Cheats} from "./Cheats.sol";
+import {ReadingBatch} from "./ReadingBatch.sol";
 import {GridAccessManager} from "../../GridAccessManager.sol";
 import {EnergyToken} from "../../EnergyToken.sol";
 import {SmartMeterRegistry} from "../../SmartMeterRegistry.sol";
@@ -112,7 +113,7 @@ abstract contract MarketWorld {
             batch[i] = _signedReading(i, 1, aligned, SELLER_ESCROW_WH);
         }
         vm.prank(gateway);
-        registry.submitReadings(batch);
+        registry.submitReadings(ReadingBatch.packed(batch));
         for (uint256 i; i < TRADERS; ++i) {
             vm.prank(vm.addr(sellerKeys[i]));
             market.depositEnergy(SELLER_ESCROW_WH);

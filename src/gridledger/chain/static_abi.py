@@ -1,15 +1,15 @@
 """ABI encoding and decoding of the shapes the platform's hot calls use, without eth_abi's overhead.
 
-Every meter reading and order is hashed as an EIP-712 struct of static fields, twice; meter
-batches (`submitReadings`), interval settlements (`settleInterval`) and zone reservations carry
-arrays of hundreds of static structs. eth_abi validates and encodes every field through a tree
-of encoder objects: about 12 ms for each such batch or settlement here, a third of a
-simulation's time. These shapes need only the ABI's simplest rules (a static value is its words; a dynamic
-array of static elements is its length and their words, placed after the head at an offset),
-so they are encoded here; any other type, or any value that does not fit its type exactly,
-goes to eth_abi, which also raises its errors. Return values and event data of the same shapes
-(every embedded-EVM call's output is decoded: about 200,000 per simulated day) are decoded here
-too, and anything outside them, or any word whose padding is not clean, goes to eth_abi.
+Every meter reading and order is hashed as an EIP-712 struct of static fields, twice; interval
+settlements (`settleInterval`) and zone reservations carry arrays of hundreds of static
+structs. eth_abi validates and encodes every field through a tree of encoder objects: about 12
+ms for each such settlement here, a third of a simulation's time. These shapes need only the
+ABI's simplest rules (a static value is its words; a dynamic array of static elements is its
+length and their words, placed after the head at an offset), so they are encoded here; any
+other type, or any value that does not fit its type exactly, goes to eth_abi, which also raises
+its errors. Return values and event data of the same shapes (every embedded-EVM call's output
+is decoded: about 200,000 per simulated day) are decoded here too, and anything outside them,
+or any word whose padding is not clean, goes to eth_abi.
 `tests/property/test_static_abi.py` checks that both give the same bytes and the same values.
 """
 

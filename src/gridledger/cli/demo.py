@@ -29,6 +29,7 @@ from gridledger.meter.signing import (
     EnergySource,
     MeterReading,
     encode_device_data,
+    pack_readings,
     registry_domain_separator,
 )
 
@@ -127,7 +128,7 @@ def build_demo(chain: Chain) -> tuple[System, list[Participant], int]:
         # A forged reading for anna's meter: signed by the wrong key, skipped by the registry.
         forged = MeterReading(participants[0].device_id, 100 + k, interval_start, 0, 10**6, 0, FIRMWARE)
         batch.append(forger.sign_reading(forged, domain))
-        chain.transact(gateway, registry, system.registry, "submitReadings", batch)
+        chain.transact(gateway, registry, system.registry, "submitReadings", pack_readings(batch))
         # Count acceptances from chain state, which every backend can read back.
         accepted = sum(
             chain.call(registry, system.registry, "getDevice", p.device_id)[0][8] == k + 1

@@ -31,6 +31,8 @@ from gridledger.errors import ChainError, ContractRevertError, GatewayError, Rea
 from gridledger.meter.signing import (
     FLAG_TAMPER,
     SignedReadingTuple,
+    fits_record,
+    pack_readings,
     reading_digest,
     reading_of,
     recover_reading_signer,
@@ -42,7 +44,7 @@ REJECT_REASONS = (
     "None", "UnknownDevice", "BadSignature", "DeviceNotActive", "OwnerNotVerified", "StaleSequence",
     "MisalignedInterval", "IntervalNotAfterLast", "IntervalInFuture", "IntervalTooOld", "ValueOutOfRange",
     "TamperFlag", "FirmwareNotApproved", "RegisterRollback", "ImpossibleDelta",
-    "MalformedReading", "MintRefused",
+    "MintRefused",
 )  # fmt: skip
 ACCEPTED_TOPIC = event_topic("ReadingAccepted(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8)")
 REJECTED_TOPIC = event_topic("ReadingRejected(uint256,uint256,uint8)")
@@ -142,8 +144,11 @@ class Gateway:
     def enqueue(self, reading: SignedReadingTuple) -> bool:
         """Queue a verified reading; False if this very reading is already queued or delivered.
 
-        Raises ReadingRefused if the device is unknown or the signature is not the device's."""
+        Raises ReadingRefused if a field is wider than the registry takes it, the device is
+        unknown or the signature is not the device's."""
         key = (reading[0], reading[1])
+        if not fits_record(reading):
+            raise ReadingRefused(key[0], key[1], "ValueOutOfRange")
         try:
             digest = self._verify(reading)
         except ChainError as failed:
@@ -259,7 +264,9 @@ class Gateway:
                     if not keys:
                         return
                 batch = [self._queue[k] for k in keys]
-                self._chain.transact(self._sender, self._abi, self._registry, "submitReadings", batch)
+                self._chain.transact(
+                    self._sender, self._abi, self._registry, "submitReadings", pack_readings(batch)
+                )
             except ContractRevertError as refused:
                 # The whole batch was refused (paused, role revoked): retrying now won't help.
                 raise GatewayError(f"registry refused the batch: {refused}") from refused

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -48,6 +49,35 @@ class MeterReading:
 
 
 SignedReadingTuple = tuple[int, int, int, int, int, int, bytes, bytes, bytes]
+
+# A submitReadings batch is its readings' records back to back (contracts/libraries/
+# ReadingRecords.sol): a word of the packed fields, then firmwareHash, r and vs.
+READING_RECORD_BYTES = 128
+# (bit width, shift) of each packed field in the record's first word, in SignedReading order.
+_RECORD_FIELDS = ((40, 216), (40, 176), (40, 136), (64, 72), (64, 8), (8, 0))
+
+
+def fits_record(reading: SignedReadingTuple) -> bool:
+    """Whether every field fits its record width (deviceId, sequence and intervalStart take
+    40 bits there, the width the registry keeps them in)."""
+    return all(
+        0 <= value < 1 << width for value, (width, _) in zip(reading[:6], _RECORD_FIELDS, strict=True)
+    ) and all(len(word) == 32 for word in reading[6:])
+
+
+def reading_record(reading: SignedReadingTuple) -> bytes:
+    """One reading as submitReadings takes it; ValueError if a field exceeds its record width."""
+    if not fits_record(reading):
+        raise ValueError(f"reading {reading[:2]} has a field wider than its record field")
+    fields = 0
+    for value, (_, shift) in zip(reading[:6], _RECORD_FIELDS, strict=True):
+        fields |= value << shift
+    return fields.to_bytes(32, "big") + reading[6] + reading[7] + reading[8]
+
+
+def pack_readings(readings: Sequence[SignedReadingTuple]) -> bytes:
+    """The submitReadings batch of `readings`, in order."""
+    return b"".join(reading_record(reading) for reading in readings)
 
 
 class DeviceKind(IntEnum):
@@ -103,7 +133,7 @@ class DeviceKey(SigningKey):
     """A meter's secp256k1 key; its address is what the registry knows the device by."""
 
     def sign_reading(self, reading: MeterReading, domain: bytes) -> SignedReadingTuple:
-        """The SignedReading struct for submitReadings, with an EIP-2098 compact signature."""
+        """The signed reading (SignedReading's fields) with an EIP-2098 compact signature."""
         r, vs = self.sign_compact(reading_digest(reading, domain))
         return (*reading.fields(), r, vs)
 

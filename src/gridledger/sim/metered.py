@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from gridledger.chain.abi import Artifact, EventLog
 from gridledger.chain.deploy import Chain
+from gridledger.meter.signing import READING_RECORD_BYTES
 
 
 class GasMeteredChain(Chain, Protocol):
@@ -66,8 +67,12 @@ class MeteredChain:
         entry = self.gas.setdefault((self.phase, f"{artifact.name}.{fn}"), GasEntry())
         entry.transactions += 1
         entry.gas += self.inner.last_gas_used
-        batch = args[-1] if fn in ("submitReadings", "settleInterval") else None
-        entry.items += len(batch) if isinstance(batch, list) else 1
+        if fn == "submitReadings":
+            entry.items += len(args[-1]) // READING_RECORD_BYTES
+        elif fn == "settleInterval":
+            entry.items += len(args[-1])
+        else:
+            entry.items += 1
         self.step_logs.extend(self.inner.last_logs)
         return result
 
