@@ -72,7 +72,7 @@ contract MeterAndMarketGasSnapshots is MarketWorld {
     /// @dev A first-time buyer's payment escrow both ways: approve then deposit (two
     ///      transactions), or one deposit with a permit.
     function test_gas_firstPaymentDeposit_approveThenDeposit() public {
-        address buyer = _newVerifiedBuyer();
+        address buyer = _newVerifiedBuyer(1_000_000);
         vm.prank(buyer);
         dollar.approve(address(market), 1_000_000);
         uint256 approveGas = gas.snapshotGasLastCall(MARKET, "approve_first_time_buyer");
@@ -83,19 +83,10 @@ contract MeterAndMarketGasSnapshots is MarketWorld {
     }
 
     function test_gas_firstPaymentDeposit_withPermit() public {
-        address buyer = _newVerifiedBuyer();
+        address buyer = _newVerifiedBuyer(1_000_000);
         _depositWithPermit(buyer, 1_000_000, _paymentPermit(NEW_BUYER_KEY, buyer, 1_000_000, block.timestamp + 1));
         gas.snapshotGasLastCall(MARKET, "depositPaymentWithPermit_first_time_buyer");
         _assertEq(dollar.balanceOf(address(market)), TRADERS * BUYER_ESCROW_UNITS + 1_000_000, "escrowed");
-    }
-
-    uint256 internal constant NEW_BUYER_KEY = 0xB0B;
-
-    function _newVerifiedBuyer() internal returns (address buyer) {
-        buyer = vm.addr(NEW_BUYER_KEY);
-        vm.prank(regulator);
-        token.setParticipant(buyer, true, 276);
-        dollar.mint(buyer, 1_000_000);
     }
 
     function test_gas_depositEnergy_existingAccount() public {

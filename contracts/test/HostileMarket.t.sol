@@ -191,6 +191,31 @@ contract HostileMarketTest is MarketWorld {
         _assertEq(feeDollar.balanceOf(address(feeMarket)), 2 * DEPOSIT_UNITS, "held");
     }
 
+    // ------------------------------------------------------------ payment tokens without EIP-2612
+    // A fee of 0 makes the fee token a plain OpenZeppelin ERC-20, which has no `permit`.
+    function test_depositPaymentWithPermit_tokenWithoutPermitNorAllowance_revertsPermitRefused() public {
+        (EnergyMarket plainMarket, IMintableToken plainDollar) = _feeMarket(0, false);
+        plainDollar.mint(buyers[0], DEPOSIT_UNITS);
+
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.PaymentPermitRefused.selector, buyers[0], DEPOSIT_UNITS));
+        vm.prank(buyers[0]);
+        plainMarket.depositPaymentWithPermit(DEPOSIT_UNITS, block.timestamp + 1 hours, 27, bytes32(0), bytes32(0));
+        _assertEq(plainDollar.balanceOf(buyers[0]), DEPOSIT_UNITS, "wallet untouched");
+        _assertEq(_paymentOf(plainMarket, buyers[0]), 0, "nothing credited");
+    }
+
+    function test_depositPaymentWithPermit_tokenWithoutPermitButApproved_depositsOnTheAllowance() public {
+        (EnergyMarket plainMarket, IMintableToken plainDollar) = _feeMarket(0, false);
+        plainDollar.mint(buyers[0], DEPOSIT_UNITS);
+        vm.prank(buyers[0]);
+        plainDollar.approve(address(plainMarket), DEPOSIT_UNITS);
+
+        vm.prank(buyers[0]);
+        plainMarket.depositPaymentWithPermit(DEPOSIT_UNITS, block.timestamp + 1 hours, 27, bytes32(0), bytes32(0));
+        _assertEq(_paymentOf(plainMarket, buyers[0]), DEPOSIT_UNITS, "credited");
+        _assertEq(plainDollar.balanceOf(address(plainMarket)), DEPOSIT_UNITS, "held");
+    }
+
     // ------------------------------------------------------------ hook tokens and hostile traders
     function test_depositPayment_senderHookReentersEscrow_refusedAndCreditedOnce() public {
         (EnergyMarket hookMarket, IMintableToken hookDollar) = _hookMarket();

@@ -7,17 +7,13 @@ import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 /// @notice A first-time buyer escrows payment in one transaction with an EIP-2612 permit.
 contract MarketPermitTest is MarketWorld {
-    uint256 internal constant NEW_BUYER_KEY = 0xB0B;
     uint256 internal constant UNITS = 5_000_000;
 
     address internal newBuyer;
 
     function setUp() public {
         _buildWorld();
-        newBuyer = vm.addr(NEW_BUYER_KEY);
-        vm.prank(regulator);
-        token.setParticipant(newBuyer, true, 276);
-        dollar.mint(newBuyer, UNITS);
+        newBuyer = _newVerifiedBuyer(UNITS);
     }
 
     function _escrowed(address trader) internal view returns (uint256 units) {

@@ -135,6 +135,17 @@ abstract contract MarketWorld {
         reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
     }
 
+    /// @dev Key of a verified buyer who has never traded (first-time deposits).
+    uint256 internal constant NEW_BUYER_KEY = 0xB0B;
+
+    /// @dev Verifies the NEW_BUYER_KEY account and gives it `units` of the test dollar.
+    function _newVerifiedBuyer(uint256 units) internal returns (address buyer) {
+        buyer = vm.addr(NEW_BUYER_KEY);
+        vm.prank(regulator);
+        token.setParticipant(buyer, true, 276);
+        dollar.mint(buyer, units);
+    }
+
     /// @dev An EIP-2612 permit of the test dollar for the market, signed with `signerKey` in the
     ///         name of `owner` (a different key forges it).
     function _paymentPermit(uint256 signerKey, address owner, uint256 value, uint256 deadline)
