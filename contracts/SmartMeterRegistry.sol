@@ -285,7 +285,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         if (count > MAX_BATCH_READINGS) revert BatchTooLarge(count, MAX_BATCH_READINGS);
         uint256 maxAge = _maxReadingAgeSeconds;
         for (uint256 i; i < count; ++i) {
-            if (_processReading(readings.at(i), maxAge, true) == RejectReason.None) ++accepted;
+            if (_processReading(readings.readingAt(i), maxAge, true) == RejectReason.None) ++accepted;
         }
     }
 

@@ -12,7 +12,7 @@ import {Roles} from "../libraries/Roles.sol";
 import {DeviceGrid} from "./base/DeviceGrid.sol";
 
 /// @notice Drives many meters through time: honest readings, lost ones (sequence gaps), replays,
-///         new intervals signed under a used sequence, forged, tampering and implausible ones, batches sent while the token is
+///         new intervals signed under a used sequence, forged, garbage-signed, tampering and implausible ones, batches sent while the token is
 ///         paused, suspensions, quarantine resets, transfers, holder burns, escrow and expiry
 ///         (time moves up to days, across epochs). Every token and registry event is read back
 ///         into ghost sums, so the invariants compare the contracts with what they announced.
@@ -240,6 +240,11 @@ contract MeterHandler {
             vm.sign(keys[mode == 3 ? (i + 1) % DEVICES : i], registry.readingDigest(reading));
         reading.r = r;
         reading.vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+        if (mode == 5) {
+            // mode 5: a whole record whose signature words are any bit pattern (high s, either v).
+            reading.r = keccak256(abi.encode(bits, "r"));
+            reading.vs = keccak256(abi.encode(bits, "vs"));
+        }
     }
 
     // ---------------------------------------------------------------- ghosts

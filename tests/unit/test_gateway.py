@@ -113,9 +113,7 @@ def test_enqueue_unknownDevice_isRefused(demo_world: World) -> None:
 
 
 @pytest.mark.parametrize("wide_field", ["device_id", "sequence", "interval_start"])
-def test_enqueue_fieldWiderThanItsRecord_isRefusedBeforeTheRegistryIsAsked(
-    demo_world: World, wide_field: str
-) -> None:
+def test_enqueue_fieldWiderThanItsRecord_isRefusedValueOutOfRange(demo_world: World, wide_field: str) -> None:
     chain, system, participants, _ = demo_world
     gateway = Gateway(chain, system.registry, _account("gateway"))
     genuine = _readings(chain, system, participants[:1], 5)[0]

@@ -58,8 +58,9 @@ _RECORD_FIELDS = ((40, 216), (40, 176), (40, 136), (64, 72), (64, 8), (8, 0))
 
 
 def fits_record(reading: SignedReadingTuple) -> bool:
-    """Whether every field fits its record width (deviceId, sequence and intervalStart take
-    40 bits there, the width the registry keeps them in)."""
+    """Whether every field fits its record width. Sequence and intervalStart take 40 bits
+    there, the width the registry keeps them in; deviceId takes 40 bits too: the registry numbers
+    devices from 1, and 2^40 ids are a thousand times any utility's meter count."""
     return all(
         0 <= value < 1 << width for value, (width, _) in zip(reading[:6], _RECORD_FIELDS, strict=True)
     ) and all(len(word) == 32 for word in reading[6:])
