@@ -8,7 +8,14 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {ISmartMeter} from "./interfaces/ISmartMeter.sol";
 import {IEnergyToken} from "./interfaces/IEnergyToken.sol";
 import {IGridManagement} from "./interfaces/IGridManagement.sol";
-import {DeviceRecords} from "./libraries/DeviceRecords.sol";
+import {
+    DeviceState,
+    DeviceStateLibrary,
+    DeviceProfile,
+    DeviceProfileLibrary,
+    HistoryEntry,
+    HistoryEntryLibrary
+} from "./libraries/DeviceRecords.sol";
 import {ReadingRecords} from "./libraries/ReadingRecords.sol";
 
 /// @title SmartMeterRegistry
@@ -25,12 +32,11 @@ import {ReadingRecords} from "./libraries/ReadingRecords.sol";
 ///      be resubmitted once its cause is gone, and the registers are cumulative, so a later
 ///      accepted reading carries any energy of readings that were never accepted.
 contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
-    using DeviceRecords for uint256;
     using ReadingRecords for bytes;
 
     // ---------------------------------------------------------------- constants
     /// @notice Readings cover aligned 15-minute intervals.
-    uint256 public constant INTERVAL_SECONDS = 900;
+    uint256 public constant INTERVAL_SECONDS = DeviceStateLibrary.INTERVAL_SECONDS;
     /// @notice Accepted readings kept on-chain per device; older ones come from events.
     uint256 public constant HISTORY_LENGTH = 16;
     /// @notice Tolerance for clocks: an interval may end this much after the block time.
@@ -74,9 +80,13 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     uint32 private _maxReadingAgeSeconds;
     uint16 private _firmwareCount;
 
-    mapping(uint256 deviceId => uint256 config) private _config;
-    mapping(uint256 deviceId => uint256 profile) private _profile;
-    mapping(uint256 deviceId => uint256[HISTORY_LENGTH] entries) private _history;
+    /// The hot-path word of each live key (a rotated-out key has none).
+    mapping(address signer => DeviceState) private _stateOf;
+    mapping(uint256 deviceId => address signer) private _signerOf;
+    mapping(uint256 deviceId => DeviceProfile) private _profile;
+    /// Written at registration in full (pre-warmed), so no reading writes a fresh slot.
+    mapping(uint256 deviceId => HistoryEntry[HISTORY_LENGTH] entries) private _history;
+    /// Every key ever registered or rotated in, to its device: a key is never reused.
     mapping(address device => uint256 deviceId) private _deviceIdOf;
     /// firmware hash => id (low 16 bits) | approved flag (bit 16)
     mapping(bytes32 firmwareHash => uint256 info) private _firmware;
@@ -124,11 +134,19 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
         uint256 deviceId = ++_deviceCount;
         _deviceIdOf[device] = deviceId;
-        _config[deviceId] =
-            DeviceRecords.packConfig(device, ratedPowerW, uint8(DeviceStatus.Active), uint16(firmware), 0);
-        _profile[deviceId] = DeviceRecords.packProfile(owner, gridNodeId, kind, source);
+        _signerOf[deviceId] = device;
         // Baseline: registers at zero, accounting starts with the interval of registration.
-        _history[deviceId][0] = DeviceRecords.packEntry(0, _alignedNow() - INTERVAL_SECONDS, 0, 0, 0);
+        uint256 baselineStart = _alignedNow() - INTERVAL_SECONDS;
+        _stateOf[device] = DeviceStateLibrary.registered(
+            deviceId, uint8(DeviceStatus.Active), uint16(firmware), ratedPowerW, baselineStart
+        );
+        _profile[deviceId] = DeviceProfileLibrary.pack(owner, gridNodeId, kind, source);
+        // Every ring slot gets the baseline (sequence 0: not a reading), so that the first
+        // readings overwrite a nonzero slot (5,000 gas) instead of filling a fresh one (22,100).
+        HistoryEntry baseline = HistoryEntryLibrary.pack(0, baselineStart, 0, 0, 0);
+        for (uint256 i; i < HISTORY_LENGTH; ++i) {
+            _history[deviceId][i] = baseline;
+        }
         emit DeviceRegistered(
             deviceId, device, owner, gridNodeId, DeviceKind(kind), EnergySource(source), ratedPowerW, firmwareHash
         );
@@ -136,24 +154,24 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
     /// @inheritdoc ISmartMeter
     function setDeviceStatus(uint256 deviceId, DeviceStatus status) external restricted {
-        uint256 config = _existingConfig(deviceId);
-        DeviceStatus from = DeviceStatus(config.status());
+        (address signer, DeviceState state) = _existingState(deviceId);
+        DeviceStatus from = DeviceStatus(state.status());
         // Quarantine has its own way in and out; decommissioning its own way in and none out.
         if (
             from == DeviceStatus.Quarantined || from == status || status == DeviceStatus.Quarantined
                 || status == DeviceStatus.Unregistered || from == DeviceStatus.Decommissioned
                 || status == DeviceStatus.Decommissioned
         ) revert InvalidStatusChange(deviceId, from, status);
-        _config[deviceId] = config.withStatus(uint8(status));
+        _stateOf[signer] = state.withStatus(uint8(status));
         emit DeviceStatusChanged(deviceId, from, status);
     }
 
     /// @inheritdoc ISmartMeter
     function transferDevice(uint256 deviceId, address newOwner) external restricted whenNotPaused {
-        _liveConfig(deviceId);
+        _liveState(deviceId);
         if (!energyToken.isVerified(newOwner)) revert OwnerNotVerified(newOwner);
-        uint256 profile = _profile[deviceId];
-        _profile[deviceId] = DeviceRecords.packProfile(newOwner, profile.gridNodeId(), profile.kind(), profile.source());
+        DeviceProfile profile = _profile[deviceId];
+        _profile[deviceId] = profile.withOwner(newOwner);
         emit DeviceOwnerChanged(deviceId, profile.owner(), newOwner);
     }
 
@@ -161,32 +179,34 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     /// @dev The old key stays mapped to the device, so no registration or rotation can take it
     ///      again, and it no longer matches the signer: its readings are rejected as BadSignature.
     function rotateDeviceKey(uint256 deviceId, address newKey) external restricted whenNotPaused {
-        uint256 config = _liveConfig(deviceId);
+        (address oldKey, DeviceState state) = _liveState(deviceId);
         if (newKey == address(0)) revert InvalidDeviceAddress();
         uint256 holder = _deviceIdOf[newKey];
         if (holder != 0) revert DeviceAlreadyRegistered(newKey, holder);
         _deviceIdOf[newKey] = deviceId;
-        _config[deviceId] = config.withSigner(newKey);
-        emit DeviceKeyRotated(deviceId, config.signer(), newKey);
+        _signerOf[deviceId] = newKey;
+        _stateOf[newKey] = state;
+        _stateOf[oldKey] = DeviceState.wrap(0);
+        emit DeviceKeyRotated(deviceId, oldKey, newKey);
     }
 
     /// @inheritdoc ISmartMeter
     function setRatedPower(uint256 deviceId, uint32 ratedPowerW) external restricted whenNotPaused {
-        uint256 config = _liveConfig(deviceId);
+        (address signer, DeviceState state) = _liveState(deviceId);
         if (ratedPowerW == 0) revert InvalidRatedPower();
-        uint256 fromW = config.ratedPowerW();
-        _placeRatedPower(config.signer(), _profile[deviceId].gridNodeId(), fromW, ratedPowerW);
-        _config[deviceId] = config.withRatedPower(ratedPowerW);
+        uint256 fromW = state.ratedPowerW();
+        _placeRatedPower(signer, _profile[deviceId].gridNodeId(), fromW, ratedPowerW);
+        _stateOf[signer] = state.withRatedPower(ratedPowerW);
         emit DeviceRatedPowerChanged(deviceId, fromW, ratedPowerW);
     }
 
     /// @inheritdoc ISmartMeter
     /// @dev Allowed while paused: it only takes minting power away.
     function decommissionDevice(uint256 deviceId) external restricted {
-        uint256 config = _liveConfig(deviceId);
-        _nodeRatedPowerW[_profile[deviceId].gridNodeId()] -= config.ratedPowerW();
-        _config[deviceId] = config.withStatus(uint8(DeviceStatus.Decommissioned));
-        emit DeviceStatusChanged(deviceId, DeviceStatus(config.status()), DeviceStatus.Decommissioned);
+        (address signer, DeviceState state) = _liveState(deviceId);
+        _nodeRatedPowerW[_profile[deviceId].gridNodeId()] -= state.ratedPowerW();
+        _stateOf[signer] = state.withStatus(uint8(DeviceStatus.Decommissioned));
+        emit DeviceStatusChanged(deviceId, DeviceStatus(state.status()), DeviceStatus.Decommissioned);
     }
 
     /// @inheritdoc ISmartMeter
@@ -211,19 +231,22 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
     /// @inheritdoc ISmartMeter
     function resetQuarantine(uint256 deviceId, uint64 importWh, uint64 exportWh) external restricted {
-        uint256 config = _existingConfig(deviceId);
-        if (DeviceStatus(config.status()) != DeviceStatus.Quarantined) revert DeviceNotQuarantined(deviceId);
-        uint256 head = config.head();
-        uint256 last = _history[deviceId][head];
+        (address signer, DeviceState state) = _existingState(deviceId);
+        if (DeviceStatus(state.status()) != DeviceStatus.Quarantined) revert DeviceNotQuarantined(deviceId);
         // Energy between the last accepted registers and the inspected ones is never minted.
-        if (importWh < last.importWh() || exportWh < last.exportWh()) revert RegisterBelowLast(deviceId);
+        if (importWh < state.importWh() || exportWh < state.exportWh()) revert RegisterBelowLast(deviceId);
+        if (importWh > DeviceStateLibrary.MAX_REGISTER_WH || exportWh > DeviceStateLibrary.MAX_REGISTER_WH) {
+            revert RegisterOutOfRange(deviceId, DeviceStateLibrary.MAX_REGISTER_WH);
+        }
         uint256 baselineStart = _alignedNow() - INTERVAL_SECONDS;
-        if (baselineStart < last.intervalStart()) baselineStart = last.intervalStart();
+        if (baselineStart < state.intervalStart()) baselineStart = state.intervalStart();
+        uint256 head = state.head();
+        HistoryEntry last = _history[deviceId][head];
         _history[deviceId][head] =
-            DeviceRecords.packEntry(last.sequence(), baselineStart, importWh, exportWh, last.exportDeltaWh());
-        _config[deviceId] = config.withStatus(uint8(DeviceStatus.Active));
-        uint256 unmintedWh = uint192(_unmintedExport[deviceId]) + (exportWh - last.exportWh());
-        _unmintedExport[deviceId] = unmintedWh | (last.sequence() << 192);
+            HistoryEntryLibrary.pack(last.sequence(), baselineStart, importWh, exportWh, last.exportDeltaWh());
+        _stateOf[signer] = state.withRegisters(baselineStart, importWh, exportWh).withStatus(uint8(DeviceStatus.Active));
+        uint256 unmintedWh = uint192(_unmintedExport[deviceId]) + (exportWh - state.exportWh());
+        _unmintedExport[deviceId] = unmintedWh | (state.sequence() << 192);
         emit QuarantineReset(deviceId, importWh, exportWh);
         emit DeviceStatusChanged(deviceId, DeviceStatus.Quarantined, DeviceStatus.Active);
     }
@@ -285,73 +308,80 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         if (count > MAX_BATCH_READINGS) revert BatchTooLarge(count, MAX_BATCH_READINGS);
         uint256 maxAge = _maxReadingAgeSeconds;
         for (uint256 i; i < count; ++i) {
-            if (_processReading(readings.readingAt(i), maxAge, true) == RejectReason.None) ++accepted;
+            SignedReading memory reading = readings.readingAt(i);
+            (address recovered, ECDSA.RecoverError err,) =
+                ECDSA.tryRecover(readingDigestOf(reading), reading.r, reading.vs);
+            // A signature that recovers no key finds no device word, like a foreign key's.
+            if (err != ECDSA.RecoverError.NoError) recovered = address(0);
+            if (_processReading(reading, recovered, maxAge) == RejectReason.None) ++accepted;
         }
     }
 
     /// @inheritdoc ISmartMeter
     function submitReading(uint256 deviceId, uint256 reading) external whenNotPaused {
-        uint256 config = _existingConfig(deviceId);
-        if (msg.sender != config.signer()) revert NotDeviceKey(msg.sender, deviceId);
-        uint256 last = _history[deviceId][config.head()];
-        if (reading > type(uint64).max) revert ReadingNotAccepted(deviceId, RejectReason.ValueOutOfRange);
+        if (!_isRegistered(deviceId)) revert UnknownDevice(deviceId);
+        DeviceState state = _stateOf[msg.sender];
+        if (state.deviceId() != deviceId) revert NotDeviceKey(msg.sender, deviceId);
+        if (reading > DeviceStateLibrary.MAX_REGISTER_WH) {
+            revert ReadingNotAccepted(deviceId, RejectReason.ValueOutOfRange);
+        }
         SignedReading memory signed = SignedReading({
             deviceId: uint64(deviceId),
-            sequence: uint64(last.sequence() + 1),
+            sequence: uint64(state.sequence() + 1),
             intervalStart: uint64(_alignedNow() - INTERVAL_SECONDS),
-            importWh: uint64(last.importWh()),
+            importWh: uint64(state.importWh()),
             exportWh: uint64(reading),
             flags: 0,
-            firmwareHash: _firmwareHashOf[config.firmwareId()],
+            firmwareHash: _firmwareHashOf[state.firmwareId()],
             r: bytes32(0),
             vs: bytes32(0)
         });
-        RejectReason reason = _processReading(signed, _maxReadingAgeSeconds, false);
+        // The caller is the device key: the transaction's signature is the reading's.
+        RejectReason reason = _processReading(signed, msg.sender, _maxReadingAgeSeconds);
         // A tampering reading is answered by quarantine, which must persist: no revert then.
         if (reason != RejectReason.None && !_isTamperEvidence(reason)) revert ReadingNotAccepted(deviceId, reason);
     }
 
-    /// @dev Checks and applies one reading; returns why it was rejected, or None. Never reverts
-    ///      on account of the reading (skip and report).
-    function _processReading(SignedReading memory reading, uint256 maxAge, bool checkSignature)
+    /// @dev Checks and applies one reading that `signer` signed; returns why it was rejected,
+    ///      or None. Never reverts on account of the reading (skip and report). The device word
+    ///      is keyed by the signing key, so a reading signed by any other key finds no word of
+    ///      its device: that is the signature check.
+    function _processReading(SignedReading memory reading, address signer, uint256 maxAge)
         private
         returns (RejectReason)
     {
         uint256 deviceId = reading.deviceId;
-        uint256 config = _config[deviceId];
-        if (config.signer() == address(0)) return _reject(reading, RejectReason.UnknownDevice);
-        if (checkSignature) {
-            (address recovered, ECDSA.RecoverError err,) =
-                ECDSA.tryRecover(readingDigestOf(reading), reading.r, reading.vs);
-            if (err != ECDSA.RecoverError.NoError || recovered != config.signer()) {
-                return _reject(reading, RejectReason.BadSignature);
-            }
+        DeviceState state = _stateOf[signer];
+        if (state.deviceId() != deviceId || deviceId == 0) {
+            return _reject(reading, _isRegistered(deviceId) ? RejectReason.BadSignature : RejectReason.UnknownDevice);
         }
-        if (config.status() != uint8(DeviceStatus.Active)) return _reject(reading, RejectReason.DeviceNotActive);
+        if (state.status() != uint8(DeviceStatus.Active)) return _reject(reading, RejectReason.DeviceNotActive);
 
-        uint256 last = _history[deviceId][config.head()];
-        RejectReason reason = _checkOrderAndTime(reading, last, maxAge);
+        RejectReason reason = _checkOrderAndTime(reading, state, maxAge);
         if (reason != RejectReason.None) return _reject(reading, reason);
 
         uint256 firmware = _firmware[reading.firmwareHash];
-        reason = _checkTamper(reading, last, config.ratedPowerW(), firmware);
+        reason = _checkTamper(reading, state, firmware);
         if (reason != RejectReason.None) {
-            _config[deviceId] = config.withStatus(uint8(DeviceStatus.Quarantined));
+            _stateOf[signer] = state.withStatus(uint8(DeviceStatus.Quarantined));
             emit DeviceQuarantined(deviceId, reading.sequence, reason);
             emit DeviceStatusChanged(deviceId, DeviceStatus.Active, DeviceStatus.Quarantined);
             return _reject(reading, reason);
         }
-        return _commitReading(reading, config, last, _profile[deviceId].owner(), uint16(firmware));
+        return _commitReading(reading, signer, state, _profile[deviceId].owner(), uint16(firmware));
     }
 
     /// @dev Replay, ordering and clock checks: failing them is not evidence of tampering.
-    function _checkOrderAndTime(SignedReading memory reading, uint256 last, uint256 maxAge)
+    function _checkOrderAndTime(SignedReading memory reading, DeviceState last, uint256 maxAge)
         private
         view
         returns (RejectReason)
     {
         if (reading.sequence <= last.sequence()) return RejectReason.StaleSequence;
-        if (reading.sequence > DeviceRecords.MAX_SEQUENCE) return RejectReason.ValueOutOfRange;
+        if (
+            reading.sequence > DeviceStateLibrary.MAX_SEQUENCE || reading.importWh > DeviceStateLibrary.MAX_REGISTER_WH
+                || reading.exportWh > DeviceStateLibrary.MAX_REGISTER_WH
+        ) return RejectReason.ValueOutOfRange;
         uint256 start = reading.intervalStart;
         if (start % INTERVAL_SECONDS != 0) return RejectReason.MisalignedInterval;
         if (start <= last.intervalStart()) return RejectReason.IntervalNotAfterLast;
@@ -363,11 +393,12 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     /// @dev Evidence a correctly signed reading can give that the meter is tampered with. The
     ///      bound credits the time the reading covers (end of the last accepted interval to the
     ///      end of this one), capped at MAX_CREDITED_GAP_SECONDS.
-    function _checkTamper(SignedReading memory reading, uint256 last, uint256 ratedPowerW, uint256 firmware)
+    function _checkTamper(SignedReading memory reading, DeviceState last, uint256 firmware)
         private
         pure
         returns (RejectReason)
     {
+        uint256 ratedPowerW = last.ratedPowerW();
         if (reading.flags & FLAG_TAMPER != 0) return RejectReason.TamperFlag;
         if (firmware & FIRMWARE_APPROVED == 0) return RejectReason.FirmwareNotApproved;
         if (reading.importWh < last.importWh() || reading.exportWh < last.exportWh()) {
@@ -387,8 +418,8 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     ///      immutable, trusted EnergyToken); then records the reading.
     function _commitReading(
         SignedReading memory reading,
-        uint256 config,
-        uint256 last,
+        address signer,
+        DeviceState last,
         address owner,
         uint256 firmwareId
     ) private returns (RejectReason) {
@@ -398,7 +429,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         uint256 mintedWh = previousWh + currentWh;
         RejectReason refusal = _mintReading(reading, owner, mintedWh, importDelta, previousWh);
         if (refusal != RejectReason.None) return refusal;
-        _recordReading(reading, config, last.sequence(), firmwareId, mintedWh);
+        _recordReading(reading, signer, last, firmwareId, mintedWh);
         if (expiredWh != 0) _recordExpiredExport(reading.deviceId, reading.sequence, expiredWh);
         _emitAccepted(reading, mintedWh, importDelta);
         return RejectReason.None;
@@ -428,23 +459,26 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         return RejectReason.None;
     }
 
-    /// @dev Writes the reading into the next history entry and the device's configuration.
+    /// @dev Writes the reading into the next history entry and the device word.
     function _recordReading(
         SignedReading memory reading,
-        uint256 config,
-        uint256 lastSequence,
+        address signer,
+        DeviceState last,
         uint256 firmwareId,
         uint256 mintedWh
     ) private {
         uint256 deviceId = reading.deviceId;
-        uint256 head = (config.head() + 1) % HISTORY_LENGTH;
-        _history[deviceId][head] = DeviceRecords.packEntry(
+        uint256 head = (last.head() + 1) % HISTORY_LENGTH;
+        _history[deviceId][head] = HistoryEntryLibrary.pack(
             reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, mintedWh
         );
-        if (firmwareId != config.firmwareId()) {
-            emit DeviceFirmwareUpdated(deviceId, _firmwareHashOf[config.firmwareId()], reading.firmwareHash);
+        if (firmwareId != last.firmwareId()) {
+            emit DeviceFirmwareUpdated(deviceId, _firmwareHashOf[last.firmwareId()], reading.firmwareHash);
         }
-        _config[deviceId] = config.withFirmwareAndHead(firmwareId, head);
+        _stateOf[signer] = last.withReading(
+            firmwareId, reading.sequence, reading.intervalStart, reading.importWh, reading.exportWh, head
+        );
+        uint256 lastSequence = last.sequence();
         if (reading.sequence > lastSequence + 1) emit ReadingSequenceGap(deviceId, lastSequence, reading.sequence);
     }
 
@@ -511,15 +545,15 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     // ---------------------------------------------------------------- views
     /// @inheritdoc ISmartMeter
     function validateReading(uint256 deviceId, uint256 readingId) external view returns (bool) {
-        uint256 config = _existingConfig(deviceId);
-        (bool found,) = _findInHistory(deviceId, config, readingId);
+        (, DeviceState state) = _existingState(deviceId);
+        (bool found,) = _findInHistory(deviceId, state, readingId);
         return found;
     }
 
     /// @inheritdoc ISmartMeter
     function getDeviceHistory(uint256 deviceId) external view returns (Reading[] memory history) {
-        uint256 config = _existingConfig(deviceId);
-        uint256 head = config.head();
+        (, DeviceState state) = _existingState(deviceId);
+        uint256 head = state.head();
         uint256 filled;
         for (uint256 i; i < HISTORY_LENGTH; ++i) {
             if (_history[deviceId][i].sequence() != 0) ++filled;
@@ -528,7 +562,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         // Walk from the oldest kept entry to the head, skipping the registration baseline.
         uint256 n;
         for (uint256 step = 1; step <= HISTORY_LENGTH; ++step) {
-            uint256 entry = _history[deviceId][(head + step) % HISTORY_LENGTH];
+            HistoryEntry entry = _history[deviceId][(head + step) % HISTORY_LENGTH];
             if (entry.sequence() == 0) continue;
             history[n++] = Reading({
                 sequence: entry.sequence(),
@@ -547,28 +581,28 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
         returns (uint256 deviceId, address owner, uint8 source, uint256 intervalStart, uint256 energyWh)
     {
         deviceId = lotId >> 64;
-        uint256 config = _existingConfig(deviceId);
-        (bool found, uint256 entry) = _findInHistory(deviceId, config, uint64(lotId));
+        (, DeviceState state) = _existingState(deviceId);
+        (bool found, HistoryEntry entry) = _findInHistory(deviceId, state, uint64(lotId));
         if (!found || entry.exportDeltaWh() == 0) revert ReadingOutsideHistory(deviceId, uint64(lotId));
-        uint256 profile = _profile[deviceId];
+        DeviceProfile profile = _profile[deviceId];
         return (deviceId, profile.owner(), profile.source(), entry.intervalStart(), entry.exportDeltaWh());
     }
 
     /// @inheritdoc ISmartMeter
     function mintedExportThrough(uint256 deviceId, uint256 sequence) external view returns (MintedExport memory) {
-        uint256 config = _existingConfig(deviceId);
-        (bool found, uint256 entry) = _findInHistory(deviceId, config, sequence);
+        (, DeviceState state) = _existingState(deviceId);
+        (bool found, HistoryEntry entry) = _findInHistory(deviceId, state, sequence);
         if (!found) revert ReadingOutsideHistory(deviceId, sequence);
         uint256 unminted = _unmintedExport[deviceId];
         uint256 resetSequence = unminted >> 192;
         // The reset rewrote its reading's entry (registers and interval), so that reading's own
         // figures are no longer what was minted: only later readings can end a certification.
         if (sequence <= resetSequence) revert ReadingBeforeReset(deviceId, sequence, resetSequence);
-        uint256 profile = _profile[deviceId];
+        DeviceProfile profile = _profile[deviceId];
         return MintedExport({
             owner: profile.owner(),
             source: EnergySource(profile.source()),
-            status: DeviceStatus(config.status()),
+            status: DeviceStatus(state.status()),
             intervalStart: entry.intervalStart(),
             mintedWh: entry.exportWh() - uint192(unminted)
         });
@@ -576,22 +610,21 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
 
     /// @inheritdoc ISmartMeter
     function getDevice(uint256 deviceId) external view returns (Device memory device) {
-        uint256 config = _existingConfig(deviceId);
-        uint256 profile = _profile[deviceId];
-        uint256 last = _history[deviceId][config.head()];
+        (address signer, DeviceState state) = _existingState(deviceId);
+        DeviceProfile profile = _profile[deviceId];
         device = Device({
-            signer: config.signer(),
+            signer: signer,
             owner: profile.owner(),
             gridNodeId: profile.gridNodeId(),
             kind: DeviceKind(profile.kind()),
             source: EnergySource(profile.source()),
-            ratedPowerW: uint32(config.ratedPowerW()),
-            status: DeviceStatus(config.status()),
-            firmwareHash: _firmwareHashOf[config.firmwareId()],
-            lastSequence: last.sequence(),
-            lastIntervalStart: last.intervalStart(),
-            importWh: last.importWh(),
-            exportWh: last.exportWh()
+            ratedPowerW: uint32(state.ratedPowerW()),
+            status: DeviceStatus(state.status()),
+            firmwareHash: _firmwareHashOf[state.firmwareId()],
+            lastSequence: state.sequence(),
+            lastIntervalStart: state.intervalStart(),
+            importWh: state.importWh(),
+            exportWh: state.exportWh()
         });
     }
 
@@ -599,7 +632,7 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     /// @dev 0 for a rotated-out key too: it is reserved but signs for nothing.
     function deviceIdOf(address device) external view returns (uint256 deviceId) {
         deviceId = _deviceIdOf[device];
-        if (deviceId != 0 && _config[deviceId].signer() != device) return 0;
+        if (deviceId != 0 && _signerOf[deviceId] != device) return 0;
     }
 
     /// @notice The GridManagement whose node capacities bound rated powers (0 until set).
@@ -661,32 +694,48 @@ contract SmartMeterRegistry is ISmartMeter, AccessManaged, Pausable, EIP712 {
     }
 
     // ---------------------------------------------------------------- internals
-    function _existingConfig(uint256 deviceId) private view returns (uint256 config) {
-        config = _config[deviceId];
-        if (config == 0) revert UnknownDevice(deviceId);
+    /// @dev Device ids are numbered from 1 without gaps.
+    function _isRegistered(uint256 deviceId) private view returns (bool) {
+        return deviceId != 0 && deviceId <= _deviceCount;
     }
 
-    function _liveConfig(uint256 deviceId) private view returns (uint256 config) {
-        config = _existingConfig(deviceId);
-        if (config.status() == uint8(DeviceStatus.Decommissioned)) revert DeviceIsDecommissioned(deviceId);
+    function _existingState(uint256 deviceId) private view returns (address signer, DeviceState state) {
+        signer = _signerOf[deviceId];
+        if (signer == address(0)) revert UnknownDevice(deviceId);
+        state = _stateOf[signer];
     }
 
-    function _findInHistory(uint256 deviceId, uint256 config, uint256 sequence)
+    function _liveState(uint256 deviceId) private view returns (address signer, DeviceState state) {
+        (signer, state) = _existingState(deviceId);
+        if (state.status() == uint8(DeviceStatus.Decommissioned)) revert DeviceIsDecommissioned(deviceId);
+    }
+
+    function _findInHistory(uint256 deviceId, DeviceState state, uint256 sequence)
         private
         view
-        returns (bool found, uint256 entry)
+        returns (bool found, HistoryEntry entry)
     {
+        uint256 head = state.head();
+        // Readings fill the ring in order, so without a sequence gap since `sequence` it sits as
+        // many slots behind the head as it is readings old: one read instead of the walk. The
+        // entry's own sequence confirms the guess (each sequence is in the ring at most once).
+        uint256 lastSequence = state.sequence();
+        if (sequence != 0 && sequence <= lastSequence && lastSequence - sequence < HISTORY_LENGTH) {
+            entry = _history[deviceId][(head + HISTORY_LENGTH - (lastSequence - sequence)) % HISTORY_LENGTH];
+            if (entry.sequence() == sequence) return (true, entry);
+        }
         uint256 oldest = type(uint256).max;
         for (uint256 i; i < HISTORY_LENGTH; ++i) {
-            uint256 candidate = _history[deviceId][i];
+            HistoryEntry candidate = _history[deviceId][i];
             uint256 seq = candidate.sequence();
-            if (seq == 0 && i != config.head()) continue;
+            // Sequence 0 is the registration baseline in slots not yet written by a reading.
+            if (seq == 0 && i != head) continue;
             if (seq == sequence && sequence != 0) return (true, candidate);
             if (seq < oldest) oldest = seq;
         }
         // Older than every kept entry: only the indexer can answer.
         if (sequence < oldest || sequence == 0) revert ReadingOutsideHistory(deviceId, sequence);
-        return (false, 0);
+        return (false, HistoryEntry.wrap(0));
     }
 
     function _setReadingWindow(uint32 maxAgeSeconds) private {

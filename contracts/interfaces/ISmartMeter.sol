@@ -145,6 +145,8 @@ interface ISmartMeter {
     error InvalidStatusChange(uint256 deviceId, DeviceStatus from, DeviceStatus to);
     error DeviceNotQuarantined(uint256 deviceId);
     error RegisterBelowLast(uint256 deviceId);
+    /// @notice An inspected register above the widest value the device word keeps (`maxWh`).
+    error RegisterOutOfRange(uint256 deviceId, uint256 maxWh);
     error InvalidReadingWindow(uint256 maxAgeSeconds, uint256 limitSeconds);
     error EmptyBatch();
     /// @notice A submitReadings batch whose length (bytes) is not a whole number of 128-byte records.

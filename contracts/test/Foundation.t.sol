@@ -465,6 +465,27 @@ contract FoundationTest is FoundationWorld {
         registry.validateReading(deviceId, 4);
     }
 
+    /// @dev A lookup first tries the slot as many places behind the head as the reading is
+    ///      old; after a sequence gap that slot holds another reading and the ring is walked.
+    function test_validateReading_acrossSequenceGapFindsEveryKeptReading() public {
+        uint64[6] memory sequences = [uint64(1), 2, 3, 10, 11, 12];
+        for (uint256 k; k < sequences.length; ++k) {
+            vm.warp(_interval(k + 1) + 10);
+            _submit(_signed(DEVICE_KEY, deviceId, sequences[k], _interval(k), 0, uint64(10 * (k + 1)), 0));
+        }
+        for (uint256 k; k < sequences.length; ++k) {
+            require(registry.validateReading(deviceId, sequences[k]), "kept reading found");
+            ISmartMeter.MintedExport memory minted = registry.mintedExportThrough(deviceId, sequences[k]);
+            _assertEq(minted.intervalStart, _interval(k), "its own entry");
+            _assertEq(minted.mintedWh, 10 * (k + 1), "its own register");
+        }
+        for (uint64 missing = 4; missing < 10; ++missing) {
+            require(!registry.validateReading(deviceId, missing), "never accepted");
+        }
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.ReadingOutsideHistory.selector, deviceId, 13));
+        registry.mintedExportThrough(deviceId, 13);
+    }
+
     function test_getEnergySource_returnsLotData() public {
         vm.warp(_interval(1) + 10);
         _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 800, 0));
@@ -597,6 +618,55 @@ contract FoundationTest is FoundationWorld {
         bytes memory signature = _multisigSignature(address(registry), data, 2);
         vm.expectRevert(abi.encodeWithSelector(ISmartMeter.RegisterBelowLast.selector, deviceId));
         multisig.execute(address(registry), 0, data, signature);
+    }
+
+    function test_resetQuarantine_registerWiderThanDeviceWordReverts() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 500, 1));
+        uint64 tooWide = uint64(1) << 48;
+        bytes memory data = abi.encodeCall(registry.resetQuarantine, (deviceId, 0, tooWide));
+        bytes memory signature = _multisigSignature(address(registry), data, 2);
+        vm.expectRevert(abi.encodeWithSelector(ISmartMeter.RegisterOutOfRange.selector, deviceId, tooWide - 1));
+        multisig.execute(address(registry), 0, data, signature);
+    }
+
+    /// @dev The device word keeps a sequence in 32 bits and registers in 48: wider values are out
+    ///      of range (skipped, resubmittable in range), not tamper evidence.
+    function test_submitReadings_valueWiderThanDeviceWordRejectedWithoutQuarantine() public {
+        vm.warp(_interval(1) + 10);
+        ISmartMeter.SignedReading[] memory wide = new ISmartMeter.SignedReading[](3);
+        wide[0] = _signed(DEVICE_KEY, deviceId, uint64(1) << 32, _interval(0), 0, 10, 0);
+        wide[1] = _signed(DEVICE_KEY, deviceId, 1, _interval(0), uint64(1) << 48, 10, 0);
+        wide[2] = _signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, uint64(1) << 48, 0);
+        for (uint256 i; i < wide.length; ++i) {
+            vm.expectEmit(true, false, false, true, address(registry));
+            emit ISmartMeter.ReadingRejected(deviceId, wide[i].sequence, ISmartMeter.RejectReason.ValueOutOfRange);
+            _assertEq(_submit(wide[i]), 0, "out of range");
+        }
+        require(_status() == ISmartMeter.DeviceStatus.Active, "not quarantined");
+        _assertEq(registry.getDevice(deviceId).lastSequence, 0, "nothing recorded");
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 10, 0)), 1, "in range accepted");
+    }
+
+    /// @dev The widest values the device word keeps survive a quarantine reset and a reading
+    ///      exactly, beside the fields they are packed with.
+    function test_submitReadings_widestValuesOfDeviceWordKept() public {
+        vm.warp(_interval(1) + 10);
+        _submit(_signed(DEVICE_KEY, deviceId, 1, _interval(0), 0, 500, 1));
+        uint64 widest = type(uint48).max;
+        bytes memory data = abi.encodeCall(registry.resetQuarantine, (deviceId, widest, widest));
+        multisig.execute(address(registry), 0, data, _multisigSignature(address(registry), data, 2));
+        vm.warp(_interval(2) + 10);
+        uint64 seq = type(uint32).max;
+        _assertEq(_submit(_signed(DEVICE_KEY, deviceId, seq, _interval(1), widest, widest, 0)), 1, "accepted");
+        ISmartMeter.Device memory kept = registry.getDevice(deviceId);
+        _assertEq(kept.lastSequence, seq, "sequence at 32 bits");
+        _assertEq(kept.lastIntervalStart, _interval(1), "interval");
+        _assertEq(kept.importWh, widest, "import at 48 bits");
+        _assertEq(kept.exportWh, widest, "export at 48 bits");
+        _assertEq(uint256(kept.ratedPowerW), 4_000, "rated power untouched");
+        require(kept.status == ISmartMeter.DeviceStatus.Active, "status untouched");
+        require(kept.signer == device && kept.firmwareHash == FIRMWARE, "key and firmware untouched");
     }
 
     function test_submitReading_staleRevertsWithReason() public {

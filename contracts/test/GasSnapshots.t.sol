@@ -6,6 +6,7 @@ import {ReadingBatch} from "./base/ReadingBatch.sol";
 import {CarbonWorld} from "./base/CarbonWorld.sol";
 import {IEnergyMarket} from "../interfaces/IEnergyMarket.sol";
 import {ISmartMeter} from "../interfaces/ISmartMeter.sol";
+import {GridManagement} from "../GridManagement.sol";
 
 /// @notice Forge's gas section snapshot cheatcodes (kept here, not in base/Cheats.sol, which
 ///         every test imports). They write snapshots/<group>.json, or compare with it when
@@ -48,6 +49,18 @@ contract MeterAndMarketGasSnapshots is MarketWorld {
         uint256 gasUsed = gas.snapshotGasLastCall(METER, "submitReadings_batch_of_5");
         gas.snapshotValue(METER, "submitReadings_per_reading_in_batch_of_5", gasUsed / TRADERS);
         _assertEq(token.balanceOf(sellers[0]), 1_000, "the reading minted");
+    }
+
+    /// @dev Registration writes the device's whole history ring (pre-warmed), so that its
+    ///      first readings overwrite nonzero slots: the price of the first ring round's gas.
+    function test_gas_registerDevice_newDevice() public {
+        GridManagement grid = GridManagement(registry.gridManagement());
+        grid.setConnectionCapacity(1, uint32((TRADERS + 1) * 10_000));
+        address owner = sellers[0];
+        bytes memory deviceData = abi.encode(owner, uint64(1), uint8(2), uint8(0), uint32(10_000), FIRMWARE);
+        registry.registerDevice(vm.addr(0xDEF), deviceData);
+        gas.snapshotGasLastCall(METER, "registerDevice_new_device");
+        _assertEq(registry.deviceIdOf(vm.addr(0xDEF)), TRADERS + 1, "registered");
     }
 
     function test_gas_transferEnergy_toAnotherHolder() public {

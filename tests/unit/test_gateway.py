@@ -112,12 +112,23 @@ def test_enqueue_unknownDevice_isRefused(demo_world: World) -> None:
     assert refused.value.reason == "UnknownDevice"
 
 
-@pytest.mark.parametrize("wide_field", ["device_id", "sequence", "interval_start"])
-def test_enqueue_fieldWiderThanItsRecord_isRefusedValueOutOfRange(demo_world: World, wide_field: str) -> None:
+@pytest.mark.parametrize(
+    ("wide_field", "value"),
+    [
+        ("device_id", 2**40),  # wider than its record field
+        ("interval_start", 2**40),
+        ("sequence", 2**32),  # wider than the registry's device word keeps it
+        ("import_wh", 2**48),
+        ("export_wh", 2**48),
+    ],
+)
+def test_enqueue_valueWiderThanTheRegistryTakes_isRefusedValueOutOfRange(
+    demo_world: World, wide_field: str, value: int
+) -> None:
     chain, system, participants, _ = demo_world
     gateway = Gateway(chain, system.registry, _account("gateway"))
     genuine = _readings(chain, system, participants[:1], 5)[0]
-    wide = _resigned(chain, system, participants[0].key, genuine, **{wide_field: 2**40})
+    wide = _resigned(chain, system, participants[0].key, genuine, **{wide_field: value})
     with pytest.raises(ReadingRefused) as refused:
         gateway.enqueue(wide)
     assert refused.value.reason == "ValueOutOfRange" and gateway.pending == 0

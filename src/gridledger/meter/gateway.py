@@ -31,7 +31,7 @@ from gridledger.errors import ChainError, ContractRevertError, GatewayError, Rea
 from gridledger.meter.signing import (
     FLAG_TAMPER,
     SignedReadingTuple,
-    fits_record,
+    fits_registry,
     pack_readings,
     reading_digest,
     reading_of,
@@ -144,10 +144,10 @@ class Gateway:
     def enqueue(self, reading: SignedReadingTuple) -> bool:
         """Queue a verified reading; False if this very reading is already queued or delivered.
 
-        Raises ReadingRefused if a field is wider than the registry takes it, the device is
+        Raises ReadingRefused if a value is wider than the registry takes it, the device is
         unknown or the signature is not the device's."""
         key = (reading[0], reading[1])
-        if not fits_record(reading):
+        if not fits_registry(reading):
             raise ReadingRefused(key[0], key[1], "ValueOutOfRange")
         try:
             digest = self._verify(reading)

@@ -66,6 +66,23 @@ def fits_record(reading: SignedReadingTuple) -> bool:
     ) and all(len(word) == 32 for word in reading[6:])
 
 
+# The registry keeps a device's last sequence in 32 bits and its registers in 48 (its device
+# word, contracts/libraries/DeviceRecords.sol): it refuses wider values as ValueOutOfRange.
+REGISTRY_MAX_SEQUENCE = 2**32 - 1
+REGISTRY_MAX_REGISTER_WH = 2**48 - 1
+
+
+def fits_registry(reading: SignedReadingTuple) -> bool:
+    """Whether the registry can take the reading's values: its record's widths and the device
+    word's (sequence below 2^32, registers below 2^48 Wh, 281 TWh)."""
+    return (
+        fits_record(reading)
+        and reading[1] <= REGISTRY_MAX_SEQUENCE
+        and reading[3] <= REGISTRY_MAX_REGISTER_WH
+        and reading[4] <= REGISTRY_MAX_REGISTER_WH
+    )
+
+
 def reading_record(reading: SignedReadingTuple) -> bytes:
     """One reading as submitReadings takes it; ValueError if a field exceeds its record width."""
     if not fits_record(reading):
