@@ -31,7 +31,7 @@ FUNDING_WEI = 10**24
 CONNECT_TIMEOUT_S = 5.0
 
 
-class _HTTPProvider(HTTPProvider):
+class GuardedHTTPProvider(HTTPProvider):
     """web3's HTTP provider whose transport failures (refused, timed out, not JSON-RPC) are a
     ChainError naming the node, instead of a requests exception deep in web3."""
 
@@ -55,7 +55,7 @@ def _reason(failed: Exception) -> str:
     return str(failed)
 
 
-def _checked_url(url: str) -> str:
+def checked_rpc_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ChainError(f"--rpc-url must be an http:// or https:// URL, got {url!r}")
@@ -69,15 +69,15 @@ class RpcChain:
         """`impersonate=False` for reading only (calls and logs), which any node serves.
 
         Raises ChainError at once, within CONNECT_TIMEOUT_S, if the node cannot be reached."""
-        probe = _HTTPProvider(
-            _checked_url(url),
+        probe = GuardedHTTPProvider(
+            checked_rpc_url(url),
             request_kwargs={"timeout": CONNECT_TIMEOUT_S},
             exception_retry_configuration=None,
         )
         answer = probe.make_request(RPCEndpoint("eth_chainId"), [])
         if "error" in answer or not isinstance(answer.get("result"), str):
             raise ChainError(f"the node at {url} did not answer eth_chainId: {answer.get('error', answer)}")
-        self.w3 = Web3(_HTTPProvider(url, request_kwargs={"timeout": 120}))
+        self.w3 = Web3(GuardedHTTPProvider(url, request_kwargs={"timeout": 120}))
         self.chain_id = int(str(answer["result"]), 16)
         self.last_gas_used = 0
         self.last_logs: list[EventLog] = []
