@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -62,6 +62,31 @@ def checked_rpc_url(url: str) -> str:
     return url
 
 
+def node_logs(request: Callable[[str, list[Any]], Any], address: str, topic0: bytes) -> list[EventLog]:
+    """Every log `address` emitted with first topic `topic0`, oldest first, each with its block's
+    time, through `request` (a JSON-RPC call: method and parameters to the result)."""
+    found = request(
+        "eth_getLogs",
+        [{"address": Web3.to_checksum_address(address), "topics": ["0x" + topic0.hex()], "fromBlock": "0x0"}],
+    )
+    block_times: dict[str, int] = {}
+    for log in found:
+        block = str(log["blockNumber"])
+        if block not in block_times:
+            header = request("eth_getBlockByNumber", [block, False])
+            block_times[block] = int(str(header["timestamp"]), 16)
+    return [
+        EventLog(
+            str(log["address"]),
+            [bytes.fromhex(t[2:]) for t in log["topics"]],
+            bytes.fromhex(log["data"][2:]),
+            str(log["transactionHash"]),
+            block_times[str(log["blockNumber"])],
+        )
+        for log in found
+    ]
+
+
 class RpcChain:
     """Deploy, call and transact over JSON-RPC; `last_gas_used` is the last receipt's gasUsed."""
 
@@ -104,32 +129,7 @@ class RpcChain:
 
     def logs(self, address: str, topic0: bytes) -> list[EventLog]:
         """Every log `address` emitted with first topic `topic0`, oldest first (eth_getLogs)."""
-        found = self._rpc(
-            "eth_getLogs",
-            [
-                {
-                    "address": Web3.to_checksum_address(address),
-                    "topics": ["0x" + topic0.hex()],
-                    "fromBlock": "0x0",
-                }
-            ],
-        )
-        block_times: dict[str, int] = {}
-        for log in found:
-            block = str(log["blockNumber"])
-            if block not in block_times:
-                header = self._rpc("eth_getBlockByNumber", [block, False])
-                block_times[block] = int(str(header["timestamp"]), 16)
-        return [
-            EventLog(
-                str(log["address"]),
-                [bytes.fromhex(t[2:]) for t in log["topics"]],
-                bytes.fromhex(log["data"][2:]),
-                str(log["transactionHash"]),
-                block_times[str(log["blockNumber"])],
-            )
-            for log in found
-        ]
+        return node_logs(self._rpc, address, topic0)
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         response = self.w3.provider.make_request(cast(Any, method), params)

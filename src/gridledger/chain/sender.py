@@ -24,7 +24,7 @@ from web3.types import RPCEndpoint
 
 from gridledger.chain.abi import revert_error
 from gridledger.chain.rpc import GuardedHTTPProvider, checked_rpc_url
-from gridledger.errors import ChainError
+from gridledger.errors import ChainError, ContractRevertError
 
 GWEI = 10**9
 
@@ -153,6 +153,9 @@ class TransactionSender:
         self._clock = clock
         self._sleep = sleep
         self._next_nonce: int | None = None
+        # Called before every broadcast (first sending, rebroadcast, replacement) with the hash
+        # about to be sent, so that a journal keeps every hash the transaction may be mined under.
+        self.on_broadcast: Callable[[PendingTransaction], None] | None = None
 
     # ------------------------------------------------------------ sending
     def send(self, to: str | None, data: bytes, value_wei: int = 0) -> Receipt:
@@ -225,6 +228,24 @@ class TransactionSender:
         pending.replacements += 1
         self._broadcast(pending)
 
+    def resume(self, nonce: int, hashes: list[str]) -> PendingTransaction | None:
+        """A transaction sent before a restart, at `nonce` under `hashes`: something to `wait` on
+        while one of them is mined or still in the node's pool, None when all were dropped and
+        the nonce is free again; NonceTaken if the nonce went to a transaction not among them."""
+        for tx_hash in hashes:
+            receipt = self.rpc.request("eth_getTransactionReceipt", [tx_hash])
+            known = self.rpc.request("eth_getTransactionByHash", [tx_hash])
+            if receipt is not None or known is not None:
+                fields = _fields_of(known) if known is not None else {}
+                return PendingTransaction(nonce, fields, list(hashes), sent_at=self._clock())
+        mined_count = int(self.rpc.request("eth_getTransactionCount", [self.address, "latest"]), 16)
+        if mined_count > nonce:
+            raise NonceTaken(
+                f"nonce {nonce} of {self.address} was used by a transaction other than "
+                f"{', '.join(hashes)}: is the key in use elsewhere?"
+            )
+        return None
+
     # ------------------------------------------------------------ parts
     def _take_nonce(self) -> int:
         if self._next_nonce is None:
@@ -237,9 +258,9 @@ class TransactionSender:
         try:
             estimate = int(self.rpc.request("eth_estimateGas", [call]), 16)
         except NodeRefused as refused:
-            revert_data = _revert_data(refused.data)
-            if revert_data is not None:
-                raise revert_error(revert_data) from refused
+            reverted = revert_error_of(refused)
+            if reverted is not None:
+                raise reverted from refused
             raise
         return estimate * (100 + self.policy.gas_margin_percent) // 100
 
@@ -261,14 +282,17 @@ class TransactionSender:
         signed = self.account.sign_transaction({**pending.fields, "nonce": pending.nonce})
         pending.raw = bytes(signed.raw_transaction)
         tx_hash = "0x" + bytes(signed.hash).hex()
+        if tx_hash not in pending.hashes:
+            pending.hashes.append(tx_hash)
+        if self.on_broadcast is not None:
+            # Before sending: a journal then knows every hash that may reach the node.
+            self.on_broadcast(pending)
         try:
             self.rpc.request("eth_sendRawTransaction", ["0x" + pending.raw.hex()])
         except NodeRefused as refused:
             # The node has it already (a retry after a lost answer): that is a success.
             if "already known" not in refused.message.lower():
                 raise
-        if tx_hash not in pending.hashes:
-            pending.hashes.append(tx_hash)
         pending.sent_at = self._clock()
 
     def _mined_receipt(self, pending: PendingTransaction) -> dict[str, Any] | None:
@@ -316,9 +340,31 @@ class TransactionSender:
             pending.sent_at = self._clock()
 
 
+def _fields_of(transaction: dict[str, Any]) -> dict[str, Any]:
+    """The signing fields of a type-2 transaction as a node reports it, to replace it."""
+    fields: dict[str, Any] = {
+        "type": 2,
+        "chainId": int(transaction["chainId"], 16),
+        "gas": int(transaction["gas"], 16),
+        "maxFeePerGas": int(transaction["maxFeePerGas"], 16),
+        "maxPriorityFeePerGas": int(transaction["maxPriorityFeePerGas"], 16),
+        "value": int(transaction["value"], 16),
+        "data": bytes.fromhex(str(transaction["input"]).removeprefix("0x")),
+    }
+    if transaction.get("to"):
+        fields["to"] = to_checksum_address(transaction["to"])
+    return fields
+
+
 def _is_nonce_refusal(refused: NodeRefused) -> bool:
     message = refused.message.lower()
     return "nonce too low" in message or "nonce has already been used" in message
+
+
+def revert_error_of(refused: NodeRefused) -> ContractRevertError | None:
+    """The decoded custom error if the node refused a call because it reverts, else None."""
+    revert_data = _revert_data(refused.data)
+    return None if revert_data is None else revert_error(revert_data)
 
 
 def _revert_data(data: object) -> bytes | None:

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 
 from gridledger.cli.capacity import capacity_command
 from gridledger.cli.demo import demo_command
+from gridledger.cli.deploy import deploy_command
 from gridledger.cli.keys import keys_app
 from gridledger.cli.market import market_app
 from gridledger.cli.report import report_app
@@ -58,6 +59,7 @@ app = typer.Typer(
 app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)
 app.command("capacity")(capacity_command)
+app.command("deploy")(deploy_command)
 app.add_typer(market_app, name="market")
 app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
@@ -65,4 +67,4 @@ app.add_typer(keys_app, name="keys")
 
 @app.callback()
 def _root() -> None:
-    """Subcommands: simulate, demo, capacity, market, report, keys."""
+    """Subcommands: simulate, demo, capacity, deploy, market, report, keys."""

@@ -1,0 +1,242 @@
+"""gridledger deploy against anvil with nothing impersonated: each role to its own key from an
+encrypted keystore, the admin role to the multisig, a manifest that --check reads back, a run
+killed part way that resumes without sending any step twice, and one clear line for bad input.
+Anvil's dev methods only fund the deployer (a faucet) and plant faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from typer.testing import CliRunner, Result
+
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import GATEWAY
+from gridledger.chain.deployment import ROLE_OF_KEY, Manifest
+from gridledger.chain.eip712 import SigningKey
+from gridledger.chain.governance import Governance
+from gridledger.chain.keys import ROLE_KEYS, Keystore
+from gridledger.chain.live import LiveChain
+from gridledger.chain.rpc import anvil_node
+from gridledger.chain.sender import JsonRpc
+from gridledger.cli.main import app
+
+START = 1_750_000_000
+PASSWORD = "correct horse battery"
+KILL_AFTER_STEPS = 12
+FAULT_WAIT_S = 120.0  # bound of the wait for the killed run to reach its step
+GRIDLEDGER = Path(sys.executable).parent / "gridledger"
+
+
+@pytest.fixture(scope="module")
+def keystore(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A keystore with every role's key (scrypt is slow: made once for the module)."""
+    folder = tmp_path_factory.mktemp("keystore")
+    store = Keystore(folder)
+    for name in ROLE_KEYS:
+        store.create(name, PASSWORD)
+    return folder
+
+
+@pytest.fixture
+def password_file(tmp_path: Path) -> Path:
+    path = tmp_path / "password"
+    path.write_text(PASSWORD + "\n")
+    return path
+
+
+@pytest.fixture
+def node(keystore: Path) -> Iterator[str]:
+    """A fresh anvil whose only help is ether for the deployer."""
+    with anvil_node(START) as url:
+        deployer = Keystore(keystore).find("deployer").address
+        JsonRpc(url).request("anvil_setBalance", [deployer, hex(10**21)])
+        yield url
+
+
+def _run(args: list[str]) -> Result:
+    return CliRunner().invoke(app, args)
+
+
+def _deploy_args(url: str, keystore: Path, password_file: Path, deployments: Path) -> list[str]:
+    return [
+        "deploy",
+        "--rpc-url",
+        url,
+        "--keystore",
+        str(keystore),
+        "--password-file",
+        str(password_file),
+        "--deployments",
+        str(deployments),
+        "--test-dollar",
+        "--firmware",
+        "0x" + "ab" * 32,
+    ]
+
+
+def _check(url: str, deployments: Path) -> Result:
+    return _run(["deploy", "--check", "--rpc-url", url, "--deployments", str(deployments)])
+
+
+def _one_line_exit_2(ran: Result, *expected: str) -> None:
+    assert ran.exit_code == 2, ran.output
+    line = ran.output.strip()
+    assert len(line.splitlines()) == 1, line
+    for part in expected:
+        assert part in line, line
+
+
+def test_deploy_handsEachRoleToItsKey_andTheCheckPasses(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    deployments = tmp_path / "deployments"
+    ran = _run(_deploy_args(node, keystore, password_file, deployments))
+    assert ran.exit_code == 0, ran.output
+    manifest = Manifest.load(deployments / "31337.json")
+    assert manifest.complete and manifest.deploy_block is not None
+    keys = {key.name: key.address for key in Keystore(keystore).stored()}
+    assert manifest.plan["roleHolders"] == {name: keys[name] for name in ROLE_OF_KEY}
+    assert manifest.plan["multisig"]["signers"] == [keys["signer-1"], keys["signer-2"], keys["signer-3"]]
+    # Every transaction was signed by the deployer's key and sent by its own nonce.
+    rpc = JsonRpc(node)
+    nonce = int(rpc.request("eth_getTransactionCount", [keys["deployer"], "latest"]), 16)
+    assert nonce == len(manifest.steps) and all(step["status"] == "done" for step in manifest.steps)
+
+    checked = _check(node, deployments)
+    assert checked.exit_code == 0, checked.output
+    assert "FAILED" not in checked.output
+
+    again = _run(_deploy_args(node, keystore, password_file, deployments))
+    assert again.exit_code == 0 and "complete already" in again.output
+    assert int(rpc.request("eth_getTransactionCount", [keys["deployer"], "latest"]), 16) == nonce
+
+
+def test_check_aContractsCodeGone_failsNamingIt(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    deployments = tmp_path / "deployments"
+    assert _run(_deploy_args(node, keystore, password_file, deployments)).exit_code == 0
+    market = Manifest.load(deployments / "31337.json").address("market")
+    JsonRpc(node).request("anvil_setCode", [market, "0x"])
+    checked = _check(node, deployments)
+    assert checked.exit_code == 1
+    assert "no code at" in checked.output and "FAILED" in checked.output
+
+
+def test_check_aRoleRevokedByTheMultisig_failsNamingItsHolder(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    """Two signers revoke the gateway's role through the multisig: the code is unchanged, and
+    the role checks catch it."""
+    deployments = tmp_path / "deployments"
+    assert _run(_deploy_args(node, keystore, password_file, deployments)).exit_code == 0
+    manifest = Manifest.load(deployments / "31337.json")
+    store = Keystore(keystore)
+    deployer = store.unlock("deployer", PASSWORD)
+    chain = LiveChain(JsonRpc(node), [deployer])
+    signers = [SigningKey(bytes(store.unlock(name, PASSWORD).key)) for name in ("signer-1", "signer-2")]
+    governance = Governance(chain, manifest.address("multisig"), signers, deployer.address)
+    gateway = manifest.plan["roleHolders"]["gateway"]
+    governance.execute(
+        load_artifact("GridAccessManager"), manifest.address("manager"), "revokeRole", GATEWAY, gateway
+    )
+    checked = _check(node, deployments)
+    assert checked.exit_code == 1
+    failed = [line for line in checked.output.splitlines() if "FAILED" in line]
+    assert len(failed) == 1 and "gateway" in failed[0], checked.output
+
+
+def test_deploy_killedPartWay_resumesWithoutSendingAStepTwice(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    deployments = tmp_path / "deployments"
+    manifest_file = deployments / "31337.json"
+    command = [str(GRIDLEDGER), *_deploy_args(node, keystore, password_file, deployments)]
+    killed = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + FAULT_WAIT_S
+        while True:
+            if manifest_file.exists():
+                steps = json.loads(manifest_file.read_text())["steps"]  # replaced atomically
+                if sum(step["status"] == "done" for step in steps) >= KILL_AFTER_STEPS:
+                    break
+            assert killed.poll() is None, "the deployment ended before it could be killed"
+            assert time.monotonic() < deadline, "the deployment never reached the step to kill it at"
+            time.sleep(0.02)  # polling another process's file, not a timing assumption
+        os.killpg(killed.pid, signal.SIGKILL)
+    finally:
+        if killed.poll() is None:
+            os.killpg(killed.pid, signal.SIGKILL)
+        killed.wait(timeout=10)
+    partial = Manifest.load(manifest_file)
+    assert not partial.complete
+
+    resumed = _run(_deploy_args(node, keystore, password_file, deployments))
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming" in resumed.output
+    manifest = Manifest.load(manifest_file)
+    deployer = Keystore(keystore).find("deployer").address
+    nonce = int(JsonRpc(node).request("eth_getTransactionCount", [deployer, "latest"]), 16)
+    assert manifest.complete and nonce == len(manifest.steps), "a step was sent twice or lost"
+    assert _check(node, deployments).exit_code == 0
+
+
+# ---------------------------------------------------------------- bad input: one line, exit 2
+def test_deploy_wrongPassword_isOneLine(node: str, keystore: Path, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not the password\n")
+    ran = _run(_deploy_args(node, keystore, wrong, tmp_path / "deployments"))
+    _one_line_exit_2(ran, "wrong password", "deployer")
+    assert not (tmp_path / "deployments").exists()
+
+
+def test_deploy_missingRoleKey_isOneLine(node: str, password_file: Path, tmp_path: Path) -> None:
+    partial = Keystore(tmp_path / "partial")
+    partial.create("deployer", PASSWORD)
+    ran = _run(_deploy_args(node, tmp_path / "partial", password_file, tmp_path / "deployments"))
+    _one_line_exit_2(ran, "no key for", "gateway")
+
+
+def test_deploy_withoutAPaymentToken_isOneLine(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    args = [a for a in _deploy_args(node, keystore, password_file, tmp_path / "d") if a != "--test-dollar"]
+    _one_line_exit_2(_run(args), "--payment-token", "--test-dollar")
+
+
+def test_deploy_paymentTokenWithoutCode_isOneLine(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    args = [a for a in _deploy_args(node, keystore, password_file, tmp_path / "d") if a != "--test-dollar"]
+    empty = Account.create().address
+    _one_line_exit_2(_run([*args, "--payment-token", empty]), "no contract", empty)
+
+
+def test_check_manifestOfAnotherChain_isOneLine(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    deployments = tmp_path / "deployments"
+    assert _run(_deploy_args(node, keystore, password_file, deployments)).exit_code == 0
+    with anvil_node(START, chain_id=4242) as other:
+        _one_line_exit_2(_check(other, deployments), "no deployment manifest", "4242.json")
+        # A manifest whose own chain id is not the node's, under the node's file name.
+        (deployments / "31337.json").rename(deployments / "4242.json")
+        _one_line_exit_2(_check(other, deployments), "of chain 31337", "4242")
+
+
+def test_deploy_unreachableNode_isOneLine(keystore: Path, password_file: Path, tmp_path: Path) -> None:
+    with anvil_node(START) as url:
+        pass  # stopped again: its port refuses
+    ran = _run(_deploy_args(url, keystore, password_file, tmp_path / "deployments"))
+    _one_line_exit_2(ran, "did not answer", "attempts")
