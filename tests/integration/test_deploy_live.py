@@ -20,14 +20,14 @@ from typer.testing import CliRunner, Result
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import GATEWAY
-from gridledger.chain.deployment import ROLE_OF_KEY, Manifest
 from gridledger.chain.eip712 import SigningKey
 from gridledger.chain.governance import Governance
-from gridledger.chain.keys import ROLE_KEYS, Keystore
 from gridledger.chain.live import LiveChain
 from gridledger.chain.rpc import anvil_node
 from gridledger.chain.sender import JsonRpc
 from gridledger.cli.main import app
+from gridledger.ops.deployment import ROLE_OF_KEY, Manifest
+from gridledger.ops.keys import ROLE_KEYS, Keystore
 
 START = 1_750_000_000
 PASSWORD = "correct horse battery"

@@ -11,8 +11,8 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner, Result
 
-from gridledger.chain.keys import PASSWORD_ENV, Keystore, KeystoreError
 from gridledger.cli.main import app
+from gridledger.ops.keys import PASSWORD_ENV, Keystore, KeystoreError
 
 PASSWORD = "correct horse battery"
 # A well-known test key (anvil's first account): never a real one.

@@ -10,7 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gridledger.chain.deployment import (
+from gridledger.chain.live import LiveChain
+from gridledger.chain.sender import GWEI, JsonRpc, SenderPolicy
+from gridledger.cli.keys import DEFAULT_KEYSTORE, KeystoreOption, PasswordFileOption, key_password
+from gridledger.cli.options import checked_address
+from gridledger.errors import InputError
+from gridledger.ops.deployment import (
     ROLE_OF_KEY,
     DeploymentError,
     DeploymentPlan,
@@ -19,12 +24,7 @@ from gridledger.chain.deployment import (
     deploy_live,
     manifest_path,
 )
-from gridledger.chain.keys import Keystore, KeystoreError
-from gridledger.chain.live import LiveChain
-from gridledger.chain.sender import GWEI, JsonRpc, SenderPolicy
-from gridledger.cli.keys import DEFAULT_KEYSTORE, KeystoreOption, PasswordFileOption, key_password
-from gridledger.cli.options import checked_address
-from gridledger.errors import InputError
+from gridledger.ops.keys import Keystore, KeystoreError
 
 DEFAULT_DEPLOYMENTS = Path("deployments")
 SIGNER_KEY_PREFIX = "signer-"

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gridledger.chain.keys import (
+from gridledger.ops.keys import (
     PASSWORD_ENV,
     ROLE_KEYS,
     Keystore,

@@ -1,0 +1,1 @@
+"""Live operation: role keys, deployment manifests, multisig proposals, the operator service."""
