@@ -27,30 +27,12 @@ from gridledger.chain.rpc import anvil_node
 from gridledger.chain.sender import JsonRpc
 from gridledger.cli.main import app
 from gridledger.ops.deployment import ROLE_OF_KEY, Manifest
-from gridledger.ops.keys import ROLE_KEYS, Keystore
+from gridledger.ops.keys import Keystore
 
 START = 1_750_000_000
-PASSWORD = "correct horse battery"
 KILL_AFTER_STEPS = 12
 FAULT_WAIT_S = 120.0  # bound of the wait for the killed run to reach its step
 GRIDLEDGER = Path(sys.executable).parent / "gridledger"
-
-
-@pytest.fixture(scope="module")
-def keystore(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A keystore with every role's key (scrypt is slow: made once for the module)."""
-    folder = tmp_path_factory.mktemp("keystore")
-    store = Keystore(folder)
-    for name in ROLE_KEYS:
-        store.create(name, PASSWORD)
-    return folder
-
-
-@pytest.fixture
-def password_file(tmp_path: Path) -> Path:
-    path = tmp_path / "password"
-    path.write_text(PASSWORD + "\n")
-    return path
 
 
 @pytest.fixture
@@ -141,9 +123,10 @@ def test_check_aRoleRevokedByTheMultisig_failsNamingItsHolder(
     assert _run(_deploy_args(node, keystore, password_file, deployments)).exit_code == 0
     manifest = Manifest.load(deployments / "31337.json")
     store = Keystore(keystore)
-    deployer = store.unlock("deployer", PASSWORD)
+    password = password_file.read_text().strip()
+    deployer = store.unlock("deployer", password)
     chain = LiveChain(JsonRpc(node), [deployer])
-    signers = [SigningKey(bytes(store.unlock(name, PASSWORD).key)) for name in ("signer-1", "signer-2")]
+    signers = [SigningKey(bytes(store.unlock(name, password).key)) for name in ("signer-1", "signer-2")]
     governance = Governance(chain, manifest.address("multisig"), signers, deployer.address)
     gateway = manifest.plan["roleHolders"]["gateway"]
     governance.execute(
@@ -203,7 +186,7 @@ def test_deploy_wrongPassword_isOneLine(node: str, keystore: Path, tmp_path: Pat
 
 def test_deploy_missingRoleKey_isOneLine(node: str, password_file: Path, tmp_path: Path) -> None:
     partial = Keystore(tmp_path / "partial")
-    partial.create("deployer", PASSWORD)
+    partial.create("deployer", password_file.read_text().strip())
     ran = _run(_deploy_args(node, tmp_path / "partial", password_file, tmp_path / "deployments"))
     _one_line_exit_2(ran, "no key for", "gateway")
 

@@ -27,16 +27,21 @@ class Governance:
         data = artifact.encode_call(fn, args)
         nonce = self._chain.call(self._abi, self._multisig, "nextNonce")[0]
         digest = self._chain.call(self._abi, self._multisig, "operationDigest", target, 0, data, nonce)[0]
-        # MultiSignerERC7913 reads an EOA signer as its 20 bytes; ordering by the signers'
-        # hashes is what its duplicate check expects.
-        approvals = sorted(
-            ((bytes.fromhex(key.address[2:]), key.sign(digest)) for key in self._signers),
-            key=lambda approval: keccak(approval[0]),
+        signature = approval_signature(
+            [(bytes.fromhex(key.address[2:]), key.sign(digest)) for key in self._signers]
         )
-        signature = encode(["bytes[]", "bytes[]"], [[a[0] for a in approvals], [a[1] for a in approvals]])
         try:
             self._chain.transact(
                 self._submitter, self._abi, self._multisig, "execute", target, 0, data, signature
             )
         except Exception as refused:
             raise MultisigError(f"the multisig did not execute {fn}: {refused}") from refused
+
+
+def approval_signature(approvals: list[tuple[bytes, bytes]]) -> bytes:
+    """The `signature` argument of GovernanceMultisig.execute from (signer, signature) pairs.
+
+    MultiSignerERC7913 reads an EOA signer as its 20 bytes; ordering by the signers' hashes is
+    what its duplicate check expects."""
+    ordered = sorted(approvals, key=lambda approval: keccak(approval[0]))
+    return encode(["bytes[]", "bytes[]"], [[a[0] for a in ordered], [a[1] for a in ordered]])

@@ -3,7 +3,6 @@ role to the multisig; `--check` reads a deployment's manifest back against the c
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +12,7 @@ from rich.table import Table
 from gridledger.chain.live import LiveChain
 from gridledger.chain.sender import GWEI, JsonRpc, SenderPolicy
 from gridledger.cli.keys import DEFAULT_KEYSTORE, KeystoreOption, PasswordFileOption, key_password
+from gridledger.cli.live import DEFAULT_DEPLOYMENTS, DeploymentsOption, RpcUrlOption
 from gridledger.cli.options import checked_address
 from gridledger.errors import InputError
 from gridledger.ops.deployment import (
@@ -26,17 +26,14 @@ from gridledger.ops.deployment import (
 )
 from gridledger.ops.keys import Keystore, KeystoreError
 
-DEFAULT_DEPLOYMENTS = Path("deployments")
 SIGNER_KEY_PREFIX = "signer-"
 
 
 def deploy_command(
-    rpc_url: Annotated[str, typer.Option("--rpc-url", help="JSON-RPC endpoint of the network.")],
+    rpc_url: RpcUrlOption,
     keystore: KeystoreOption = DEFAULT_KEYSTORE,
     password_file: PasswordFileOption = None,
-    deployments: Annotated[
-        Path, typer.Option("--deployments", help="Folder of the manifests, <chain-id>.json.")
-    ] = DEFAULT_DEPLOYMENTS,
+    deployments: DeploymentsOption = DEFAULT_DEPLOYMENTS,
     check: Annotated[
         bool,
         typer.Option("--check", help="Check the chain's deployment against its manifest; deploy nothing."),

@@ -17,11 +17,13 @@ from typer._click.core import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
+from gridledger.cli.admin import device_app, firmware_app, node_app, participant_app, pause_command, zone_app
 from gridledger.cli.capacity import capacity_command
 from gridledger.cli.demo import demo_command
 from gridledger.cli.deploy import deploy_command
 from gridledger.cli.keys import keys_app
 from gridledger.cli.market import market_app
+from gridledger.cli.multisig import multisig_app
 from gridledger.cli.report import report_app
 from gridledger.cli.simulate import simulate_command
 from gridledger.errors import GridLedgerError
@@ -63,8 +65,16 @@ app.command("deploy")(deploy_command)
 app.add_typer(market_app, name="market")
 app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
+app.add_typer(multisig_app, name="multisig")
+app.add_typer(participant_app, name="participant")
+app.add_typer(device_app, name="device")
+app.add_typer(zone_app, name="zone")
+app.add_typer(node_app, name="node")
+app.add_typer(firmware_app, name="firmware")
+app.command("pause")(pause_command)
 
 
 @app.callback()
 def _root() -> None:
-    """Subcommands: simulate, demo, capacity, deploy, market, report, keys."""
+    """Simulation: simulate, demo, capacity, market, report. Live: keys, deploy, multisig,
+    participant, device, zone, node, firmware, pause."""

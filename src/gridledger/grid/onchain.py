@@ -53,6 +53,10 @@ class GridRegistrar:
             self._operator, self._abi, self._grid, "createZone", zone_id, parent_zone_id, capacity_wh
         )
 
+    def set_zone_capacity(self, zone_id: int, capacity_wh: int) -> None:
+        """Change the energy per interval a zone carries."""
+        self._chain.transact(self._operator, self._abi, self._grid, "setZoneCapacity", zone_id, capacity_wh)
+
     def register_node(self, account: str, node_type: NodeType, zone_id: int, meter_device_id: int = 0) -> int:
         """Register `account` as a node of `zone_id` linked to its meter; returns the node id."""
         self._chain.transact(self._operator, self._abi, self._grid, "registerNode", account, int(node_type))

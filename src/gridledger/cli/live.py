@@ -1,0 +1,63 @@
+"""What every command against a live deployment shares: its options and how it opens the
+deployment (the node, the manifest of the node's chain, the one key the command signs with)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from eth_account.signers.local import LocalAccount
+
+from gridledger.chain.deploy import System
+from gridledger.chain.live import LiveChain
+from gridledger.chain.sender import GWEI, JsonRpc, SenderPolicy
+from gridledger.cli.keys import DEFAULT_KEYSTORE, key_password
+from gridledger.ops.deployment import Manifest, manifest_path
+from gridledger.ops.keys import Keystore
+
+DEFAULT_DEPLOYMENTS = Path("deployments")
+
+RpcUrlOption = Annotated[str, typer.Option("--rpc-url", help="JSON-RPC endpoint of the network.")]
+DeploymentsOption = Annotated[
+    Path, typer.Option("--deployments", help="Folder of the deployment manifests, <chain-id>.json.")
+]
+ConfirmationsOption = Annotated[int, typer.Option(min=1, help="Blocks on top of a transaction's.")]
+MaxFeeOption = Annotated[int, typer.Option(min=1, help="Cap of the fee per gas, in gwei.")]
+
+
+@dataclass
+class Deployment:
+    """A deployment opened for a command: its chain (signing with `account`), manifest, system."""
+
+    chain: LiveChain
+    manifest: Manifest
+    system: System
+    account: LocalAccount | None
+
+    @property
+    def sender(self) -> str:
+        assert self.account is not None, "opened without a key"
+        return str(self.account.address)
+
+
+def open_deployment(
+    rpc_url: str,
+    deployments: Path,
+    key: str | None = None,
+    keystore: Path = DEFAULT_KEYSTORE,
+    password_file: Path | None = None,
+    confirmations: int = 1,
+    max_fee_gwei: int = 500,
+) -> Deployment:
+    """The deployment on the node at `rpc_url`, signing with keystore key `key` (if given)."""
+    rpc = JsonRpc(rpc_url)
+    chain_id = int(rpc.request("eth_chainId", []), 16)
+    manifest = Manifest.load(manifest_path(deployments, chain_id))
+    account = None
+    if key is not None:
+        account = Keystore(keystore).unlock(key, key_password(password_file))
+    policy = SenderPolicy(confirmations=confirmations, max_fee_per_gas_wei=max_fee_gwei * GWEI)
+    chain = LiveChain(rpc, [account] if account is not None else [], policy)
+    return Deployment(chain, manifest, manifest.system(), account)
