@@ -24,6 +24,7 @@ from gridledger.cli.deploy import deploy_command
 from gridledger.cli.keys import keys_app
 from gridledger.cli.market import market_app
 from gridledger.cli.multisig import multisig_app
+from gridledger.cli.operate import operate_command
 from gridledger.cli.report import report_app
 from gridledger.cli.simulate import simulate_command
 from gridledger.errors import GridLedgerError
@@ -62,6 +63,7 @@ app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)
 app.command("capacity")(capacity_command)
 app.command("deploy")(deploy_command)
+app.command("operate")(operate_command)
 app.add_typer(market_app, name="market")
 app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
@@ -76,5 +78,5 @@ app.command("pause")(pause_command)
 
 @app.callback()
 def _root() -> None:
-    """Simulation: simulate, demo, capacity, market, report. Live: keys, deploy, multisig,
+    """Simulation: simulate, demo, capacity, market, report. Live: keys, deploy, operate, multisig,
     participant, device, zone, node, firmware, pause."""

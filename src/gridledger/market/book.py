@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -158,10 +159,7 @@ class IntervalBook:
                 "domain": self.domain.hex(),
                 "orders": [
                     {
-                        "order": dict(zip(_FIELD_NAMES, e.signed.order.fields(), strict=True)),
-                        "r": e.signed.r.hex(),
-                        "vs": e.signed.vs.hex(),
-                        "orderHash": e.signed.order_hash.hex(),
+                        **signed_order_json(e.signed),
                         "receivedAtMs": e.received_at_ms,
                         "excluded": self.excluded.get(e.signed.order_hash),
                         "exportCapWh": self.export_caps_wh.get(e.signed.order_hash),
@@ -179,18 +177,7 @@ class IntervalBook:
             raw = json.loads(text)
             book = cls(int(raw["pairId"]), int(raw["intervalStart"]), bytes.fromhex(raw["domain"]))
             for item in raw["orders"]:
-                fields = item["order"]
-                order = Order(
-                    str(fields["trader"]),
-                    Side(int(fields["side"])),
-                    *(int(fields[name]) for name in _FIELD_NAMES[2:]),
-                )
-                signed = SignedOrder(
-                    order,
-                    bytes.fromhex(item["r"]),
-                    bytes.fromhex(item["vs"]),
-                    bytes.fromhex(item["orderHash"]),
-                )
+                signed = signed_order_from_json(item)
                 book.add(signed, int(item["receivedAtMs"]), now_s=0)
                 if item.get("excluded"):
                     book.exclude(signed.order_hash, str(item["excluded"]))
@@ -206,6 +193,29 @@ class IntervalBook:
     @classmethod
     def load(cls, path: Path) -> IntervalBook:
         return cls.from_json(path.read_text())
+
+
+def signed_order_json(signed: SignedOrder) -> dict[str, object]:
+    """A signed order as the published book and an order file hold it."""
+    return {
+        "order": dict(zip(_FIELD_NAMES, signed.order.fields(), strict=True)),
+        "r": signed.r.hex(),
+        "vs": signed.vs.hex(),
+        "orderHash": signed.order_hash.hex(),
+    }
+
+
+def signed_order_from_json(item: dict[str, Any]) -> SignedOrder:
+    """signed_order_json read back (KeyError, ValueError or TypeError if it is not one)."""
+    fields = item["order"]
+    order = Order(
+        str(fields["trader"]),
+        Side(int(fields["side"])),
+        *(int(fields[name]) for name in _FIELD_NAMES[2:]),
+    )
+    return SignedOrder(
+        order, bytes.fromhex(item["r"]), bytes.fromhex(item["vs"]), bytes.fromhex(item["orderHash"])
+    )
 
 
 _FIELD_NAMES = (

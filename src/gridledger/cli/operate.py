@@ -1,0 +1,66 @@
+"""`gridledger operate`: the market operator as a service against a live deployment."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from gridledger.cli.keys import DEFAULT_KEYSTORE, KeystoreOption, PasswordFileOption
+from gridledger.cli.live import DEFAULT_DEPLOYMENTS, DeploymentsOption, RpcUrlOption, open_deployment
+from gridledger.ops.operator import DEFAULT_GATE_DELAY_S, JsonLog, MarketService, OperatorConfig, serve_health
+
+
+def operate_command(
+    orders: Annotated[Path, typer.Option("--orders", help="Inbox: <orders>/<interval-start>/*.json.")],
+    state: Annotated[Path, typer.Option("--state", help="Frozen books, progress and health.")] = Path(
+        "operator-state"
+    ),
+    rpc_url: RpcUrlOption = "http://127.0.0.1:8545",
+    deployments: DeploymentsOption = DEFAULT_DEPLOYMENTS,
+    keystore: KeystoreOption = DEFAULT_KEYSTORE,
+    password_file: PasswordFileOption = None,
+    key: Annotated[str, typer.Option("--key", help="The market operator's key.")] = "market-operator",
+    gate_delay: Annotated[
+        int, typer.Option(min=0, max=3600, help="Seconds after an interval's end before its gate closes.")
+    ] = DEFAULT_GATE_DELAY_S,
+    first_interval: Annotated[
+        int | None, typer.Option(help="Interval a new operator starts at (unix s; default: the current one).")
+    ] = None,
+    max_intervals: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many intervals (default: run until stopped).")
+    ] = None,
+    health_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve GET /health on 127.0.0.1 at this port.")
+    ] = None,
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between looks at the chain's clock.")] = 1.0,
+    confirmations: Annotated[int, typer.Option(min=1, help="Blocks on top of a transaction's.")] = 1,
+) -> None:
+    """Settle every interval at its gate closure, in order, none twice and none skipped; logs one
+    JSON line per step on stdout. SIGTERM or SIGINT stops it between intervals."""
+    opened = open_deployment(rpc_url, deployments, key, keystore, password_file, confirmations)
+    log = JsonLog(lambda line: print(line, flush=True))
+    config = OperatorConfig(orders, state, gate_delay, poll, first_interval)
+    service = MarketService(opened.chain, opened.system, opened.sender, config, log)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _: FrameType | None) -> None:
+        log("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    server = serve_health(state, health_port) if health_port is not None else None
+    log("started", operator=opened.sender, market=opened.system.market, chain_id=opened.chain.chain_id)
+    try:
+        service.run(stop, max_intervals)
+    finally:
+        if server is not None:
+            server.shutdown()
+    log("stopped", **service.health(opened.chain.timestamp))
+    sys.stdout.flush()
