@@ -23,7 +23,7 @@ from gridledger.chain.deploy import GATEWAY
 from gridledger.chain.eip712 import SigningKey
 from gridledger.chain.governance import Governance
 from gridledger.chain.live import LiveChain
-from gridledger.chain.rpc import anvil_node
+from gridledger.chain.rpc import anvil_node, hardhat_node
 from gridledger.chain.sender import JsonRpc
 from gridledger.cli.main import app
 from gridledger.ops.deployment import ROLE_OF_KEY, Manifest
@@ -35,12 +35,14 @@ FAULT_WAIT_S = 120.0  # bound of the wait for the killed run to reach its step
 GRIDLEDGER = Path(sys.executable).parent / "gridledger"
 
 
-@pytest.fixture
-def node(keystore: Path) -> Iterator[str]:
-    """A fresh anvil whose only help is ether for the deployer."""
-    with anvil_node(START) as url:
+@pytest.fixture(params=["anvil"])
+def node(request: pytest.FixtureRequest, keystore: Path) -> Iterator[str]:
+    """A fresh node (anvil unless a test names Hardhat Network) whose only help is ether for
+    the deployer."""
+    kind = str(request.param)
+    with {"anvil": anvil_node, "hardhat": hardhat_node}[kind](START) as url:
         deployer = Keystore(keystore).find("deployer").address
-        JsonRpc(url).request("anvil_setBalance", [deployer, hex(10**21)])
+        JsonRpc(url).request(f"{kind}_setBalance", [deployer, hex(10**21)])
         yield url
 
 
@@ -77,6 +79,7 @@ def _one_line_exit_2(ran: Result, *expected: str) -> None:
         assert part in line, line
 
 
+@pytest.mark.parametrize("node", ["anvil", "hardhat"], indirect=True)
 def test_deploy_handsEachRoleToItsKey_andTheCheckPasses(
     node: str, keystore: Path, password_file: Path, tmp_path: Path
 ) -> None:

@@ -6,11 +6,14 @@ and the same named actors run on both backends; receipts give real gasUsed.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlparse
@@ -24,7 +27,9 @@ from web3.types import RPCEndpoint, RPCResponse
 from gridledger.chain.abi import Artifact, EventLog, load_artifact, revert_error
 from gridledger.errors import ChainError
 
-ANVIL = Path(__file__).resolve().parents[3] / "node_modules" / ".bin" / "anvil"
+NODE_BIN = Path(__file__).resolve().parents[3] / "node_modules" / ".bin"
+ANVIL = NODE_BIN / "anvil"
+HARDHAT = NODE_BIN / "hardhat"
 FUNDING_WEI = 10**24
 # How long the first request may wait for the node: an unreachable URL fails in seconds, not
 # after the 120 s a large transaction may need.
@@ -197,34 +202,78 @@ def anvil_node(timestamp: int, chain_id: int = 31337) -> Iterator[str]:
     if not ANVIL.exists():
         raise ChainError(f"anvil not found at {ANVIL}; run `npm ci`")
     port = _free_port()
-    process = subprocess.Popen(
-        [
-            str(ANVIL),
-            "--host",
+    command = [
+        str(ANVIL),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--silent",
+        "--chain-id",
+        str(chain_id),
+        "--timestamp",
+        str(timestamp),
+        "--gas-limit",
+        "60000000",
+    ]
+    with _local_node("anvil", command, port, Path.cwd()) as url:
+        yield url
+
+
+@contextmanager
+def hardhat_node(timestamp: int, chain_id: int = 31337) -> Iterator[str]:
+    """Run Hardhat Network (EDR) from node_modules on 127.0.0.1, its genesis at `timestamp`, and
+    yield its URL; a second JSON-RPC node, independent of anvil. Stops it afterwards."""
+    if not HARDHAT.exists():
+        raise ChainError(f"hardhat not found at {HARDHAT}; run `npm ci`")
+    port = _free_port()
+    with tempfile.TemporaryDirectory(prefix="gridledger-hardhat-") as folder:
+        config = Path(folder) / "hardhat.config.js"
+        genesis = datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
+        config.write_text(
+            "module.exports = { networks: { hardhat: { "
+            f'chainId: {chain_id}, initialDate: "{genesis}", blockGasLimit: 60000000 '
+            "} } };\n"
+        )
+        command = [
+            str(HARDHAT),
+            "node",
+            "--config",
+            str(config),
+            "--hostname",
             "127.0.0.1",
             "--port",
             str(port),
-            "--silent",
-            "--chain-id",
-            str(chain_id),
-            "--timestamp",
-            str(timestamp),
-            "--gas-limit",
-            "60000000",
-        ],
+        ]
+        with _local_node("hardhat", command, port, HARDHAT.parents[2]) as url:
+            yield url
+
+
+@contextmanager
+def _local_node(name: str, command: list[str], port: int, cwd: Path) -> Iterator[str]:
+    """Start a development node's process, wait until it answers, yield its URL, stop it."""
+    environment = {**os.environ, "HARDHAT_DISABLE_TELEMETRY_PROMPT": "true"}
+    process = subprocess.Popen(
+        command,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        cwd=cwd,
+        env=environment,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         probe = Web3(Web3.HTTPProvider(url))
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not probe.is_connected():
             if process.poll() is not None or time.monotonic() > deadline:
-                raise ChainError("anvil did not start")
+                raise ChainError(f"{name} did not start")
             time.sleep(0.05)  # readiness poll, not a timing assumption
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
