@@ -16,13 +16,25 @@ from collections.abc import Callable
 from datetime import date
 
 import numpy as np
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from gridledger.carbon.verifier import CarbonVerifier
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, named_account
+from gridledger.chain.deploy import (
+    ENERGY_PAIR_ID,
+    MARKET_OPERATOR,
+    System,
+    deploy_local_system,
+    governor_keys,
+    named_account,
+)
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.chain.governance import Governance
 from gridledger.chain.hashing import keccak
+from gridledger.chain.live import LiveChain
 from gridledger.chain.rpc import RpcChain, anvil_node
+from gridledger.chain.sender import JsonRpc, TransactionSender
 from gridledger.grid.network import GridNetwork
 from gridledger.grid.onchain import HOUSEHOLD_CONNECTION_W, GridRegistrar, NodeType
 from gridledger.market.book import IntervalBook
@@ -51,6 +63,7 @@ INTERVAL_S = 900
 START_TIME = 1_750_000_500
 FIRMWARE = keccak(text="bench-fw")
 RATED_POWER_W = 10_000
+LIVE_TRANSACTIONS = 300
 FIRST_TRADE = "first trade"
 RECURRING_TRADE = "recurring trade"
 
@@ -259,7 +272,9 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
     domain = market_domain_separator(chain.chain_id, system.market)
     operator = MarketOperator(metered, system.market, _account("market-operator"))
     gas = 0
-    for k in range(2):
+
+    def full_book(k: int) -> IntervalBook:
+        """Interval k's book: every seller offers 1 kWh, every buyer bids for 1 kWh, all match."""
         start = interval_start + k * INTERVAL_S
         book = IntervalBook(ENERGY_PAIR_ID, start, domain)
         for i, trader in enumerate(sellers + buyers):
@@ -269,7 +284,10 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
                 trader, side, ENERGY_PAIR_ID, start, 1_000, price, node_of[trader], start + 3_600, k
             )
             book.add(key_of[trader].sign_order(order, domain), received_at_ms=i, now_s=0)
-        settlement = operator.settle(book)
+        return book
+
+    for k in range(2):
+        settlement = operator.settle(full_book(k))
         if settlement is None or settlement.matched_orders != BATCH:
             raise SystemExit("market bench: the book did not match 100 orders")
         gas = chain.last_gas_used
@@ -281,6 +299,42 @@ def run_market(chain: RpcChain, system: System, keys: list[TraderKey], interval_
 
     _line("gas.market.first_trade_all_in_per_order", all_in(FIRST_TRADE), "gas")
     _line("gas.market.recurring_trade_all_in_per_order", all_in(RECURRING_TRADE), "gas")
+    run_live(chain, system, full_book(2))
+
+
+def run_live(chain: RpcChain, system: System, book: IntervalBook) -> None:
+    """The live side on anvil mining a block every second, nothing impersonated: the wall time
+    from gate closure to a confirmed settlement of a 100-order book by a market operator that
+    signs its own transactions (LiveChain), and how many locally signed transactions one sender
+    pushes and sees confirmed per second (all sent, then all waited for)."""
+    node = JsonRpc(str(chain.w3.provider.endpoint_uri))  # type: ignore[attr-defined]
+    live_operator: LocalAccount = Account.from_key(keccak(text="live-market-operator"))
+    pusher: LocalAccount = Account.from_key(keccak(text="live-pusher"))
+    for account in (live_operator, pusher):
+        node.request("anvil_setBalance", [account.address, hex(10**21)])
+    governance = Governance(chain, system.multisig, governor_keys()[:2], _account("deployer"))
+    manager = load_artifact("GridAccessManager")
+    governance.execute(manager, system.manager, "grantRole", MARKET_OPERATOR, live_operator.address, 0)
+    node.request("evm_setAutomine", [False])
+    node.request("evm_setIntervalMining", [1])
+    try:
+        live = LiveChain(node, [live_operator])
+        began = time.perf_counter()
+        settlement = MarketOperator(live, system.market, live_operator.address).settle(book)
+        latency_s = time.perf_counter() - began
+        if settlement is None or settlement.matched_orders != BATCH:
+            raise SystemExit("live bench: the book did not match 100 orders")
+        _line("live.settle_interval_latency_s", latency_s, "s", decimals=2)
+
+        sender = TransactionSender(node, pusher)
+        began = time.perf_counter()
+        pending = [sender.submit(_account("live-recipient"), b"", 1) for _ in range(LIVE_TRANSACTIONS)]
+        for transaction in pending:
+            sender.wait(transaction)
+        _line("live.tx_per_s", LIVE_TRANSACTIONS / (time.perf_counter() - began), "tx/s")
+    finally:
+        node.request("evm_setIntervalMining", [0])
+        node.request("evm_setAutomine", [True])
 
 
 def run_clearing() -> None:
