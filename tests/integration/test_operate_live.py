@@ -17,8 +17,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from typer.testing import CliRunner
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System
 from gridledger.chain.live import LiveChain
-from gridledger.chain.rpc import anvil_node, hardhat_node
+from gridledger.chain.rpc import _free_port, anvil_node, hardhat_node
 from gridledger.chain.sender import JsonRpc
 from gridledger.cli.main import app
 from gridledger.market.book import INTERVAL_SECONDS, signed_order_json
@@ -69,6 +71,7 @@ class Community:
     meters: list[DeviceKey]
     orders: Path
     state: Path
+    restart_node: Callable[[Callable[[], None]], None] | None = None
 
     def cli(self, *args: str) -> None:
         common = ["--rpc-url", self.url, "--deployments", str(self.deployments)]
@@ -85,12 +88,13 @@ class Community:
         self.rpc.request("evm_setNextBlockTimestamp", [timestamp])
         self.rpc.request("evm_mine", [])
 
-    def operate(self, first_interval: int) -> subprocess.Popen[str]:
+    def operate(self, first_interval: int, max_intervals: int | None = 1) -> subprocess.Popen[str]:
         command = [
             str(GRIDLEDGER), "operate", "--rpc-url", self.url, "--deployments", str(self.deployments),
             "--keystore", str(self.keystore), "--password-file", str(self.password_file),
             "--orders", str(self.orders), "--state", str(self.state), "--gate-delay", str(GATE_DELAY_S),
-            "--first-interval", str(first_interval), "--max-intervals", "1", "--poll", "0.05",
+            "--first-interval", str(first_interval), "--poll", "0.05",
+            *(["--max-intervals", str(max_intervals)] if max_intervals is not None else []),
         ]  # fmt: skip
         return subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -112,16 +116,29 @@ def _finished(process: subprocess.Popen[str]) -> list[dict[str, object]]:
 def community(
     request: pytest.FixtureRequest, keystore: Path, password_file: Path, tmp_path: Path
 ) -> Iterator[Community]:
-    """The community on the node `request.param` names: anvil, or Hardhat Network (EDR)."""
+    """The community on the node `request.param` names: anvil, Hardhat Network (EDR), or an
+    anvil that keeps its chain in a file and can be stopped and started again on its port
+    (`restart_node`)."""
     node_kind = str(request.param)
     keys = {key.name: key.address for key in Keystore(keystore).stored()}
     password = password_file.read_text().strip()
-    start_node = {"anvil": anvil_node, "hardhat": hardhat_node}[node_kind]
-    with start_node(START) as url:
+    node_state, node_port = tmp_path / "anvil-state.json", _free_port()
+    running = ExitStack()
+
+    def start_node() -> str:
+        if node_kind == "hardhat":
+            return running.enter_context(hardhat_node(START))
+        if node_kind == "anvil":
+            return running.enter_context(anvil_node(START))
+        return running.enter_context(anvil_node(START, state=node_state, port=node_port))
+
+    with running:
+        url = start_node()
+        dev_methods = node_kind.split("-")[0]  # their prefix: anvil_ or hardhat_
         rpc = JsonRpc(url)
 
         def faucet(address: str) -> None:
-            rpc.request(f"{node_kind}_setBalance", [address, hex(10**21)])  # the node's dev faucet
+            rpc.request(f"{dev_methods}_setBalance", [address, hex(10**21)])  # the node's dev faucet
 
         for name in (
             "deployer",
@@ -163,6 +180,13 @@ def community(
             tmp_path / "orders", tmp_path / "state",
         )  # fmt: skip
         _register(world, tmp_path)
+
+        def restart_node(while_down: Callable[[], None]) -> None:
+            running.close()  # anvil stops, writing its chain to node_state
+            while_down()
+            assert start_node() == url
+
+        world.restart_node = restart_node
         yield world
 
 
@@ -318,3 +342,62 @@ def test_operate_killedWhileItsSettlementIsPending_settlesExactlyOnce(community:
     assert _settlements(world) == [interval]
     progress = json.loads((world.state / "operator.json").read_text())
     assert progress == {"lastProcessed": interval, "lastSettled": interval}
+
+
+class RunningOperator:
+    """An operator process whose log lines are read as they come (a reader thread)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: list[dict[str, object]] = []
+        self._seen = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            with self._seen:
+                self.lines.append(json.loads(line))
+                self._seen.notify_all()
+
+    def wait_for(self, event: str) -> dict[str, object]:
+        """The first log line of `event`; fails after PROCESS_WAIT_S instead of hanging."""
+        with self._seen:
+            found = self._seen.wait_for(
+                lambda: any(line["event"] == event for line in self.lines) or self.process.poll() is not None,
+                timeout=PROCESS_WAIT_S,
+            )
+            match = next((line for line in self.lines if line["event"] == event), None)
+        assert found and match is not None, f"no {event} in {self.lines}"
+        return match
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit code (SIGKILL if it does not stop in time)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=PROCESS_WAIT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+            raise
+
+
+@pytest.mark.parametrize("community", ["anvil-restartable"], indirect=True)
+def test_operate_nodeStoppedAndRestarted_operatorWaitsThenSettles(community: Community) -> None:
+    """The node goes down while the operator waits for the interval's gate, and comes back from
+    its saved chain: the operator logs the outage, keeps retrying, and settles the interval."""
+    world = community
+    assert world.restart_node is not None
+    operator = RunningOperator(world.operate(FIRST_INTERVAL, max_intervals=None))
+    try:
+        operator.wait_for("started")
+        world.restart_node(lambda: operator.wait_for("node_unreachable"))
+        interval = _trade_interval(world, 0, FIRST_INTERVAL)
+        settled = operator.wait_for("settled")
+        assert settled["interval"] == interval
+    finally:
+        exit_code = operator.stop()
+    assert exit_code == 0
+    assert [line["event"] for line in operator.lines][-2:] == ["stopping", "stopped"]
+    assert world.chain.call(load_artifact("EnergyMarket"), world.system.market, "isSettled", interval)[0]

@@ -197,11 +197,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def anvil_node(timestamp: int, chain_id: int = 31337) -> Iterator[str]:
-    """Run anvil from node_modules on 127.0.0.1 and yield its URL; stops it afterwards."""
+def anvil_node(
+    timestamp: int, chain_id: int = 31337, state: Path | None = None, port: int | None = None
+) -> Iterator[str]:
+    """Run anvil from node_modules on 127.0.0.1 and yield its URL; stops it afterwards. With
+    `state`, anvil loads its chain from that file if it exists and writes it there when it
+    stops (a node restarted on the same `port` continues the same chain)."""
     if not ANVIL.exists():
         raise ChainError(f"anvil not found at {ANVIL}; run `npm ci`")
-    port = _free_port()
+    port = port or _free_port()
     command = [
         str(ANVIL),
         "--host",
@@ -215,6 +219,7 @@ def anvil_node(timestamp: int, chain_id: int = 31337) -> Iterator[str]:
         str(timestamp),
         "--gas-limit",
         "60000000",
+        *(["--state", str(state)] if state is not None else []),
     ]
     with _local_node("anvil", command, port, Path.cwd()) as url:
         yield url

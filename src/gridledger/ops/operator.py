@@ -29,12 +29,14 @@ from typing import Any
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System
 from gridledger.chain.live import LiveChain
+from gridledger.chain.sender import ReceiptTimeout, TransportError
 from gridledger.errors import ContractRevertError, MarketError, OrderRejected
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json
 from gridledger.market.orders import SignedOrder, market_domain_separator
 from gridledger.market.settlement import MarketOperator
 
 DEFAULT_GATE_DELAY_S = 60
+MAX_OUTAGE_WAIT_S = 60.0
 STATE_FILE = "operator.json"
 HEALTH_FILE = "health.json"
 
@@ -112,10 +114,20 @@ class MarketService:
             done += 1
 
     def run(self, stop: threading.Event, max_intervals: int | None = None) -> None:
-        """Until `stop` is set (or `max_intervals` are processed), following the chain's clock."""
+        """Until `stop` is set (or `max_intervals` are processed), following the chain's clock.
+        A node that stops answering is waited for (with doubling pauses up to a minute), and
+        the interval in hand is taken up again where the chain says it stands."""
         processed = 0
+        outage_wait_s = self._config.poll_s
         while not stop.is_set():
-            processed += self.run_due()
+            try:
+                processed += self.run_due()
+            except (TransportError, ReceiptTimeout) as fault:
+                self._log("node_unreachable", reason=str(fault), retry_in_s=outage_wait_s)
+                stop.wait(outage_wait_s)
+                outage_wait_s = min(2 * outage_wait_s, MAX_OUTAGE_WAIT_S)
+                continue
+            outage_wait_s = self._config.poll_s
             if max_intervals is not None and processed >= max_intervals:
                 return
             stop.wait(self._config.poll_s)
