@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from live_cli import deploy_args, one_line_exit_2
 from typer.testing import CliRunner, Result
 
 from gridledger.chain.abi import load_artifact
@@ -51,32 +52,11 @@ def _run(args: list[str]) -> Result:
 
 
 def _deploy_args(url: str, keystore: Path, password_file: Path, deployments: Path) -> list[str]:
-    return [
-        "deploy",
-        "--rpc-url",
-        url,
-        "--keystore",
-        str(keystore),
-        "--password-file",
-        str(password_file),
-        "--deployments",
-        str(deployments),
-        "--test-dollar",
-        "--firmware",
-        "0x" + "ab" * 32,
-    ]
+    return deploy_args(url, keystore, password_file, deployments, "--firmware", "0x" + "ab" * 32)
 
 
 def _check(url: str, deployments: Path) -> Result:
     return _run(["deploy", "--check", "--rpc-url", url, "--deployments", str(deployments)])
-
-
-def _one_line_exit_2(ran: Result, *expected: str) -> None:
-    assert ran.exit_code == 2, ran.output
-    line = ran.output.strip()
-    assert len(line.splitlines()) == 1, line
-    for part in expected:
-        assert part in line, line
 
 
 @pytest.mark.parametrize("node", ["anvil", "hardhat"], indirect=True)
@@ -183,7 +163,7 @@ def test_deploy_wrongPassword_isOneLine(node: str, keystore: Path, tmp_path: Pat
     wrong = tmp_path / "wrong"
     wrong.write_text("not the password\n")
     ran = _run(_deploy_args(node, keystore, wrong, tmp_path / "deployments"))
-    _one_line_exit_2(ran, "wrong password", "deployer")
+    one_line_exit_2(ran, "wrong password", "deployer")
     assert not (tmp_path / "deployments").exists()
 
 
@@ -191,14 +171,14 @@ def test_deploy_missingRoleKey_isOneLine(node: str, password_file: Path, tmp_pat
     partial = Keystore(tmp_path / "partial")
     partial.create("deployer", password_file.read_text().strip())
     ran = _run(_deploy_args(node, tmp_path / "partial", password_file, tmp_path / "deployments"))
-    _one_line_exit_2(ran, "no key for", "gateway")
+    one_line_exit_2(ran, "no key for", "gateway")
 
 
 def test_deploy_withoutAPaymentToken_isOneLine(
     node: str, keystore: Path, password_file: Path, tmp_path: Path
 ) -> None:
     args = [a for a in _deploy_args(node, keystore, password_file, tmp_path / "d") if a != "--test-dollar"]
-    _one_line_exit_2(_run(args), "--payment-token", "--test-dollar")
+    one_line_exit_2(_run(args), "--payment-token", "--test-dollar")
 
 
 def test_deploy_paymentTokenWithoutCode_isOneLine(
@@ -206,7 +186,7 @@ def test_deploy_paymentTokenWithoutCode_isOneLine(
 ) -> None:
     args = [a for a in _deploy_args(node, keystore, password_file, tmp_path / "d") if a != "--test-dollar"]
     empty = Account.create().address
-    _one_line_exit_2(_run([*args, "--payment-token", empty]), "no contract", empty)
+    one_line_exit_2(_run([*args, "--payment-token", empty]), "no contract", empty)
 
 
 def test_check_manifestOfAnotherChain_isOneLine(
@@ -215,14 +195,14 @@ def test_check_manifestOfAnotherChain_isOneLine(
     deployments = tmp_path / "deployments"
     assert _run(_deploy_args(node, keystore, password_file, deployments)).exit_code == 0
     with anvil_node(START, chain_id=4242) as other:
-        _one_line_exit_2(_check(other, deployments), "no deployment manifest", "4242.json")
+        one_line_exit_2(_check(other, deployments), "no deployment manifest", "4242.json")
         # A manifest whose own chain id is not the node's, under the node's file name.
         (deployments / "31337.json").rename(deployments / "4242.json")
-        _one_line_exit_2(_check(other, deployments), "of chain 31337", "4242")
+        one_line_exit_2(_check(other, deployments), "of chain 31337", "4242")
 
 
 def test_deploy_unreachableNode_isOneLine(keystore: Path, password_file: Path, tmp_path: Path) -> None:
     with anvil_node(START) as url:
         pass  # stopped again: its port refuses
     ran = _run(_deploy_args(url, keystore, password_file, tmp_path / "deployments"))
-    _one_line_exit_2(ran, "did not answer", "attempts")
+    one_line_exit_2(ran, "did not answer", "attempts")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from live_cli import deploy, one_line_exit_2
 from typer.testing import CliRunner, Result
 
 from gridledger.chain.abi import load_artifact
@@ -53,14 +54,7 @@ def deployed(keystore: Path, password_file: Path, tmp_path_factory: pytest.TempP
         rpc = JsonRpc(url)
         for name in ("deployer", "regulator", "meter-operator", "grid-operator", "emergency"):
             rpc.request("anvil_setBalance", [keys[name], hex(10**21)])  # a dev node's faucet
-        ran = CliRunner().invoke(
-            app,
-            [
-                "deploy", "--rpc-url", url, "--keystore", str(keystore),
-                "--password-file", str(password_file), "--deployments", str(deployments), "--test-dollar",
-            ],
-        )  # fmt: skip
-        assert ran.exit_code == 0, ran.output
+        deploy(url, keystore, password_file, deployments)
         system = Manifest.load(deployments / "31337.json").system()
         yield Live(url, deployments, keystore, password_file, system, keys)
 
@@ -72,14 +66,6 @@ def live(deployed: Live) -> Iterator[Live]:
     snapshot = rpc.request("evm_snapshot", [])
     yield deployed
     assert rpc.request("evm_revert", [snapshot]) is True
-
-
-def _one_line_exit_2(ran: Result, *expected: str) -> None:
-    assert ran.exit_code == 2, ran.output
-    line = ran.output.strip()
-    assert len(line.splitlines()) == 1, line
-    for part in expected:
-        assert part in line, line
 
 
 def _propose_firmware(live: Live, tmp_path: Path) -> Path:
@@ -128,7 +114,7 @@ def test_multisig_proposedSignedOfflineByTwoAndExecuted_approvesTheFirmware(
 def test_multisig_oneApprovalOfTwo_isRefusedAndNothingChanges(live: Live, tmp_path: Path) -> None:
     proposal = _propose_firmware(live, tmp_path)
     assert _sign(live, proposal, "signer-2").exit_code == 0
-    _one_line_exit_2(live.run("multisig", "execute", str(proposal)), "1 distinct signer", "needs 2")
+    one_line_exit_2(live.run("multisig", "execute", str(proposal)), "1 distinct signer", "needs 2")
     assert not _firmware_approved(live)
 
 
@@ -137,7 +123,7 @@ def test_multisig_approvalByANonSigner_isRefused(live: Live, tmp_path: Path) -> 
     assert _sign(live, proposal, "signer-1").exit_code == 0
     assert _sign(live, proposal, "gateway").exit_code == 0  # any key can sign a file...
     ran = live.run("multisig", "execute", str(proposal))  # ...the multisig says who counts
-    _one_line_exit_2(ran, live.keys["gateway"], "not a signer")
+    one_line_exit_2(ran, live.keys["gateway"], "not a signer")
     assert not _firmware_approved(live)
 
 
@@ -146,7 +132,7 @@ def test_multisig_tamperedProposal_isRefusedBeforeSigning(live: Live, tmp_path: 
     document = json.loads(proposal.read_text())
     document["arguments"][1] = "false"  # shows "revoke" while the digest signs "approve"
     proposal.write_text(json.dumps(document))
-    _one_line_exit_2(_sign(live, proposal, "signer-1"), "calldata is not the call it shows")
+    one_line_exit_2(_sign(live, proposal, "signer-1"), "calldata is not the call it shows")
     assert not list(tmp_path.glob("*.approval.json"))
 
 
@@ -171,12 +157,12 @@ def test_multisig_staleNonce_isRefused(live: Live, tmp_path: Path) -> None:
         for signer in ("signer-1", "signer-2"):
             assert _sign(live, proposal, signer).exit_code == 0
     assert live.run("multisig", "execute", str(first)).exit_code == 0
-    _one_line_exit_2(live.run("multisig", "execute", str(second)), "nonce 0", "its next is 1")
+    one_line_exit_2(live.run("multisig", "execute", str(second)), "nonce 0", "its next is 1")
 
 
 def test_multisig_proposeBadArgument_isOneLine(live: Live, tmp_path: Path) -> None:
     out = str(tmp_path / "p.json")
-    _one_line_exit_2(
+    one_line_exit_2(
         live.run(
             "multisig",
             "propose",
@@ -191,7 +177,7 @@ def test_multisig_proposeBadArgument_isOneLine(live: Live, tmp_path: Path) -> No
         "feePerKWh",
         "uint64",
     )
-    _one_line_exit_2(
+    one_line_exit_2(
         live.run("multisig", "propose", "EnergyMarket", "noSuchFunction", "--out", out, signed=False),
         "has no function noSuchFunction",
     )
@@ -209,7 +195,7 @@ def test_participant_verifyThenRevoke_byTheRegulatorsKey(live: Live) -> None:
 def test_participant_verifyWithAnotherRolesKey_isRefusedByTheChain(live: Live) -> None:
     member = "0x" + "12" * 20
     ran = live.run("participant", "verify", member, "--jurisdiction", "276", "--key", "meter-operator")
-    _one_line_exit_2(ran, "AccessManagedUnauthorized", live.keys["meter-operator"].lower())
+    one_line_exit_2(ran, "AccessManagedUnauthorized", live.keys["meter-operator"].lower())
     assert live.call("EnergyToken", live.system.token, "isVerified", member) is False
 
 
@@ -247,7 +233,7 @@ def test_device_registerFromCsv_registersEachOnce_andAgainSkipsThem(live: Live, 
     signer, device_owner, _, _, _, rated_power_w, status = device[:7]
     assert (signer.lower(), device_owner.lower(), rated_power_w) == (f"0x{2:040x}", owner, 2_002)
     assert status == 3  # ISmartMeter.DeviceStatus.Suspended
-    _one_line_exit_2(live.run("device", "status", "2", "suspended"), "InvalidStatusChange")
+    one_line_exit_2(live.run("device", "status", "2", "suspended"), "InvalidStatusChange")
 
 
 def test_device_registerCsvWithABadLine_sendsNothing(live: Live, tmp_path: Path) -> None:
@@ -255,7 +241,7 @@ def test_device_registerCsvWithABadLine_sendsNothing(live: Live, tmp_path: Path)
     good = f"0x{1:040x},{owner},1,prosumer,solar,2000,{FIRMWARE}"
     bad = f"0x{2:040x},{owner},1,windmill,solar,2000,{FIRMWARE}"
     ran = live.run("device", "register", "--csv", str(_meter_csv(live, tmp_path, [good, bad])))
-    _one_line_exit_2(ran, "line 3", "kind is one of")
+    one_line_exit_2(ran, "line 3", "kind is one of")
     assert live.call("SmartMeterRegistry", live.system.registry, "deviceCount") == 0
 
 
@@ -263,13 +249,13 @@ def test_device_registerRefusedByTheRegistry_namesTheLine(live: Live, tmp_path: 
     """The owner is not verified: the registry's own check, reported with the CSV line."""
     meters = [f"0x{1:040x},0x{'56' * 20},1,prosumer,solar,2000,{FIRMWARE}"]
     ran = live.run("device", "register", "--csv", str(_meter_csv(live, tmp_path, meters)))
-    _one_line_exit_2(ran, "line 2", "OwnerNotVerified")
+    one_line_exit_2(ran, "line 2", "OwnerNotVerified")
 
 
 def test_pause_byTheEmergencyKey_stopsTheMarket(live: Live) -> None:
     assert live.run("pause", "EnergyMarket").exit_code == 0
     assert live.call("EnergyMarket", live.system.market, "paused") is True
-    _one_line_exit_2(live.run("pause", "Nowhere"), "CONTRACT is one of")
+    one_line_exit_2(live.run("pause", "Nowhere"), "CONTRACT is one of")
 
 
 def test_commands_wrongPasswordOrNoManifest_areOneLine(live: Live, tmp_path: Path) -> None:
@@ -282,9 +268,9 @@ def test_commands_wrongPasswordOrNoManifest_areOneLine(live: Live, tmp_path: Pat
             "--keystore", str(live.keystore), "--password-file", str(wrong),
         ],
     )  # fmt: skip
-    _one_line_exit_2(ran, "wrong password", "emergency")
+    one_line_exit_2(ran, "wrong password", "emergency")
     empty = tmp_path / "none"
     ran = CliRunner().invoke(
         app, ["zone", "capacity", "1", "5", "--rpc-url", live.url, "--deployments", str(empty)]
     )
-    _one_line_exit_2(ran, "no deployment manifest", "31337.json")
+    one_line_exit_2(ran, "no deployment manifest", "31337.json")

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from live_cli import deploy
 from typer.testing import CliRunner
 
 from gridledger.chain.abi import load_artifact
@@ -150,14 +151,7 @@ def community(
         ):
             faucet(keys[name])
         deployments = tmp_path / "deployments"
-        ran = CliRunner().invoke(
-            app,
-            [
-                "deploy", "--rpc-url", url, "--keystore", str(keystore),
-                "--password-file", str(password_file), "--deployments", str(deployments), "--test-dollar",
-            ],
-        )  # fmt: skip
-        assert ran.exit_code == 0, ran.output
+        deploy(url, keystore, password_file, deployments)
         checked = CliRunner().invoke(
             app, ["deploy", "--check", "--rpc-url", url, "--deployments", str(deployments)]
         )

@@ -15,9 +15,6 @@ restricted function and the holders of every role.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +41,7 @@ from gridledger.chain.hashing import keccak
 from gridledger.chain.live import LiveChain
 from gridledger.chain.sender import PendingTransaction
 from gridledger.errors import ChainError
+from gridledger.ops.files import read_json_object, write_json_atomically
 
 MANIFEST_VERSION = 1
 # Which keystore key holds which AccessManager role (docs/operations.md).
@@ -127,12 +125,7 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as missing:
-            raise DeploymentError(f"no deployment manifest at {path}") from missing
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as unreadable:
-            raise DeploymentError(f"cannot read the manifest {path}: {unreadable}") from unreadable
+        document = read_json_object(path, "deployment manifest", DeploymentError)
         try:
             if document["version"] != MANIFEST_VERSION:
                 raise DeploymentError(f"{path} is a manifest of version {document['version']}")
@@ -151,8 +144,7 @@ class Manifest:
             ) from malformed
 
     def save(self) -> None:
-        """Write atomically (a temporary file renamed over the old one): a crash mid-write
-        leaves the previous manifest, never half of one."""
+        """Write the manifest whole (a crash mid-write leaves the previous one)."""
         document = {
             "version": MANIFEST_VERSION,
             "chainId": self.chain_id,
@@ -162,14 +154,7 @@ class Manifest:
             "plan": self.plan,
             "steps": self.steps,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".manifest-")
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, self.path)
+        write_json_atomically(self.path, document)
 
     def address(self, name: str) -> str:
         """The address of the contract `name` (a System field: "token", "market", ...)."""

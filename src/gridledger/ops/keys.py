@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
 from gridledger.errors import GridLedgerError
+from gridledger.ops.files import read_json_object
 
 KEY_NAME = re.compile(r"[a-z][a-z0-9-]{0,62}")
 # The keys a live deployment hands its roles to (gridledger deploy reads them by these names).
@@ -140,10 +141,7 @@ class Keystore:
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any]:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as unreadable:
-            raise KeystoreError(f"cannot read the key file {path}: {unreadable}") from unreadable
-        if not isinstance(document, dict) or "crypto" not in document:
+        document = read_json_object(path, "key file", KeystoreError)
+        if "crypto" not in document:
             raise KeystoreError(f"{path} is not a key file (Web3 Secret Storage)")
         return document

@@ -16,8 +16,6 @@ file (the published book's order shape); its receipt order is the files' modific
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -34,22 +32,12 @@ from gridledger.errors import ContractRevertError, MarketError, OrderRejected
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json
 from gridledger.market.orders import SignedOrder, market_domain_separator
 from gridledger.market.settlement import MarketOperator
+from gridledger.ops.files import read_json_object, write_json_atomically
 
 DEFAULT_GATE_DELAY_S = 60
 MAX_OUTAGE_WAIT_S = 60.0
 STATE_FILE = "operator.json"
 HEALTH_FILE = "health.json"
-
-
-def write_json_atomically(path: Path, document: object) -> None:
-    """`document` to `path` through a renamed temporary file: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=1)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, path)
 
 
 class JsonLog:
@@ -253,13 +241,7 @@ class MarketService:
         path = self._config.state / STATE_FILE
         if not path.exists():
             return {}
-        try:
-            progress = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as unreadable:
-            raise MarketError(f"cannot read the operator's progress {path}: {unreadable}") from unreadable
-        if not isinstance(progress, dict):
-            raise MarketError(f"{path} is not the operator's progress")
-        return progress
+        return read_json_object(path, "operator progress", MarketError)
 
     def health(self, chain_now: int) -> dict[str, object]:
         """Last settled and processed intervals and how far behind the chain's clock it is."""

@@ -9,11 +9,9 @@ approval's signer and asks the multisig whether it is one of its signers.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import coincurve
 from eth_utils.address import to_checksum_address
@@ -25,6 +23,7 @@ from gridledger.chain.governance import approval_signature
 from gridledger.chain.hashing import checksum_address, keccak
 from gridledger.errors import InputError, MultisigError
 from gridledger.ops.deployment import CONTRACT_ARTIFACTS, Manifest
+from gridledger.ops.files import read_json_object, write_json_atomically
 
 PROPOSAL_VERSION = 1
 OPERATION_TYPEHASH = keccak(text="Operation(address target,uint256 value,bytes data,uint256 nonce)")
@@ -151,11 +150,11 @@ class Proposal:
         )
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"version": PROPOSAL_VERSION, **asdict(self)}, indent=2) + "\n")
+        write_json_atomically(path, {"version": PROPOSAL_VERSION, **asdict(self)})
 
     @classmethod
     def load(cls, path: Path) -> Proposal:
-        document = _read_json(path, "proposal")
+        document = read_json_object(path, "multisig proposal", MultisigError)
         try:
             if document.pop("version") != PROPOSAL_VERSION:
                 raise MultisigError(f"{path} is a proposal of another version")
@@ -191,12 +190,12 @@ class Approval:
         return checksum_address(keccak(public.format(compressed=False)[1:])[-20:])
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_json_atomically(path, asdict(self))
 
     @classmethod
     def load(cls, path: Path) -> Approval:
         try:
-            return cls(**_read_json(path, "approval"))
+            return cls(**read_json_object(path, "multisig approval", MultisigError))
         except TypeError as malformed:
             raise MultisigError(f"{path} is not an approval ({malformed})") from malformed
 
@@ -228,13 +227,3 @@ def execute_proposal(chain: Chain, proposal: Proposal, approvals: list[Approval]
     signature = approval_signature([(bytes.fromhex(s[2:]), sig) for s, sig in signers.items()])
     operation = (proposal.target, 0, proposal.calldata, signature)
     chain.transact(submitter, multisig, proposal.multisig, "execute", *operation)
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as unreadable:
-        raise MultisigError(f"cannot read the {what} {path}: {unreadable}") from unreadable
-    if not isinstance(document, dict):
-        raise MultisigError(f"{path} is not a multisig {what}")
-    return document
