@@ -206,3 +206,27 @@ def test_deploy_unreachableNode_isOneLine(keystore: Path, password_file: Path, t
         pass  # stopped again: its port refuses
     ran = _run(_deploy_args(url, keystore, password_file, tmp_path / "deployments"))
     one_line_exit_2(ran, "did not answer", "attempts")
+
+
+def test_deploy_fundRoles_topsUpEachOperatorKeyOnce(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path
+) -> None:
+    deployments = tmp_path / "deployments"
+    args = [*_deploy_args(node, keystore, password_file, deployments), "--fund-roles", "0.5"]
+    assert _run(args).exit_code == 0
+    rpc = JsonRpc(node)
+    keys = {key.name: key.address for key in Keystore(keystore).stored()}
+    for name in ROLE_OF_KEY:
+        assert int(rpc.request("eth_getBalance", [keys[name], "latest"]), 16) == 5 * 10**17, name
+    nonce = int(rpc.request("eth_getTransactionCount", [keys["deployer"], "latest"]), 16)
+    assert _run(args).exit_code == 0  # complete and funded: nothing is sent again
+    assert int(rpc.request("eth_getTransactionCount", [keys["deployer"], "latest"]), 16) == nonce
+
+
+@pytest.mark.parametrize("amount", ["abc", "-1", "0", "0.0000000000000000001"])
+def test_deploy_badFundRoles_isOneLine(
+    node: str, keystore: Path, password_file: Path, tmp_path: Path, amount: str
+) -> None:
+    args = [*_deploy_args(node, keystore, password_file, tmp_path / "d"), "--fund-roles", amount]
+    one_line_exit_2(_run(args), "--fund-roles")
+    assert not (tmp_path / "d").exists()

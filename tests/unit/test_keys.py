@@ -12,7 +12,7 @@ from eth_account import Account
 from typer.testing import CliRunner, Result
 
 from gridledger.cli.main import app
-from gridledger.ops.keys import PASSWORD_ENV, Keystore, KeystoreError
+from gridledger.ops.keys import PASSWORD_ENV, ROLE_KEYS, Keystore, KeystoreError
 
 PASSWORD = "correct horse battery"
 # A well-known test key (anvil's first account): never a real one.
@@ -210,3 +210,23 @@ def test_cli_import_emptyPasswordFile_isRefused(tmp_path: Path) -> None:
 def test_cli_list_emptyKeystore_saysSo(tmp_path: Path) -> None:
     ran = _run(["keys", "list", "--keystore", str(tmp_path / "none")])
     assert ran.exit_code == 0 and "no keys" in ran.output
+
+
+def test_cli_allRoles_afterAnImportedDeployer_createsOnlyTheMissingRoles(tmp_path: Path) -> None:
+    keystore = tmp_path / "ks"
+    key_file = tmp_path / "key.hex"
+    key_file.write_text(TEST_KEY)
+    env = {PASSWORD_ENV: PASSWORD}
+    assert (
+        _run(
+            ["keys", "import", "deployer", "--key-file", str(key_file), "--keystore", str(keystore)], env
+        ).exit_code
+        == 0
+    )
+    created = _run(["keys", "new", "--all-roles", "--keystore", str(keystore)], env)
+    assert created.exit_code == 0, created.output
+    stored = {key.name: key.address for key in Keystore(keystore).stored()}
+    assert set(stored) == set(ROLE_KEYS) and stored["deployer"] == TEST_ADDRESS
+    again = _run(["keys", "new", "--all-roles", "--keystore", str(keystore)], env)
+    assert again.exit_code == 0 and "every role has a key" in again.output
+    assert {key.name: key.address for key in Keystore(keystore).stored()} == stored

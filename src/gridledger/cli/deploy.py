@@ -3,6 +3,7 @@ role to the multisig; `--check` reads a deployment's manifest back against the c
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
@@ -22,6 +23,7 @@ from gridledger.ops.deployment import (
     Manifest,
     check_deployment,
     deploy_live,
+    fund_role_keys,
     manifest_path,
 )
 from gridledger.ops.keys import Keystore, KeystoreError
@@ -51,13 +53,16 @@ def deploy_command(
     grid_fee_collector: Annotated[
         str | None, typer.Option(help="Who receives grid fees (default: the grid-operator key).")
     ] = None,
+    fund_roles: Annotated[
+        str | None,
+        typer.Option(help="Ether the deployer tops each operator's key up to (gas money), e.g. 0.5."),
+    ] = None,
     confirmations: Annotated[int, typer.Option(min=1, help="Blocks on top of a transaction's.")] = 1,
     max_fee_gwei: Annotated[int, typer.Option(min=1, help="Cap of the fee per gas, in gwei.")] = 500,
 ) -> None:
     """Deploy and wire every contract (or resume a deployment that stopped part way), hand each
     role to its key in the keystore and the admin role to the multisig of the signer-* keys,
     and write deployments/<chain-id>.json. Only the deployer key is unlocked."""
-    console = Console(stderr=True)
     rpc = JsonRpc(rpc_url)
     if check:
         chain_id = int(rpc.request("eth_chainId", []), 16)
@@ -76,6 +81,7 @@ def deploy_command(
         raise InputError(
             "give --payment-token ADDRESS (the stablecoin participants pay with) or --test-dollar"
         )
+    top_up_wei = _ether_as_wei(fund_roles, "--fund-roles") if fund_roles is not None else 0
     store = Keystore(keystore)
     stored = {key.name: key.address for key in store.stored()}
     needed = ["deployer", *ROLE_OF_KEY]
@@ -102,10 +108,27 @@ def deploy_command(
         raise DeploymentError(
             f"--payment-token {plan.payment_token}: no contract there on chain {chain.chain_id}"
         )
-    manifest = deploy_live(chain, plan, deployments, log=console.print)
-    console.print(f"deployed on chain {chain.chain_id} from block {manifest.deploy_block}: {manifest.path}")
+    manifest = deploy_live(chain, plan, deployments, log=_progress)
+    if top_up_wei:
+        fund_role_keys(chain, plan, top_up_wei, log=_progress)
+    _progress(f"deployed on chain {chain.chain_id} from block {manifest.deploy_block}: {manifest.path}")
     for name, entry in manifest.contracts.items():
         typer.echo(f"{name} {entry['address']}")
+
+
+def _progress(line: str) -> None:
+    """A deployment's progress, one line each on stderr (stdout keeps the addresses)."""
+    typer.echo(line, err=True)
+
+
+def _ether_as_wei(text: str, option: str) -> int:
+    try:
+        wei = Decimal(text) * 10**18
+    except InvalidOperation as bad:
+        raise InputError(f"{option} is an amount of ether such as 0.5, got {text!r}") from bad
+    if not wei.is_finite() or wei <= 0 or wei != wei.to_integral_value():
+        raise InputError(f"{option} is a positive amount of ether of at most 18 decimals, got {text!r}")
+    return int(wei)
 
 
 def _firmware_hash(text: str) -> bytes:

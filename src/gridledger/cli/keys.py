@@ -59,21 +59,30 @@ def key_password(password_file: Path | None, confirm: bool = False) -> str:
 def new_command(
     names: Annotated[list[str] | None, typer.Argument(help="Names of the keys to create.")] = None,
     all_roles: Annotated[
-        bool, typer.Option("--all-roles", help=f"Create a key for each role: {', '.join(ROLE_KEYS)}.")
+        bool,
+        typer.Option(
+            "--all-roles", help=f"Create a key for each role that has none yet: {', '.join(ROLE_KEYS)}."
+        ),
     ] = False,
     keystore: KeystoreOption = DEFAULT_KEYSTORE,
     password_file: PasswordFileOption = None,
 ) -> None:
     """Create new random keys, each encrypted with the password, and print their addresses."""
-    wanted = list(names or []) + (list(ROLE_KEYS) if all_roles else [])
-    if not wanted:
+    named = list(names or [])
+    if not named and not all_roles:
         raise KeystoreError("name at least one key, or pass --all-roles")
-    if len(set(wanted)) != len(wanted):
+    if len(set(named)) != len(named):
         raise KeystoreError("a key name is given twice")
-    for name in wanted:
+    for name in named:
         checked_key_name(name)
     store = Keystore(keystore)
-    taken = {key.name for key in store.stored()} & set(wanted)
+    existing = {key.name for key in store.stored()}
+    # --all-roles fills in the roles that have no key yet (an imported deployer, say).
+    wanted = named + [name for name in ROLE_KEYS if all_roles and name not in existing and name not in named]
+    if not wanted:
+        typer.echo(f"every role has a key in {keystore} already")
+        return
+    taken = existing & set(named)
     if taken:
         # Checked before any key is made, so that a failed run leaves no half of its keys behind.
         raise KeystoreError(f"keys named {', '.join(sorted(taken))} exist already in {keystore}")

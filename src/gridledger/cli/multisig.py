@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.eip712 import SigningKey
@@ -73,7 +72,7 @@ def sign_command(
 ) -> None:
     """Sign a proposal with a keystore key, without a node; writes <proposal>.<key>.approval.json."""
     proposal = Proposal.load(proposal_file)
-    Console(stderr=True).print(f"signing: {proposal.describe()}")
+    typer.echo(f"signing: {proposal.describe()}", err=True)
     account = Keystore(keystore).unlock(key, key_password(password_file))
     approval = Approval.sign(proposal, SigningKey(bytes(account.key)))
     target = out or proposal_file.with_name(f"{proposal_file.stem}.{key}.approval.json")

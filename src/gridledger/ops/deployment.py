@@ -315,6 +315,23 @@ def deploy_live(
     return manifest
 
 
+def fund_role_keys(
+    chain: LiveChain, plan: DeploymentPlan, wei_each: int, log: Callable[[str], None] = lambda _: None
+) -> int:
+    """Top up every role key that sends transactions (ROLE_OF_KEY) to `wei_each`, from the
+    deployer, with ordinary signed transfers; returns the wei sent. Run again, it sends only
+    what is missing."""
+    sent = 0
+    for key, address in sorted(plan.role_holders.items()):
+        balance = int(chain.rpc.request("eth_getBalance", [address, "latest"]), 16)
+        if balance >= wei_each:
+            continue
+        chain.sender(plan.deployer).send(address, b"", wei_each - balance)
+        sent += wei_each - balance
+        log(f"funded {key} {address} with {wei_each - balance} wei")
+    return sent
+
+
 def artifact_hash(name: str) -> str:
     """keccak of the committed creation bytecode of `name`: which build a contract came from."""
     return "0x" + keccak(load_artifact(name).bytecode).hex()
