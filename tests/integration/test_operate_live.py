@@ -89,13 +89,15 @@ class Community:
         self.rpc.request("evm_setNextBlockTimestamp", [timestamp])
         self.rpc.request("evm_mine", [])
 
-    def operate(self, first_interval: int, max_intervals: int | None = 1) -> subprocess.Popen[str]:
+    def operate(
+        self, first_interval: int, max_intervals: int | None = 1, *extra: str
+    ) -> subprocess.Popen[str]:
         command = [
             str(GRIDLEDGER), "operate", "--rpc-url", self.url, "--deployments", str(self.deployments),
             "--keystore", str(self.keystore), "--password-file", str(self.password_file),
             "--orders", str(self.orders), "--state", str(self.state), "--gate-delay", str(GATE_DELAY_S),
             "--first-interval", str(first_interval), "--poll", "0.05",
-            *(["--max-intervals", str(max_intervals)] if max_intervals is not None else []),
+            *(["--max-intervals", str(max_intervals)] if max_intervals is not None else []), *extra,
         ]  # fmt: skip
         return subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
@@ -383,11 +385,15 @@ def test_operate_nodeStoppedAndRestarted_operatorWaitsThenSettles(community: Com
     its saved chain: the operator logs the outage, keeps retrying, and settles the interval."""
     world = community
     assert world.restart_node is not None
-    operator = RunningOperator(world.operate(FIRST_INTERVAL, max_intervals=None))
+    # The gate 5 minutes after the interval: the meters' readings and the orders are in before it.
+    gate_delay_s = 300
+    operator = RunningOperator(world.operate(FIRST_INTERVAL, None, "--gate-delay", str(gate_delay_s)))
     try:
         operator.wait_for("started")
         world.restart_node(lambda: operator.wait_for("node_unreachable"))
         interval = _trade_interval(world, 0, FIRST_INTERVAL)
+        assert not [line for line in operator.lines if line.get("interval") == interval]
+        world.pass_time_to(interval + INTERVAL_SECONDS + gate_delay_s)
         settled = operator.wait_for("settled")
         assert settled["interval"] == interval
     finally:
@@ -395,3 +401,24 @@ def test_operate_nodeStoppedAndRestarted_operatorWaitsThenSettles(community: Com
     assert exit_code == 0
     assert [line["event"] for line in operator.lines][-2:] == ["stopping", "stopped"]
     assert world.chain.call(load_artifact("EnergyMarket"), world.system.market, "isSettled", interval)[0]
+
+
+@pytest.mark.parametrize("community", ["anvil"], indirect=True)
+def test_operate_withANetworkModel_clearsGridFeasiblyAndPostsMeasuredLoads(community: Community) -> None:
+    """The four traders' nodes on buses of a SimBench feeder: the interval clears around the
+    meters' measured loads (a household's export is well within the feeder), and the grid
+    operator's key posts each metered node's load, 1 kWh in 15 minutes being 4 kW."""
+    world = community
+    buses = world.state.parent / "buses.csv"
+    buses.write_text("grid_node_id,bus\n1,13\n2,12\n3,11\n4,10\n")
+    interval = _trade_interval(world, 0, FIRST_INTERVAL)
+    grid = ("--grid", "1-LV-rural1--0-sw", "--grid-buses", str(buses), "--grid-key", "grid-operator")
+    events = {str(line["event"]): line for line in _finished(world.operate(FIRST_INTERVAL, 1, *grid))}
+    assert events["settled"]["interval"] == interval
+    assert events["settled"]["volume_wh"] == len(world.buyers) * BUY_WH
+    assert events["settled"]["export_capped"] == 0
+    assert events["loads_posted"]["nodes"] == len(world.meters)
+    grid_abi = load_artifact("GridManagement")
+    for node in (1, 2):  # the sellers' metered nodes
+        status = world.chain.call(grid_abi, world.system.grid, "getGridStatus", node)[0]
+        assert status[4] == EXPORT_WH_PER_INTERVAL * 4  # GridStatus.loadW

@@ -69,6 +69,11 @@ class LiveChain:
     def revert(self, snapshot_id: int) -> None:
         raise NotOnALiveNode(f"a live node has no snapshots to return to ({snapshot_id})")
 
+    @property
+    def accounts(self) -> list[str]:
+        """The addresses this chain signs for, in the order their keys were given."""
+        return list(self._senders)
+
     def sender(self, address: str) -> TransactionSender:
         """The sender of `address`'s key; UnknownSender if its key was not given."""
         try:

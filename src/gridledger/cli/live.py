@@ -50,14 +50,17 @@ def open_deployment(
     password_file: Path | None = None,
     confirmations: int = 1,
     max_fee_gwei: int = 500,
+    also: tuple[str, ...] = (),
 ) -> Deployment:
-    """The deployment on the node at `rpc_url`, signing with keystore key `key` (if given)."""
+    """The deployment on the node at `rpc_url`, signing with keystore key `key` (if given);
+    the keys named in `also` are unlocked with the same password for the same chain."""
     rpc = JsonRpc(rpc_url)
     chain_id = int(rpc.request("eth_chainId", []), 16)
     manifest = Manifest.load(manifest_path(deployments, chain_id))
-    account = None
+    accounts = []
     if key is not None:
-        account = Keystore(keystore).unlock(key, key_password(password_file))
+        password = key_password(password_file)
+        accounts = [Keystore(keystore).unlock(name, password) for name in (key, *also)]
     policy = SenderPolicy(confirmations=confirmations, max_fee_per_gas_wei=max_fee_gwei * GWEI)
-    chain = LiveChain(rpc, [account] if account is not None else [], policy)
-    return Deployment(chain, manifest, manifest.system(), account)
+    chain = LiveChain(rpc, accounts, policy)
+    return Deployment(chain, manifest, manifest.system(), accounts[0] if accounts else None)

@@ -13,6 +13,9 @@ import typer
 
 from gridledger.cli.keys import DEFAULT_KEYSTORE, KeystoreOption, PasswordFileOption
 from gridledger.cli.live import DEFAULT_DEPLOYMENTS, DeploymentsOption, RpcUrlOption, open_deployment
+from gridledger.errors import InputError
+from gridledger.grid.network import GridNetwork
+from gridledger.ops.grid_model import LiveGridModel, read_bus_map
 from gridledger.ops.operator import DEFAULT_GATE_DELAY_S, JsonLog, MarketService, OperatorConfig, serve_health
 
 
@@ -40,13 +43,31 @@ def operate_command(
     ] = None,
     poll: Annotated[float, typer.Option(min=0.05, help="Seconds between looks at the chain's clock.")] = 1.0,
     confirmations: Annotated[int, typer.Option(min=1, help="Blocks on top of a transaction's.")] = 1,
+    grid: Annotated[
+        str | None, typer.Option(help="SimBench grid of the network model: clear grid-feasibly.")
+    ] = None,
+    grid_buses: Annotated[
+        Path | None, typer.Option(help="CSV grid_node_id,bus placing the chain's nodes on the grid's buses.")
+    ] = None,
+    grid_key: Annotated[
+        str | None, typer.Option(help="With --grid: post measured loads with this key (e.g. grid-operator).")
+    ] = None,
 ) -> None:
     """Settle every interval at its gate closure, in order, none twice and none skipped; logs one
-    JSON line per step on stdout. SIGTERM or SIGINT stops it between intervals."""
-    opened = open_deployment(rpc_url, deployments, key, keystore, password_file, confirmations)
+    JSON line per step on stdout. With --grid, clear grid-feasibly around the interval's measured
+    loads (and post them with --grid-key). SIGTERM or SIGINT stops it between intervals."""
+    if (grid is None) != (grid_buses is None) or (grid_key is not None and grid is None):
+        raise InputError("--grid and --grid-buses go together, and --grid-key needs them")
+    model = None
+    if grid is not None and grid_buses is not None:
+        network = GridNetwork(grid)
+        model = LiveGridModel(network, read_bus_map(grid_buses, network))
+    also = (grid_key,) if grid_key is not None else ()
+    opened = open_deployment(rpc_url, deployments, key, keystore, password_file, confirmations, also=also)
     log = JsonLog(lambda line: print(line, flush=True))
     config = OperatorConfig(orders, state, gate_delay, poll, first_interval)
-    service = MarketService(opened.chain, opened.system, opened.sender, config, log)
+    grid_operator = opened.chain.accounts[1] if grid_key is not None else None
+    service = MarketService(opened.chain, opened.system, opened.sender, config, log, model, grid_operator)
     stop = threading.Event()
 
     def request_stop(signum: int, _: FrameType | None) -> None:

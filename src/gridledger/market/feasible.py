@@ -35,6 +35,8 @@ Int64Array = npt.NDArray[np.int64]
 
 # Wh delivered in a 15-minute interval, as average MW over it.
 MW_PER_WH_IN_INTERVAL = 4e-6
+# The same as average watts: a connection's measured load from its Wh in the interval.
+WATTS_PER_WH_IN_INTERVAL = MW_PER_WH_IN_INTERVAL * 1e6
 # Headroom for what the linear model leaves out (reactive power at lower voltage, losses).
 LIMIT_MARGIN = 0.03
 

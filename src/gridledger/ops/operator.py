@@ -3,7 +3,9 @@
 Every interval, in order and none skipped: when the chain's clock has passed the interval's
 end and the gate delay, the operator freezes the interval's book from the signed orders in its
 inbox, closes the gate on-chain, leaves out what escrow no longer funds, clears and settles,
-and publishes the book. Every step is logged as one JSON line.
+and publishes the book. Every step is logged as one JSON line. With a network model
+(`ops.grid_model`) the clearing is grid-feasible around the interval's measured loads, and the
+grid operator's key posts them.
 
 Restart anywhere is safe because the chain, not the operator, says what is done: a settled
 interval is never settled again (the contract refuses a second settlement, and the operator
@@ -30,9 +32,10 @@ from gridledger.chain.live import LiveChain
 from gridledger.chain.sender import ReceiptTimeout, TransportError
 from gridledger.errors import ContractRevertError, MarketError, OrderRejected
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json
-from gridledger.market.orders import SignedOrder, market_domain_separator
+from gridledger.market.orders import Side, SignedOrder, market_domain_separator
 from gridledger.market.settlement import MarketOperator
 from gridledger.ops.files import read_json_object, write_json_atomically
+from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval
 
 DEFAULT_GATE_DELAY_S = 60
 MAX_OUTAGE_WAIT_S = 60.0
@@ -63,8 +66,19 @@ class MarketService:
     """The operator's loop over intervals (module docstring)."""
 
     def __init__(
-        self, chain: LiveChain, system: System, operator: str, config: OperatorConfig, log: JsonLog
+        self,
+        chain: LiveChain,
+        system: System,
+        operator: str,
+        config: OperatorConfig,
+        log: JsonLog,
+        grid: LiveGridModel | None = None,
+        grid_operator: str | None = None,
     ) -> None:
+        """`grid`: clear grid-feasibly around each interval's measured loads; `grid_operator`
+        (with `grid`): post the measured loads to GridManagement with that key."""
+        self._grid = grid
+        self._grid_operator = grid_operator
         self._chain = chain
         self._system = system
         self._config = config
@@ -122,39 +136,50 @@ class MarketService:
 
     # ------------------------------------------------------------ one interval
     def process(self, interval: int) -> None:
-        """Settle `interval`, or record why nothing was settled; safe to repeat after a crash."""
+        """Settle `interval`, or record why nothing was settled; with a network model, post the
+        nodes' measured loads. Safe to repeat after a crash (a load posted twice is the same)."""
+        measured = None
+        if self._grid is not None:
+            measured = self._grid.measured(self._chain, self._system, interval)
+        settled = self._settle(interval, measured)
+        if self._grid is not None and self._grid_operator is not None and measured is not None:
+            posted = self._grid.post_loads(self._chain, self._system, self._grid_operator, measured)
+            self._log("loads_posted", interval=interval, nodes=posted)
+        self._finish(interval, settled)
+
+    def _settle(self, interval: int, measured: MeasuredInterval | None) -> bool:
+        """The interval's gate closure and settlement; whether the interval is settled."""
         market, abi = self._system.market, self._market_abi
         if self._chain.call(abi, market, "isSettled", interval)[0]:
             self._log("already_settled", interval=interval)
-            self._finish(interval, settled=True)
-            return
+            return True
         book = self._frozen_book(interval)
         pending_start, _, deadline = self._chain.call(abi, market, "pendingGate")
         gate_open_for_us = int(pending_start) == interval and self._chain.timestamp < int(deadline)
         if not book.entries:
             self._log("no_orders", interval=interval)
-            self._finish(interval, settled=False)
-            return
+            return False
         if gate_open_for_us:
             self._log("gate_taken_up", interval=interval, deadline=int(deadline))
         else:
             self._close_gate(book)
         self._operator.exclude_unfunded(book)
+        if self._grid is not None and measured is not None:
+            self._exclude_off_network(book)
+            self._operator.mechanism = self._grid.clearing(measured)
         settlement = self._operator.clear(book)
         self._publish(book)
         if not settlement.fills:
             self._operator.release_gate(book)
             self._log("nothing_matched", interval=interval, excluded=len(book.excluded))
-            self._finish(interval, settled=False)
-            return
+            return False
         try:
             self._operator.submit(settlement)
         except ContractRevertError as refused:
             if refused.error_name != "IntervalAlreadySettled":
                 raise
             self._log("already_settled", interval=interval, by="an earlier attempt")
-            self._finish(interval, settled=True)
-            return
+            return True
         result = settlement.result
         self._log(
             "settled",
@@ -163,9 +188,21 @@ class MarketService:
             volume_wh=int(result.volume_wh),
             price_per_kwh=int(result.price_per_kwh),
             excluded=len(book.excluded),
+            export_capped=len(book.export_caps_wh),
             gas=self._chain.last_gas_used,
         )
-        self._finish(interval, settled=True)
+        return True
+
+    def _exclude_off_network(self, book: IntervalBook) -> None:
+        """Sells at grid nodes the network model does not place cannot be checked against it."""
+        assert self._grid is not None
+        for entry in book.live_entries(Side.SELL):
+            node = entry.signed.order.grid_node_id
+            if node not in self._grid.bus_of_node:
+                book.exclude(entry.signed.order_hash, "its grid node is not in the network model")
+                self._log(
+                    "order_excluded", interval=book.interval_start, node=node, reason="off the network model"
+                )
 
     def _close_gate(self, book: IntervalBook) -> None:
         while True:

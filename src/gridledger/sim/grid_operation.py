@@ -37,6 +37,7 @@ from gridledger.grid.zones import TRANSFORMER_ZONE, GridZone, grid_zones
 from gridledger.market.clearing import ClearingMechanism, UniformClearing
 from gridledger.market.feasible import (
     MW_PER_WH_IN_INTERVAL,
+    WATTS_PER_WH_IN_INTERVAL,
     GridFeasibleClearing,
     NetworkLimits,
     export_limits_wh,
@@ -286,7 +287,7 @@ class GridOperation:
 
     def _post_loads(self, exported_wh: FloatArray, uncovered_wh: IntArray) -> None:
         # Measured power at each connection point, watts either way.
-        watts = np.abs(exported_wh - uncovered_wh) / (MW_PER_WH_IN_INTERVAL * 1e6)
+        watts = np.abs(exported_wh - uncovered_wh) * WATTS_PER_WH_IN_INTERVAL
         for node, load_w in zip(self.node_of, np.rint(watts).astype(np.int64), strict=True):
             self.chain.transact(
                 self._operator, self._abi, self.system.grid, "updateLoadBalance", node, int(load_w)

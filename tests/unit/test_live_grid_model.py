@@ -1,0 +1,86 @@
+"""The live operator's network model: the chain's grid nodes placed on a SimBench grid's buses,
+a clearing around the interval's measured loads that caps what the feeder cannot carry, and
+every refusal of a bad bus map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gridledger.errors import GridModelError, InputError, MarketError
+from gridledger.grid.network import GridNetwork
+from gridledger.market.clearing import BookSide
+from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval, read_bus_map
+
+GRID = "1-LV-rural1--0-sw"
+FAR_BUS, NEAR_BUS = 13, 1  # pandapower bus indices of the grid
+
+
+@pytest.fixture(scope="module")
+def model() -> LiveGridModel:
+    network = GridNetwork(GRID)
+    return LiveGridModel(network, {1: network.position(FAR_BUS), 2: network.position(NEAR_BUS)})
+
+
+def _asks(energy_wh: list[int], nodes: list[int]) -> BookSide:
+    count = len(energy_wh)
+    return BookSide(
+        np.full(count, 100_000, dtype=np.int64),
+        np.array(energy_wh, dtype=np.int64),
+        np.arange(count, dtype=np.int64),
+        np.arange(1, count + 1, dtype=np.uint64),
+        np.array(nodes, dtype=np.uint64),
+    )
+
+
+def test_clearing_aHouseholdsExport_isNotCapped(model: LiveGridModel) -> None:
+    measured = MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={})
+    capped = model.clearing(measured).capped(_asks([1_000, 1_000], [1, 2]))
+    assert capped.energy_wh.tolist() == [1_000, 1_000]
+
+
+def test_clearing_anExportTheFeederCannotCarry_isCappedBelowItsOffer(model: LiveGridModel) -> None:
+    measured = MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={})
+    offered = 5_000_000  # 5 MWh in 15 minutes: 20 MW into a low-voltage feeder
+    capped = model.clearing(measured).capped(_asks([offered], [1]))
+    assert 0 <= capped.energy_wh[0] < offered
+
+
+def test_clearing_moreMeasuredLoad_leavesMoreRoomForExports(model: LiveGridModel) -> None:
+    """Load at the exporter's bus takes up part of its export locally: the cap grows."""
+    offered = 5_000_000
+    light = model.clearing(MeasuredInterval({1: 0}, {})).capped(_asks([offered], [1]))
+    heavy = model.clearing(MeasuredInterval({1: 20_000}, {})).capped(_asks([offered], [1]))
+    assert heavy.energy_wh[0] > light.energy_wh[0]
+
+
+def test_clearing_anAskAtANodeOffTheMap_isRefused(model: LiveGridModel) -> None:
+    with pytest.raises(MarketError, match="not in the network"):
+        model.clearing(MeasuredInterval({}, {})).capped(_asks([1_000], [7]))
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal", "error"),
+    [
+        ("node,bus\n1,13\n", "header must name", InputError),
+        ("grid_node_id,bus\n1,13\n1,12\n", "mapped twice", InputError),
+        ("grid_node_id,bus\n1,thirteen\n", "line 2", InputError),
+        ("grid_node_id,bus\n", "maps no grid node", InputError),
+        ("grid_node_id,bus\n1,9999\n", "has no bus 9999", GridModelError),
+    ],
+)
+def test_readBusMap_badFile_isRefusedNamingWhy(
+    model: LiveGridModel, tmp_path: Path, text: str, refusal: str, error: type[Exception]
+) -> None:
+    path = tmp_path / "buses.csv"
+    path.write_text(text)
+    with pytest.raises(error, match=refusal):
+        read_bus_map(path, model.network)
+
+
+def test_readBusMap_placesEachNodeAtItsBusPosition(model: LiveGridModel, tmp_path: Path) -> None:
+    path = tmp_path / "buses.csv"
+    path.write_text(f"grid_node_id,bus\n1,{FAR_BUS}\n2,{NEAR_BUS}\n")
+    assert read_bus_map(path, model.network) == model.bus_of_node
