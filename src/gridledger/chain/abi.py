@@ -58,6 +58,8 @@ class Artifact:
     abi: list[dict[str, Any]]
     bytecode: bytes
     functions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Runtime code as compiled, immutables' slots zero (what `deploy --check` compares with).
+    deployed_bytecode: bytes = b""
 
     def function(self, name: str) -> dict[str, Any]:
         try:
@@ -140,7 +142,13 @@ def load_artifact(name: str) -> Artifact:
         raise ArtifactError(f"contract artifact {name} is missing; run `make contracts`") from missing
     raw = json.loads(text)
     functions = {e["name"]: e for e in raw["abi"] if e["type"] == "function"}
-    return Artifact(name, raw["abi"], bytes.fromhex(raw["bytecode"].removeprefix("0x")), functions)
+    return Artifact(
+        name,
+        raw["abi"],
+        bytes.fromhex(raw["bytecode"].removeprefix("0x")),
+        functions,
+        bytes.fromhex(str(raw.get("deployedBytecode", "")).removeprefix("0x")),
+    )
 
 
 @cache

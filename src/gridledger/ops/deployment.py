@@ -332,6 +332,27 @@ def fund_role_keys(
     return sent
 
 
+def runs_artifact_code(code: bytes, name: str) -> bool:
+    """Whether `code` (a contract's runtime code on the chain) is the committed artifact's
+    runtime code. The constructor writes immutables into 32-byte slots the artifact leaves
+    zero, so bytes may differ only inside runs of 32 or more zero bytes of the artifact."""
+    expected = load_artifact(name).deployed_bytecode
+    if len(code) != len(expected):
+        return False
+    in_zero_run = bytearray(len(expected))
+    start = None
+    for position, byte in enumerate((*expected, 1)):  # a non-zero sentinel ends the last run
+        if byte == 0 and start is None:
+            start = position
+        elif byte != 0 and start is not None:
+            if position - start >= 32:
+                in_zero_run[start:position] = b"\x01" * (position - start)
+            start = None
+    return all(
+        got == want or in_zero_run[i] for i, (got, want) in enumerate(zip(code, expected, strict=True))
+    )
+
+
 def artifact_hash(name: str) -> str:
     """keccak of the committed creation bytecode of `name`: which build a contract came from."""
     return "0x" + keccak(load_artifact(name).bytecode).hex()
@@ -365,6 +386,13 @@ def check_deployment(chain: LiveChain, manifest: Manifest) -> list[Finding]:
             Finding(f"{name} code hash", actual == entry["codeHash"], f"{actual} at {entry['address']}")
         )
         if "artifact" in entry:
+            findings.append(
+                Finding(
+                    f"{name} runs this gridledger's {entry['artifact']} code",
+                    runs_artifact_code(code, entry["artifact"]),
+                    "",
+                )
+            )
             current = artifact_hash(entry["artifact"])
             findings.append(
                 Finding(
