@@ -103,10 +103,11 @@ class MarketService:
         """When the interval's gate closes: its end, then the meters' reporting delay."""
         return interval_start + INTERVAL_SECONDS + self._config.gate_delay_s
 
-    def run_due(self) -> int:
-        """Process every interval whose gate time the chain's clock has passed; how many."""
+    def run_due(self, stop: threading.Event | None = None) -> int:
+        """Process every interval whose gate time the chain's clock has passed (until `stop` is
+        set, between intervals); how many."""
         done = 0
-        while True:
+        while stop is None or not stop.is_set():
             chain_now = self._chain.timestamp
             interval = self.next_interval(chain_now)
             if chain_now < self.gate_time(interval):
@@ -114,6 +115,7 @@ class MarketService:
                 return done
             self.process(interval)
             done += 1
+        return done
 
     def run(self, stop: threading.Event, max_intervals: int | None = None) -> None:
         """Until `stop` is set (or `max_intervals` are processed), following the chain's clock.
@@ -123,7 +125,7 @@ class MarketService:
         outage_wait_s = self._config.poll_s
         while not stop.is_set():
             try:
-                processed += self.run_due()
+                processed += self.run_due(stop)
             except (TransportError, ReceiptTimeout) as fault:
                 self._log("node_unreachable", reason=str(fault), retry_in_s=outage_wait_s)
                 stop.wait(outage_wait_s)
