@@ -56,10 +56,6 @@ class LiveChain:
         """The latest block's unix time."""
         return int(self.rpc.request("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
 
-    @property
-    def block_number(self) -> int:
-        return int(self.rpc.request("eth_blockNumber", []), 16)
-
     def set_time(self, timestamp: int) -> None:
         raise NotOnALiveNode(f"a live node keeps its own time; cannot move it to {timestamp}")
 

@@ -54,7 +54,6 @@ ROLE_OF_KEY: dict[str, int] = {
     "regulator": REGULATOR,
     "emergency": EMERGENCY,
 }
-MULTISIG_SIGNER_KEYS = ("signer-1", "signer-2", "signer-3")
 # System field -> the artifact its contract is built from.
 CONTRACT_ARTIFACTS: dict[str, str] = {
     "manager": "GridAccessManager",
