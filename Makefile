@@ -7,7 +7,7 @@ FORGE := node_modules/.bin/forge
 SLITHER_VENV := .venv-slither
 COVERAGE_LCOV := reports/coverage/lcov.info
 
-.PHONY: demo test test-contracts test-python contracts check-artifacts bench capacity snapshot lint clean \
+.PHONY: mosquitto demo test test-contracts test-python contracts check-artifacts bench capacity snapshot lint clean \
 	slither slither-baseline slither-venv coverage
 
 $(VENV)/.installed: pyproject.toml
@@ -51,7 +51,12 @@ check-artifacts: node_modules/.installed $(VENV)/.installed
 	$(FORGE) build
 	$(PY) tools/export_artifacts.py --check
 
-test-python: $(VENV)/.installed node_modules/.installed
+# The meter tests start their own Mosquitto (Debian's package) on 127.0.0.1.
+mosquitto:
+	@command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; }
+
+test-python: $(VENV)/.installed node_modules/.installed mosquitto
 	$(VENV)/bin/pytest
 
 ## contracts: rebuild and regenerate the committed ABI/bytecode under src/gridledger/contracts

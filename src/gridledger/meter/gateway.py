@@ -26,17 +26,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gridledger.chain.abi import Artifact, EventLog, event_topic, load_artifact
-from gridledger.chain.eip712 import domain_separator
 from gridledger.errors import ChainError, ContractRevertError, GatewayError, ReadingRefused
 from gridledger.meter.signing import (
     FLAG_TAMPER,
     SignedReadingTuple,
     fits_registry,
     pack_readings,
-    reading_digest,
-    reading_of,
-    recover_reading_signer,
 )
+from gridledger.meter.verifier import ReadingVerifier
 
 ReadingKey = tuple[int, int]  # (device id, sequence)
 
@@ -112,14 +109,10 @@ class Gateway:
         self._max_attempts = max_attempts
         self._gas_budget = gas_budget
         self._abi = load_artifact("SmartMeterRegistry")
-        device_fields = self._abi.function("getDevice")["outputs"][0]["components"]
-        self._field = {str(f["name"]): i for i, f in enumerate(device_fields)}
+        self.verifier = ReadingVerifier(chain, registry)
         self._queue: dict[ReadingKey, SignedReadingTuple] = {}
         # The EIP-712 digest of each queued reading, computed once when it was verified.
         self._queued_digests: dict[ReadingKey, bytes] = {}
-        self._domain: bytes | None = None
-        self._signers: dict[int, bytes] = {}  # device id -> key address, 20 bytes
-        self._looked_up: set[int] = set()  # devices read from the chain since the last flush
         self._last_sequence: dict[int, int] = {}
         self._gas_per_reading: deque[int] = deque(maxlen=GAS_WINDOW)
         self._new_gaps: list[SequenceGap] = []
@@ -149,10 +142,7 @@ class Gateway:
         key = (reading[0], reading[1])
         if not fits_registry(reading):
             raise ReadingRefused(key[0], key[1], "ValueOutOfRange")
-        try:
-            digest = self._verify(reading)
-        except ChainError as failed:
-            raise GatewayError(f"device {key[0]} could not be read from the registry: {failed}") from failed
+        digest = self.verifier.verify(reading)
         self._note_sequence(*key)
         queued = self._queue.get(key)
         # The same signed content (a signature may differ: ECDSA nonces) is the same reading.
@@ -191,58 +181,11 @@ class Gateway:
             # next flush learns them from chain state.
             raise GatewayError(f"outcome of a batch not learned: {failed}") from failed
         finally:
-            self._looked_up.clear()
+            self.verifier.forget_lookups()
         return report
 
-    # ---------------------------------------------------------------- verification
-    def _verify(self, reading: SignedReadingTuple) -> bytes:
-        device_id = reading[0]
-        digest = self._digest(reading)
-        signer = recover_reading_signer(digest, reading[7], reading[8])
-        known = self._signers.get(device_id)
-        if (known is None or signer != known) and device_id not in self._looked_up:
-            # Unknown here, or the key may have been rotated: ask the registry (once per flush).
-            known = self._look_up(device_id)
-        if known is None:
-            raise ReadingRefused(device_id, reading[1], "UnknownDevice")
-        if signer is None or signer != known:
-            raise ReadingRefused(device_id, reading[1], "BadSignature")
-        return digest
-
-    def _digest(self, reading: SignedReadingTuple) -> bytes:
-        return reading_digest(reading_of(reading), self._registry_domain())
-
-    def _registry_domain(self) -> bytes:
-        if self._domain is None:
-            _, name, version, chain_id, contract, *_ = self._chain.call(
-                self._abi, self._registry, "eip712Domain"
-            )
-            self._domain = domain_separator(name, version, chain_id, contract)
-        return self._domain
-
-    def _device(self, device_id: int) -> tuple[Any, ...] | None:
-        try:
-            (device,) = self._chain.call(self._abi, self._registry, "getDevice", device_id)
-        except ContractRevertError as refused:
-            if refused.error_name == "UnknownDevice":
-                return None
-            raise GatewayError(f"registry refused getDevice({device_id}): {refused}") from refused
-        return tuple(device)
-
-    def _look_up(self, device_id: int) -> bytes | None:
-        self._looked_up.add(device_id)
-        device = self._device(device_id)
-        if device is None:
-            self._signers.pop(device_id, None)
-            return None
-        signer = bytes.fromhex(str(device[self._field["signer"]]).removeprefix("0x"))
-        self._signers[device_id] = signer
-        last = int(device[self._field["lastSequence"]])
-        self._last_sequence[device_id] = max(self._last_sequence.get(device_id, 0), last)
-        return signer
-
     def _note_sequence(self, device_id: int, sequence: int) -> None:
-        last = self._last_sequence.get(device_id, 0)
+        last = max(self._last_sequence.get(device_id, 0), self.verifier.chain_last_sequence.get(device_id, 0))
         if sequence > last + 1:
             gap = SequenceGap(device_id, last + 1, sequence - 1)
             self.gaps.append(gap)
@@ -296,8 +239,8 @@ class Gateway:
     def _chain_holds(self, reading: SignedReadingTuple) -> bool:
         """Whether the registry accepted this very reading (same sequence, interval and registers)."""
         device_id, sequence = reading[0], reading[1]
-        device = self._device(device_id)
-        if device is None or int(device[self._field["lastSequence"]]) < sequence:
+        device = self.verifier.device(device_id)
+        if device is None or int(self.verifier.device_field(device, "lastSequence")) < sequence:
             return False
         signed = (sequence, reading[2], reading[3], reading[4])
         (history,) = self._chain.call(self._abi, self._registry, "getDeviceHistory", device_id)

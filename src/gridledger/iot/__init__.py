@@ -1,0 +1,1 @@
+"""Meters over MQTT with mutual TLS: provisioning, payloads, the durable gateway, reconciliation."""
