@@ -82,3 +82,11 @@ class InputError(GridLedgerError):
 
 class OutputError(GridLedgerError):
     """A report's output folder or file cannot be written."""
+
+
+class PkiError(GridLedgerError):
+    """The meters' certificate authority refused: no CA, a name taken or unknown, an unreadable file."""
+
+
+class BrokerError(GridLedgerError):
+    """The MQTT broker cannot be configured, started or stopped (Mosquitto missing, no port)."""

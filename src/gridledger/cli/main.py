@@ -18,11 +18,14 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from gridledger.cli.admin import device_app, firmware_app, node_app, participant_app, pause_command, zone_app
+from gridledger.cli.broker import broker_app
 from gridledger.cli.capacity import capacity_command
 from gridledger.cli.demo import demo_command
 from gridledger.cli.deploy import deploy_command
+from gridledger.cli.gateway import gateway_app
 from gridledger.cli.keys import keys_app
 from gridledger.cli.market import market_app
+from gridledger.cli.meter import meter_app
 from gridledger.cli.multisig import multisig_app
 from gridledger.cli.operate import operate_command
 from gridledger.cli.report import report_app
@@ -64,6 +67,7 @@ app.command("demo")(demo_command)
 app.command("capacity")(capacity_command)
 app.command("deploy")(deploy_command)
 app.command("operate")(operate_command)
+app.add_typer(gateway_app, name="gateway")
 app.add_typer(market_app, name="market")
 app.add_typer(report_app, name="report")
 app.add_typer(keys_app, name="keys")
@@ -73,10 +77,12 @@ app.add_typer(device_app, name="device")
 app.add_typer(zone_app, name="zone")
 app.add_typer(node_app, name="node")
 app.add_typer(firmware_app, name="firmware")
+app.add_typer(meter_app, name="meter")
+app.add_typer(broker_app, name="broker")
 app.command("pause")(pause_command)
 
 
 @app.callback()
 def _root() -> None:
     """Simulation: simulate, demo, capacity, market, report. Live: keys, deploy, operate, multisig,
-    participant, device, zone, node, firmware, pause."""
+    participant, device, zone, node, firmware, pause, meter, broker."""
