@@ -40,7 +40,7 @@ from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.chain.sender import JsonRpc, SenderPolicy
 from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.iot import pki
-from gridledger.iot.broker import MosquittoBroker, client_tls_context
+from gridledger.iot.broker import MosquittoBroker, client_tls_context, free_port
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.topics import ack_topic, error_topic, readings_topic
 from gridledger.meter.gateway import ACCEPTED_TOPIC, REJECTED_TOPIC
@@ -60,7 +60,7 @@ from gridledger.ops.operator import JsonLog
 
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
 JURISDICTION = 276
-RATED_W = 5_000
+RATED_W = 50_000  # any household of a SimBench LV grid, below the registry's large-device threshold
 INTERVAL_S = 900
 WAIT_S = 60.0  # bound of every wait on a message or an outcome
 
@@ -86,6 +86,7 @@ class IotWorld:
     first_interval: int
     tmp: Path
     running: list[tuple[threading.Thread, threading.Event]] = field(default_factory=list)
+    restart_node: Callable[[Callable[[], None]], None] | None = None
 
     def reading(self, meter: Meter, k: int, flags: int = 0, export_wh: int | None = None) -> SignedReading:
         """Meter `meter`'s signed reading of its k-th interval (k from 0): 100 Wh exported a time."""
@@ -183,15 +184,25 @@ class DeviceClient:
         self.client.loop_stop()
 
 
+def pass_time_to_now(admin: RpcChain) -> None:
+    """The chain's clock at the wall clock's, as a live chain's clock passes by itself."""
+    admin._rpc("evm_setNextBlockTimestamp", [int(time.time())])
+    admin._rpc("evm_mine", [])
+
+
 @contextmanager
 def iot_world(tmp: Path, meters: int = 3, gateways: int = 1) -> Iterator[IotWorld]:
     """Anvil at the current time, the system deployed with `gateways` gateway keys, `meters`
-    devices provisioned and registered, and a TLS-only Mosquitto."""
+    devices provisioned and registered, and a TLS-only Mosquitto. The node keeps its chain in a
+    file: `world.restart_node(while_down)` stops it and starts it again on the same port."""
     # The meters were registered 23 hours ago: their readings since are all in the registry's
     # one-day window, and a test has hours of intervals to send at once.
     registered_at = int(time.time()) - 23 * 3600
+    node_state, node_port = tmp / "anvil-state.json", free_port()
+    node_process = ExitStack()
     with ExitStack() as running:
-        url = running.enter_context(anvil_node(registered_at))
+        running.callback(node_process.close)
+        url = node_process.enter_context(anvil_node(registered_at, state=node_state, port=node_port))
         admin = RpcChain(url)
         gateway_accounts = [Account.create() for _ in range(gateways)]
         regulator = named_account("regulator")
@@ -219,8 +230,8 @@ def iot_world(tmp: Path, meters: int = 3, gateways: int = 1) -> Iterator[IotWorl
         admin.transact(regulator, token, system.token, "setParticipant", owner, True, JURISDICTION)
         grid = GridRegistrar(admin, system, named_account("grid-operator"))
         grid.create_zone(1, 0, 10**9)
-        node = grid.register_node(owner, NodeType.PROSUMER, 1)
-        grid.set_connection_capacity(node, RATED_W * meters)
+        grid_node = grid.register_node(owner, NodeType.PROSUMER, 1)
+        grid.set_connection_capacity(grid_node, RATED_W * meters)
         folder = tmp / "pki"
         pki.create_ca(folder)
         registry = load_artifact("SmartMeterRegistry")
@@ -229,7 +240,9 @@ def iot_world(tmp: Path, meters: int = 3, gateways: int = 1) -> Iterator[IotWorl
         for i in range(meters):
             provisioned = pki.provision_device(folder, f"meter-{i:04d}")
             key = pki.read_signing_key(provisioned.folder)
-            data = encode_device_data(owner, node, DeviceKind.PROSUMER, EnergySource.SOLAR, RATED_W, FIRMWARE)
+            data = encode_device_data(
+                owner, grid_node, DeviceKind.PROSUMER, EnergySource.SOLAR, RATED_W, FIRMWARE
+            )
             admin.transact(operator, registry, system.registry, "registerDevice", key.address, data)
             (device_id,) = admin.call(registry, system.registry, "deviceIdOf", key.address)
             devices.append(Meter(provisioned.name, key, int(device_id), provisioned.folder))
@@ -237,9 +250,7 @@ def iot_world(tmp: Path, meters: int = 3, gateways: int = 1) -> Iterator[IotWorl
             pki.provision_gateway(folder, f"g{n + 1}")
         broker = running.enter_context(MosquittoBroker(folder, tmp / "broker"))
         first = registered_at - registered_at % INTERVAL_S + INTERVAL_S
-        # The hours passed, as a live chain's clock passes by itself.
-        admin._rpc("evm_setNextBlockTimestamp", [int(time.time())])
-        admin._rpc("evm_mine", [])
+        pass_time_to_now(admin)
         contracts = {name: {"address": address} for name, address in vars(system).items()}
         manifest = tmp / "deployments" / f"{admin.chain_id}.json"
         Manifest(manifest, admin.chain_id, {}, [], contracts, 0, True).save()
@@ -247,6 +258,17 @@ def iot_world(tmp: Path, meters: int = 3, gateways: int = 1) -> Iterator[IotWorl
             url, admin, system, folder, broker, devices, gateway_accounts,
             registry_domain_separator(admin.chain_id, system.registry), first, tmp,
         )  # fmt: skip
+
+        def restart_node(while_down: Callable[[], None]) -> None:
+            node_process.close()  # anvil stops, writing its chain to node_state
+            while_down()
+            restarted = node_process.enter_context(
+                anvil_node(int(time.time()), state=node_state, port=node_port)
+            )
+            assert restarted == url
+            pass_time_to_now(admin)
+
+        world.restart_node = restart_node
         try:
             yield world
         finally:

@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 
 from gridledger.cli.admin import CSV_COLUMNS
+from gridledger.cli.meter_run import meter_run_command
 from gridledger.errors import PkiError
 from gridledger.iot import pki as pki_files
 from gridledger.iot.topics import checked_device_name
 
 meter_app = typer.Typer(help="Meters: provisioning and simulated meters over MQTT/TLS.", no_args_is_help=True)
+meter_app.command("run")(meter_run_command)
 
 DEFAULT_PKI = Path("pki")
 PkiOption = Annotated[
