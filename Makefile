@@ -65,7 +65,7 @@ contracts: node_modules/.installed $(VENV)/.installed
 	$(PY) tools/export_artifacts.py
 
 ## bench: gas from receipts of real transactions on anvil; prints BENCH lines (kept in reports/bench.txt)
-bench: $(VENV)/.installed node_modules/.installed
+bench: $(VENV)/.installed node_modules/.installed mosquitto
 	mkdir -p reports
 	set -o pipefail; $(PY) -m gridledger.bench | tee reports/bench.txt
 

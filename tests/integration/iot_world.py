@@ -38,18 +38,15 @@ from gridledger.chain.hashing import keccak
 from gridledger.chain.live import LiveChain
 from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.chain.sender import JsonRpc, SenderPolicy
-from gridledger.grid.onchain import GridRegistrar, NodeType
 from gridledger.iot import pki
 from gridledger.iot.broker import MosquittoBroker, client_tls_context, free_port
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.topics import ack_topic, error_topic, readings_topic
 from gridledger.meter.gateway import ACCEPTED_TOPIC, REJECTED_TOPIC
+from gridledger.meter.local_registration import register_local_meters
 from gridledger.meter.signing import (
     DeviceKey,
-    DeviceKind,
-    EnergySource,
     MeterReading,
-    encode_device_data,
     registry_domain_separator,
 )
 from gridledger.meter.signing import (
@@ -59,7 +56,6 @@ from gridledger.ops.deployment import Manifest
 from gridledger.ops.operator import JsonLog
 
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
-JURISDICTION = 276
 RATED_W = 50_000  # any household of a SimBench LV grid, below the registry's large-device threshold
 INTERVAL_S = 900
 WAIT_S = 60.0  # bound of every wait on a message or an outcome
@@ -112,7 +108,8 @@ class IotWorld:
             **config,  # type: ignore[arg-type]
         )
         log = JsonLog(lambda line: print(line, file=sys.stderr))
-        return MqttGateway(settings, reader, submitter, self.system.registry, log)
+        sender = None if account is None else account.address
+        return MqttGateway(settings, reader, submitter, sender, self.system.registry, log)
 
     def start(self, gateway: MqttGateway) -> None:
         stop = threading.Event()
@@ -225,27 +222,15 @@ def iot_world(tmp: Path, meters: int = 3, gateways: int = 1) -> Iterator[IotWorl
         )
         for account in gateway_accounts:
             admin._rpc("anvil_setBalance", [account.address, hex(10**21)])
-        owner = Account.create().address
-        token = load_artifact("EnergyToken")
-        admin.transact(regulator, token, system.token, "setParticipant", owner, True, JURISDICTION)
-        grid = GridRegistrar(admin, system, named_account("grid-operator"))
-        grid.create_zone(1, 0, 10**9)
-        grid_node = grid.register_node(owner, NodeType.PROSUMER, 1)
-        grid.set_connection_capacity(grid_node, RATED_W * meters)
         folder = tmp / "pki"
         pki.create_ca(folder)
-        registry = load_artifact("SmartMeterRegistry")
-        operator = named_account("operator")
-        devices = []
-        for i in range(meters):
-            provisioned = pki.provision_device(folder, f"meter-{i:04d}")
-            key = pki.read_signing_key(provisioned.folder)
-            data = encode_device_data(
-                owner, grid_node, DeviceKind.PROSUMER, EnergySource.SOLAR, RATED_W, FIRMWARE
-            )
-            admin.transact(operator, registry, system.registry, "registerDevice", key.address, data)
-            (device_id,) = admin.call(registry, system.registry, "deviceIdOf", key.address)
-            devices.append(Meter(provisioned.name, key, int(device_id), provisioned.folder))
+        provisioned = [pki.provision_device(folder, f"meter-{i:04d}") for i in range(meters)]
+        keys = [pki.read_signing_key(device.folder) for device in provisioned]
+        ids = register_local_meters(admin, system, [key.address for key in keys], RATED_W, FIRMWARE)
+        devices = [
+            Meter(device.name, key, device_id, device.folder)
+            for device, key, device_id in zip(provisioned, keys, ids, strict=True)
+        ]
         for n in range(gateways):
             pki.provision_gateway(folder, f"g{n + 1}")
         broker = running.enter_context(MosquittoBroker(folder, tmp / "broker"))

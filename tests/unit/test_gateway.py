@@ -17,6 +17,7 @@ from gridledger.errors import ChainError, GatewayError, ReadingRefused
 from gridledger.meter.gateway import (
     EIP7825_TX_GAS_CAP,
     FIRST_GAS_PER_READING,
+    REGISTRY_MAX_BATCH,
     Gateway,
     SequenceGap,
 )
@@ -310,7 +311,7 @@ def _queue_readings(gateway: Gateway, device: DeviceKey, count: int, first: int 
 def test_flush_sizesBatchesByMeasuredGas() -> None:
     meter = DeviceKey(keccak(text="meter"))
     chain = _GasChain(meter, gas_per_reading=200_000)
-    gateway = Gateway(chain, chain.REGISTRY, _account("gateway"), max_batch=500, gas_budget=8_000_000)
+    gateway = Gateway(chain, chain.REGISTRY, _account("gateway"), max_batch=128, gas_budget=8_000_000)
     _queue_readings(gateway, meter, 200)
     gateway.flush()
     first = 8_000_000 // FIRST_GAS_PER_READING
@@ -376,3 +377,15 @@ def test_enqueue_registryUnreachable_raisesGatewayError() -> None:
     with pytest.raises(GatewayError):
         _queue_readings(gateway, meter, 1)
     assert gateway.pending == 0
+
+
+@pytest.mark.parametrize("max_batch", [0, REGISTRY_MAX_BATCH + 1])
+def test_gateway_refusesABatchSizeTheRegistryRefuses(max_batch: int) -> None:
+    meter = DeviceKey(keccak(text="meter"))
+    with pytest.raises(GatewayError, match=f"max_batch must be 1..{REGISTRY_MAX_BATCH}"):
+        Gateway(
+            _GasChain(meter, gas_per_reading=1_000),
+            "0x" + "11" * 20,
+            _account("gateway"),
+            max_batch=max_batch,
+        )

@@ -23,6 +23,7 @@ from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.outbox import Outbox
 from gridledger.iot.pki import gateway_folder
 from gridledger.iot.reconcile import reconcile
+from gridledger.meter.gateway import REGISTRY_MAX_BATCH
 from gridledger.ops.files import write_json_atomically
 from gridledger.ops.operator import JsonLog, serve_health
 
@@ -48,7 +49,9 @@ def run_command(
     keystore: KeystoreOption = DEFAULT_KEYSTORE,
     password_file: PasswordFileOption = None,
     key: Annotated[str, typer.Option("--key", help="The key holding the GATEWAY role.")] = "gateway",
-    max_batch: Annotated[int, typer.Option(min=1, max=1000, help="Readings per transaction at most.")] = 100,
+    max_batch: Annotated[
+        int, typer.Option(min=1, max=REGISTRY_MAX_BATCH, help="Readings per transaction at most.")
+    ] = 100,
     reorder_window_s: Annotated[
         float, typer.Option(min=0.0, help="Seconds a reading waits for its device's missing predecessor.")
     ] = 30.0,
@@ -83,7 +86,8 @@ def run_command(
         reconcile_every_s=reconcile_every_s,
     )
     log = JsonLog(lambda line: print(line, flush=True))
-    gateway = MqttGateway(config, reader, None if intake_only else opened.chain, opened.system.registry, log)
+    submitter, sender = (None, None) if intake_only else (opened.chain, opened.sender)
+    gateway = MqttGateway(config, reader, submitter, sender, opened.system.registry, log)
     stop = threading.Event()
 
     def request_stop(signum: int, _: FrameType | None) -> None:
@@ -103,7 +107,7 @@ def run_command(
 
 def parse_time(text: str) -> int:
     """Unix seconds, or an ISO 8601 date or date-time (UTC unless it says otherwise)."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     try:
         moment = datetime.datetime.fromisoformat(text)

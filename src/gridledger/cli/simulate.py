@@ -15,11 +15,12 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
 from gridledger.errors import ScenarioError
 from gridledger.grid.network import GridNetwork
+from gridledger.iot.broker import mosquitto_binary
 from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.output import check_output_dir
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.report import kpis, write_report
-from gridledger.sim.run import Simulation
+from gridledger.sim.run import TRANSPORTS, Simulation
 from gridledger.sim.scenario import (
     DEFAULT_GRID,
     EARLIEST_START,
@@ -77,6 +78,13 @@ def simulate_command(
             help="Scale every PV system (a higher-penetration scenario).",
         ),
     ] = 1.0,
+    transport: Annotated[
+        str,
+        typer.Option(
+            help="How readings reach the gateway: in-process (fast) or mqtt (meters → Mosquitto with "
+            "mutual TLS → the gateway's durable outbox; needs the mosquitto binary)."
+        ),
+    ] = "in-process",
     rpc_url: Annotated[
         str | None,
         typer.Option(
@@ -101,6 +109,10 @@ def simulate_command(
     if prosumers is not None:
         check_size(prosumers, days)
     check_grid_code(grid)
+    if transport not in TRANSPORTS:
+        raise ScenarioError(f"--transport {transport!r}: one of {', '.join(TRANSPORTS)}")
+    if transport == "mqtt":
+        mosquitto_binary()  # a missing broker is told now, not after the grid is loaded
     check_output_dir(out)
     first_second = int(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC).timestamp())
     chain: GasMeteredChain
@@ -119,7 +131,7 @@ def simulate_command(
             community = with_pv_scaled(community, pv_scale)
         # Replicas have no place in the real grid: their run trades without a network model.
         network = None if community.replicated else GridNetwork(grid)
-    simulation = Simulation(chain, community, seed=seed, network=network)
+    simulation = Simulation(chain, community, seed=seed, network=network, transport=transport)
     with Progress(
         TextColumn("[bold]simulating[/] {task.description}"),
         BarColumn(),

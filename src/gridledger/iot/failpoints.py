@@ -22,7 +22,7 @@ def parse_failpoints(text: str) -> dict[str, int]:
     chosen: dict[str, int] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, count = item.partition("=")
-        if name not in GATEWAY_FAILPOINTS or not count.isdigit() or int(count) < 1:
+        if name not in GATEWAY_FAILPOINTS or not (count.isascii() and count.isdigit()) or int(count) < 1:
             raise InputError(f"{ENVIRONMENT}: {item!r} is not NAME=COUNT, NAME one of {GATEWAY_FAILPOINTS}")
         chosen[name] = int(count)
     return chosen

@@ -493,7 +493,8 @@ def answer_of(payload: bytes) -> Answer | None:
     no sequence to attribute it to, or an ack status that is not final).
 
     An ack says accepted or rejected (with the registry's reason). An error refuses the payload
-    for good; a Replay error carries the first copy's outcome, which is the reading's."""
+    for good, except a Replay: it carries the first copy's outcome, which is the reading's, or
+    no final outcome while the first copy is still queued."""
     try:
         document = decode_answer(payload)
     except PayloadRefused:
@@ -506,8 +507,10 @@ def answer_of(payload: bytes) -> Answer | None:
     status = document.get("status")
     if document["schema"] == ACK_SCHEMA:
         return Answer(sequence, status, reason_text) if status in FINAL_ACK_STATUSES else None
-    if reason_text == REPLAY and status in FINAL_ACK_STATUSES:
-        return Answer(sequence, status, REPLAY)
+    if reason_text == REPLAY:
+        # The gateway holds the first copy: its outcome is the reading's, once there is one
+        # (a copy still queued is answered on the ack topic when the chain has decided).
+        return Answer(sequence, status, REPLAY) if status in FINAL_ACK_STATUSES else None
     return Answer(sequence, REFUSED, reason_text)
 
 
@@ -966,6 +969,7 @@ async def publish_burst(
     tls_context_for: Callable[[Path], ssl.SSLContext] = client_tls_context,
     max_inflight: int = 1000,
     timeout_s: float = 300.0,
+    on_first_publish: Callable[[float], None] | None = None,
 ) -> float:
     """Publish pre-signed payloads as fast as the broker takes them, one connection per device
     (a device may publish on its own topic only), QoS 1; the seconds from the first publish
@@ -997,6 +1001,9 @@ async def publish_burst(
             await asyncio.gather(*(clients[name].publish(topic, p, qos=1) for p in payloads_by_device[name]))
 
         began_s = time.perf_counter()
+        if on_first_publish is not None:
+            # Every connection is up: the burst starts now (wall clock, for latencies across processes).
+            on_first_publish(time.time())
         try:
             await asyncio.gather(*(publish_all(name) for name in payloads_by_device))
         except aiomqtt.MqttError as failed:

@@ -30,7 +30,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -39,30 +38,28 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from gridledger.chain.abi import Artifact, EventLog
-from gridledger.chain.live import LiveChain
 from gridledger.errors import ChainError, GatewayError, ReadingRefused
 from gridledger.iot.failpoints import Failpoints
-from gridledger.iot.outbox import NewReading, Outbox, Refusal, StoredReading
+from gridledger.iot.outbox import NewReading, Outbox, Refusal
 from gridledger.iot.payload import (
     REPLAY,
     PayloadRefused,
     decode_reading,
-    encode_ack,
     encode_error,
     encode_reading,
 )
-from gridledger.iot.reconcile import reconcile
-from gridledger.iot.topics import ack_topic, device_name_of, error_topic, shared_readings_filter
-from gridledger.meter.gateway import Gateway
+from gridledger.iot.submitter import GatewayCounters, OutboxSubmitter, RegistryChain
+from gridledger.iot.topics import device_name_of, error_topic, shared_readings_filter
 from gridledger.meter.signing import SignedReadingTuple
-from gridledger.meter.verifier import ReadingVerifier
+from gridledger.meter.verifier import ReadingChain, ReadingVerifier
 from gridledger.ops.files import write_json_atomically
 from gridledger.ops.operator import JsonLog
 
 # The broker keeps a gateway's session (its unacknowledged messages) this long after it goes away.
 SESSION_EXPIRY_S = 24 * 3600
 INTAKE_BATCH = 2000
+# How often a device whose signature does not match its cached key may be looked up again.
+LOOKUP_REFRESH_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -84,18 +81,6 @@ class GatewayConfig:
     reconcile_window_s: int = 86_400
 
 
-@dataclass
-class GatewayCounters:
-    received: int = 0
-    stored: int = 0
-    refused: int = 0
-    replays: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    batches: int = 0
-    chain_faults: int = 0
-
-
 @dataclass(frozen=True)
 class _Message:
     mid: int
@@ -104,51 +89,22 @@ class _Message:
     payload: bytes
 
 
-class _FailpointChain:
-    """The submitter's chain: a transaction is broadcast, then its receipt awaited, with the
-    `mid-batch` crash point between the two."""
-
-    def __init__(self, chain: LiveChain, failpoints: Failpoints) -> None:
-        self._chain = chain
-        self._failpoints = failpoints
-        self.last_transaction: str | None = None
-
-    @property
-    def last_logs(self) -> list[EventLog]:
-        return self._chain.last_logs
-
-    @property
-    def last_gas_used(self) -> int:
-        return self._chain.last_gas_used
-
-    def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> object:
-        pending = self._chain.submit(sender, address, artifact.encode_call(fn, args))
-        self._failpoints.reach("mid-batch")
-        receipt = self._chain.confirm(sender, pending)
-        self.last_transaction = receipt.tx_hash
-        return ()
-
-    def call(self, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
-        return self._chain.call(artifact, address, fn, *args)
-
-    def logs(self, address: str, topic0: bytes) -> list[EventLog]:
-        return self._chain.logs(address, topic0)
-
-
 class MqttGateway:
     """One gateway of the group `config.group`."""
 
     def __init__(
         self,
         config: GatewayConfig,
-        reader: LiveChain,
-        submitter: LiveChain | None,
+        reader: ReadingChain,
+        submitter: RegistryChain | None,
+        sender: str | None,
         registry: str,
         log: JsonLog,
         failpoints: Failpoints | None = None,
     ) -> None:
-        if config.submit and (submitter is None or not submitter.accounts):
-            raise GatewayError("a submitting gateway needs a chain with the gateway's key")
+        if config.submit and (submitter is None or sender is None):
+            raise GatewayError("a submitting gateway needs a chain and the gateway's key")
+        self._sender = sender
         self.config = config
         self.counters = GatewayCounters()
         self._registry = registry
@@ -163,13 +119,32 @@ class MqttGateway:
         self._outbox: Outbox
         self._intake_verifier = ReadingVerifier(reader, registry)
         self._health_written_at = 0.0
-        self._looked_at: dict[int, float] = {}  # device -> when a held device was last looked up
+        self._lookups_forgotten_at = time.monotonic()
         self.subscribed = threading.Event()
         self._client = self._mqtt_client()
 
     # ------------------------------------------------------------------ lifecycle
     def run(self, stop: threading.Event, until: Callable[[GatewayCounters], bool] | None = None) -> None:
         """Receive and submit until `stop` is set (or `until(counters)` holds)."""
+        self.open()
+        submitter = threading.Thread(target=self._submit_loop, name="gateway-submitter", daemon=True)
+        if self.config.submit:
+            submitter.start()
+        try:
+            while not stop.is_set() and not self._stop.is_set():
+                self.intake_once()
+                self._write_health()
+                if until is not None and until(self.counters):
+                    break
+        finally:
+            self._stop.set()
+            if submitter.is_alive():
+                submitter.join(timeout=60)
+            self.close()
+
+    def open(self) -> None:
+        """Open the outbox and connect to the broker (paho's network thread starts); the caller's
+        thread then takes messages in with `intake_once`."""
         self._outbox = Outbox(self.config.outbox)
         self._client.connect_async(
             self.config.broker_host,
@@ -179,25 +154,25 @@ class MqttGateway:
             properties=_session_properties(),
         )
         self._client.loop_start()
-        submitter = threading.Thread(target=self._submit_loop, name="gateway-submitter", daemon=True)
-        if self.config.submit:
-            submitter.start()
         self._log("gateway started", gateway=self.config.name, outbox=str(self.config.outbox))
-        try:
-            while not stop.is_set() and not self._stop.is_set():
-                self._intake_once()
-                self._write_health()
-                if until is not None and until(self.counters):
-                    break
-        finally:
-            self._stop.set()
-            if submitter.is_alive():
-                submitter.join(timeout=60)
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._write_health()
-            self._outbox.close()
-            self._log("gateway stopped", **self.health())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._write_health()
+        self._outbox.close()
+        self._log("gateway stopped", **self.health())
+
+    @property
+    def outbox(self) -> Outbox:
+        """The intake's outbox connection (for use on the thread that called `open`)."""
+        return self._outbox
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Send a device an answer (QoS 1). A lost answer is not lost for good: the meter sends
+        the reading again and is answered from the outbox (a Replay with the outcome)."""
+        self._client.publish(topic, payload, qos=1)
 
     def health(self) -> dict[str, object]:
         counters = self.counters
@@ -248,17 +223,13 @@ class MqttGateway:
     def _on_message(self, _: mqtt.Client, __: Any, message: mqtt.MQTTMessage) -> None:
         self._inbox.put(_Message(message.mid, message.qos, message.topic, bytes(message.payload)))
 
-    def _publish(self, topic: str, payload: bytes) -> None:
-        # A lost answer is not lost for good: the meter sends the reading again and is answered
-        # from the outbox (Replay with the outcome).
-        self._client.publish(topic, payload, qos=1)
-
     # ------------------------------------------------------------------ intake
-    def _intake_once(self) -> None:
+    def intake_once(self, wait_s: float = 0.2) -> int:
+        """Take in the messages that arrived (waiting up to `wait_s` for the first); how many."""
         try:
-            first = self._inbox.get(timeout=0.2)
+            first = self._inbox.get(timeout=wait_s)
         except queue.Empty:
-            return
+            return 0
         messages = [first]
         while len(messages) < INTAKE_BATCH:
             try:
@@ -266,10 +237,15 @@ class MqttGateway:
             except queue.Empty:
                 break
         self._take(messages)
+        return len(messages)
 
     def _take(self, messages: list[_Message]) -> None:
         """Verify, store durably, then acknowledge `messages` to the broker and answer refusals."""
         self.counters.received += len(messages)
+        if time.monotonic() - self._lookups_forgotten_at > LOOKUP_REFRESH_S:
+            # A key rotated or a device registered since it was last looked up is learned again.
+            self._lookups_forgotten_at = time.monotonic()
+            self._intake_verifier.forget_lookups()
         new: dict[tuple[int, int], NewReading] = {}
         refusals: list[Refusal] = []
         answers: list[tuple[str, bytes]] = []
@@ -317,7 +293,7 @@ class MqttGateway:
             if id(message) not in waiting:
                 self._client.ack(message.mid, message.qos)
         for topic, payload in answers:
-            self._publish(topic, payload)
+            self.publish(topic, payload)
         self.counters.stored += len(new)
         self.counters.refused += len(refusals)
         for message in deferred:
@@ -334,20 +310,29 @@ class MqttGateway:
 
     # ------------------------------------------------------------------ submission
     def _submit_loop(self) -> None:
-        assert self._submitter is not None
+        assert self._submitter is not None and self._sender is not None
         outbox = Outbox(self.config.outbox)
-        chain = _FailpointChain(self._submitter, self._failpoints)
-        gateway = Gateway(chain, self._registry, self._submitter.accounts[0], max_batch=self.config.max_batch)
-        progress: dict[int, tuple[int, float]] = {}  # device -> (chain's last sequence, when it changed)
+        submitter = OutboxSubmitter(
+            outbox,
+            self._submitter,
+            self._registry,
+            self._sender,
+            self.publish,
+            self._log,
+            self.counters,
+            self.config.max_batch,
+            self.config.reorder_window_s,
+            self._failpoints,
+        )
         reconciled_at = time.monotonic()
         try:
             while not self._stop.is_set():
                 try:
-                    sent = self._submit_round(outbox, chain, gateway, progress)
-                    self._answer(outbox)
+                    sent = submitter.submit_round()
+                    submitter.answer()
                     if time.monotonic() - reconciled_at > self.config.reconcile_every_s:
                         reconciled_at = time.monotonic()
-                        self._reconcile(outbox)
+                        submitter.reconcile(self.config.reconcile_window_s)
                 except (GatewayError, ChainError) as failed:
                     self.counters.chain_faults += 1
                     self._log("submission failed; retrying", error=str(failed))
@@ -357,105 +342,6 @@ class MqttGateway:
                     self._stop.wait(self.config.submit_every_s)
         finally:
             outbox.close()
-
-    def _submit_round(
-        self, outbox: Outbox, chain: _FailpointChain, gateway: Gateway, progress: dict[int, tuple[int, float]]
-    ) -> int:
-        """Send one batch of the readings now in order; the number sent."""
-        chosen = self._in_order(outbox.queued(), gateway.verifier, progress)[: gateway.batch_size]
-        if not chosen:
-            return 0
-        by_key = {row.key: row for row in chosen}
-        outcomes: dict[tuple[int, int], str | None] = {}
-        for row in chosen:
-            try:
-                gateway.enqueue(row.signed)
-            except ReadingRefused as refused:  # its key was rotated since the intake verified it
-                outcomes[row.key] = refused.reason
-        outbox.count_submission(k for k in by_key if k not in outcomes)
-        report = gateway.flush()
-        self._failpoints.reach("after-submit")
-        for key in report.accepted:
-            outcomes[key] = None
-        outcomes.update(report.rejected)
-        # A reading enqueue found already delivered by this process was settled before.
-        for key in by_key:
-            if key not in outcomes and key in gateway.delivered:
-                outcomes[key] = None
-        outbox.settle(outcomes, chain.last_transaction)
-        gateway.delivered.clear()  # the outbox remembers; the process need not
-        for key, reason in outcomes.items():
-            if reason is None:
-                last = gateway.verifier.chain_last_sequence
-                last[key[0]] = max(last.get(key[0], 0), key[1])
-        self.counters.accepted += sum(1 for reason in outcomes.values() if reason is None)
-        self.counters.rejected += sum(1 for reason in outcomes.values() if reason is not None)
-        self.counters.batches += 1
-        self._log(
-            "batch settled",
-            readings=len(outcomes),
-            accepted=sum(1 for r in outcomes.values() if r is None),
-            transaction=chain.last_transaction,
-        )
-        return len(chosen)
-
-    def _in_order(
-        self, queued: list[StoredReading], verifier: ReadingVerifier, progress: dict[int, tuple[int, float]]
-    ) -> list[StoredReading]:
-        """The queued readings that may go now: each device's next sequence after the chain's
-        last; past a missing predecessor only once the device has made no progress on the chain
-        for the reorder window (while another gateway of the group is delivering the device's
-        earlier readings, its later ones wait)."""
-        now = time.time()
-        chosen: list[StoredReading] = []
-        for device_id, rows in groupby(queued, key=lambda row: row.device_id):
-            if device_id not in verifier.chain_last_sequence:
-                verifier.look_up(device_id)
-            last = verifier.chain_last_sequence.get(device_id, 0)
-            seen_last, moved_at = progress.get(device_id, (-1, now))
-            if last != seen_last:
-                progress[device_id] = (last, now)
-                moved_at = now
-            for row in rows:
-                stalled = now - max(row.received_at, moved_at) > self.config.reorder_window_s
-                if row.sequence <= last + 1 or stalled:
-                    chosen.append(row)
-                    last = max(last, row.sequence)
-                    continue
-                # Held: another gateway may be sending the predecessor; look again now and then.
-                if now - self._looked_at.get(device_id, 0.0) > min(1.0, self.config.reorder_window_s / 4):
-                    self._looked_at[device_id] = now
-                    verifier.look_up(device_id)
-                break
-        return chosen
-
-    def _reconcile(self, outbox: Outbox) -> None:
-        """The periodic reconciliation of the last `reconcile_window_s` (requeues what the chain lacks)."""
-        assert self._submitter is not None
-        now = int(time.time())
-        since = now - self.config.reconcile_window_s
-        report = reconcile(outbox, self._submitter, self._registry, since, now + 1)
-        self._log(
-            "reconciled",
-            complete=report.complete,
-            resubmitted=len(report.resubmitted),
-            learned_accepted=len(report.learned_accepted),
-            gaps=len(report.gaps),
-            silent_devices=len(report.silent_devices),
-            still_queued=report.still_queued,
-        )
-
-    def _answer(self, outbox: Outbox) -> None:
-        """Send each settled reading's outcome to its device, then note it answered."""
-        pending = outbox.unanswered()
-        if not pending:
-            return
-        self._failpoints.reach("before-ack")
-        for row in pending:
-            status = "rejected" if row.reason else "accepted"
-            answer = encode_ack(row.sequence, status, row.reason, row.transaction_hash)
-            self._publish(ack_topic(row.device_name), answer)
-        outbox.mark_answered(row.key for row in pending)
 
     # ------------------------------------------------------------------ health
     def _write_health(self) -> None:

@@ -126,7 +126,7 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-        except sqlite3.Error as unusable:
+        except (OSError, sqlite3.Error) as unusable:
             raise GatewayError(f"outbox {path} cannot be opened: {unusable}") from unusable
 
     def close(self) -> None:

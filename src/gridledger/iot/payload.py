@@ -13,6 +13,7 @@ the gateway sends that reason to the device's error topic.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from gridledger.errors import GatewayError
@@ -24,6 +25,7 @@ ERROR_SCHEMA = "gridledger.reading-error/1"
 OBIS_IMPORT_WH = "1-0:1.8.0"
 OBIS_EXPORT_WH = "1-0:2.8.0"
 MAX_PAYLOAD_BYTES = 4096
+_WORD = re.compile(r"0x[0-9a-fA-F]{64}")
 
 # Why the gateway refuses a payload, before anything reaches the chain (the registry's own
 # reasons, REJECT_REASONS of meter/gateway.py, come back on the ack topic).
@@ -86,7 +88,7 @@ def decode_reading(payload: bytes) -> SignedReadingTuple:
     if not isinstance(document, dict):
         raise PayloadRefused(MALFORMED, "not a JSON object")
     sequence = document.get("sequence")
-    sequence_hint = sequence if type(sequence) is int else None
+    sequence_hint = sequence if type(sequence) is int and sequence >= 0 else None
     schema = document.get("schema")
     if schema != SCHEMA:
         raise PayloadRefused(UNSUPPORTED_SCHEMA, f"schema {schema!r}, expected {SCHEMA!r}", sequence_hint)
@@ -167,9 +169,7 @@ def _integer(document: dict[str, Any], name: str, sequence: int | None) -> int:
 
 def _word(document: dict[str, Any], name: str, sequence: int | None) -> bytes:
     value = document[name]
-    if not isinstance(value, str) or len(value) != 66 or not value.startswith("0x"):
+    # A regular expression, not bytes.fromhex alone: fromhex skips whitespace.
+    if not isinstance(value, str) or not _WORD.fullmatch(value):
         raise PayloadRefused(MALFORMED, f"{name} must be 0x and 64 hex digits", sequence)
-    try:
-        return bytes.fromhex(value[2:])
-    except ValueError as bad:
-        raise PayloadRefused(MALFORMED, f"{name} must be 0x and 64 hex digits", sequence) from bad
+    return bytes.fromhex(value[2:])

@@ -46,6 +46,8 @@ REJECT_REASONS = (
 ACCEPTED_TOPIC = event_topic("ReadingAccepted(uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint8)")
 REJECTED_TOPIC = event_topic("ReadingRejected(uint256,uint256,uint8)")
 
+# SmartMeterRegistry.MAX_BATCH_READINGS: a longer batch is refused whole (BatchTooLarge).
+REGISTRY_MAX_BATCH = 128
 EIP7825_TX_GAS_CAP = 2**24
 # Half the cap: room for the intrinsic and calldata gas the embedded backend leaves out of its
 # figure, and for readings dearer than the ones measured so far.
@@ -98,8 +100,8 @@ class Gateway:
         max_attempts: int = 3,
         gas_budget: int = DEFAULT_GAS_BUDGET,
     ) -> None:
-        if max_batch < 1 or max_attempts < 1:
-            raise GatewayError("max_batch and max_attempts must be at least 1")
+        if not 1 <= max_batch <= REGISTRY_MAX_BATCH or max_attempts < 1:
+            raise GatewayError(f"max_batch must be 1..{REGISTRY_MAX_BATCH} and max_attempts at least 1")
         if not 0 < gas_budget <= EIP7825_TX_GAS_CAP:
             raise GatewayError(f"gas budget {gas_budget} outside 1..{EIP7825_TX_GAS_CAP} (EIP-7825)")
         self._chain = chain

@@ -38,6 +38,7 @@ from gridledger.chain.governance import Governance
 from gridledger.chain.hashing import keccak
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork
+from gridledger.iot.sim_transport import MqttTransport
 from gridledger.market.book import IntervalBook
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, ceil_payment_units
@@ -48,6 +49,7 @@ from gridledger.meter.signing import (
     DeviceKind,
     EnergySource,
     MeterReading,
+    SignedReadingTuple,
     encode_device_data,
     registry_domain_separator,
 )
@@ -58,6 +60,8 @@ from gridledger.sim.scenario import INTERVAL_S, INTERVALS_PER_DAY, Community, re
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
 
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
+# How the readings reach the gateway: handed over in the process, or through Mosquitto.
+TRANSPORTS = ("in-process", "mqtt")
 JURISDICTION = 276  # ISO 3166 numeric code of the regulator's jurisdiction (Germany)
 # Readings and the market of an interval run this long after the interval ends.
 GATE_DELAY_S = 60
@@ -171,7 +175,13 @@ class SimulationResult:
 class _Meter:
     participant: int
     key: DeviceKey
+    kind: str  # "pv" or "load"
     device_id: int = 0
+
+    @property
+    def name(self) -> str:
+        """The meter's device name (its certificate's, with --transport mqtt)."""
+        return f"{self.kind}-{self.participant:04d}"
 
 
 class Simulation:
@@ -185,7 +195,14 @@ class Simulation:
         tariffs: Tariffs | None = None,
         gateway_batch: int = 100,
         network: GridNetwork | None = None,
+        transport: str = "in-process",
     ) -> None:
+        """`transport` "mqtt" sends the readings through Mosquitto and the gateway's outbox
+        (iot/sim_transport.py); "in-process" hands them to the gateway directly (faster)."""
+        if transport not in TRANSPORTS:
+            raise SimulationError(f"transport {transport!r}: one of {', '.join(TRANSPORTS)}")
+        self._transport_kind = transport
+        self._transport: MqttTransport | None = None
         self.chain = MeteredChain(chain)
         self.community = community
         self.seed = seed
@@ -206,12 +223,12 @@ class Simulation:
         count = len(community.participants)
         self._traders = [TraderKey(keccak(text=f"{prefix}:{i}:trader")) for i in range(count)]
         self._pv_meters = [
-            _Meter(i, DeviceKey(keccak(text=f"{prefix}:{i}:pv-meter")))
+            _Meter(i, DeviceKey(keccak(text=f"{prefix}:{i}:pv-meter")), "pv")
             for i, p in enumerate(community.participants)
             if p.has_pv
         ]
         self._load_meters = [
-            _Meter(i, DeviceKey(keccak(text=f"{prefix}:{i}:load-meter")))
+            _Meter(i, DeviceKey(keccak(text=f"{prefix}:{i}:load-meter")), "load")
             for i, p in enumerate(community.participants)
             if p.has_load
         ]
@@ -243,14 +260,13 @@ class Simulation:
         self.chain.phase = "trading"
         self.chain.take_logs()
         began = time.perf_counter()
-        for k in range(self.community.intervals):
-            self._interval(k, system, result)
-            if (k + 1) % INTERVALS_PER_DAY == 0 or k + 1 == self.community.intervals:
-                day_start = int(self.community.interval_starts[k - k % INTERVALS_PER_DAY])
-                result.carbon.append(self._carbon.end_of_day(day_start))
-                self.chain.take_logs()
-            if on_interval is not None:
-                on_interval(k)
+        try:
+            if self._transport_kind == "mqtt":
+                self._transport = self._connect_meters(system)
+            self._days(system, result, on_interval)
+        finally:
+            if self._transport is not None:
+                self._transport.close()
         result.trading_seconds = time.perf_counter() - began
         result.carbon_choice = dict(self._carbon.choice_of)
         result.carbon_logs = collect_logs(
@@ -262,6 +278,29 @@ class Simulation:
         result.seller_losses_wh = self.grid.seller_losses_wh
         result.grid_zone_names = {z.zone_id: z.name for z in self.grid.zones}
         return result
+
+    def _days(
+        self, system: System, result: SimulationResult, on_interval: Callable[[int], None] | None
+    ) -> None:
+        for k in range(self.community.intervals):
+            self._interval(k, system, result)
+            if (k + 1) % INTERVALS_PER_DAY == 0 or k + 1 == self.community.intervals:
+                day_start = int(self.community.interval_starts[k - k % INTERVALS_PER_DAY])
+                result.carbon.append(self._carbon.end_of_day(day_start))
+                self.chain.take_logs()
+            if on_interval is not None:
+                on_interval(k)
+
+    def _connect_meters(self, system: System) -> MqttTransport:
+        """Mosquitto, the gateway and one MQTT/TLS connection per meter."""
+        transport = MqttTransport(self.chain, system.registry, named_account("gateway"), self._gateway_batch)
+        try:
+            for meter in [*self._pv_meters, *self._load_meters]:
+                transport.add_meter(meter.name)
+        except BaseException:
+            transport.close()
+            raise
+        return transport
 
     def _setup(self) -> System:
         chain = self.chain
@@ -376,6 +415,7 @@ class Simulation:
     def _relay(self, meters: list[_Meter], k: int, start: int) -> None:
         """Every meter signs its registers for interval k; the gateway delivers them."""
         generation = meters is self._pv_meters
+        signed: list[tuple[str, SignedReadingTuple]] = []
         for meter in meters:
             i = meter.participant
             register = int(self._export_registers[i] if generation else self._import_registers[i, k])
@@ -388,7 +428,12 @@ class Simulation:
                 0,
                 FIRMWARE,
             )
-            self._gateway.enqueue(meter.key.sign_reading(reading, self._registry_domain))
+            signed.append((meter.name, meter.key.sign_reading(reading, self._registry_domain)))
+        if self._transport is not None:
+            self._transport.deliver(signed)
+            return
+        for _, reading_signed in signed:
+            self._gateway.enqueue(reading_signed)
         self._gateway.flush()
 
     def _trade(
