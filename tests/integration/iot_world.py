@@ -11,80 +11,42 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import (
-    EMERGENCY,
-    GATEWAY,
-    GRID_OPERATOR,
-    MARKET_OPERATOR,
-    METER_OPERATOR,
-    REGULATOR,
-    VERIFIER,
-    System,
-    deploy_system,
-    governor_keys,
-    named_account,
-)
-from gridledger.chain.hashing import keccak
 from gridledger.chain.live import LiveChain
-from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.chain.sender import JsonRpc, SenderPolicy
 from gridledger.iot import pki
-from gridledger.iot.broker import MosquittoBroker, client_tls_context, free_port
+from gridledger.iot.broker import client_tls_context
+from gridledger.iot.drill import FIRMWARE, INTERVAL_S, MeterWorld, WorldMeter, meter_world
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.topics import ack_topic, error_topic, readings_topic
-from gridledger.meter.gateway import ACCEPTED_TOPIC, REJECTED_TOPIC
-from gridledger.meter.local_registration import register_local_meters
-from gridledger.meter.signing import (
-    DeviceKey,
-    MeterReading,
-    registry_domain_separator,
-)
-from gridledger.meter.signing import (
-    SignedReadingTuple as SignedReading,
-)
-from gridledger.ops.deployment import Manifest
+from gridledger.meter.gateway import REJECTED_TOPIC
+from gridledger.meter.signing import MeterReading
+from gridledger.meter.signing import SignedReadingTuple as SignedReading
 from gridledger.ops.operator import JsonLog
 
-FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
-RATED_W = 50_000  # any household of a SimBench LV grid, below the registry's large-device threshold
-INTERVAL_S = 900
 WAIT_S = 60.0  # bound of every wait on a message or an outcome
 
 
 @dataclass
-class Meter:
-    name: str
-    key: DeviceKey
-    device_id: int
-    folder: Path
+class IotWorld(MeterWorld):
+    """The drill's world with what the tests do in it: gateways in threads, signed readings."""
 
-
-@dataclass
-class IotWorld:
-    url: str
-    admin: RpcChain
-    system: System
-    pki: Path
-    broker: MosquittoBroker
-    meters: list[Meter]
-    gateway_accounts: list[LocalAccount]
-    domain: bytes
-    first_interval: int
-    tmp: Path
     running: list[tuple[threading.Thread, threading.Event]] = field(default_factory=list)
-    restart_node: Callable[[Callable[[], None]], None] | None = None
 
-    def reading(self, meter: Meter, k: int, flags: int = 0, export_wh: int | None = None) -> SignedReading:
+    @property
+    def tmp(self) -> Path:
+        return self.folder
+
+    def reading(
+        self, meter: WorldMeter, k: int, flags: int = 0, export_wh: int | None = None
+    ) -> SignedReading:
         """Meter `meter`'s signed reading of its k-th interval (k from 0): 100 Wh exported a time."""
         exported = 100 * (k + 1) if export_wh is None else export_wh
         start = self.first_interval + k * INTERVAL_S
@@ -126,16 +88,6 @@ class IotWorld:
         for thread, _ in self.running:
             thread.join(timeout=WAIT_S)
         self.running.clear()
-
-    def accepted_on_chain(self) -> list[tuple[int, int]]:
-        """(device, sequence) of every ReadingAccepted event, in chain order."""
-        abi = load_artifact("SmartMeterRegistry")
-        keys = []
-        for log in self.admin.logs(self.system.registry, ACCEPTED_TOPIC):
-            decoded = abi.decode_event(log)
-            assert decoded is not None
-            keys.append((int(decoded[1]["deviceId"]), int(decoded[1]["sequence"])))
-        return keys
 
     def rejected_on_chain(self) -> int:
         """How many ReadingRejected events the registry emitted."""
@@ -181,79 +133,11 @@ class DeviceClient:
         self.client.loop_stop()
 
 
-def pass_time_to_now(admin: RpcChain) -> None:
-    """The chain's clock at the wall clock's, as a live chain's clock passes by itself."""
-    admin._rpc("evm_setNextBlockTimestamp", [int(time.time())])
-    admin._rpc("evm_mine", [])
-
-
 @contextmanager
 def iot_world(tmp: Path, meters: int = 3, gateways: int = 1) -> Iterator[IotWorld]:
-    """Anvil at the current time, the system deployed with `gateways` gateway keys, `meters`
-    devices provisioned and registered, and a TLS-only Mosquitto. The node keeps its chain in a
-    file: `world.restart_node(while_down)` stops it and starts it again on the same port."""
-    # The meters were registered 23 hours ago: their readings since are all in the registry's
-    # one-day window, and a test has hours of intervals to send at once.
-    registered_at = int(time.time()) - 23 * 3600
-    node_state, node_port = tmp / "anvil-state.json", free_port()
-    node_process = ExitStack()
-    with ExitStack() as running:
-        running.callback(node_process.close)
-        url = node_process.enter_context(anvil_node(registered_at, state=node_state, port=node_port))
-        admin = RpcChain(url)
-        gateway_accounts = [Account.create() for _ in range(gateways)]
-        regulator = named_account("regulator")
-        system = deploy_system(
-            admin,
-            deployer=named_account("deployer"),
-            multisig_signers=[key.address for key in governor_keys()],
-            threshold=2,
-            actors={
-                METER_OPERATOR: [named_account("operator")],
-                GATEWAY: [account.address for account in gateway_accounts],
-                GRID_OPERATOR: [named_account("grid-operator")],
-                MARKET_OPERATOR: [named_account("market-operator")],
-                VERIFIER: [named_account("verifier")],
-                REGULATOR: [regulator],
-                EMERGENCY: [regulator],
-            },
-            firmware_hashes=[FIRMWARE],
-            grid_fee_collector=named_account("dso"),
-        )
-        for account in gateway_accounts:
-            admin._rpc("anvil_setBalance", [account.address, hex(10**21)])
-        folder = tmp / "pki"
-        pki.create_ca(folder)
-        provisioned = [pki.provision_device(folder, f"meter-{i:04d}") for i in range(meters)]
-        keys = [pki.read_signing_key(device.folder) for device in provisioned]
-        ids = register_local_meters(admin, system, [key.address for key in keys], RATED_W, FIRMWARE)
-        devices = [
-            Meter(device.name, key, device_id, device.folder)
-            for device, key, device_id in zip(provisioned, keys, ids, strict=True)
-        ]
-        for n in range(gateways):
-            pki.provision_gateway(folder, f"g{n + 1}")
-        broker = running.enter_context(MosquittoBroker(folder, tmp / "broker"))
-        first = registered_at - registered_at % INTERVAL_S + INTERVAL_S
-        pass_time_to_now(admin)
-        contracts = {name: {"address": address} for name, address in vars(system).items()}
-        manifest = tmp / "deployments" / f"{admin.chain_id}.json"
-        Manifest(manifest, admin.chain_id, {}, [], contracts, 0, True).save()
-        world = IotWorld(
-            url, admin, system, folder, broker, devices, gateway_accounts,
-            registry_domain_separator(admin.chain_id, system.registry), first, tmp,
-        )  # fmt: skip
-
-        def restart_node(while_down: Callable[[], None]) -> None:
-            node_process.close()  # anvil stops, writing its chain to node_state
-            while_down()
-            restarted = node_process.enter_context(
-                anvil_node(int(time.time()), state=node_state, port=node_port)
-            )
-            assert restarted == url
-            pass_time_to_now(admin)
-
-        world.restart_node = restart_node
+    """iot/drill.py's world in `tmp`; gateways the test started are stopped on leaving."""
+    with meter_world(tmp, meters, gateways) as built:
+        world = IotWorld(**vars(built))
         try:
             yield world
         finally:

@@ -4,6 +4,8 @@
   into one gateway's durable outbox (decoded, signature verified, written with
   synchronous=FULL, acknowledged to the broker), from the first message taken in to the last
   stored. The meters publish from a process of their own, one TLS connection each.
+- `iot.lost_readings_fault_run`: readings the meters produced that the chain never accepted,
+  after the fault drill (iot/drill.py).
 - `iot.end_to_end_p99_s`: 1,000 meters each publish one reading at once; the 99th percentile of
   the time from the publish to the reading recorded accepted by the gateway (its receipt in a
   block of anvil mining one block a second).
@@ -31,6 +33,7 @@ from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.chain.sender import JsonRpc
 from gridledger.iot import pki
 from gridledger.iot.broker import MosquittoBroker, client_tls_context
+from gridledger.iot.drill import fault_drill, meter_world
 from gridledger.iot.meters import publish_burst
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.outbox import QUEUED, Outbox
@@ -206,9 +209,23 @@ def run_end_to_end_p99() -> None:
     _line("iot.end_to_end_p99_s", latencies[int(0.99 * (len(latencies) - 1))], "s", decimals=2)
 
 
+def run_fault_drill() -> None:
+    """The fault drill of iot/drill.py (10 meters, 60 intervals, every crash point, a broker
+    restart and a node outage): readings produced and never accepted."""
+    with (
+        tempfile.TemporaryDirectory(prefix="gridledger-iot-") as work,
+        meter_world(Path(work), 10, 1) as world,
+    ):
+        result = fault_drill(world)
+    if result.accepted_twice:
+        raise SystemExit(f"iot bench: {result.accepted_twice} readings accepted twice in the fault drill")
+    _line("iot.lost_readings_fault_run", result.lost, "readings")
+
+
 def run_iot() -> None:
     run_readings_per_s()
     run_end_to_end_p99()
+    run_fault_drill()
 
 
 if __name__ == "__main__":
