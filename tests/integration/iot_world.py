@@ -71,7 +71,10 @@ class IotWorld(MeterWorld):
         )
         log = JsonLog(lambda line: print(line, file=sys.stderr))
         sender = None if account is None else account.address
-        return MqttGateway(settings, reader, submitter, sender, self.system.registry, log)
+        return MqttGateway(
+            settings, reader, submitter, sender, self.system.registry, log,
+            device_signers=lambda: pki.device_signers(self.pki),
+        )  # fmt: skip
 
     def start(self, gateway: MqttGateway) -> None:
         stop = threading.Event()

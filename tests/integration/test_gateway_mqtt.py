@@ -87,6 +87,8 @@ def test_gateway_refuses_forged_replayed_and_malformed_payloads_with_the_reason(
     payloads = [
         (encode_reading(forged), "BadSignature"),
         (encode_reading(unknown), "UnknownDevice"),
+        # Another meter's genuine reading, published under this meter's certificate.
+        (encode_reading(world.reading(world.meters[1], 0)), "WrongDevice"),
         (encode_reading(genuine), "Replay"),  # the same reading again: a replay, answered with its outcome
         (encode_reading(other_content), "Replay"),  # another reading under a sequence already used
         (b"{not json", "MalformedPayload"),

@@ -284,3 +284,15 @@ def test_cli_broker_config_issues_gateways_and_prints_the_command(tmp_path: Path
         app, ["broker", "config", "--pki", str(folder), "--out", str(out), "--gateway", "north"]
     )
     assert again.exit_code == 0 and "gateway north:" not in again.output
+
+
+def test_device_signers_binds_each_active_certificate_to_its_provisioned_signer(ca_folder: Path) -> None:
+    first = pki.provision_device(ca_folder, "meter-a")
+    second = pki.provision_device(ca_folder, "meter-b")
+    pki.provision_gateway(ca_folder, "g1")
+    assert pki.device_signers(ca_folder) == {
+        "meter-a": bytes.fromhex(first.signer_address[2:]),
+        "meter-b": bytes.fromhex(second.signer_address[2:]),
+    }
+    pki.revoke(ca_folder, "meter-a")
+    assert set(pki.device_signers(ca_folder)) == {"meter-b"}

@@ -21,7 +21,7 @@ from gridledger.errors import InputError
 from gridledger.iot.broker import client_tls_context
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.outbox import Outbox
-from gridledger.iot.pki import gateway_folder
+from gridledger.iot.pki import device_signers, gateway_folder
 from gridledger.iot.reconcile import reconcile
 from gridledger.meter.gateway import REGISTRY_MAX_BATCH
 from gridledger.ops.files import write_json_atomically
@@ -87,7 +87,15 @@ def run_command(
     )
     log = JsonLog(lambda line: print(line, flush=True))
     submitter, sender = (None, None) if intake_only else (opened.chain, opened.sender)
-    gateway = MqttGateway(config, reader, submitter, sender, opened.system.registry, log)
+    gateway = MqttGateway(
+        config,
+        reader,
+        submitter,
+        sender,
+        opened.system.registry,
+        log,
+        device_signers=lambda: device_signers(pki),
+    )
     stop = threading.Event()
 
     def request_stop(signum: int, _: FrameType | None) -> None:

@@ -43,6 +43,7 @@ from gridledger.iot.failpoints import Failpoints
 from gridledger.iot.outbox import NewReading, Outbox, Refusal
 from gridledger.iot.payload import (
     REPLAY,
+    WRONG_DEVICE,
     PayloadRefused,
     decode_reading,
     encode_error,
@@ -101,7 +102,12 @@ class MqttGateway:
         registry: str,
         log: JsonLog,
         failpoints: Failpoints | None = None,
+        device_signers: Callable[[], dict[str, bytes]] | None = None,
     ) -> None:
+        """`device_signers` (the CA register's device name → provisioned signer) binds each
+        certificate to its device: a reading published under one device's certificate and signed
+        by another registered device's key is refused WrongDevice. Without it, any device
+        certificate may carry any registered device's signed readings."""
         if config.submit and (submitter is None or sender is None):
             raise GatewayError("a submitting gateway needs a chain and the gateway's key")
         self._sender = sender
@@ -120,6 +126,9 @@ class MqttGateway:
         self._intake_verifier = ReadingVerifier(reader, registry)
         self._health_written_at = 0.0
         self._lookups_forgotten_at = time.monotonic()
+        self._device_signers = device_signers
+        self._bound: dict[str, bytes] = device_signers() if device_signers is not None else {}
+        self._bound_read_at = time.monotonic()
         self.subscribed = threading.Event()
         self._client = self._mqtt_client()
 
@@ -257,7 +266,7 @@ class MqttGateway:
                 continue
             try:
                 reading = decode_reading(message.payload)
-                digest = self._verify(reading)
+                digest = self._verify(name, reading)
             except PayloadRefused as refused:
                 why = refused
                 refusals.append(Refusal(name, why.sequence, why.reason, why.detail, message.payload))
@@ -301,12 +310,25 @@ class MqttGateway:
         if deferred:
             self._stop.wait(1.0)  # the node is away: don't spin on it
 
-    def _verify(self, reading: SignedReadingTuple) -> bytes:
-        """The reading's digest; PayloadRefused for an unknown device or a forged signature."""
+    def _verify(self, name: str, reading: SignedReadingTuple) -> bytes:
+        """The reading's digest; PayloadRefused for an unknown device, a forged signature, or a
+        reading of another device than the certificate's."""
         try:
-            return self._intake_verifier.verify(reading)
+            digest = self._intake_verifier.verify(reading)
         except ReadingRefused as refused:
             raise PayloadRefused(refused.reason, str(refused), refused.sequence) from refused
+        if self._device_signers is not None:
+            bound = self._bound.get(name)
+            if bound is None and time.monotonic() - self._bound_read_at > LOOKUP_REFRESH_S:
+                # Provisioned since the register was read: read it again (not for every message).
+                self._bound_read_at = time.monotonic()
+                self._bound = self._device_signers()
+                bound = self._bound.get(name)
+            if bound is None or bound != self._intake_verifier.signer(reading[0]):
+                raise PayloadRefused(
+                    WRONG_DEVICE, f"device {reading[0]} is not the device of certificate {name}", reading[1]
+                )
+        return digest
 
     # ------------------------------------------------------------------ submission
     def _submit_loop(self) -> None:

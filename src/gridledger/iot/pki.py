@@ -103,6 +103,9 @@ class IssuedCertificate:
     kind: Kind
     not_after: datetime.datetime
     revoked_at: datetime.datetime | None
+    # A device's EIP-712 signer address, checksummed: the gateway refuses readings this
+    # certificate publishes that another key signed (WrongDevice).
+    signer: str | None = None
 
     @property
     def active(self) -> bool:
@@ -254,6 +257,15 @@ def active_gateways(pki: Path) -> list[str]:
     return sorted({entry.name for entry in issued(pki) if entry.kind == "gateway" and entry.active})
 
 
+def device_signers(pki: Path) -> dict[str, bytes]:
+    """Each device with an active certificate: the 20-byte signer address provisioned with it."""
+    return {
+        entry.name: bytes.fromhex(entry.signer.removeprefix("0x"))
+        for entry in issued(pki)
+        if entry.kind == "device" and entry.active and entry.signer is not None
+    }
+
+
 def provision_device(pki: Path, name: str) -> ProvisionedDevice:
     """A TLS key and client certificate and an EIP-712 signing key for device `name`, in
     devices/<name>/; PkiError if the name holds a certificate that is not revoked.
@@ -273,7 +285,7 @@ def provision_device(pki: Path, name: str) -> ProvisionedDevice:
         signing = DeviceKey(secret)
         paths = _write_identity(ca, folder, tls_key, certificate)
         _write(folder / SIGNING_KEY, f"0x{secret.hex()}\n".encode(), private=True)
-        entries.append(_entry(certificate, name, "device"))
+        entries.append(_entry(certificate, name, "device", signing.address))
         _write_register(pki, entries, crl_number)
         return ProvisionedDevice(
             name=name,
@@ -496,8 +508,12 @@ def _write_identity(
     return paths
 
 
-def _entry(certificate: x509.Certificate, name: str, kind: Kind) -> IssuedCertificate:
-    return IssuedCertificate(certificate.serial_number, name, kind, certificate.not_valid_after_utc, None)
+def _entry(
+    certificate: x509.Certificate, name: str, kind: Kind, signer: str | None = None
+) -> IssuedCertificate:
+    return IssuedCertificate(
+        certificate.serial_number, name, kind, certificate.not_valid_after_utc, None, signer
+    )
 
 
 def _read_register(pki: Path) -> tuple[list[IssuedCertificate], int]:
@@ -526,6 +542,7 @@ def _entry_of(row: Any) -> IssuedCertificate:
         kind=row["kind"],
         not_after=datetime.datetime.fromisoformat(row["not_after"]),
         revoked_at=None if revoked_at is None else datetime.datetime.fromisoformat(revoked_at),
+        signer=None if row.get("signer") is None else str(row["signer"]),
     )
 
 
@@ -543,6 +560,7 @@ def _write_register(pki: Path, entries: list[IssuedCertificate], crl_number: int
                     "kind": entry.kind,
                     "not_after": entry.not_after.isoformat(),
                     "revoked_at": None if entry.revoked_at is None else entry.revoked_at.isoformat(),
+                    "signer": entry.signer,
                 }
                 for entry in entries
             ],

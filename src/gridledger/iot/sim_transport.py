@@ -5,7 +5,8 @@ Everything runs on the simulation's thread except paho's network threads: each i
 meters publish (QoS 1), the gateway takes the messages in until every reading is in its outbox,
 then sends the outbox to the registry on the simulation's chain and answers the meters. The
 meters keep the simulation's own EIP-712 keys (derived from the seed, so a run reproduces); the
-project CA gives each its TLS identity. One connection per meter, each with its own network
+project CA gives each its TLS identity, so the gateway here does not bind certificates to
+signers (WrongDevice) as `gateway run` does. One connection per meter, each with its own network
 thread: meant for a community's size, not a utility's (MAX_MQTT_METERS).
 """
 

@@ -55,6 +55,10 @@ class ReadingVerifier:
             raise ReadingRefused(device_id, reading[1], "BadSignature")
         return digest
 
+    def signer(self, device_id: int) -> bytes | None:
+        """The key address the registry held for the device when it was last looked up."""
+        return self._signers.get(device_id)
+
     def forget_lookups(self) -> None:
         """Let every device be looked up again (once) when its signature does not match."""
         self._looked_up.clear()
