@@ -79,7 +79,7 @@ def test_gateway_refuses_forged_replayed_and_malformed_payloads_with_the_reason(
     forged = impostor.sign_reading(
         MeterReading(meter.device_id, 2, genuine[2] + 900, 0, 999, 0, genuine[6]), world.domain
     )
-    unknown = impostor.sign_reading(MeterReading(999, 1, genuine[2], 0, 1, 0, genuine[6]), world.domain)
+    unknown = meter.key.sign_reading(MeterReading(999, 1, genuine[2], 0, 1, 0, genuine[6]), world.domain)
     other_content = world.reading(meter, 0, export_wh=555)
     document = json.loads(encode_reading(world.reading(meter, 1)))
     document["registers"][OBIS_EXPORT_WH] = -1

@@ -108,3 +108,8 @@ def test_parseTime_otherText_isRefused(text: str) -> None:
 def test_parseTime_superscriptDigit_isRefused() -> None:
     with pytest.raises(InputError):
         parse_time("²")
+
+
+def test_parseTime_beyondAnyInterval_isRefused() -> None:
+    with pytest.raises(InputError, match="beyond any interval"):
+        parse_time("9" * 23)

@@ -261,6 +261,8 @@ def test_a_fleet_checks_its_inputs(tmp_path: Path) -> None:
         (["--all", "--jitter-s", "-2"], "--jitter-s"),
         (["--all", "--start", "1750000001"], "multiple of 900"),
         (["--all", "--start", "yesterday"], "neither unix seconds nor an ISO 8601"),
+        (["--all", "--start", "²"], "neither unix seconds nor an ISO 8601"),
+        (["--all", "--outage", "m0@²+1"], "K must be a whole number|is not NAME@K\\+N"),
         (["--all", "--interval-seconds", "0"], "--interval-seconds"),
         (["--all", "--resend-after-s", "0"], "--resend-after-s"),
         (["--all", "--interval-seconds", "1", "--start", "2999-01-01T00:00"], "must be of the past"),

@@ -38,6 +38,8 @@ from gridledger.iot.payload import (
     BAD_SIGNATURE,
     MALFORMED,
     REPLAY,
+    UNKNOWN_DEVICE,
+    WRONG_DEVICE,
     PayloadRefused,
     decode_reading,
     encode_ack,
@@ -201,6 +203,9 @@ def test_every_reading_is_stored_before_it_is_published_and_leaves_with_its_ack(
         # A Replay of a copy whose outcome is not known yet: the ack of the first copy will come.
         (encode_error(PayloadRefused(REPLAY, "seen", 4), "queued"), None),
         (encode_error(PayloadRefused(REPLAY, "seen", 4), None), None),
+        # Refusals that pass by themselves (registered or provisioned since): kept and resent.
+        (encode_error(PayloadRefused(UNKNOWN_DEVICE, "not yet", 4)), None),
+        (encode_error(PayloadRefused(WRONG_DEVICE, "not yet", 4)), None),
         # No sequence, not final, or not an answer at all: nothing to clear.
         (encode_error(PayloadRefused(MALFORMED, "not JSON")), None),
         (encode_ack(4, "queued", None), None),

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from gridledger.errors import GatewayError
-from gridledger.iot.outbox import ACCEPTED, QUEUED, REJECTED, NewReading, Outbox, Refusal, keys_of
+from gridledger.iot.outbox import (
+    ACCEPTED,
+    QUEUED,
+    REFUSAL_KEPT_BYTES,
+    REJECTED,
+    NewReading,
+    Outbox,
+    Refusal,
+    keys_of,
+)
 from gridledger.iot.payload import encode_reading
 from gridledger.meter.signing import (
     DeviceKey,
@@ -80,7 +89,7 @@ def test_write_sameKeyTwiceInOneCall_keepsTheFirst(outbox: Outbox) -> None:
 
 
 def test_write_failingRefusal_storesNoReadingEither(outbox: Outbox) -> None:
-    broken = Refusal("meter-3", None, "MalformedPayload", "not JSON", None)  # type: ignore[arg-type]
+    broken = Refusal("meter-3", None, None, "not JSON", b"{")  # type: ignore[arg-type]
     with pytest.raises(sqlite3.IntegrityError):
         outbox.write([_new(3, 1)], [broken])
     assert outbox.existing([(3, 1)]) == {}
@@ -270,3 +279,9 @@ def test_outbox_folderIsAFile_isAGatewayError(tmp_path: Path) -> None:
     (tmp_path / "state").write_text("a file where the state folder belongs")
     with pytest.raises(GatewayError):
         Outbox(tmp_path / "state" / "outbox.sqlite")
+
+
+def test_write_keepsOnlyTheFirstBytesOfARefusedPayload(outbox: Outbox) -> None:
+    huge = b"x" * (REFUSAL_KEPT_BYTES * 8)
+    outbox.write([], [Refusal("meter-3", None, "MalformedPayload", "not JSON", huge)])
+    assert [r.payload for r in outbox.refusals()] == [huge[:REFUSAL_KEPT_BYTES]]

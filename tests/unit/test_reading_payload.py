@@ -471,3 +471,9 @@ def test_deviceNameOf_readingsTopic_isTheDevice() -> None:
 )
 def test_deviceNameOf_otherTopic_isNone(topic: str) -> None:
     assert device_name_of(topic) is None
+
+
+def test_decodeReading_deeplyNestedJson_isMalformedNotACrash() -> None:
+    with pytest.raises(PayloadRefused) as refused:
+        decode_reading(b"[" * 4000)
+    assert refused.value.reason == MALFORMED

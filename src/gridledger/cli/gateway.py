@@ -54,7 +54,7 @@ def run_command(
     ] = 100,
     reorder_window_s: Annotated[
         float, typer.Option(min=0.0, help="Seconds a reading waits for its device's missing predecessor.")
-    ] = 30.0,
+    ] = 180.0,
     reconcile_every_s: Annotated[
         float, typer.Option(min=1.0, help="Seconds between reconciliations.")
     ] = 300.0,
@@ -113,9 +113,14 @@ def run_command(
     sys.stdout.flush()
 
 
+MAX_TIME_S = 2**40 - 1  # the registry's interval field is 40 bits wide
+
+
 def parse_time(text: str) -> int:
     """Unix seconds, or an ISO 8601 date or date-time (UTC unless it says otherwise)."""
     if text.isascii() and text.isdigit():
+        if int(text) > MAX_TIME_S:
+            raise InputError(f"{text} is beyond any interval (unix seconds up to {MAX_TIME_S})")
         return int(text)
     try:
         moment = datetime.datetime.fromisoformat(text)

@@ -45,7 +45,7 @@ REGISTRY_MAX_AGE_S = 86_400
 
 def parse_start(text: str) -> int:
     """Unix seconds, or an ISO 8601 date or date-time (UTC unless it says otherwise), aligned to 900 s."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return checked_start_s(int(text))
     try:
         moment = datetime.datetime.fromisoformat(text)

@@ -49,7 +49,14 @@ from gridledger.errors import GridLedgerError, InputError
 from gridledger.iot import pki as pki_folder
 from gridledger.iot import topics
 from gridledger.iot.broker import client_tls_context
-from gridledger.iot.payload import ACK_SCHEMA, REPLAY, PayloadRefused, decode_answer, encode_reading
+from gridledger.iot.payload import (
+    ACK_SCHEMA,
+    REPLAY,
+    RETRYABLE_REFUSALS,
+    PayloadRefused,
+    decode_answer,
+    encode_reading,
+)
 from gridledger.meter.signing import FLAG_TAMPER, DeviceKey, MeterReading
 
 INTERVAL_S = 900  # the registry's interval (sim.scenario.INTERVAL_S), repeated to keep SimBench unloaded
@@ -176,7 +183,7 @@ def _name_of(text: str, option: str) -> str:
 
 
 def _count(text: str, option: str, what: str, least: int) -> int:
-    if not text.isdigit() or int(text) < least:
+    if not (text.isascii() and text.isdigit()) or int(text) < least:
         raise InputError(f"{option}: {what} must be a whole number of at least {least}, got {text!r}")
     return int(text)
 
@@ -507,6 +514,8 @@ def answer_of(payload: bytes) -> Answer | None:
     status = document.get("status")
     if document["schema"] == ACK_SCHEMA:
         return Answer(sequence, status, reason_text) if status in FINAL_ACK_STATUSES else None
+    if reason_text in RETRYABLE_REFUSALS:
+        return None  # kept: sent again after resend_after_s
     if reason_text == REPLAY:
         # The gateway holds the first copy: its outcome is the reading's, once there is one
         # (a copy still queued is answered on the ack topic when the chain has decided).

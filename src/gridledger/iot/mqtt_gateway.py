@@ -61,6 +61,7 @@ SESSION_EXPIRY_S = 24 * 3600
 INTAKE_BATCH = 2000
 # How often a device whose signature does not match its cached key may be looked up again.
 LOOKUP_REFRESH_S = 30.0
+NO_SIGNER = b"\x00" * 20  # what no signature recovers to
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ class GatewayConfig:
     broker_host: str = "127.0.0.1"
     group: str = "gateways"
     max_batch: int = 100
-    reorder_window_s: float = 30.0
+    # Longer than a meter's resend (60 s by default): a reading whose predecessor sits with a
+    # gateway that died is resent, reaches the group, and still goes in order.
+    reorder_window_s: float = 180.0
     submit_every_s: float = 0.2
     submit: bool = True  # False: intake only (the throughput bench)
     reconcile_every_s: float = 300.0
@@ -129,6 +132,7 @@ class MqttGateway:
         self._device_signers = device_signers
         self._bound: dict[str, bytes] = device_signers() if device_signers is not None else {}
         self._bound_read_at = time.monotonic()
+        self._provisioned = set(self._bound.values())
         self.subscribed = threading.Event()
         self._client = self._mqtt_client()
 
@@ -214,6 +218,9 @@ class MqttGateway:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_connect_fail = lambda *_: self._log(
+            "broker unreachable; retrying", host=self.config.broker_host, port=self.config.broker_port
+        )
         client.on_subscribe = lambda *_: self.subscribed.set()
         return client
 
@@ -312,23 +319,32 @@ class MqttGateway:
 
     def _verify(self, name: str, reading: SignedReadingTuple) -> bytes:
         """The reading's digest; PayloadRefused for an unknown device, a forged signature, or a
-        reading of another device than the certificate's."""
+        reading signed by another key than the one provisioned with certificate `name`."""
+        verify = self._intake_verifier.verify
         try:
-            digest = self._intake_verifier.verify(reading)
+            return verify(reading, self._provisioned_signer(name, refresh=False), self._provisioned)
         except ReadingRefused as refused:
+            if refused.reason == WRONG_DEVICE and self._register_may_be_read():
+                # Provisioned anew, or since the register was read: read it again and retry.
+                try:
+                    return verify(reading, self._provisioned_signer(name, refresh=True), self._provisioned)
+                except ReadingRefused as again:
+                    refused = again
             raise PayloadRefused(refused.reason, str(refused), refused.sequence) from refused
-        if self._device_signers is not None:
-            bound = self._bound.get(name)
-            if bound is None and time.monotonic() - self._bound_read_at > LOOKUP_REFRESH_S:
-                # Provisioned since the register was read: read it again (not for every message).
-                self._bound_read_at = time.monotonic()
-                self._bound = self._device_signers()
-                bound = self._bound.get(name)
-            if bound is None or bound != self._intake_verifier.signer(reading[0]):
-                raise PayloadRefused(
-                    WRONG_DEVICE, f"device {reading[0]} is not the device of certificate {name}", reading[1]
-                )
-        return digest
+
+    def _provisioned_signer(self, name: str, refresh: bool) -> bytes | None:
+        """The signer provisioned with certificate `name` (None: no binding is kept); an unknown
+        name is bound to no key, so its readings are refused WrongDevice."""
+        if self._device_signers is None:
+            return None
+        if refresh:
+            self._bound_read_at = time.monotonic()
+            self._bound = self._device_signers()
+            self._provisioned = set(self._bound.values())
+        return self._bound.get(name, NO_SIGNER)
+
+    def _register_may_be_read(self) -> bool:
+        return self._device_signers is not None and time.monotonic() - self._bound_read_at > LOOKUP_REFRESH_S
 
     # ------------------------------------------------------------------ submission
     def _submit_loop(self) -> None:

@@ -25,6 +25,9 @@ QUEUED = "queued"
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 FINAL_STATUSES = (ACCEPTED, REJECTED)
+# Of a refused payload the outbox keeps its first bytes: enough to see what it was, not a way
+# for a device to fill the disk.
+REFUSAL_KEPT_BYTES = 512
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -161,7 +164,10 @@ class Outbox:
             self._db.executemany(
                 "INSERT INTO refusals (device_name, sequence, reason, detail, payload, received_at) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                [(r.device_name, r.sequence, r.reason, r.detail, r.payload, now) for r in refusals],
+                [
+                    (r.device_name, r.sequence, r.reason, r.detail, r.payload[:REFUSAL_KEPT_BYTES], now)
+                    for r in refusals
+                ],
             )
 
     # ------------------------------------------------------------------ submission

@@ -36,6 +36,9 @@ UNKNOWN_DEVICE = "UnknownDevice"
 BAD_SIGNATURE = "BadSignature"
 REPLAY = "Replay"
 WRONG_DEVICE = "WrongDevice"
+# Refusals that can pass by themselves (a device registered or provisioned since the gateway
+# last looked): the meter keeps the reading and sends it again.
+RETRYABLE_REFUSALS = (UNKNOWN_DEVICE, WRONG_DEVICE)
 REFUSAL_REASONS = (
     MALFORMED, UNSUPPORTED_SCHEMA, VALUE_OUT_OF_RANGE, UNKNOWN_DEVICE, BAD_SIGNATURE, WRONG_DEVICE, REPLAY,
 )  # fmt: skip
@@ -88,6 +91,8 @@ def decode_reading(payload: bytes) -> SignedReadingTuple:
         document = json.loads(payload)
     except (UnicodeDecodeError, ValueError) as bad:
         raise PayloadRefused(MALFORMED, f"not JSON: {bad}") from bad
+    except RecursionError as deep:  # "[[[[…": nesting no reading has
+        raise PayloadRefused(MALFORMED, "nested too deeply") from deep
     if not isinstance(document, dict):
         raise PayloadRefused(MALFORMED, "not a JSON object")
     sequence = document.get("sequence")

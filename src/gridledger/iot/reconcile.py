@@ -82,6 +82,9 @@ def reconcile(
 ) -> ReconciliationReport:
     """Compare the outbox with the registry's events for intervals starting in
     [interval_from, interval_to); with `resubmit`, fix the outbox (requeue and learn)."""
+    # The outbox before the chain: a reading the gateway records accepted in between is then on
+    # the chain when it is read, never "accepted here, missing there".
+    readings = outbox.readings(interval_from, interval_to)
     abi = load_artifact("SmartMeterRegistry")
     on_chain: Counter[tuple[int, int]] = Counter()
     interval_of: dict[tuple[int, int], int] = {}
@@ -98,7 +101,6 @@ def reconcile(
     for log in chain.logs(registry, REGISTERED_TOPIC):
         registered.add(int.from_bytes(log.topics[1], "big"))
 
-    readings = outbox.readings(interval_from, interval_to)
     in_outbox = {reading.key: reading for reading in readings}
     report = ReconciliationReport(
         interval_from,

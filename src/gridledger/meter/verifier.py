@@ -9,6 +9,7 @@ reading cost a call to the node.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any, Protocol
 
 from gridledger.chain.abi import Artifact, load_artifact
@@ -36,13 +37,24 @@ class ReadingVerifier:
         # The device's last sequence the registry had accepted when it was last looked up.
         self.chain_last_sequence: dict[int, int] = {}
 
-    def verify(self, reading: SignedReadingTuple) -> bytes:
+    def verify(
+        self,
+        reading: SignedReadingTuple,
+        expected_signer: bytes | None = None,
+        other_signers: Container[bytes] = (),
+    ) -> bytes:
         """The reading's EIP-712 digest if its device's key signed it; ReadingRefused
-        (UnknownDevice, BadSignature) if not, GatewayError if the registry cannot be read."""
+        (UnknownDevice, BadSignature) if not, GatewayError if the registry cannot be read.
+        With `expected_signer`, a reading another key signed is refused before the registry is
+        asked anything (who cannot sign as the device cannot make the node work): WrongDevice
+        if one of `other_signers` signed it, BadSignature otherwise."""
         device_id = reading[0]
         try:
             digest = reading_digest(reading_of(reading), self.domain())
             signer = recover_reading_signer(digest, reading[7], reading[8])
+            if expected_signer is not None and signer != expected_signer:
+                wrong = signer is not None and signer in other_signers
+                raise ReadingRefused(device_id, reading[1], "WrongDevice" if wrong else "BadSignature")
             known = self._signers.get(device_id)
             if (known is None or signer != known) and device_id not in self._looked_up:
                 # Unknown here, or the key may have been rotated: ask the registry.
