@@ -30,7 +30,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System
 from gridledger.chain.live import LiveChain
 from gridledger.chain.sender import ReceiptTimeout, TransportError
-from gridledger.errors import ContractRevertError, MarketError, OrderRejected
+from gridledger.errors import ContractRevertError, InputError, MarketError, OrderRejected
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json
 from gridledger.market.orders import Side, SignedOrder, market_domain_separator
 from gridledger.market.settlement import MarketOperator
@@ -317,6 +317,9 @@ def serve_health(state: Path, port: int) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             return  # the operator's own log is the record
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Health)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Health)
+    except OSError as taken:
+        raise InputError(f"cannot serve health on 127.0.0.1:{port}: {taken.strerror or taken}") from taken
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
