@@ -11,21 +11,13 @@ from typer.testing import CliRunner
 
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.main import app
-from gridledger.errors import GridLedgerError
-from gridledger.iot.broker import mosquitto_binary
+from gridledger.errors import SimulationError
+from gridledger.iot.sim_transport import MAX_MQTT_METERS
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.run import Simulation, SimulationResult
 from gridledger.sim.scenario import build_community
 
 SMALL_GRID = "1-LV-rural1--0-sw"
-
-
-def _has_mosquitto() -> bool:
-    try:
-        mosquitto_binary()
-    except GridLedgerError:
-        return False
-    return True
 
 
 def _day(transport: str) -> tuple[EmbeddedChain, SimulationResult]:
@@ -34,7 +26,7 @@ def _day(transport: str) -> tuple[EmbeddedChain, SimulationResult]:
     return chain, Simulation(chain, community, transport=transport).run()
 
 
-@pytest.mark.skipif(not _has_mosquitto(), reason="mosquitto is not installed")
+@pytest.mark.mosquitto
 def test_simulate_over_mqtt_ends_the_day_as_the_in_process_path_does() -> None:
     mqtt_chain, over_mqtt = _day("mqtt")
     _, in_process = _day("in-process")
@@ -51,3 +43,9 @@ def test_simulate_refuses_an_unknown_transport(tmp_path: Path) -> None:
     assert ran.exit_code == 2
     assert "--transport 'carrier-pigeon': one of in-process, mqtt" in ran.output
     assert len(ran.output.strip().splitlines()) == 1
+
+
+def test_simulate_over_mqtt_refuses_more_meters_than_connections_it_keeps() -> None:
+    community = build_community(SMALL_GRID, prosumers=MAX_MQTT_METERS + 1)
+    with pytest.raises(SimulationError, match=f"at most {MAX_MQTT_METERS} meters"):
+        Simulation(EmbeddedChain(int(community.interval_starts[0])), community, transport="mqtt")

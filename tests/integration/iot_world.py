@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from gridledger.chain.sender import JsonRpc, SenderPolicy
 from gridledger.iot import pki
 from gridledger.iot.broker import client_tls_context
 from gridledger.iot.drill import FIRMWARE, INTERVAL_S, MeterWorld, WorldMeter, meter_world
+from gridledger.iot.drill import wait_until as wait_until  # the tests wait as the drill does
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.topics import ack_topic, error_topic, readings_topic
 from gridledger.meter.gateway import REJECTED_TOPIC
@@ -95,15 +95,6 @@ class IotWorld(MeterWorld):
     def rejected_on_chain(self) -> int:
         """How many ReadingRejected events the registry emitted."""
         return len(self.admin.logs(self.system.registry, REJECTED_TOPIC))
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
-    """Poll `condition` until it holds; fail the test naming `what` after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class DeviceClient:

@@ -5,7 +5,6 @@ bounded timeout, and every broker is stopped by its own PID when its test ends."
 from __future__ import annotations
 
 import queue
-import shutil
 import socket
 import ssl
 import threading
@@ -27,10 +26,7 @@ from gridledger.iot import pki
 from gridledger.iot.broker import HOST, MosquittoBroker, client_tls_context
 from gridledger.iot.topics import ack_topic, readings_topic, shared_readings_filter
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
-    reason="mosquitto is not installed (apt install mosquitto, or `make mosquitto`)",
-)
+pytestmark = pytest.mark.mosquitto
 
 TIMEOUT = 10.0
 NOT_AUTHORIZED = 135

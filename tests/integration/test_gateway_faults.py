@@ -19,25 +19,15 @@ import pytest
 from typer.testing import CliRunner
 
 from gridledger.cli.main import app
-from gridledger.errors import GridLedgerError
-from gridledger.iot.broker import mosquitto_binary
 from gridledger.iot.drill import FAULT_SCHEDULE, MeterWorld, fault_drill, meter_world
 
 METERS = 10
 INTERVALS = 60
 
 
-def _has_mosquitto() -> bool:
-    try:
-        mosquitto_binary()
-    except GridLedgerError:
-        return False
-    return True
-
-
 pytestmark = [
     pytest.mark.anvil,
-    pytest.mark.skipif(not _has_mosquitto(), reason="mosquitto is not installed"),
+    pytest.mark.mosquitto,
 ]
 
 

@@ -11,23 +11,11 @@ from pathlib import Path
 import pytest
 from iot_world import DeviceClient, IotWorld, iot_world, wait_until
 
-from gridledger.iot.broker import mosquitto_binary
 from gridledger.iot.outbox import Outbox
 from gridledger.iot.payload import OBIS_EXPORT_WH, encode_reading
 from gridledger.meter.signing import DeviceKey, MeterReading
 
-pytestmark = [pytest.mark.anvil]
-
-
-def _has_mosquitto() -> bool:
-    try:
-        mosquitto_binary()
-    except Exception:
-        return False
-    return True
-
-
-pytestmark.append(pytest.mark.skipif(not _has_mosquitto(), reason="mosquitto is not installed"))
+pytestmark = [pytest.mark.anvil, pytest.mark.mosquitto]
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from gridledger.iot import pki, topics
-from gridledger.iot.broker import MosquittoBroker, client_tls_context, mosquitto_binary
+from gridledger.iot.broker import MosquittoBroker, client_tls_context
 from gridledger.iot.meters import (
     ACCEPTED,
     FleetCounters,
@@ -50,10 +50,7 @@ from gridledger.meter.signing import (
     registry_domain_separator,
 )
 
-try:
-    mosquitto_binary()
-except Exception:  # BrokerError: no broker on this machine
-    pytest.skip("mosquitto is not installed", allow_module_level=True)
+pytestmark = pytest.mark.mosquitto
 
 REGISTRY = "0x" + "42" * 20
 DOMAIN = registry_domain_separator(31337, REGISTRY)

@@ -285,3 +285,9 @@ def test_write_keepsOnlyTheFirstBytesOfARefusedPayload(outbox: Outbox) -> None:
     huge = b"x" * (REFUSAL_KEPT_BYTES * 8)
     outbox.write([], [Refusal("meter-3", None, "MalformedPayload", "not JSON", huge)])
     assert [r.payload for r in outbox.refusals()] == [huge[:REFUSAL_KEPT_BYTES]]
+
+
+def test_existing_findsEveryKeyOfABatchLargerThanOneQuery(outbox: Outbox) -> None:
+    outbox.write([_new(1, sequence) for sequence in range(1, 1001)], [])
+    asked = [(1, sequence) for sequence in range(1, 1201)]
+    assert sorted(outbox.existing(asked)) == asked[:1000]

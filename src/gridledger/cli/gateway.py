@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -16,7 +13,14 @@ from rich.table import Table
 
 from gridledger.chain.live import LiveChain
 from gridledger.cli.keys import DEFAULT_KEYSTORE, KeystoreOption, PasswordFileOption
-from gridledger.cli.live import DEFAULT_DEPLOYMENTS, DeploymentsOption, RpcUrlOption, open_deployment
+from gridledger.cli.live import (
+    DEFAULT_DEPLOYMENTS,
+    DeploymentsOption,
+    HealthPortOption,
+    RpcUrlOption,
+    open_deployment,
+    run_service,
+)
 from gridledger.errors import InputError
 from gridledger.iot.broker import client_tls_context
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
@@ -25,7 +29,7 @@ from gridledger.iot.pki import device_signers, gateway_folder
 from gridledger.iot.reconcile import reconcile
 from gridledger.meter.gateway import REGISTRY_MAX_BATCH
 from gridledger.ops.files import write_json_atomically
-from gridledger.ops.operator import JsonLog, serve_health
+from gridledger.ops.operator import JsonLog
 
 gateway_app = typer.Typer(
     help="The meter gateway: MQTT/TLS → durable outbox → registry.", no_args_is_help=True
@@ -58,9 +62,7 @@ def run_command(
     reconcile_every_s: Annotated[
         float, typer.Option(min=1.0, help="Seconds between reconciliations.")
     ] = 300.0,
-    health_port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Serve GET /health on 127.0.0.1 at this port.")
-    ] = None,
+    health_port: HealthPortOption = None,
     intake_only: Annotated[bool, typer.Option(help="Store readings but send nothing to the chain.")] = False,
     confirmations: Annotated[int, typer.Option(min=1, help="Blocks on top of a transaction's.")] = 1,
 ) -> None:
@@ -96,20 +98,7 @@ def run_command(
         log,
         device_signers=lambda: device_signers(pki),
     )
-    stop = threading.Event()
-
-    def request_stop(signum: int, _: FrameType | None) -> None:
-        log("stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    server = serve_health(state, health_port) if health_port is not None else None
-    try:
-        gateway.run(stop)
-    finally:
-        if server is not None:
-            server.shutdown()
+    run_service(log, state, health_port, gateway.run)
     sys.stdout.flush()
 
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
 
 from gridledger.cli.keys import DEFAULT_KEYSTORE, KeystoreOption, PasswordFileOption
-from gridledger.cli.live import DEFAULT_DEPLOYMENTS, DeploymentsOption, RpcUrlOption, open_deployment
+from gridledger.cli.live import (
+    DEFAULT_DEPLOYMENTS,
+    DeploymentsOption,
+    HealthPortOption,
+    RpcUrlOption,
+    open_deployment,
+    run_service,
+)
 from gridledger.errors import InputError
 from gridledger.grid.network import GridNetwork
 from gridledger.ops.grid_model import LiveGridModel, read_bus_map
-from gridledger.ops.operator import DEFAULT_GATE_DELAY_S, JsonLog, MarketService, OperatorConfig, serve_health
+from gridledger.ops.operator import DEFAULT_GATE_DELAY_S, JsonLog, MarketService, OperatorConfig
 
 
 def operate_command(
@@ -38,9 +43,7 @@ def operate_command(
     max_intervals: Annotated[
         int | None, typer.Option(min=1, help="Stop after this many intervals (default: run until stopped).")
     ] = None,
-    health_port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Serve GET /health on 127.0.0.1 at this port.")
-    ] = None,
+    health_port: HealthPortOption = None,
     poll: Annotated[float, typer.Option(min=0.05, help="Seconds between looks at the chain's clock.")] = 1.0,
     confirmations: Annotated[int, typer.Option(min=1, help="Blocks on top of a transaction's.")] = 1,
     grid: Annotated[
@@ -68,20 +71,11 @@ def operate_command(
     config = OperatorConfig(orders, state, gate_delay, poll, first_interval)
     grid_operator = opened.chain.accounts[1] if grid_key is not None else None
     service = MarketService(opened.chain, opened.system, opened.sender, config, log, model, grid_operator)
-    stop = threading.Event()
 
-    def request_stop(signum: int, _: FrameType | None) -> None:
-        log("stopping", signal=signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    server = serve_health(state, health_port) if health_port is not None else None
-    log("started", operator=opened.sender, market=opened.system.market, chain_id=opened.chain.chain_id)
-    try:
+    def operate(stop: threading.Event) -> None:
+        log("started", operator=opened.sender, market=opened.system.market, chain_id=opened.chain.chain_id)
         service.run(stop, max_intervals)
-    finally:
-        if server is not None:
-            server.shutdown()
+
+    run_service(log, state, health_port, operate)
     log("stopped", **service.health(opened.chain.timestamp))
     sys.stdout.flush()

@@ -18,7 +18,9 @@ import multiprocessing
 import tempfile
 import threading
 import time
+from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -40,6 +42,7 @@ from gridledger.iot.outbox import QUEUED, Outbox
 from gridledger.iot.payload import encode_reading
 from gridledger.meter.local_registration import register_local_meters
 from gridledger.meter.signing import DeviceKey, MeterReading, registry_domain_separator
+from gridledger.meter.verifier import ReadingChain
 from gridledger.ops.operator import JsonLog
 
 FIRMWARE = keccak(text="iot-bench-fw")
@@ -99,8 +102,27 @@ def _signed_payloads(
     }
 
 
+def _start_meters(
+    gateway: MqttGateway, port: int, folders: dict[str, Path], payloads: dict[str, list[bytes]]
+) -> tuple[BaseProcess, Any]:
+    """Once `gateway` is subscribed, the meters' process (spawned: a second core, no copy of
+    this process's EVM) and the shared value it sets to the wall time of its first publish."""
+    if not gateway.subscribed.wait(WAIT_S):
+        raise SystemExit("iot bench: the gateway did not subscribe")
+    context = multiprocessing.get_context("spawn")
+    began = context.Value("d", 0.0)
+    meters = context.Process(target=_publish, args=(port, folders, payloads, began))
+    meters.start()
+    return meters, began
+
+
 def _gateway(
-    folder: Path, port: int, reader: object, submitter: LiveChain | None, sender: str | None, system: System
+    folder: Path,
+    port: int,
+    reader: ReadingChain,
+    submitter: LiveChain | None,
+    sender: str | None,
+    system: System,
 ) -> MqttGateway:
     config = GatewayConfig(
         name="bench",
@@ -111,7 +133,7 @@ def _gateway(
         submit=submitter is not None,
         reconcile_every_s=3600.0,
     )
-    return MqttGateway(config, reader, submitter, sender, system.registry, JsonLog(lambda line: None))  # type: ignore[arg-type]
+    return MqttGateway(config, reader, submitter, sender, system.registry, JsonLog(lambda line: None))
 
 
 def run_readings_per_s() -> None:
@@ -130,12 +152,7 @@ def run_readings_per_s() -> None:
             gateway = _gateway(folder, broker.port, chain, None, None, system)
             gateway.open()
             try:
-                if not gateway.subscribed.wait(WAIT_S):
-                    raise SystemExit("iot bench: the gateway did not subscribe")
-                context = multiprocessing.get_context("spawn")
-                began = context.Value("d", 0.0)
-                meters = context.Process(target=_publish, args=(broker.port, folders, payloads, began))
-                meters.start()
+                meters, _ = _start_meters(gateway, broker.port, folders, payloads)
                 first_s = None
                 deadline = time.monotonic() + WAIT_S
                 while gateway.counters.stored < total:
@@ -183,12 +200,7 @@ def run_end_to_end_p99() -> None:
             service = threading.Thread(target=gateway.run, args=(stop,), daemon=True)
             service.start()
             try:
-                if not gateway.subscribed.wait(WAIT_S):
-                    raise SystemExit("iot bench: the gateway did not subscribe")
-                context = multiprocessing.get_context("spawn")
-                began = context.Value("d", 0.0)
-                meters = context.Process(target=_publish, args=(broker.port, folders, payloads, began))
-                meters.start()
+                meters, began = _start_meters(gateway, broker.port, folders, payloads)
                 deadline = time.monotonic() + WAIT_S
                 while gateway.counters.accepted + gateway.counters.rejected < LATENCY_METERS:
                     if time.monotonic() > deadline:

@@ -204,7 +204,8 @@ class DrillResult:
     reconciliation_complete: bool
 
 
-def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float = PROCESS_WAIT_S) -> None:
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = PROCESS_WAIT_S) -> None:
+    """Poll `condition` until it holds; DrillError naming `what` after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -294,10 +295,10 @@ def fault_drill(
         meters = _start(meter_command(intervals), meter_log)
         started.append(meters)
         before = settled_batches()
-        _wait_until(lambda: settled_batches() > before, "the second half flowing")
+        wait_until(lambda: settled_batches() > before, "the second half flowing")
         world.broker.restart()
         world.restart_node(
-            lambda: _wait_until(
+            lambda: wait_until(
                 lambda: "submission failed" in gateway_log.read_text(), "the gateway to meet the node down"
             )
         )

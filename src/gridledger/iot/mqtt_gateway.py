@@ -49,12 +49,13 @@ from gridledger.iot.payload import (
     encode_error,
     encode_reading,
 )
-from gridledger.iot.submitter import GatewayCounters, OutboxSubmitter, RegistryChain
+from gridledger.iot.submitter import GatewayCounters, OutboxSubmitter
 from gridledger.iot.topics import device_name_of, error_topic, shared_readings_filter
+from gridledger.meter.gateway import SubmittingChain
 from gridledger.meter.signing import SignedReadingTuple
 from gridledger.meter.verifier import ReadingChain, ReadingVerifier
 from gridledger.ops.files import write_json_atomically
-from gridledger.ops.operator import JsonLog
+from gridledger.ops.operator import HEALTH_FILE, JsonLog
 
 # The broker keeps a gateway's session (its unacknowledged messages) this long after it goes away.
 SESSION_EXPIRY_S = 24 * 3600
@@ -100,7 +101,7 @@ class MqttGateway:
         self,
         config: GatewayConfig,
         reader: ReadingChain,
-        submitter: RegistryChain | None,
+        submitter: SubmittingChain | None,
         sender: str | None,
         registry: str,
         log: JsonLog,
@@ -292,13 +293,14 @@ class MqttGateway:
             key = (reading[0], reading[1])
             earlier = stored.get(key)
             if earlier is None and key not in new:
-                new[key] = NewReading(name, reading, digest, _canonical(reading))
+                # Kept re-encoded: what was verified, nothing else the payload carried.
+                new[key] = NewReading(name, reading, digest, encode_reading(reading))
                 continue
             first_digest = earlier.digest if earlier is not None else new[key].digest
             status = earlier.status if earlier is not None else "queued"
             same = "the same reading" if first_digest == digest else "another reading"
             replay = PayloadRefused(REPLAY, f"sequence {key[1]} was already received ({same})", key[1])
-            refusals.append(Refusal(name, key[1], REPLAY, replay.detail, _canonical(reading)))
+            refusals.append(Refusal(name, key[1], REPLAY, replay.detail, encode_reading(reading)))
             answers.append((error_topic(name), encode_error(replay, status)))
             self.counters.replays += 1
         self._failpoints.reach("before-outbox-write")
@@ -387,12 +389,7 @@ class MqttGateway:
         if now - self._health_written_at < 1.0 and not self._stop.is_set():
             return
         self._health_written_at = now
-        write_json_atomically(self.config.state / "health.json", self.health())
-
-
-def _canonical(reading: SignedReadingTuple) -> bytes:
-    """The payload the outbox keeps: the reading re-encoded (what was verified, nothing else)."""
-    return encode_reading(reading)
+        write_json_atomically(self.config.state / HEALTH_FILE, self.health())
 
 
 def _session_properties() -> Properties:

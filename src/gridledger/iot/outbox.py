@@ -28,6 +28,8 @@ FINAL_STATUSES = (ACCEPTED, REJECTED)
 # Of a refused payload the outbox keeps its first bytes: enough to see what it was, not a way
 # for a device to fill the disk.
 REFUSAL_KEPT_BYTES = 512
+# Keys looked up in one query: two parameters each, well under SQLite's parameter limit.
+_KEYS_PER_QUERY = 400
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS readings (
@@ -138,13 +140,19 @@ class Outbox:
     # ------------------------------------------------------------------ intake
     def existing(self, keys: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StoredReading]:
         """The stored readings among `keys`."""
+        wanted = list(keys)
         found: dict[tuple[int, int], StoredReading] = {}
-        for device_id, sequence in keys:
-            row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM readings WHERE device_id = ? AND sequence = ?", (device_id, sequence)
-            ).fetchone()
-            if row is not None:
-                found[(device_id, sequence)] = _stored(row)
+        # One query per chunk, not per key: the intake asks this for every batch it takes in.
+        for first in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[first : first + _KEYS_PER_QUERY]
+            pairs = ", ".join(["(?, ?)"] * len(chunk))
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM readings WHERE (device_id, sequence) IN (VALUES {pairs})",
+                [value for key in chunk for value in key],
+            ).fetchall()
+            for row in rows:
+                stored = _stored(row)
+                found[stored.key] = stored
         return found
 
     def write(self, readings: list[NewReading], refusals: list[Refusal]) -> None:

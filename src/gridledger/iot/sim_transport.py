@@ -26,8 +26,9 @@ from gridledger.iot import pki
 from gridledger.iot.broker import MosquittoBroker, client_tls_context
 from gridledger.iot.mqtt_gateway import GatewayConfig, MqttGateway
 from gridledger.iot.payload import encode_reading
-from gridledger.iot.submitter import OutboxSubmitter, RegistryChain
+from gridledger.iot.submitter import OutboxSubmitter
 from gridledger.iot.topics import readings_topic
+from gridledger.meter.gateway import SubmittingChain
 from gridledger.meter.signing import SignedReadingTuple
 from gridledger.ops.operator import JsonLog
 
@@ -61,7 +62,7 @@ class _MeterConnection:
 class MqttTransport:
     """Meters, broker and gateway of a simulated day; `close()` stops them all."""
 
-    def __init__(self, chain: RegistryChain, registry: str, gateway_sender: str, max_batch: int) -> None:
+    def __init__(self, chain: SubmittingChain, registry: str, gateway_sender: str, max_batch: int) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="gridledger-mqtt-")
         root = Path(self._folder.name)
         self._pki = root / "pki"
@@ -97,10 +98,6 @@ class MqttTransport:
 
     def add_meter(self, name: str) -> None:
         """Provision meter `name` with the project CA and connect it."""
-        if len(self._meters) >= MAX_MQTT_METERS:
-            raise SimulationError(
-                f"--transport mqtt keeps one TLS connection per meter: at most {MAX_MQTT_METERS} meters"
-            )
         folder = pki.provision_device(self._pki, name).folder
         self._meters[name] = _MeterConnection(name, client_tls_context(folder), self._broker.port)
 

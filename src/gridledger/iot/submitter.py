@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, Protocol
+from typing import Any
 
 from gridledger.chain.abi import Artifact, EventLog
 from gridledger.errors import ReadingRefused
@@ -20,25 +20,9 @@ from gridledger.iot.outbox import Outbox, StoredReading
 from gridledger.iot.payload import encode_ack
 from gridledger.iot.reconcile import ReconciliationReport, reconcile
 from gridledger.iot.topics import ack_topic
-from gridledger.meter.gateway import Gateway
+from gridledger.meter.gateway import Gateway, SubmittingChain
 from gridledger.meter.verifier import ReadingVerifier
 from gridledger.ops.operator import JsonLog
-
-
-class RegistryChain(Protocol):
-    """What the submitter needs of a chain; LiveChain also offers submit/confirm separately."""
-
-    @property
-    def last_logs(self) -> list[EventLog]: ...
-
-    @property
-    def last_gas_used(self) -> int: ...
-
-    def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> object: ...
-
-    def call(self, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]: ...
-
-    def logs(self, address: str, topic0: bytes) -> list[EventLog]: ...
 
 
 @dataclass
@@ -57,7 +41,7 @@ class _FailpointChain:
     """The submitter's chain. On a node that sends in two steps (LiveChain's submit, then
     confirm) the `mid-batch` crash point lies between broadcast and receipt."""
 
-    def __init__(self, chain: RegistryChain, failpoints: Failpoints) -> None:
+    def __init__(self, chain: SubmittingChain, failpoints: Failpoints) -> None:
         self._chain = chain
         self._failpoints = failpoints
         self.last_transaction: str | None = None
@@ -95,7 +79,7 @@ class OutboxSubmitter:
     def __init__(
         self,
         outbox: Outbox,
-        chain: RegistryChain,
+        chain: SubmittingChain,
         registry: str,
         sender: str,
         publish: Callable[[str, bytes], None],

@@ -38,7 +38,7 @@ from gridledger.chain.governance import Governance
 from gridledger.chain.hashing import keccak
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork
-from gridledger.iot.sim_transport import MqttTransport
+from gridledger.iot.sim_transport import MAX_MQTT_METERS, MqttTransport
 from gridledger.market.book import IntervalBook
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, ceil_payment_units
@@ -232,6 +232,12 @@ class Simulation:
             for i, p in enumerate(community.participants)
             if p.has_load
         ]
+        meters = len(self._pv_meters) + len(self._load_meters)
+        if transport == "mqtt" and meters > MAX_MQTT_METERS:
+            raise SimulationError(
+                f"--transport mqtt keeps one TLS connection per meter: at most {MAX_MQTT_METERS} meters, "
+                f"this community has {meters}"
+            )
         self._index_of = {key.address.lower(): i for i, key in enumerate(self._traders)}
         self._owner_of_device: dict[int, int] = {}
         # The utility signs its standing bid, so it has a key of its own.
