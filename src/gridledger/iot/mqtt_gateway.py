@@ -62,6 +62,8 @@ SESSION_EXPIRY_S = 24 * 3600
 INTAKE_BATCH = 2000
 # How often a device whose signature does not match its cached key may be looked up again.
 LOOKUP_REFRESH_S = 30.0
+# How long the gateway leaves reconnecting to paho before it connects again itself.
+RECONNECT_AFTER_S = 5.0
 NO_SIGNER = b"\x00" * 20  # what no signature recovers to
 
 
@@ -129,6 +131,7 @@ class MqttGateway:
         self._outbox: Outbox
         self._intake_verifier = ReadingVerifier(reader, registry)
         self._health_written_at = 0.0
+        self._disconnected_at = time.monotonic()
         self._lookups_forgotten_at = time.monotonic()
         self._device_signers = device_signers
         self._bound: dict[str, bytes] = device_signers() if device_signers is not None else {}
@@ -147,6 +150,7 @@ class MqttGateway:
         try:
             while not stop.is_set() and not self._stop.is_set():
                 self.intake_once()
+                self._keep_connected()
                 self._write_health()
                 if until is not None and until(self.counters):
                     break
@@ -160,6 +164,10 @@ class MqttGateway:
         """Open the outbox and connect to the broker (paho's network thread starts); the caller's
         thread then takes messages in with `intake_once`."""
         self._outbox = Outbox(self.config.outbox)
+        self._connect()
+        self._log("gateway started", gateway=self.config.name, outbox=str(self.config.outbox))
+
+    def _connect(self) -> None:
         self._client.connect_async(
             self.config.broker_host,
             self.config.broker_port,
@@ -167,8 +175,16 @@ class MqttGateway:
             clean_start=False,
             properties=_session_properties(),
         )
+        # MQTT_ERR_INVAL when the network thread still runs: it reconnects by itself then.
         self._client.loop_start()
-        self._log("gateway started", gateway=self.config.name, outbox=str(self.config.outbox))
+
+    def _keep_connected(self) -> None:
+        """paho's network thread ends, instead of reconnecting, when the broker itself closes the
+        connection (a DISCONNECT as Mosquitto shuts down): connect again and start it anew."""
+        if self._connected.is_set() or time.monotonic() - self._disconnected_at < RECONNECT_AFTER_S:
+            return
+        self._disconnected_at = time.monotonic()
+        self._connect()
 
     def close(self) -> None:
         self._stop.set()
@@ -235,6 +251,7 @@ class MqttGateway:
 
     def _on_disconnect(self, _: mqtt.Client, __: Any, ___: Any, reason: Any, ____: Any) -> None:
         self._connected.clear()
+        self._disconnected_at = time.monotonic()
         self._log("broker disconnected", reason=str(reason))
 
     def _on_message(self, _: mqtt.Client, __: Any, message: mqtt.MQTTMessage) -> None:
