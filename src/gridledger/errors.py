@@ -90,3 +90,8 @@ class PkiError(GridLedgerError):
 
 class BrokerError(GridLedgerError):
     """The MQTT broker cannot be configured, started or stopped (Mosquitto missing, no port)."""
+
+
+class IndexerError(GridLedgerError):
+    """The indexer cannot index: another deployment's database, a value a column cannot hold,
+    a node that does not answer."""

@@ -46,6 +46,8 @@ class EventLog:
     data: bytes
     transaction: str = ""  # which transaction emitted it (hash on JSON-RPC, a counter in-process)
     timestamp: int = 0  # unix time of the block that holds it
+    block_number: int = 0  # where in the chain (set by the in-process EVM; 0 where unknown)
+    log_index: int = 0
 
 
 def event_topic(signature: str) -> bytes:

@@ -7,16 +7,30 @@ receipt gas (ARCHITECTURE §3).
 
 from __future__ import annotations
 
+import bisect
+from dataclasses import dataclass
 from typing import Any
 
 from pyrevm import EVM, BlockEnv
 
 from gridledger.chain.abi import Artifact, EventLog, load_artifact, revert_error
+from gridledger.chain.hashing import keccak
 from gridledger.errors import ChainError
 
 CHAIN_ID = 1
 # Views run from an account without code (EIP-3607 rejects callers that have code).
 VIEW_CALLER = "0x" + "00" * 19 + "01"
+
+
+@dataclass(frozen=True)
+class EmbeddedBlock:
+    """A block of the in-process chain as an indexer sees it. pyrevm has no blocks of its own:
+    the hash is made from the number, the time and a fork counter that a revert advances, so a
+    reverted and re-made block has a new hash, as after a reorg on a node."""
+
+    hash: str
+    parent_hash: str
+    timestamp: int
 
 
 class EmbeddedChain:
@@ -37,6 +51,9 @@ class EmbeddedChain:
         self._indexed_logs = 0
         self._transactions = 0
         self._snapshots: list[tuple[Any, int, int, int]] = []
+        self._blocks: dict[int, EmbeddedBlock] = {}
+        self._forks = 0
+        self._logs_in_block = 0
         self.set_time(timestamp)
 
     @property
@@ -47,10 +64,33 @@ class EmbeddedChain:
     def timestamp(self) -> int:
         return self._timestamp
 
+    @property
+    def block_number(self) -> int:
+        return self._block_number
+
+    def block(self, number: int) -> EmbeddedBlock | None:
+        """Block `number` of the current fork, None beyond the newest."""
+        return self._blocks.get(number)
+
+    def block_hash(self, number: int) -> str:
+        return self._blocks[number].hash
+
+    def logs_between(self, first: int, last: int) -> list[EventLog]:
+        """Every log of blocks first..last, in chain order."""
+        low = bisect.bisect_left(self._log_archive, first, key=lambda log: log.block_number)
+        high = bisect.bisect_right(self._log_archive, last, key=lambda log: log.block_number)
+        return self._log_archive[low:high]
+
     def set_time(self, timestamp: int) -> None:
         """Move block time (and the block number) forward to `timestamp`."""
         self._block_number += 1
         self._timestamp = timestamp
+        self._logs_in_block = 0
+        parent = self._blocks.get(self._block_number - 1)
+        made = keccak(f"{self._block_number}:{timestamp}:{self._forks}".encode())
+        self._blocks[self._block_number] = EmbeddedBlock(
+            "0x" + made.hex(), parent.hash if parent else "0x" + "00" * 32, timestamp
+        )
         self._evm.set_block_env(BlockEnv(number=self._block_number, timestamp=timestamp))
 
     def snapshot(self) -> int:
@@ -70,8 +110,15 @@ class EmbeddedChain:
         self._indexed_logs = 0
         del self._snapshots[snapshot_id:]
         self._evm.revert(checkpoint)
+        for number in [n for n in self._blocks if n >= block_number]:
+            del self._blocks[number]
+        self._forks += 1
         self._block_number = block_number - 1
         self.set_time(timestamp)
+        # The re-made block keeps the logs it held before the snapshot: number the next after them.
+        self._logs_in_block = len(self._log_archive) - bisect.bisect_left(
+            self._log_archive, block_number, key=lambda log: log.block_number
+        )
 
     def fund(self, address: str, wei: int) -> None:
         self._evm.set_balance(address, wei)
@@ -101,9 +148,12 @@ class EmbeddedChain:
                 log.data[1],
                 f"embedded-{self._transactions}",
                 self._timestamp,
+                self._block_number,
+                self._logs_in_block + position,
             )
-            for log in (result.logs if result is not None else [])
+            for position, log in enumerate(result.logs if result is not None else [])
         ]
+        self._logs_in_block += len(self.last_logs)
         self._log_archive.extend(self.last_logs)
         return artifact.decode_output(fn, out)
 

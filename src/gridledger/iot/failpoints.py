@@ -15,6 +15,8 @@ from gridledger.errors import InputError
 
 ENVIRONMENT = "GRIDLEDGER_FAILPOINTS"
 GATEWAY_FAILPOINTS = ("before-outbox-write", "after-outbox-write", "mid-batch", "after-submit", "before-ack")
+INDEXER_FAILPOINTS = ("index-mid-step",)  # inside a step's transaction, rows deleted, none written
+KNOWN_FAILPOINTS = GATEWAY_FAILPOINTS + INDEXER_FAILPOINTS
 
 
 def parse_failpoints(text: str) -> dict[str, int]:
@@ -22,8 +24,8 @@ def parse_failpoints(text: str) -> dict[str, int]:
     chosen: dict[str, int] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, count = item.partition("=")
-        if name not in GATEWAY_FAILPOINTS or not (count.isascii() and count.isdigit()) or int(count) < 1:
-            raise InputError(f"{ENVIRONMENT}: {item!r} is not NAME=COUNT, NAME one of {GATEWAY_FAILPOINTS}")
+        if name not in KNOWN_FAILPOINTS or not (count.isascii() and count.isdigit()) or int(count) < 1:
+            raise InputError(f"{ENVIRONMENT}: {item!r} is not NAME=COUNT, NAME one of {KNOWN_FAILPOINTS}")
         chosen[name] = int(count)
     return chosen
 

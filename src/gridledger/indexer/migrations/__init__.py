@@ -1,0 +1,1 @@
+"""Alembic migrations of the index (`gridledger.indexer.db.migrate` runs them)."""
