@@ -7,7 +7,7 @@ FORGE := node_modules/.bin/forge
 SLITHER_VENV := .venv-slither
 COVERAGE_LCOV := reports/coverage/lcov.info
 
-.PHONY: mosquitto demo test test-contracts test-python contracts check-artifacts bench capacity snapshot lint clean \
+.PHONY: system-packages demo test test-contracts test-python contracts check-artifacts bench capacity snapshot lint clean \
 	slither slither-baseline slither-venv coverage
 
 $(VENV)/.installed: pyproject.toml
@@ -51,12 +51,15 @@ check-artifacts: node_modules/.installed $(VENV)/.installed
 	$(FORGE) build
 	$(PY) tools/export_artifacts.py --check
 
-# The meter tests start their own Mosquitto (Debian's package) on 127.0.0.1.
-mosquitto:
-	@command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; }
+# The meter and database tests start their own Mosquitto and PostgreSQL (Debian's packages) on
+# 127.0.0.1; what is missing is installed with one apt-get update.
+MISSING_PACKAGES = $(if $(shell command -v mosquitto || command -v /usr/sbin/mosquitto),,mosquitto) \
+	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql)
+system-packages:
+	@if [ -n "$(strip $(MISSING_PACKAGES))" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(strip $(MISSING_PACKAGES)); fi
 
-test-python: $(VENV)/.installed node_modules/.installed mosquitto
+test-python: $(VENV)/.installed node_modules/.installed system-packages
 	$(VENV)/bin/pytest
 
 ## contracts: rebuild and regenerate the committed ABI/bytecode under src/gridledger/contracts
@@ -65,7 +68,7 @@ contracts: node_modules/.installed $(VENV)/.installed
 	$(PY) tools/export_artifacts.py
 
 ## bench: gas from receipts of real transactions on anvil; prints BENCH lines (kept in reports/bench.txt)
-bench: $(VENV)/.installed node_modules/.installed mosquitto
+bench: $(VENV)/.installed node_modules/.installed system-packages
 	mkdir -p reports
 	set -o pipefail; $(PY) -m gridledger.bench | tee reports/bench.txt
 
