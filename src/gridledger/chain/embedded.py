@@ -38,7 +38,6 @@ class EmbeddedChain:
 
     def __init__(self, timestamp: int) -> None:
         self._evm = EVM(spec_id="CANCUN")
-        self._block_number = 1
         self._timestamp = timestamp
         self.last_logs: list[EventLog] = []
         # Gas of the last transaction as pyrevm reports it (intrinsic and calldata gas included):
@@ -54,7 +53,10 @@ class EmbeddedChain:
         self._blocks: dict[int, EmbeddedBlock] = {}
         self._forks = 0
         self._logs_in_block = 0
-        self.set_time(timestamp)
+        # Blocks 0 and 1 exist, empty, as on a node; the first block transactions go into is 2.
+        self._block_number = -1
+        for _ in range(3):
+            self.set_time(timestamp)
 
     @property
     def chain_id(self) -> int:

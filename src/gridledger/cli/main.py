@@ -23,6 +23,7 @@ from gridledger.cli.capacity import capacity_command
 from gridledger.cli.demo import demo_command
 from gridledger.cli.deploy import deploy_command
 from gridledger.cli.gateway import gateway_app
+from gridledger.cli.index import index_command
 from gridledger.cli.keys import keys_app
 from gridledger.cli.market import market_app
 from gridledger.cli.meter import meter_app
@@ -67,6 +68,7 @@ app.command("demo")(demo_command)
 app.command("capacity")(capacity_command)
 app.command("deploy")(deploy_command)
 app.command("operate")(operate_command)
+app.command("index")(index_command)
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(market_app, name="market")
 app.add_typer(report_app, name="report")
@@ -85,4 +87,4 @@ app.command("pause")(pause_command)
 @app.callback()
 def _root() -> None:
     """Simulation: simulate, demo, capacity, market, report. Live: keys, deploy, operate, multisig,
-    participant, device, zone, node, firmware, pause, meter, broker."""
+    participant, device, zone, node, firmware, pause, meter, broker, index."""

@@ -26,7 +26,7 @@ def database_url(text: str) -> str:
         return f"sqlite:///{Path(text)}"
     try:
         url = make_url(text)
-    except ArgumentError as bad:
+    except (ArgumentError, ValueError) as bad:
         raise IndexerError(f"--db {text!r} is not a database URL") from bad
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")

@@ -1,0 +1,258 @@
+"""The indexer on the in-process EVM: every event into its table, reorgs undone to the common
+ancestor, idempotent writes, confirmations by depth; on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+
+from gridledger.chain.abi import EventLog, load_artifact
+from gridledger.chain.deploy import System, named_account
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.cli.demo import START_TIME, build_demo
+from gridledger.errors import IndexerError
+from gridledger.indexer.db import database_url, is_current
+from gridledger.indexer.decode import unpack_fill
+from gridledger.indexer.schema import EVENT_TABLES, events, metadata, snake_case
+from gridledger.indexer.source import EmbeddedSource
+from indexed_world import MINT_UNITS, dump, fresh_index, indexer_for, payment_mints
+
+TRANSFERS = EVENT_TABLES[("payment_token", "Transfer")].table
+MINTED = EVENT_TABLES[("token", "EnergyMinted")].table
+DEPLOYER = named_account("deployer")
+HOLDERS = [named_account(f"holder-{i}") for i in range(6)]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Makes empty databases by name, of the kind the test is parametrized with."""
+    if request.param == "sqlite":
+        yield lambda name: str(tmp_path / f"{name}.sqlite")
+        return
+    server = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        unique = f"{name}_{uuid.uuid4().hex[:12]}"
+        made.append(unique)
+        return str(server.create_database(unique))
+
+    yield make
+    for name in made:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def database(databases: Callable[[str], str]) -> str:
+    return databases("index")
+
+
+@pytest.fixture
+def world() -> tuple[EmbeddedChain, System]:
+    chain = EmbeddedChain(START_TIME)
+    system, _participants, _rejected = build_demo(chain)
+    return chain, system
+
+
+def _new_blocks(chain: EmbeddedChain, system: System, holders: list[str]) -> None:
+    """One block per holder, each with one stablecoin mint (one Transfer)."""
+    for holder in holders:
+        chain.set_time(chain.timestamp + 12)
+        payment_mints(chain.transact, system, DEPLOYER, [holder])
+
+
+def test_catchUp_everyLogOfTheDeploymentInItsTable(
+    world: tuple[EmbeddedChain, System], database: str
+) -> None:
+    chain, system = world
+    engine = fresh_index(database)
+    results = indexer_for(engine, EmbeddedSource(chain), system).catch_up()
+    logs = chain.logs_between(0, chain.block_number)
+    assert sum(result.logs for result in results) == len(logs)
+    with engine.connect() as db:
+        assert db.execute(select(func.count()).select_from(events)).scalar_one() == len(logs)
+        assert (
+            db.execute(select(func.count()).select_from(events).where(events.c.event.is_(None))).scalar() == 0
+        )
+        minted = db.execute(
+            select(MINTED.c.lot_id, MINTED.c.current_epoch_wh).order_by(MINTED.c.lot_id)
+        ).all()
+    on_chain = sorted(
+        (values["lotId"], values["currentEpochWh"])
+        for log in logs
+        if (decoded := _decode(system, log)) is not None and decoded[0] == "EnergyMinted"
+        for values in [decoded[1]]
+    )
+    assert [tuple(row) for row in minted] == on_chain and on_chain
+    # Lot ids pass 2^63: SQLite keeps them exactly too.
+    assert max(lot for lot, _ in on_chain) > 2**63
+
+
+def _decode(system: System, log: EventLog) -> tuple[str, dict[str, object]] | None:
+    if log.address.lower() != system.token.lower():
+        return None
+    return load_artifact("EnergyToken").decode_event(log)
+
+
+def test_step_afterRevertToSnapshot_rollsBackToCommonAncestorAndMatchesAFreshIndex(
+    world: tuple[EmbeddedChain, System], databases: Callable[[str], str]
+) -> None:
+    chain, system = world
+    engine = fresh_index(databases("index"))
+    indexer = indexer_for(engine, EmbeddedSource(chain), system, confirmation_depth=3)
+    indexer.catch_up()
+    ancestor = chain.block_number
+    fork = chain.snapshot()
+    _new_blocks(chain, system, HOLDERS[:4])
+    indexer.catch_up()
+    chain.revert(fork)  # the blocks after `ancestor` are replaced by others
+    _new_blocks(chain, system, HOLDERS[3:])
+    results = indexer.catch_up()
+    assert results[0].rolled_back_to is not None and results[0].rolled_back_to < ancestor + 1
+    assert indexer.state().reorgs == 1
+    rebuilt = fresh_index(databases("fresh"))
+    indexer_for(rebuilt, EmbeddedSource(chain), system, confirmation_depth=3).catch_up()
+    assert dump(engine) == dump(rebuilt)
+    with engine.connect() as db:
+        holders = set(db.execute(select(TRANSFERS.c.to)).scalars())
+    assert set(h.lower() for h in HOLDERS[3:]) <= holders and HOLDERS[0].lower() not in holders
+
+
+def test_reindex_theSameChain_changesNothing(world: tuple[EmbeddedChain, System], database: str) -> None:
+    chain, system = world
+    _new_blocks(chain, system, HOLDERS)
+    engine = fresh_index(database)
+    indexer = indexer_for(engine, EmbeddedSource(chain), system, confirmation_depth=2)
+    indexer.catch_up()
+    before = dump(engine)
+    state = indexer.state()
+    assert indexer.reindex(state.start_block, state.cursor_block) > 0
+    assert dump(engine) == before
+
+
+def test_reindex_beyondTheCursor_refused(world: tuple[EmbeddedChain, System], tmp_path: Path) -> None:
+    chain, system = world
+    indexer = indexer_for(fresh_index(str(tmp_path / "i.sqlite")), EmbeddedSource(chain), system)
+    indexer.catch_up()
+    with pytest.raises(IndexerError, match="only indexed blocks"):
+        indexer.reindex(0, chain.block_number + 1)
+
+
+def test_confirmedFlag_setOnceDeepEnough(world: tuple[EmbeddedChain, System], database: str) -> None:
+    chain, system = world
+    engine = fresh_index(database)
+    indexer = indexer_for(engine, EmbeddedSource(chain), system, confirmation_depth=3)
+    _new_blocks(chain, system, HOLDERS[:1])
+    indexer.catch_up()
+    newest = chain.block_number
+
+    def flags() -> set[bool]:
+        with engine.connect() as db:
+            return set(
+                db.execute(select(TRANSFERS.c.confirmed).where(TRANSFERS.c.block_number == newest)).scalars()
+            )
+
+    assert flags() == {False}
+    assert indexer.state().confirmed_block == newest - 3
+    _new_blocks(chain, system, HOLDERS[1:4])
+    indexer.catch_up()
+    assert flags() == {True}
+    with engine.connect() as db:
+        unconfirmed = db.execute(
+            select(func.count()).select_from(events).where(events.c.confirmed.is_(False))
+        )
+        assert unconfirmed.scalar_one() == 3  # the three newest blocks' mints
+
+
+def test_revertBelowConfirmations_undoesConfirmedRowsAndSaysSo(
+    world: tuple[EmbeddedChain, System], tmp_path: Path
+) -> None:
+    chain, system = world
+    engine = fresh_index(str(tmp_path / "index.sqlite"))
+    lines: list[str] = []
+    indexer = indexer_for(engine, EmbeddedSource(chain), system, confirmation_depth=1, log=lines.append)
+    fork = chain.snapshot()
+    _new_blocks(chain, system, HOLDERS)
+    indexer.catch_up()
+    chain.revert(fork)
+    _new_blocks(chain, system, HOLDERS[:1])
+    undone = indexer.catch_up()[0]
+    assert undone.confirmed_rows_undone >= len(HOLDERS) - 1
+    assert any("deeper than the confirmation depth" in line for line in lines)
+    assert indexer.state().deepest_reorg >= len(HOLDERS)
+
+
+def test_indexer_onADatabaseOfAnotherDeployment_refused(
+    world: tuple[EmbeddedChain, System], tmp_path: Path
+) -> None:
+    chain, system = world
+    engine = fresh_index(str(tmp_path / "index.sqlite"))
+    indexer_for(engine, EmbeddedSource(chain), system).catch_up()
+    other_chain = EmbeddedChain(START_TIME)
+    other, _, _ = build_demo(other_chain)
+    moved = System(**{**system.__dict__, "market": other.token})
+    with pytest.raises(IndexerError, match="another deployment"):
+        indexer_for(engine, EmbeddedSource(chain), moved)
+
+
+def test_indexer_badOptions_refused(world: tuple[EmbeddedChain, System], tmp_path: Path) -> None:
+    chain, system = world
+    engine = fresh_index(str(tmp_path / "index.sqlite"))
+    with pytest.raises(IndexerError, match="confirmation depth"):
+        indexer_for(engine, EmbeddedSource(chain), system, confirmation_depth=-1)
+    with pytest.raises(IndexerError, match="at least one block"):
+        indexer_for(engine, EmbeddedSource(chain), system, step_blocks=0)
+
+
+def test_smallSteps_giveTheSameRowsAsOneStep(world: tuple[EmbeddedChain, System], tmp_path: Path) -> None:
+    chain, system = world
+    _new_blocks(chain, system, HOLDERS)
+    one = fresh_index(str(tmp_path / "one.sqlite"))
+    indexer_for(one, EmbeddedSource(chain), system, confirmation_depth=0).catch_up()
+    many = fresh_index(str(tmp_path / "many.sqlite"))
+    steps = indexer_for(many, EmbeddedSource(chain), system, confirmation_depth=0, step_blocks=1).catch_up()
+    assert len(steps) > len(HOLDERS)
+    assert dump(one) == dump(many)
+    with one.connect() as db:
+        units = db.execute(select(func.sum(TRANSFERS.c.value)).where(TRANSFERS.c.to == HOLDERS[0].lower()))
+        assert int(units.scalar_one()) == MINT_UNITS
+
+
+def test_migrations_matchTheTables(database: str) -> None:
+    engine = fresh_index(database)
+    assert is_current(engine)
+    with engine.connect() as db:
+        differences = compare_metadata(MigrationContext.configure(db), metadata)
+    assert differences == []
+
+
+def test_unpackFill_sideWhAndUnits() -> None:
+    packed = (1 << 255) | (12_345 << 64) | 900
+    assert unpack_fill(packed) == ("buy", 900, 12_345)
+    assert unpack_fill(12_345 << 64 | 900) == ("sell", 900, 12_345)
+
+
+def test_snakeCase_namesWithUnits() -> None:
+    assert snake_case("clearingPricePerKWh") == "clearing_price_per_kwh"
+    assert snake_case("intervalStart") == "interval_start"
+    assert snake_case("ERC7913SignerAdded") == "erc7913_signer_added"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [("mysql://u@h/db", "SQLite path or a postgresql"), ("postgresql://u@h:port/db", "not a database URL")],
+)
+def test_databaseUrl_otherDatabases_refused(text: str, reason: str) -> None:
+    with pytest.raises(IndexerError, match=reason):
+        database_url(text)
+
+
+def test_databaseUrl_pathAndPostgres() -> None:
+    assert database_url("a/index.sqlite") == "sqlite:///a/index.sqlite"
+    assert database_url("postgresql://u@127.0.0.1/x").startswith("postgresql+psycopg://")
