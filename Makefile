@@ -51,10 +51,11 @@ check-artifacts: node_modules/.installed $(VENV)/.installed
 	$(FORGE) build
 	$(PY) tools/export_artifacts.py --check
 
-# The meter and database tests start their own Mosquitto and PostgreSQL (Debian's packages) on
-# 127.0.0.1; what is missing is installed with one apt-get update.
+# The meter, database and browser tests start their own Mosquitto, PostgreSQL and Chromium
+# (Debian's packages) on 127.0.0.1; what is missing is installed with one apt-get update.
 MISSING_PACKAGES = $(if $(shell command -v mosquitto || command -v /usr/sbin/mosquitto),,mosquitto) \
-	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql)
+	$(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+	$(if $(wildcard /usr/bin/chromium),,chromium)
 system-packages:
 	@if [ -n "$(strip $(MISSING_PACKAGES))" ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(strip $(MISSING_PACKAGES)); fi

@@ -1,10 +1,12 @@
-"""Shared fixtures: a deployed system on the embedded EVM; the `mosquitto` marker; a throwaway
-PostgreSQL server (the `postgres` marker, `postgres_server`, `postgres_url`)."""
+"""Shared fixtures: a deployed system on the embedded EVM; the markers of tests that need a
+system package (`mosquitto`, `postgres`, `browser`); a throwaway PostgreSQL server
+(`postgres_server`, `postgres_url`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -33,23 +35,24 @@ def _postgres_missing() -> bool:
     return False
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+# marker → (is its system package missing?, why the marked tests skip). `make test` installs
+# each package; elsewhere the marked tests skip, saying why.
+SYSTEM_PACKAGE_MARKERS: dict[str, tuple[Callable[[], bool], str]] = {
+    "mosquitto": (_mosquitto_missing, "mosquitto is not installed"),
+    "postgres": (_postgres_missing, "PostgreSQL is not installed"),
+    "browser": (lambda: not CHROMIUM.exists(), "Debian's chromium is not installed"),
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`make test` installs mosquitto; elsewhere the broker's tests are skipped, saying why."""
-    marked = [item for item in items if item.get_closest_marker("mosquitto") is not None]
-    if marked and _mosquitto_missing():
-        skip = pytest.mark.skip(
-            reason="mosquitto is not installed (apt install mosquitto, or `make system-packages`)"
-        )
-        for item in marked:
-            item.add_marker(skip)
-    # Likewise `make test` installs PostgreSQL; without its binaries the `postgres` tests skip.
-    marked = [item for item in items if item.get_closest_marker("postgres") is not None]
-    if marked and _postgres_missing():
-        skip = pytest.mark.skip(
-            reason="PostgreSQL is not installed (apt install postgresql, or `make system-packages`)"
-        )
-        for item in marked:
-            item.add_marker(skip)
+    for marker, (missing, reason) in SYSTEM_PACKAGE_MARKERS.items():
+        marked = [item for item in items if item.get_closest_marker(marker) is not None]
+        if marked and missing():
+            skip = pytest.mark.skip(reason=f"{reason} (apt install it, or `make system-packages`)")
+            for item in marked:
+                item.add_marker(skip)
 
 
 @pytest.fixture
