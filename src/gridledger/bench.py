@@ -37,6 +37,7 @@ from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.chain.sender import JsonRpc, TransactionSender
 from gridledger.grid.network import GridNetwork
 from gridledger.grid.onchain import HOUSEHOLD_CONNECTION_W, GridRegistrar, NodeType
+from gridledger.indexer.bench import run_index
 from gridledger.iot.bench import run_iot
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, clear_uniform
@@ -406,6 +407,7 @@ def main() -> None:
     run_simulation()
     run_grid()
     run_iot()
+    run_index()
 
 
 if __name__ == "__main__":

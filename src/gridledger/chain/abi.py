@@ -102,17 +102,34 @@ class Artifact:
         """(event name, arguments by name) if `log` is one of this contract's events."""
         if not log.topics:
             return None
-        entry = self._events_by_topic.get(log.topics[0])
-        if entry is None:
+        plan = self._event_plans.get(log.topics[0])
+        if plan is None:
             return None
-        indexed = [p for p in entry["inputs"] if p["indexed"]]
-        plain = [p for p in entry["inputs"] if not p["indexed"]]
+        name, indexed, plain_names, plain_types = plan
         values: dict[str, Any] = {}
-        for param, topic in zip(indexed, log.topics[1:], strict=True):
-            values[param["name"]] = decode_values([_type_of(param)], topic)[0]
-        for param, value in zip(plain, decode_values([_type_of(p) for p in plain], log.data), strict=True):
-            values[param["name"]] = value
-        return str(entry["name"]), values
+        for (param_name, param_type), topic in zip(indexed, log.topics[1:], strict=True):
+            values[param_name] = decode_values(param_type, topic)[0]
+        for param_name, value in zip(plain_names, decode_values(plain_types, log.data), strict=True):
+            values[param_name] = value
+        return name, values
+
+    @cached_property
+    def _event_plans(
+        self,
+    ) -> dict[bytes, tuple[str, list[tuple[str, list[str]]], list[str], list[str]]]:
+        """Per topic: the event's name, its indexed arguments (name, [type]) and its data
+        arguments' names and types, worked out once: an indexer decodes every log."""
+        plans: dict[bytes, tuple[str, list[tuple[str, list[str]]], list[str], list[str]]] = {}
+        for topic, entry in self._events_by_topic.items():
+            indexed = [(str(p["name"]), [_type_of(p)]) for p in entry["inputs"] if p["indexed"]]
+            plain = [p for p in entry["inputs"] if not p["indexed"]]
+            plans[topic] = (
+                str(entry["name"]),
+                indexed,
+                [str(p["name"]) for p in plain],
+                [_type_of(p) for p in plain],
+            )
+        return plans
 
     def event_topic(self, name: str) -> bytes:
         entry = next((e for e in self.abi if e["type"] == "event" and e["name"] == name), None)

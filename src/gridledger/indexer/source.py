@@ -3,6 +3,7 @@ simulation. Both give the same records, so one indexer and one decoder serve bot
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -169,3 +170,31 @@ class EmbeddedSource:
             for log in self._chain.logs_between(first, last)
             if log.address.lower() in wanted
         ]
+
+
+class RecordedSource:
+    """Blocks and logs recorded from another source, served as a node would (the bench's
+    event stream: it times the indexer, not a node)."""
+
+    def __init__(self, chain_id: int, headers: dict[int, BlockHeader], logs: list[ChainLog]) -> None:
+        self.chain_id = chain_id
+        self._headers = headers
+        self._logs = sorted(logs, key=lambda log: (log.block_number, log.log_index))
+        self._head = max(headers)
+
+    @classmethod
+    def record(cls, source: ChainSource, addresses: Sequence[str]) -> RecordedSource:
+        head = source.head()
+        return cls(source.chain_id, source.headers(range(head + 1)), source.logs(0, head, addresses))
+
+    def head(self) -> int:
+        return self._head
+
+    def headers(self, numbers: Iterable[int]) -> dict[int, BlockHeader]:
+        return {number: self._headers[number] for number in numbers if number in self._headers}
+
+    def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[ChainLog]:
+        wanted = {address.lower() for address in addresses}
+        low = bisect.bisect_left(self._logs, first, key=lambda log: log.block_number)
+        high = bisect.bisect_right(self._logs, last, key=lambda log: log.block_number)
+        return [log for log in self._logs[low:high] if log.address in wanted]
