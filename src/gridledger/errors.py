@@ -95,3 +95,15 @@ class BrokerError(GridLedgerError):
 class IndexerError(GridLedgerError):
     """The indexer cannot index: another deployment's database, a value a column cannot hold,
     a node that does not answer."""
+
+
+class ApiError(GridLedgerError):
+    """A request the API cannot answer as asked; `status` and `kind` become its problem body."""
+
+    def __init__(self, status: int, kind: str, title: str, detail: str, **extra: object) -> None:
+        self.status = status
+        self.kind = kind
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+        super().__init__(f"{title}: {detail}")

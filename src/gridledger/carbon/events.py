@@ -272,6 +272,8 @@ def save_logs(
                 "data": "0x" + log.data.hex(),
                 "transaction": log.transaction,
                 "timestamp": log.timestamp,
+                "blockNumber": log.block_number,
+                "logIndex": log.log_index,
             }
             for log in logs
         ],
@@ -290,6 +292,8 @@ def load_logs(path: Path) -> tuple[str, list[EventLog]]:
                 bytes.fromhex(entry["data"][2:]),
                 str(entry["transaction"]),
                 int(entry["timestamp"]),
+                int(entry.get("blockNumber", 0)),
+                int(entry.get("logIndex", 0)),
             )
             for entry in document["logs"]
         ]

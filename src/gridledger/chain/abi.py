@@ -37,6 +37,14 @@ def _type_of(param: dict[str, Any]) -> str:
     return kind
 
 
+def topic_type(param: dict[str, Any]) -> str:
+    """The ABI type an indexed event argument's topic holds: its own for a value type; for a
+    dynamic one (bytes, string, arrays, structs) the topic is its keccak hash, a bytes32."""
+    kind = _type_of(param)
+    dynamic = kind in ("bytes", "string") or kind.endswith("]") or kind.startswith("(")
+    return "bytes32" if dynamic else kind
+
+
 @dataclass(frozen=True)
 class EventLog:
     """A log as every backend reports it."""
@@ -121,7 +129,7 @@ class Artifact:
         arguments' names and types, worked out once: an indexer decodes every log."""
         plans: dict[bytes, tuple[str, list[tuple[str, list[str]]], list[str], list[str]]] = {}
         for topic, entry in self._events_by_topic.items():
-            indexed = [(str(p["name"]), [_type_of(p)]) for p in entry["inputs"] if p["indexed"]]
+            indexed = [(str(p["name"]), [topic_type(p)]) for p in entry["inputs"] if p["indexed"]]
             plain = [p for p in entry["inputs"] if not p["indexed"]]
             plans[topic] = (
                 str(entry["name"]),

@@ -128,9 +128,11 @@ class EmbeddedChain:
     def deploy(self, name: str, args: tuple[Any, ...], sender: str) -> str:
         artifact = load_artifact(name)
         try:
-            return str(self._evm.deploy(sender, artifact.encode_constructor(args)))
+            address = str(self._evm.deploy(sender, artifact.encode_constructor(args)))
         except RuntimeError as failed:
             raise ChainError(f"deploying {name} failed: {failed}") from failed
+        self._record_logs()  # a constructor's events (roles, fees, owner) belong to the history too
+        return address
 
     def call(self, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
         out = self._run(artifact, address, fn, args, sender=VIEW_CALLER, static=True)
@@ -139,6 +141,11 @@ class EmbeddedChain:
     def transact(self, sender: str, artifact: Artifact, address: str, fn: str, *args: Any) -> tuple[Any, ...]:
         """Run `fn` as `sender` and commit it; raises ContractRevertError on revert."""
         out = self._run(artifact, address, fn, args, sender=sender, static=False)
+        self._record_logs()
+        return artifact.decode_output(fn, out)
+
+    def _record_logs(self) -> None:
+        """Keep the last transaction's gas and logs (numbered within their block) in the archive."""
         result = self._evm.result
         self.last_gas_used = result.gas_used if result is not None else 0
         # pyrevm gives topics as hex strings and data as (topics, data bytes).
@@ -157,7 +164,6 @@ class EmbeddedChain:
         ]
         self._logs_in_block += len(self.last_logs)
         self._log_archive.extend(self.last_logs)
-        return artifact.decode_output(fn, out)
 
     def logs(self, address: str, topic0: bytes) -> list[EventLog]:
         """Every log `address` emitted with first topic `topic0`, oldest first."""

@@ -30,6 +30,7 @@ from gridledger.cli.meter import meter_app
 from gridledger.cli.multisig import multisig_app
 from gridledger.cli.operate import operate_command
 from gridledger.cli.report import report_app
+from gridledger.cli.serve import serve_command
 from gridledger.cli.simulate import simulate_command
 from gridledger.errors import GridLedgerError
 
@@ -68,6 +69,7 @@ app.command("demo")(demo_command)
 app.command("capacity")(capacity_command)
 app.command("deploy")(deploy_command)
 app.command("operate")(operate_command)
+app.command("serve")(serve_command)
 app.command("index")(index_command)
 app.add_typer(gateway_app, name="gateway")
 app.add_typer(market_app, name="market")

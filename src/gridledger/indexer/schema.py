@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine, UserDefinedType
 
-from gridledger.chain.abi import load_artifact
+from gridledger.chain.abi import load_artifact, topic_type
 from gridledger.errors import IndexerError
 from gridledger.ops.deployment import CONTRACT_ARTIFACTS
 
@@ -136,7 +136,7 @@ def _event_table(contract: str, artifact_name: str, entry: dict[str, Any]) -> Ev
         column = snake_case(param["name"]) if param["name"] else f"arg{position}"
         if column in ROW_COLUMNS:
             raise IndexerError(f"{artifact_name}.{entry['name']} has an argument named {column}")
-        abi_type = str(param["type"])
+        abi_type = topic_type(param) if param["indexed"] else str(param["type"])
         arguments.append((str(param["name"]), column, abi_type))
         columns.append(Column(column, _column_type(abi_type), index=bool(param["indexed"])))
     table = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 22:30:50.199329
+Create Date: 2026-12-06 22:44:40.390919
 """
 
 from collections.abc import Sequence
@@ -1387,7 +1387,7 @@ def upgrade() -> None:
         sa.Column("block_time", sa.BigInteger(), nullable=False),
         sa.Column("address", sa.String(length=42), nullable=False),
         sa.Column("confirmed", sa.Boolean(), nullable=False),
-        sa.Column("signers", sa.Text(), nullable=True),
+        sa.Column("signers", sa.String(length=66), nullable=True),
         sa.PrimaryKeyConstraint("block_number", "log_index", name=op.f("pk_multisig_erc7913_signer_added")),
     )
     with op.batch_alter_table("multisig_erc7913_signer_added", schema=None) as batch_op:
@@ -1406,7 +1406,7 @@ def upgrade() -> None:
         sa.Column("block_time", sa.BigInteger(), nullable=False),
         sa.Column("address", sa.String(length=42), nullable=False),
         sa.Column("confirmed", sa.Boolean(), nullable=False),
-        sa.Column("signers", sa.Text(), nullable=True),
+        sa.Column("signers", sa.String(length=66), nullable=True),
         sa.PrimaryKeyConstraint("block_number", "log_index", name=op.f("pk_multisig_erc7913_signer_removed")),
     )
     with op.batch_alter_table("multisig_erc7913_signer_removed", schema=None) as batch_op:

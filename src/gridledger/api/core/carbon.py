@@ -1,0 +1,191 @@
+"""Carbon credits: certificates with their terms, retirements, pools, and who holds what.
+
+Holdings are ERC-1155 balances summed from TransferSingle and TransferBatch; a certificate's
+grams past its expiry still show here (the contract's `liveBalanceOf` drops them at read time,
+with no event per holder).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from gridledger.api.core.common import Page, PageRequest, event_table, index_state, keyset_page, row_meta
+from gridledger.indexer.schema import as_int
+
+ZERO = "0x" + "0" * 40
+
+
+def _json_ints(value: Any) -> list[int]:
+    items = json.loads(value) if isinstance(value, str) else value
+    return [int(v) for v in items]
+
+
+def balances(connection: Connection, holder: str | None = None) -> dict[tuple[str, int], int]:
+    """(holder, certificate id) → grams, over every ERC-1155 transfer (for one holder if given)."""
+    single = event_table("carbon", "TransferSingle")
+    batch = event_table("carbon", "TransferBatch")
+    totals: dict[tuple[str, int], int] = defaultdict(int)
+    query = select(single.c["from"], single.c.to, single.c.id, single.c.value)
+    if holder is not None:
+        query = query.where((single.c["from"] == holder) | (single.c.to == holder))
+    for sender, receiver, id_, value in connection.execute(query).all():
+        totals[(sender, as_int(id_))] -= as_int(value)
+        totals[(receiver, as_int(id_))] += as_int(value)
+    query_batch = select(batch.c["from"], batch.c.to, batch.c.ids, batch.c["values"])
+    if holder is not None:
+        query_batch = query_batch.where((batch.c["from"] == holder) | (batch.c.to == holder))
+    for sender, receiver, ids, values in connection.execute(query_batch).all():
+        for id_, value in zip(_json_ints(ids), _json_ints(values), strict=True):
+            totals[(sender, id_)] -= value
+            totals[(receiver, id_)] += value
+    return {key: grams for key, grams in totals.items() if key[0] != ZERO and grams != 0}
+
+
+def holdings(connection: Connection, holder: str) -> dict[str, Any]:
+    """What `holder` holds by certificate, and what it retired."""
+    retired = event_table("carbon", "CreditsRetired")
+    held = {id_: grams for (who, id_), grams in balances(connection, holder).items() if who == holder}
+    retired_grams = connection.execute(
+        select(func.coalesce(func.sum(retired.c.co2e_grams), 0)).where(retired.c.retiree == holder)
+    ).scalar()
+    return {
+        "held": [{"certificate_id": str(id_), "co2e_grams": grams} for id_, grams in sorted(held.items())],
+        "held_co2e_grams": sum(held.values()),
+        "retired_co2e_grams": as_int(retired_grams or 0),
+    }
+
+
+def _certificate(row: dict[str, Any], terms: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "certificate_id": str(as_int(row["certificate_id"])),
+        "generator": row["generator"],
+        "device_id": str(as_int(row["device_id"])),
+        "previous_sequence": as_int(row["previous_sequence"]),
+        "last_sequence": as_int(row["last_sequence"]),
+        "vintage_start": as_int(row["vintage_start"]),
+        "vintage_end": as_int(row["vintage_end"]),
+        "energy_wh": as_int(row["energy_wh"]),
+        "co2e_grams": as_int(row["co2e_grams"]),
+        "expires_at": as_int(row["expires_at"]),
+        "issued_at": row_meta(row),
+        "terms": None
+        if terms is None
+        else {
+            "region": int(terms["region"]),
+            "energy_source": int(terms["energy_source"]),
+            "emission_factor_grams_per_kwh": as_int(terms["emission_factor_grams_per_kwh"]),
+            "methodology": terms["methodology"],
+            "document_hash": terms["document_hash"],
+            "document_uri": terms["document_uri"],
+        },
+    }
+
+
+def certificates(connection: Connection, page: PageRequest, generator: str | None = None) -> Page:
+    issued = event_table("carbon", "CertificateIssued")
+    terms = event_table("carbon", "CertificateTerms")
+    query = select(issued)
+    if generator is not None:
+        query = query.where(issued.c.generator == generator)
+    rows, cursor = keyset_page(connection, query, [issued.c.certificate_id], page)
+    items = []
+    for row in rows:
+        term = (
+            connection.execute(select(terms).where(terms.c.certificate_id == as_int(row["certificate_id"])))
+            .mappings()
+            .first()
+        )
+        items.append(_certificate(row, None if term is None else dict(term)))
+    return Page(items, cursor)
+
+
+def retirements(connection: Connection, page: PageRequest, retiree: str | None = None) -> Page:
+    retired = event_table("carbon", "CreditsRetired")
+    query = select(retired)
+    if retiree is not None:
+        query = query.where(retired.c.retiree == retiree)
+    rows, cursor = keyset_page(connection, query, [retired.c.retirement_id], page)
+    items = [
+        {
+            "retirement_id": str(as_int(r["retirement_id"])),
+            "certificate_id": str(as_int(r["certificate_id"])),
+            "retiree": r["retiree"],
+            "beneficiary": r["beneficiary"],
+            "co2e_grams": as_int(r["co2e_grams"]),
+            "retired_at": as_int(r["retired_at"]),
+            "purpose": r["purpose"],
+            **row_meta(r),
+        }
+        for r in rows
+    ]
+    return Page(items, cursor)
+
+
+def pools(connection: Connection) -> dict[str, Any]:
+    """The carbon pool: deposits, redemptions and retirements from it, and its grams by
+    certificate (its ERC-1155 balance)."""
+    deposited = event_table("carbon_pool", "Deposited")
+    redeemed = event_table("carbon_pool", "Redeemed")
+    retired = event_table("carbon_pool", "RetiredFromPool")
+    written_off = event_table("carbon_pool", "ExpiredWrittenOff")
+
+    def rows(table: Any) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in connection.execute(
+                select(table).order_by(table.c.block_number, table.c.log_index)
+            ).mappings()
+        ]
+
+    pool = index_state(connection).deployment.get("carbon_pool")
+    held = (
+        {id_: grams for (who, id_), grams in balances(connection, pool).items() if who == pool}
+        if pool is not None
+        else {}
+    )
+    return {
+        "address": pool,
+        "deposits": [
+            {
+                "depositor": r["depositor"],
+                "certificate_id": str(as_int(r["certificate_id"])),
+                "co2e_grams": as_int(r["co2e_grams"]),
+                **row_meta(r),
+            }
+            for r in rows(deposited)
+        ],
+        "redemptions": [
+            {
+                "redeemer": r["redeemer"],
+                "certificate_id": str(as_int(r["certificate_id"])),
+                "co2e_grams": as_int(r["co2e_grams"]),
+                "fee_grams": as_int(r["fee_grams"]),
+                **row_meta(r),
+            }
+            for r in rows(redeemed)
+        ],
+        "retirements": [
+            {
+                "holder": r["holder"],
+                "certificate_id": str(as_int(r["certificate_id"])),
+                "retirement_id": str(as_int(r["retirement_id"])),
+                "co2e_grams": as_int(r["co2e_grams"]),
+                **row_meta(r),
+            }
+            for r in rows(retired)
+        ],
+        "written_off": [
+            {
+                "certificate_id": str(as_int(r["certificate_id"])),
+                "co2e_grams": as_int(r["co2e_grams"]),
+                **row_meta(r),
+            }
+            for r in rows(written_off)
+        ],
+        "balances": [{"certificate_id": str(id_), "co2e_grams": g} for id_, g in sorted(held.items())],
+        "balance_co2e_grams": sum(held.values()),
+    }

@@ -1,0 +1,120 @@
+"""Market intervals: the gate and settlement of each, its fills, and the operator's published book."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from gridledger.api.core.common import (
+    PRICINGS,
+    Page,
+    PageRequest,
+    TimeRange,
+    encode_cursor,
+    enum_name,
+    event_table,
+    row_meta,
+)
+from gridledger.api.core.market import trades
+from gridledger.errors import ApiError
+from gridledger.indexer.schema import as_int, market_fills
+from gridledger.market.book import INTERVAL_SECONDS
+
+
+def _interval_starts(connection: Connection, span: TimeRange | None) -> list[int]:
+    """Every interval the market's events mention (gate closed, released or settled)."""
+    starts: set[int] = set()
+    for event in ("GateClosed", "GateReleased", "IntervalSettled"):
+        table = event_table("market", event)
+        query = select(table.c.interval_start)
+        if span is not None:
+            query = query.where(table.c.interval_start >= span.start, table.c.interval_start < span.end)
+        starts.update(int(v) for v in connection.execute(query).scalars())
+    return sorted(starts)
+
+
+def _events_of(connection: Connection, event: str, start: int) -> list[dict[str, Any]]:
+    table = event_table("market", event)
+    return [
+        dict(r)
+        for r in connection.execute(
+            select(table)
+            .where(table.c.interval_start == start)
+            .order_by(table.c.block_number, table.c.log_index)
+        ).mappings()
+    ]
+
+
+def _summary(connection: Connection, start: int) -> dict[str, Any]:
+    closed = _events_of(connection, "GateClosed", start)
+    released = _events_of(connection, "GateReleased", start)
+    settled = _events_of(connection, "IntervalSettled", start)
+    settlement = settled[-1] if settled else None
+    fills = connection.execute(
+        select(func.count()).select_from(market_fills).where(market_fills.c.interval_start == start)
+    ).scalar_one()
+    return {
+        "interval_start": start,
+        "interval_end": start + INTERVAL_SECONDS,
+        "gate_closed": [
+            {"orders_commitment": r["orders_commitment"], "deadline": as_int(r["deadline"]), **row_meta(r)}
+            for r in closed
+        ],
+        "gate_released": [row_meta(r) for r in released],
+        "settled": settlement is not None,
+        "settlement": None
+        if settlement is None
+        else {
+            "pricing": enum_name(PRICINGS, int(settlement["pricing"])),
+            "clearing_price_per_kwh": as_int(settlement["clearing_price_per_kwh"]),
+            "volume_wh": as_int(settlement["volume_wh"]),
+            "collector_units": as_int(settlement["collector_units"]),
+            "book_hash": settlement["book_hash"],
+            **row_meta(settlement),
+        },
+        "fill_count": int(fills),
+    }
+
+
+def list_intervals(connection: Connection, span: TimeRange, page: PageRequest) -> Page:
+    """Intervals starting in `span`, by start."""
+    starts = _interval_starts(connection, span)
+    if page.after is not None:
+        try:
+            after = int(page.after[0])
+        except (ValueError, IndexError) as bad:
+            raise ApiError(
+                400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing"
+            ) from bad
+        starts = [s for s in starts if s > after]
+    chosen = starts[: page.limit]
+    cursor = encode_cursor([chosen[-1]]) if len(starts) > page.limit else None
+    return Page([_summary(connection, s) for s in chosen], cursor)
+
+
+def interval(connection: Connection, start: int, state_dir: Path | None) -> dict[str, Any]:
+    """One interval with its fills and, given the operator's state folder, its published book;
+    404 if the market never closed a gate for it."""
+    if start not in _interval_starts(connection, TimeRange(start, start + 1)):
+        raise ApiError(
+            404, "unknown-interval", "Unknown interval", f"the market has no interval starting {start}"
+        )
+    rows = [
+        dict(r)
+        for r in connection.execute(
+            select(market_fills)
+            .where(market_fills.c.interval_start == start)
+            .order_by(market_fills.c.block_number, market_fills.c.log_index, market_fills.c.fill_index)
+        ).mappings()
+    ]
+    book: Any = None
+    if state_dir is not None:
+        path = state_dir / "books" / f"{start}.json"
+        try:
+            book = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            book = None  # not published (yet), or unreadable: the index still answers
+    return {**_summary(connection, start), "fills": trades(rows, connection), "book": book}

@@ -1,0 +1,175 @@
+"""Order intake into the live operator's inbox (`ops/operator.py`): `<orders>/<interval>/*.json`,
+one signed order a file, receipt order the files' modification times.
+
+An order is checked exactly as the operator will check it at the gate: the interval's book is
+rebuilt from the inbox as it stands and the new order is `add`ed to it, so an order the API
+accepts is one the book admits (unless a later order or the clock changes that).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from gridledger.api.core.common import event_table, index_state
+from gridledger.chain.deploy import ENERGY_PAIR_ID
+from gridledger.chain.eip712 import recover_compact, typed_digest
+from gridledger.chain.hashing import keccak
+from gridledger.errors import ApiError, OrderRejected
+from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json, signed_order_json
+from gridledger.market.orders import SignedOrder, market_domain_separator
+from gridledger.ops.files import write_json_atomically
+
+CANCEL_TYPEHASH = keccak(text="CancelOrder(bytes32 orderHash)")
+
+
+@dataclass(frozen=True)
+class Inbox:
+    folder: Path
+    gate_delay_s: int
+    clock: Callable[[], float] = time.time
+
+
+def cancel_digest(domain: bytes, order_hash: bytes) -> bytes:
+    """The EIP-712 digest a trader signs to withdraw an order before the gate."""
+    return typed_digest(domain, CANCEL_TYPEHASH, ("bytes32",), (order_hash,))
+
+
+def market_domain(connection: Connection) -> bytes:
+    state = index_state(connection)
+    market = state.deployment.get("market")
+    if market is None:
+        raise ApiError(503, "no-market", "No market", "the indexed deployment has no market")
+    return market_domain_separator(state.chain_id, market)
+
+
+def gate_closed(connection: Connection, inbox: Inbox, interval_start: int) -> bool:
+    """Whether the interval's gate has closed: on-chain, or by the operator's clock (its end and
+    the gate delay have passed, so the operator is freezing or has frozen its book)."""
+    table = event_table("market", "GateClosed")
+    on_chain = connection.execute(
+        select(table.c.block_number).where(table.c.interval_start == interval_start).limit(1)
+    ).first()
+    return on_chain is not None or inbox.clock() >= interval_start + INTERVAL_SECONDS + inbox.gate_delay_s
+
+
+def _inbox_orders(folder: Path) -> list[tuple[int, SignedOrder, Path]]:
+    """The folder's readable orders in receipt order, as the operator reads them."""
+    if not folder.is_dir():
+        return []
+    arrivals = sorted((p.stat().st_mtime_ns, p.name, p) for p in folder.glob("*.json"))
+    out: list[tuple[int, SignedOrder, Path]] = []
+    for mtime_ns, _, path in arrivals:
+        try:
+            out.append(
+                (mtime_ns // 1_000_000, signed_order_from_json(json.loads(path.read_text("utf-8"))), path)
+            )
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            continue  # the operator skips it too
+    return out
+
+
+def submit(connection: Connection, inbox: Inbox, document: dict[str, Any]) -> str:
+    """Check a signed order as the book will and write it into the inbox; its hash (0x hex)."""
+    try:
+        signed = signed_order_from_json(document)
+    except (KeyError, ValueError, TypeError) as bad:
+        raise ApiError(422, "invalid-order", "Invalid order", f"not a signed order: {bad}") from bad
+    domain = market_domain(connection)
+    interval_start = signed.order.interval_start
+    if interval_start % INTERVAL_SECONDS != 0:
+        raise ApiError(
+            422,
+            "order-rejected",
+            "Order rejected",
+            "the interval start is not on a 15-minute boundary",
+            reason="misaligned_interval",
+        )
+    if gate_closed(connection, inbox, interval_start):
+        raise ApiError(409, "gate-closed", "Gate closed", f"the gate of interval {interval_start} has closed")
+    folder = inbox.folder / str(interval_start)
+    now = inbox.clock()
+    book = IntervalBook(ENERGY_PAIR_ID, interval_start, domain)
+    for received_ms, existing, _ in _inbox_orders(folder):
+        try:
+            book.add(existing, received_ms, int(now))
+        except OrderRejected:
+            continue  # left out at the gate as well
+    received_ms = max(int(now * 1000), book.entries[-1].received_at_ms if book.entries else 0)
+    try:
+        book.add(signed, received_ms, int(now))
+    except OrderRejected as rejected:
+        if rejected.reason == "duplicate":
+            raise ApiError(
+                409, "duplicate-order", "Duplicate order", str(rejected), reason="duplicate"
+            ) from rejected
+        raise ApiError(
+            422, "order-rejected", "Order rejected", str(rejected), reason=rejected.reason
+        ) from rejected
+    write_json_atomically(folder / f"{signed.order_hash.hex()}.json", signed_order_json(signed))
+    return "0x" + signed.order_hash.hex()
+
+
+def cancel(connection: Connection, inbox: Inbox, order_hash: str, signature: str) -> None:
+    """Remove an order from the inbox on its trader's EIP-712 CancelOrder signature (65 bytes,
+    r, s, v); 409 once the gate has closed (the book is frozen: invalidate the nonce on-chain)."""
+    digest = bytes.fromhex(order_hash.removeprefix("0x"))
+    try:
+        raw = bytes.fromhex(signature.removeprefix("0x"))
+    except ValueError as bad:
+        raise ApiError(
+            422, "invalid-signature", "Invalid signature", "signature is not hex", field="signature"
+        ) from bad
+    if len(raw) != 65 or raw[64] not in (27, 28):
+        raise ApiError(
+            422,
+            "invalid-signature",
+            "Invalid signature",
+            "signature must be 65 bytes r, s, v (27/28)",
+            field="signature",
+        )
+    found = _find(inbox.folder, digest)
+    if found is None:
+        raise ApiError(404, "unknown-order", "Unknown order", f"no order {order_hash} in the inbox")
+    signed, path = found
+    if gate_closed(connection, inbox, signed.order.interval_start):
+        raise ApiError(
+            409,
+            "gate-closed",
+            "Gate closed",
+            "the book of this interval is frozen; cancel on-chain with invalidateNonces "
+            f"(nonce {signed.order.nonce})",
+        )
+    vs = (int.from_bytes(raw[32:64], "big") | ((raw[64] - 27) << 255)).to_bytes(32, "big")
+    try:
+        signer = recover_compact(cancel_digest(market_domain(connection), digest), raw[:32], vs)
+    except ValueError:
+        signer = None
+    if signer is None or signer.lower() != signed.order.trader.lower():
+        raise ApiError(
+            403,
+            "not-order-trader",
+            "Not the order's trader",
+            "the cancellation is not signed by the order's trader",
+        )
+    path.unlink(missing_ok=True)
+
+
+def _find(folder: Path, digest: bytes) -> tuple[SignedOrder, Path] | None:
+    """The inbox file holding the order: by the name the API gives it, else by content."""
+    for path in folder.glob(f"*/{digest.hex()}.json"):
+        found = _inbox_orders(path.parent)
+        for _, signed, candidate in found:
+            if candidate == path and signed.order_hash == digest:
+                return signed, path
+    for interval_folder in folder.glob("*"):
+        for _, signed, path in _inbox_orders(interval_folder):
+            if signed.order_hash == digest:
+                return signed, path
+    return None

@@ -1,0 +1,207 @@
+"""POST and DELETE /orders: the operator's inbox takes exactly what the interval's book admits."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from gridledger.api.app import ApiSettings, create_app
+from gridledger.api.core.orders import Inbox, cancel_digest
+from gridledger.chain.deploy import ENERGY_PAIR_ID, System
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.cli.demo import START_TIME, Participant
+from gridledger.indexer.db import migrate, open_database
+from gridledger.indexer.indexer import Indexer
+from gridledger.indexer.source import EmbeddedSource
+from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json, signed_order_json
+from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
+
+API = "/api/v1"
+INTERVAL = START_TIME - START_TIME % INTERVAL_SECONDS + 10 * INTERVAL_SECONDS
+BEFORE_GATE = INTERVAL + 100.0
+AFTER_GATE = INTERVAL + INTERVAL_SECONDS + 61.0
+
+
+@dataclasses.dataclass
+class Market:
+    engine: object
+    domain: bytes
+    orders: Path
+
+    def client(self, now: float, orders: bool = True) -> TestClient:
+        inbox = Inbox(self.orders, 60, clock=lambda: now) if orders else None
+        return TestClient(create_app(self.engine, ApiSettings(), inbox=inbox))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def market(demo_world: tuple[EmbeddedChain, System, list[Participant], int], tmp_path: Path) -> Market:
+    chain, system, _, _ = demo_world
+    engine = open_database(str(tmp_path / "index.sqlite"))
+    migrate(engine)
+    Indexer(engine, EmbeddedSource(chain), dataclasses.asdict(system), confirmation_depth=0).catch_up()
+    return Market(engine, market_domain_separator(chain.chain_id, system.market), tmp_path / "orders")
+
+
+seller = TraderKey(bytes.fromhex("11" * 32))
+buyer = TraderKey(bytes.fromhex("22" * 32))
+
+
+def _order(key: TraderKey, nonce: int = 1, **changes: int) -> Order:
+    fields = {
+        "trader": key.address,
+        "side": Side.SELL,
+        "pair_id": ENERGY_PAIR_ID,
+        "interval_start": INTERVAL,
+        "energy_wh": 500,
+        "limit_price_per_kwh": 90_000,
+        "grid_node_id": 1,
+        "expiry": INTERVAL + INTERVAL_SECONDS,
+        "nonce": nonce,
+        **changes,
+    }
+    return Order(**fields)  # type: ignore[arg-type]
+
+
+def _signed(key: TraderKey, domain: bytes, **changes: int) -> dict[str, object]:
+    return signed_order_json(key.sign_order(_order(key, **changes), domain))
+
+
+def _cancel_body(key: TraderKey, domain: bytes, order_hash: str) -> dict[str, str]:
+    return {"signature": key.sign(cancel_digest(domain, bytes.fromhex(order_hash[2:]))).hex()}
+
+
+def test_post_orders_accepts_and_writes_inbox(market: Market) -> None:
+    response = market.client(BEFORE_GATE).post(f"{API}/orders", json=_signed(seller, market.domain))
+    assert response.status_code == 201
+    order_hash = response.json()["order_hash"]
+    written = market.orders / str(INTERVAL) / f"{order_hash[2:]}.json"
+    assert json.loads(written.read_text())["orderHash"] == order_hash[2:]
+
+
+def test_post_orders_inbox_is_what_the_book_admits(market: Market) -> None:
+    client = market.client(BEFORE_GATE)
+    client.post(f"{API}/orders", json=_signed(seller, market.domain))
+    client.post(f"{API}/orders", json=_signed(buyer, market.domain, side=Side.BUY))
+    book = IntervalBook(ENERGY_PAIR_ID, INTERVAL, market.domain)
+    for index, path in enumerate(sorted((market.orders / str(INTERVAL)).glob("*.json"))):
+        book.add(signed_order_from_json(json.loads(path.read_text())), index, int(BEFORE_GATE))
+    assert len(book.entries) == 2
+
+
+def test_post_orders_bad_signature_is_422(market: Market) -> None:
+    document = _signed(seller, market.domain)
+    document["order"]["trader"] = buyer.address  # type: ignore[index]
+    response = market.client(BEFORE_GATE).post(f"{API}/orders", json=document)
+    assert response.status_code == 422
+    assert response.json()["reason"] in ("hash_mismatch", "bad_signature")
+
+
+def test_post_orders_signed_by_another_is_bad_signature(market: Market) -> None:
+    order = _order(seller)
+    signed = buyer.sign_order(order, market.domain)
+    response = market.client(BEFORE_GATE).post(f"{API}/orders", json=signed_order_json(signed))
+    assert response.status_code == 422
+    assert response.json()["reason"] == "bad_signature"
+
+
+def test_post_orders_wrong_domain_is_422(market: Market) -> None:
+    other = market_domain_separator(31337, "0x" + "ab" * 20)
+    response = market.client(BEFORE_GATE).post(f"{API}/orders", json=_signed(seller, other))
+    assert response.status_code == 422
+    assert response.json()["reason"] == "hash_mismatch"
+
+
+def test_post_orders_expired_order_is_422(market: Market) -> None:
+    response = market.client(BEFORE_GATE).post(
+        f"{API}/orders", json=_signed(seller, market.domain, expiry=INTERVAL)
+    )
+    assert response.status_code == 422
+    assert response.json()["reason"] == "expired"
+
+
+def test_post_orders_expired_interval_is_409(market: Market) -> None:
+    response = market.client(AFTER_GATE).post(f"{API}/orders", json=_signed(seller, market.domain))
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("gate-closed")
+
+
+def test_post_orders_duplicate_is_409(market: Market) -> None:
+    client = market.client(BEFORE_GATE)
+    assert client.post(f"{API}/orders", json=_signed(seller, market.domain)).status_code == 201
+    response = client.post(f"{API}/orders", json=_signed(seller, market.domain))
+    assert response.status_code == 409
+    assert response.json()["reason"] == "duplicate"
+
+
+def test_post_orders_out_of_range_is_422(market: Market) -> None:
+    response = market.client(BEFORE_GATE).post(
+        f"{API}/orders", json=_signed(seller, market.domain, energy_wh=0)
+    )
+    assert response.status_code == 422
+    assert response.json()["reason"] == "out_of_range"
+
+
+def test_post_orders_malformed_lists_fields(market: Market) -> None:
+    document = _signed(seller, market.domain)
+    document["r"] = "zz"
+    response = market.client(BEFORE_GATE).post(f"{API}/orders", json=document)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["r"]
+
+
+def test_post_orders_without_inbox_is_503(market: Market) -> None:
+    response = market.client(BEFORE_GATE, orders=False).post(
+        f"{API}/orders", json=_signed(seller, market.domain)
+    )
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def _submit(market: Market) -> str:
+    response = market.client(BEFORE_GATE).post(f"{API}/orders", json=_signed(seller, market.domain))
+    return str(response.json()["order_hash"])
+
+
+def _delete(client: TestClient, order_hash: str, body: dict[str, str]) -> httpx.Response:
+    return client.request("DELETE", f"{API}/orders/{order_hash}", json=body)
+
+
+def test_delete_orders_by_trader_removes_file(market: Market) -> None:
+    order_hash = _submit(market)
+    response = _delete(
+        market.client(BEFORE_GATE), order_hash, _cancel_body(seller, market.domain, order_hash)
+    )
+    assert response.status_code == 204
+    assert not list((market.orders / str(INTERVAL)).glob("*.json"))
+
+
+def test_delete_orders_by_someone_else_is_403(market: Market) -> None:
+    order_hash = _submit(market)
+    response = _delete(market.client(BEFORE_GATE), order_hash, _cancel_body(buyer, market.domain, order_hash))
+    assert response.status_code == 403
+    assert list((market.orders / str(INTERVAL)).glob("*.json"))
+
+
+def test_delete_orders_after_gate_is_409(market: Market) -> None:
+    order_hash = _submit(market)
+    response = _delete(market.client(AFTER_GATE), order_hash, _cancel_body(seller, market.domain, order_hash))
+    assert response.status_code == 409
+    assert "invalidateNonces" in response.json()["detail"]
+
+
+def test_delete_orders_unknown_is_404(market: Market) -> None:
+    order_hash = "0x" + "ab" * 32
+    response = _delete(
+        market.client(BEFORE_GATE), order_hash, _cancel_body(seller, market.domain, order_hash)
+    )
+    assert response.status_code == 404
+
+
+def test_delete_orders_bad_hash_is_422(market: Market) -> None:
+    response = _delete(market.client(BEFORE_GATE), "0x12", {"signature": "00" * 65})
+    assert response.status_code == 422

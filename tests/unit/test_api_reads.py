@@ -1,0 +1,267 @@
+"""The read API against a simulated day's index, checked against the chain's own views and the
+simulation result, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gridledger.api.app import ApiSettings, create_app
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.indexer.db import migrate, open_database
+from gridledger.indexer.indexer import Indexer
+from gridledger.indexer.source import EmbeddedSource
+from gridledger.sim.run import Simulation, SimulationResult
+from gridledger.sim.scenario import build_community
+
+API = "/api/v1"
+
+
+@dataclasses.dataclass
+class World:
+    chain: EmbeddedChain
+    result: SimulationResult
+
+
+@pytest.fixture(scope="session")
+def world() -> World:
+    community = build_community(prosumers=30)
+    chain = EmbeddedChain(int(community.interval_starts[0]))
+    result = Simulation(chain, community, seed=0).run()
+    return World(chain, result)
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def client(
+    request: pytest.FixtureRequest, world: World, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("index") / "index.sqlite")
+    else:
+        url = request.getfixturevalue("postgres_server").create_database(f"api_{uuid.uuid4().hex}")
+    engine = open_database(url)
+    migrate(engine)
+    Indexer(
+        engine, EmbeddedSource(world.chain), dataclasses.asdict(world.result.system), confirmation_depth=0
+    ).catch_up()
+    with TestClient(create_app(engine, ApiSettings())) as opened:
+        yield opened
+    engine.dispose()
+
+
+def _all(client: TestClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 500, **({"cursor": cursor} if cursor else {})}
+        body = client.get(f"{API}{path}", params=query).json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def _call(world: World, artifact: str, contract: str, fn: str, *args: Any) -> Any:
+    return world.chain.call(load_artifact(artifact), getattr(world.result.system, contract), fn, *args)
+
+
+def test_status_reports_the_indexed_deployment(client: TestClient, world: World) -> None:
+    body = client.get(f"{API}/status").json()
+    assert body["deployment"]["market"] == world.result.system.market.lower()
+    assert body["cursor_block"] == body["head_block"]
+    assert body["lag_blocks"] == 0
+
+
+def test_participants_list_has_every_trader(client: TestClient, world: World) -> None:
+    listed = {p["address"] for p in _all(client, "/participants")}
+    assert {t.lower() for t in world.result.traders} <= listed
+
+
+def test_participants_list_pages_without_overlap(client: TestClient) -> None:
+    first = client.get(f"{API}/participants", params={"limit": 5}).json()
+    second = client.get(f"{API}/participants", params={"limit": 5, "cursor": first["next_cursor"]}).json()
+    assert len(first["items"]) == 5
+    assert first["items"][-1]["address"] < second["items"][0]["address"]
+
+
+def test_participant_balances_match_the_chain(client: TestClient, world: World) -> None:
+    for trader in world.result.traders:
+        body = client.get(f"{API}/participants/{trader}").json()
+        balance = _call(world, "EnergyToken", "token", "balanceOf", trader)[0]
+        payment, energy = _call(world, "EnergyMarket", "market", "accountOf", trader)
+        assert body["energy_balance_wh"] == balance
+        assert body["payment_escrow_units"] == payment
+        assert body["energy_escrow_wh"] == energy
+
+
+def test_participant_trades_match_the_simulation(client: TestClient, world: World) -> None:
+    trader = world.result.traders[0]
+    expected = sorted(
+        (t.interval_start, "0x" + t.order_hash.hex(), t.side.name.lower(), t.filled_wh, t.payment_units)
+        for t in world.result.trades
+        if t.trader.lower() == trader.lower()
+    )
+    got = sorted(
+        (t["interval_start"], t["order_hash"], t["side"], t["filled_wh"], t["payment_units"])
+        for t in _all(client, f"/participants/{trader}/trades")
+    )
+    assert got == expected
+
+
+def test_participant_trades_fees_match_the_simulation(client: TestClient, world: World) -> None:
+    fees = {"0x" + h.hex(): units for h, units in world.result.buy_fee_units.items()}
+    buys = [t for trader in world.result.traders[:5] for t in _all(client, f"/participants/{trader}/trades")]
+    checked = [t for t in buys if t["side"] == "buy" and t["order_hash"] in fees]
+    assert checked
+    assert all(t["grid_fee_units"] == fees[t["order_hash"]] for t in checked)
+
+
+def test_participant_carbon_matches_the_chain(client: TestClient, world: World) -> None:
+    certificates = _all(client, "/carbon/certificates")
+    assert certificates
+    for certificate in certificates:
+        owner = certificate["generator"]
+        body = client.get(f"{API}/participants/{owner}").json()
+        held = {h["certificate_id"]: h["co2e_grams"] for h in body["carbon"]["held"]}
+        on_chain = _call(
+            world, "CarbonCredit", "carbon", "balanceOf", owner, int(certificate["certificate_id"])
+        )[0]
+        assert held.get(certificate["certificate_id"], 0) == on_chain
+
+
+def test_participant_unknown_address_is_404(client: TestClient) -> None:
+    response = client.get(f"{API}/participants/0x{'12' * 20}")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_devices_list_matches_registrations(client: TestClient, world: World) -> None:
+    devices = _all(client, "/devices")
+    assert len(devices) == len({d["device_id"] for d in devices})
+    assert all(d["status"] == "Active" for d in devices)
+
+
+def test_device_readings_count_matches_the_simulation(client: TestClient, world: World) -> None:
+    readings = [
+        r for d in _all(client, "/devices") for r in _all(client, f"/devices/{d['device_id']}/readings")
+    ]
+    accepted = sum(r["outcome"] == "accepted" for r in readings)
+    assert accepted == sum(i.readings_accepted for i in world.result.intervals)
+    rejected = sum(r["outcome"] == "rejected" for r in readings)
+    assert rejected == sum(i.readings_rejected for i in world.result.intervals)
+
+
+def test_device_detail_shows_last_readings(client: TestClient) -> None:
+    body = client.get(f"{API}/devices/1").json()
+    assert body["device_id"] == "1"
+    assert 0 < len(body["last_readings"]) <= 10
+
+
+def test_energy_lots_sum_to_minted(client: TestClient, world: World) -> None:
+    total = sum(
+        lot["energy_wh"]
+        for trader in world.result.traders
+        for lot in _all(client, f"/participants/{trader}/lots")
+    )
+    assert total == int(world.result.minted_wh.sum())
+    lots = [lot for trader in world.result.traders for lot in _all(client, f"/participants/{trader}/lots")]
+    assert all(isinstance(lot["lot_id"], str) for lot in lots)
+
+
+def test_energy_burns_sum_to_consumption(client: TestClient, world: World) -> None:
+    burned = sum(
+        b["energy_wh"]
+        for trader in world.result.traders
+        for b in _all(client, f"/participants/{trader}/burns")
+        if b["cause"] == "Consumption"
+    )
+    assert burned == int(world.result.burned_by_consumption_wh.sum())
+
+
+def test_intervals_match_the_simulation(client: TestClient, world: World) -> None:
+    settled = {i["interval_start"]: i for i in _all(client, "/intervals") if i["settled"]}
+    expected = {r.interval_start: r for r in world.result.intervals if r.filled_orders}
+    assert settled.keys() == expected.keys()
+    for start, record in expected.items():
+        assert settled[start]["settlement"]["volume_wh"] == record.volume_wh
+        assert settled[start]["settlement"]["clearing_price_per_kwh"] == record.clearing_price_per_kwh
+        assert settled[start]["fill_count"] == record.filled_orders
+
+
+def test_interval_detail_lists_its_fills(client: TestClient, world: World) -> None:
+    start = next(r.interval_start for r in world.result.intervals if r.filled_orders)
+    body = client.get(f"{API}/intervals/{start}").json()
+    assert len(body["fills"]) == body["fill_count"]
+    assert body["book"] is None
+
+
+def test_interval_unknown_is_404(client: TestClient) -> None:
+    assert client.get(f"{API}/intervals/900").status_code == 404
+
+
+def test_grid_zones_lists_created_zones(client: TestClient) -> None:
+    zones = client.get(f"{API}/grid/zones").json()["items"]
+    assert zones and all(z["state"] in ("Normal", "Peak", "Emergency") for z in zones)
+
+
+def test_carbon_retirements_match_the_chain(client: TestClient, world: World) -> None:
+    retirements = _all(client, "/carbon/retirements")
+    assert len(retirements) == _call(world, "CarbonCredit", "carbon", "retirementCount")[0]
+    assert all(r["purpose"] for r in retirements)
+
+
+def test_carbon_pools_balance_matches_the_chain(client: TestClient, world: World) -> None:
+    pool = client.get(f"{API}/carbon/pools").json()["items"][0]
+    assert pool["balance_co2e_grams"] == _call(world, "CarbonPool", "carbon_pool", "liveGrams")[0]
+
+
+def test_regulator_report_matches_the_simulation(client: TestClient, world: World) -> None:
+    body = client.get(f"{API}/reports/regulator").json()
+    result = world.result
+    assert body["energy_minted_wh"] == int(result.minted_wh.sum())
+    assert body["traded_wh"] == sum(i.volume_wh for i in result.intervals)
+    assert body["fees_to_collector_units"] == sum(i.collector_units for i in result.intervals)
+    assert body["readings_accepted"] == sum(i.readings_accepted for i in result.intervals)
+    issued = _all(client, "/carbon/certificates")
+    assert body["certificates_issued_co2e_grams"] == sum(c["co2e_grams"] for c in issued)
+
+
+def test_events_filters_by_contract_and_event(client: TestClient, world: World) -> None:
+    settled = _all(client, "/events", contract="market", event="IntervalSettled")
+    assert len(settled) == sum(1 for r in world.result.intervals if r.filled_orders)
+    assert all(e["contract"] == "market" for e in settled)
+
+
+def test_events_block_range_is_inclusive(client: TestClient) -> None:
+    items = _all(client, "/events", from_block=4, to_block=5)
+    assert {e["block_number"] for e in items} == {4, 5}
+
+
+def test_get_etag_answers_304_when_unchanged(client: TestClient) -> None:
+    first = client.get(f"{API}/status")
+    assert "max-age" in first.headers["cache-control"]
+    again = client.get(f"{API}/status", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_get_etag_differs_by_request(client: TestClient) -> None:
+    one = client.get(f"{API}/events", params={"limit": 1}).headers["etag"]
+    two = client.get(f"{API}/events", params={"limit": 2}).headers["etag"]
+    assert one != two
+
+
+def test_interval_detail_includes_published_book(client: TestClient, world: World, tmp_path: Path) -> None:
+    start = next(r.interval_start for r in world.result.intervals if r.filled_orders)
+    (tmp_path / "books").mkdir()
+    (tmp_path / "books" / f"{start}.json").write_text(json.dumps({"intervalStart": start, "orders": []}))
+    app = create_app(client.app.state.engine, ApiSettings(state_dir=tmp_path))  # type: ignore[attr-defined]
+    body = TestClient(app).get(f"{API}/intervals/{start}").json()
+    assert body["book"]["intervalStart"] == start
