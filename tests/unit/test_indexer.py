@@ -18,7 +18,7 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import START_TIME, build_demo
 from gridledger.errors import IndexerError
 from gridledger.indexer.db import database_url, is_current
-from gridledger.indexer.decode import unpack_fill
+from gridledger.indexer.decode import fee_units, solve_fee, unpack_fill
 from gridledger.indexer.schema import EVENT_TABLES, events, metadata, snake_case
 from gridledger.indexer.source import EmbeddedSource
 from indexed_world import MINT_UNITS, dump, fresh_index, indexer_for, payment_mints
@@ -256,3 +256,18 @@ def test_databaseUrl_otherDatabases_refused(text: str, reason: str) -> None:
 def test_databaseUrl_pathAndPostgres() -> None:
     assert database_url("a/index.sqlite") == "sqlite:///a/index.sqlite"
     assert database_url("postgresql://u@127.0.0.1/x").startswith("postgresql+psycopg://")
+
+
+def test_solveFee_oneFeeForEveryBuy_found() -> None:
+    buys = [1_500, 700, 999]
+    total = sum(fee_units(wh, 37) for wh in buys)
+    assert solve_fee(buys, total) == 37
+    assert solve_fee(buys, 0) == 0
+
+
+def test_solveFee_buysThatPaidDifferentFees_unknown() -> None:
+    buys = [1_000, 1_000]
+    # One buy at 30 per kWh, one at 45 (a zone in peak): no single fee gives 75 + 1.
+    assert solve_fee(buys, fee_units(1_000, 30) + fee_units(1_000, 45) + 1) is None
+    assert solve_fee(buys, -5) is None
+    assert solve_fee([], 10) is None

@@ -23,6 +23,36 @@ BUY_SIDE_BIT = 255
 Rows = dict[Table, list[dict[str, Any]]]
 
 
+FEE_SEARCH_MAX = 2**64
+
+
+def fee_units(filled_wh: int, fee_per_kwh: int) -> int:
+    """The grid fee of a buy, rounded up as EnergyMarket rounds it."""
+    return (filled_wh * fee_per_kwh + 999) // 1000
+
+
+def solve_fee(buys_wh: list[int], fees_total: int) -> int | None:
+    """The one fee per kWh f with Σ ceil(w·f/1000) over the buys = fees_total, or None.
+
+    A settlement's event carries each fill's payment units and the collector's total
+    (`collectorUnits` = buyers' dues - sellers' receipts), not each buy's fee. With one fee per
+    kWh for all its buys (no zone in peak) the fee is the one f that closes the difference:
+    every term is monotone in f, so when f exists each buy's fee is unique. A settlement where
+    none fits (peak fees) leaves its buys' fees unknown (NULL), never guessed."""
+    if fees_total == 0:
+        return 0
+    if fees_total < 0 or not buys_wh:
+        return None
+    low, high = 0, FEE_SEARCH_MAX
+    while low < high:  # the smallest f whose total reaches fees_total
+        middle = (low + high) // 2
+        if sum(fee_units(w, middle) for w in buys_wh) >= fees_total:
+            high = middle
+        else:
+            low = middle + 1
+    return low if sum(fee_units(w, low) for w in buys_wh) == fees_total else None
+
+
 def unpack_fill(packed: int) -> tuple[str, int, int]:
     """(side, filled Wh, payment units) of one packed fill."""
     side = "buy" if packed >> BUY_SIDE_BIT & 1 else "sell"
@@ -110,11 +140,16 @@ class EventDecoder:
 
 
 def _fills(base: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
+    unpacked = [unpack_fill(packed) for packed in values["fills"]]
+    bought = sum(units for side, _, units in unpacked if side == "buy")
+    sold = sum(units for side, _, units in unpacked if side == "sell")
+    fee = solve_fee(
+        [wh for side, wh, _ in unpacked if side == "buy"], values["collectorUnits"] + sold - bought
+    )
     fills = []
-    for position, (order_hash, trader, packed) in enumerate(
-        zip(values["orderHashes"], values["traders"], values["fills"], strict=True)
+    for position, (order_hash, trader, (side, filled_wh, payment_units)) in enumerate(
+        zip(values["orderHashes"], values["traders"], unpacked, strict=True)
     ):
-        side, filled_wh, payment_units = unpack_fill(packed)
         fills.append(
             {
                 "block_number": base["block_number"],
@@ -127,6 +162,11 @@ def _fills(base: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]
                 "side": side,
                 "filled_wh": filled_wh,
                 "payment_units": payment_units,
+                "grid_fee_units": None
+                if side == "sell"
+                else None
+                if fee is None
+                else fee_units(filled_wh, fee),
                 "clearing_price_per_kwh": values["clearingPricePerKWh"],
                 "confirmed": False,
             }

@@ -197,6 +197,9 @@ market_fills = Table(
     Column("side", String(4), nullable=False),  # "buy" | "sell"
     Column("filled_wh", Uint, nullable=False),
     Column("payment_units", Uint, nullable=False),
+    # A buy's grid fee, derived from the settlement's total (decode.solve_fee); NULL for a sell,
+    # and for a buy of a settlement whose buys did not all pay one fee per kWh.
+    Column("grid_fee_units", Uint, nullable=True),
     Column("clearing_price_per_kwh", Uint, nullable=False),
     Column("confirmed", Boolean, nullable=False, default=False),
 )

@@ -117,4 +117,4 @@ def interval(connection: Connection, start: int, state_dir: Path | None) -> dict
             book = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             book = None  # not published (yet), or unreadable: the index still answers
-    return {**_summary(connection, start), "fills": trades(rows, connection), "book": book}
+    return {**_summary(connection, start), "fills": trades(rows), "book": book}

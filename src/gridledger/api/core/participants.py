@@ -91,4 +91,4 @@ def participant_trades(connection: Connection, trader: str, page: PageRequest) -
     query = select(market_fills).where(market_fills.c.trader == trader)
     key = [market_fills.c.block_number, market_fills.c.log_index, market_fills.c.fill_index]
     rows, cursor = keyset_page(connection, query, key, page)
-    return Page(market.trades(rows, connection), cursor)
+    return Page(market.trades(rows), cursor)

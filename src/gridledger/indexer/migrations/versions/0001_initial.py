@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 22:44:40.390919
+Create Date: 2026-12-06 22:47:56.067039
 """
 
 from collections.abc import Sequence
@@ -1175,6 +1175,7 @@ def upgrade() -> None:
         sa.Column("side", sa.String(length=4), nullable=False),
         sa.Column("filled_wh", gridledger.indexer.schema.Uint(precision=78, scale=0), nullable=False),
         sa.Column("payment_units", gridledger.indexer.schema.Uint(precision=78, scale=0), nullable=False),
+        sa.Column("grid_fee_units", gridledger.indexer.schema.Uint(precision=78, scale=0), nullable=True),
         sa.Column(
             "clearing_price_per_kwh", gridledger.indexer.schema.Uint(precision=78, scale=0), nullable=False
         ),
