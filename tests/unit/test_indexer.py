@@ -266,8 +266,8 @@ def test_solveFee_oneFeeForEveryBuy_found() -> None:
 
 
 def test_solveFee_buysThatPaidDifferentFees_unknown() -> None:
-    buys = [1_000, 1_000]
-    # One buy at 30 per kWh, one at 45 (a zone in peak): no single fee gives 75 + 1.
-    assert solve_fee(buys, fee_units(1_000, 30) + fee_units(1_000, 45) + 1) is None
+    buys = [1_000, 3_000]
+    # One buy at 30 per kWh, one at 45 (its zone in peak): 165 units, which no single fee gives.
+    assert solve_fee(buys, fee_units(1_000, 30) + fee_units(3_000, 45)) is None
     assert solve_fee(buys, -5) is None
     assert solve_fee([], 10) is None
