@@ -50,6 +50,7 @@ test-contracts: node_modules/.installed
 check-artifacts: node_modules/.installed $(VENV)/.installed
 	$(FORGE) build
 	$(PY) tools/export_artifacts.py --check
+	$(PY) tools/vendor_web.py --check
 
 # The meter, database and browser tests start their own Mosquitto, PostgreSQL and Chromium
 # (Debian's packages) on 127.0.0.1; what is missing is installed with one apt-get update.

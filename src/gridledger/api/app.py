@@ -20,6 +20,7 @@ from gridledger.api import problems
 from gridledger.api.core.common import MAX_RANGE_S
 from gridledger.api.core.orders import Inbox
 from gridledger.api.routes import orders, reads
+from gridledger.api.web import mount_web
 from gridledger.indexer.indexer import read_state
 from gridledger.ops.operator import DEFAULT_GATE_DELAY_S
 
@@ -78,4 +79,6 @@ def create_app(engine: Engine, settings: ApiSettings | None = None, inbox: Inbox
         out.headers.update(headers)
         return out
 
+    # Last: the web app's mount at / takes every path no route above took.
+    mount_web(app)
     return app
