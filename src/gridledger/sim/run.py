@@ -245,10 +245,23 @@ class Simulation:
         self.utility = self._utility_key.address.lower()
         self.dso = named_account("dso")
 
+    @property
+    def traders(self) -> list[str]:
+        """The participants' trading addresses, participant i at i."""
+        return [key.address for key in self._traders]
+
     # ---------------------------------------------------------------- the run
-    def run(self, on_interval: Callable[[int], None] | None = None) -> SimulationResult:
+    def run(
+        self,
+        on_interval: Callable[[int], None] | None = None,
+        on_deployed: Callable[[System], None] | None = None,
+    ) -> SimulationResult:
+        """Deploy, then trade every interval; `on_deployed` hears the system's addresses before
+        the first interval, `on_interval` the index of each interval done."""
         began = time.perf_counter()
         system = self._setup()
+        if on_deployed is not None:
+            on_deployed(system)
         result = SimulationResult(
             self.community,
             system,
