@@ -19,6 +19,7 @@ import numpy as np
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from gridledger.api.bench import run_api
 from gridledger.carbon.verifier import CarbonVerifier
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import (
@@ -408,6 +409,7 @@ def main() -> None:
     run_grid()
     run_iot()
     run_index()
+    run_api()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from gridledger.api import problems
@@ -21,7 +22,7 @@ from gridledger.api.core.common import MAX_RANGE_S
 from gridledger.api.core.orders import Inbox
 from gridledger.api.routes import orders, reads
 from gridledger.api.web import mount_web
-from gridledger.indexer.indexer import read_state
+from gridledger.indexer.indexer import IndexerState, read_state
 from gridledger.ops.operator import DEFAULT_GATE_DELAY_S
 
 API_PREFIX = "/api/v1"
@@ -34,6 +35,11 @@ class ApiSettings:
     gate_delay_s: int = DEFAULT_GATE_DELAY_S  # the operator's, to know when a gate closes
     max_range_s: int = MAX_RANGE_S
     cache_max_age_s: int = 5
+
+
+def _indexer_state(engine: Engine) -> IndexerState | None:
+    with engine.connect() as connection:
+        return read_state(connection)
 
 
 def create_app(engine: Engine, settings: ApiSettings | None = None, inbox: Inbox | None = None) -> FastAPI:
@@ -67,8 +73,9 @@ def create_app(engine: Engine, settings: ApiSettings | None = None, inbox: Inbox
         ):
             return response
         body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        with engine.connect() as connection:
-            state = read_state(connection)
+        # In the threadpool: a connection wait on the event loop would stall the very requests
+        # whose teardown gives connections back.
+        state = await run_in_threadpool(_indexer_state, engine)
         position = "-" if state is None else f"{state.cursor_block}.{state.reorgs}"
         digest = hashlib.sha256(f"{position}|{request.url.path}?{request.url.query}|".encode() + body)
         tag = f'"{position}-{digest.hexdigest()[:32]}"'

@@ -17,6 +17,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from gridledger.errors import IndexerError
 
 DEFAULT_DATABASE = "index.sqlite"
+POOL_SIZE = 10
+POOL_OVERFLOW = 50
 
 
 def database_url(text: str) -> str:
@@ -39,11 +41,12 @@ def open_database(text: str) -> Engine:
     """An engine on the index database (not migrated: see `migrate`)."""
     url = database_url(text)
     try:
+        # More connections than the API's worker threads (40), so a request never waits on the pool.
         if url.startswith("sqlite"):
-            engine = create_engine(url)
+            engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_engine(url, pool_size=10, max_overflow=40, pool_pre_ping=True)
+            engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as bad:
         raise IndexerError(f"cannot open the index database {text}: {bad}") from bad
     return engine

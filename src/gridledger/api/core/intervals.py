@@ -36,26 +36,51 @@ def _interval_starts(connection: Connection, span: TimeRange | None) -> list[int
     return sorted(starts)
 
 
-def _events_of(connection: Connection, event: str, start: int) -> list[dict[str, Any]]:
+def _events_between(
+    connection: Connection, event: str, first: int, last: int
+) -> dict[int, list[dict[str, Any]]]:
+    """The market's `event` rows of the intervals first..last, by interval, in chain order."""
     table = event_table("market", event)
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in connection.execute(
+        select(table)
+        .where(table.c.interval_start >= first, table.c.interval_start <= last)
+        .order_by(table.c.block_number, table.c.log_index)
+    ).mappings():
+        found.setdefault(int(row["interval_start"]), []).append(dict(row))
+    return found
+
+
+def _summaries(connection: Connection, starts: list[int]) -> list[dict[str, Any]]:
+    """Each interval's gate and settlement: four queries for the whole list, not four each
+    (a day's listing is 96 intervals)."""
+    if not starts:
+        return []
+    first, last = starts[0], starts[-1]
+    closed = _events_between(connection, "GateClosed", first, last)
+    released = _events_between(connection, "GateReleased", first, last)
+    settled = _events_between(connection, "IntervalSettled", first, last)
+    fill_counts: dict[Any, int] = dict(
+        connection.execute(
+            select(market_fills.c.interval_start, func.count())
+            .where(market_fills.c.interval_start >= first, market_fills.c.interval_start <= last)
+            .group_by(market_fills.c.interval_start)
+        ).all()
+    )
     return [
-        dict(r)
-        for r in connection.execute(
-            select(table)
-            .where(table.c.interval_start == start)
-            .order_by(table.c.block_number, table.c.log_index)
-        ).mappings()
+        _summary(start, closed.get(start, []), released.get(start, []), settled.get(start, []), fill_counts)
+        for start in starts
     ]
 
 
-def _summary(connection: Connection, start: int) -> dict[str, Any]:
-    closed = _events_of(connection, "GateClosed", start)
-    released = _events_of(connection, "GateReleased", start)
-    settled = _events_of(connection, "IntervalSettled", start)
+def _summary(
+    start: int,
+    closed: list[dict[str, Any]],
+    released: list[dict[str, Any]],
+    settled: list[dict[str, Any]],
+    fill_counts: dict[Any, int],
+) -> dict[str, Any]:
     settlement = settled[-1] if settled else None
-    fills = connection.execute(
-        select(func.count()).select_from(market_fills).where(market_fills.c.interval_start == start)
-    ).scalar_one()
     return {
         "interval_start": start,
         "interval_end": start + INTERVAL_SECONDS,
@@ -75,7 +100,7 @@ def _summary(connection: Connection, start: int) -> dict[str, Any]:
             "book_hash": settlement["book_hash"],
             **row_meta(settlement),
         },
-        "fill_count": int(fills),
+        "fill_count": int(fill_counts.get(start, 0)),
     }
 
 
@@ -92,7 +117,7 @@ def list_intervals(connection: Connection, span: TimeRange, page: PageRequest) -
         starts = [s for s in starts if s > after]
     chosen = starts[: page.limit]
     cursor = encode_cursor([chosen[-1]]) if len(starts) > page.limit else None
-    return Page([_summary(connection, s) for s in chosen], cursor)
+    return Page(_summaries(connection, chosen), cursor)
 
 
 def interval(connection: Connection, start: int, state_dir: Path | None) -> dict[str, Any]:
@@ -117,4 +142,4 @@ def interval(connection: Connection, start: int, state_dir: Path | None) -> dict
             book = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             book = None  # not published (yet), or unreadable: the index still answers
-    return {**_summary(connection, start), "fills": trades(rows), "book": book}
+    return {**_summaries(connection, [start])[0], "fills": trades(rows), "book": book}
