@@ -18,9 +18,10 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import START_TIME, build_demo
 from gridledger.errors import IndexerError
 from gridledger.indexer.db import database_url, is_current
-from gridledger.indexer.decode import fee_units, solve_fee, unpack_fill
+from gridledger.indexer.decode import solve_fee
 from gridledger.indexer.schema import EVENT_TABLES, events, metadata, snake_case
 from gridledger.indexer.source import EmbeddedSource
+from gridledger.market.settlement import ceil_payment_units as fee_units
 from indexed_world import MINT_UNITS, dump, fresh_index, indexer_for, payment_mints
 
 TRANSFERS = EVENT_TABLES[("payment_token", "Transfer")].table
@@ -230,12 +231,6 @@ def test_migrations_matchTheTables(database: str) -> None:
     with engine.connect() as db:
         differences = compare_metadata(MigrationContext.configure(db), metadata)
     assert differences == []
-
-
-def test_unpackFill_sideWhAndUnits() -> None:
-    packed = (1 << 255) | (12_345 << 64) | 900
-    assert unpack_fill(packed) == ("buy", 900, 12_345)
-    assert unpack_fill(12_345 << 64 | 900) == ("sell", 900, 12_345)
 
 
 def test_snakeCase_namesWithUnits() -> None:

@@ -54,8 +54,8 @@ from sqlalchemy import Connection, Table, create_engine, insert
 from gridledger.api.app import ApiSettings, create_app
 from gridledger.chain.rpc import _free_port
 from gridledger.indexer.db import migrate, open_database
-from gridledger.indexer.decode import fee_units
 from gridledger.indexer.schema import EVENT_TABLES, indexed_blocks, indexer_state, market_fills
+from gridledger.market.settlement import ceil_payment_units
 
 PARTICIPANTS = 10_000
 INTERVALS = 35_040  # a year of 15-minute intervals
@@ -322,7 +322,7 @@ def _market(w: _Writer, deployment: dict[str, str], participants: list[str]) -> 
             side = "sell" if fill < half else "buy"
             filled = pick(100, 5_000)
             payment = filled * price // 1000
-            fee = fee_units(filled, FEE_PER_KWH) if side == "buy" else None
+            fee = ceil_payment_units(filled, FEE_PER_KWH) if side == "buy" else None
             if fee is not None:
                 fees += fee
                 volume += filled

@@ -12,23 +12,14 @@ from sqlalchemy import Table
 from gridledger.chain.abi import EventLog, load_artifact
 from gridledger.indexer.schema import EVENT_TABLES, EventTable, events, market_fills
 from gridledger.indexer.source import ChainLog
-
-# IntervalSettled packs each fill: filledWh in bits 0..63, paymentUnits in bits 64..191, and
-# the side in bit 255 (1 = buy) — IEnergyMarket's NatSpec.
-FILLED_WH_MASK = (1 << 64) - 1
-PAYMENT_UNITS_SHIFT = 64
-PAYMENT_UNITS_MASK = (1 << 128) - 1
-BUY_SIDE_BIT = 255
+from gridledger.market.orders import Side
+from gridledger.market.settlement import ceil_payment_units
+from gridledger.market.verify import SettledFill
 
 Rows = dict[Table, list[dict[str, Any]]]
 
 
 FEE_SEARCH_MAX = 2**64
-
-
-def fee_units(filled_wh: int, fee_per_kwh: int) -> int:
-    """The grid fee of a buy, rounded up as EnergyMarket rounds it."""
-    return (filled_wh * fee_per_kwh + 999) // 1000
 
 
 def solve_fee(buys_wh: list[int], fees_total: int) -> int | None:
@@ -46,17 +37,11 @@ def solve_fee(buys_wh: list[int], fees_total: int) -> int | None:
     low, high = 0, FEE_SEARCH_MAX
     while low < high:  # the smallest f whose total reaches fees_total
         middle = (low + high) // 2
-        if sum(fee_units(w, middle) for w in buys_wh) >= fees_total:
+        if sum(ceil_payment_units(w, middle) for w in buys_wh) >= fees_total:
             high = middle
         else:
             low = middle + 1
-    return low if sum(fee_units(w, low) for w in buys_wh) == fees_total else None
-
-
-def unpack_fill(packed: int) -> tuple[str, int, int]:
-    """(side, filled Wh, payment units) of one packed fill."""
-    side = "buy" if packed >> BUY_SIDE_BIT & 1 else "sell"
-    return side, packed & FILLED_WH_MASK, packed >> PAYMENT_UNITS_SHIFT & PAYMENT_UNITS_MASK
+    return low if sum(ceil_payment_units(w, low) for w in buys_wh) == fees_total else None
 
 
 def _plain(value: Any) -> Any:
@@ -140,16 +125,21 @@ class EventDecoder:
 
 
 def _fills(base: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
-    unpacked = [unpack_fill(packed) for packed in values["fills"]]
-    bought = sum(units for side, _, units in unpacked if side == "buy")
-    sold = sum(units for side, _, units in unpacked if side == "sell")
+    unpacked = [
+        SettledFill.unpack(order_hash, trader.lower(), packed)
+        for order_hash, trader, packed in zip(
+            values["orderHashes"], values["traders"], values["fills"], strict=True
+        )
+    ]
+    bought = sum(fill.payment_units for fill in unpacked if fill.side == Side.BUY)
+    sold = sum(fill.payment_units for fill in unpacked if fill.side == Side.SELL)
     fee = solve_fee(
-        [wh for side, wh, _ in unpacked if side == "buy"], values["collectorUnits"] + sold - bought
+        [fill.filled_wh for fill in unpacked if fill.side == Side.BUY],
+        values["collectorUnits"] + sold - bought,
     )
     fills = []
-    for position, (order_hash, trader, (side, filled_wh, payment_units)) in enumerate(
-        zip(values["orderHashes"], values["traders"], unpacked, strict=True)
-    ):
+    for position, fill in enumerate(unpacked):
+        side = "buy" if fill.side == Side.BUY else "sell"
         fills.append(
             {
                 "block_number": base["block_number"],
@@ -157,16 +147,14 @@ def _fills(base: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]
                 "fill_index": position,
                 "block_time": base["block_time"],
                 "interval_start": values["intervalStart"],
-                "order_hash": _plain(order_hash),
-                "trader": trader.lower(),
+                "order_hash": _plain(fill.order_hash),
+                "trader": fill.trader,
                 "side": side,
-                "filled_wh": filled_wh,
-                "payment_units": payment_units,
+                "filled_wh": fill.filled_wh,
+                "payment_units": fill.payment_units,
                 "grid_fee_units": None
-                if side == "sell"
-                else None
-                if fee is None
-                else fee_units(filled_wh, fee),
+                if side == "sell" or fee is None
+                else ceil_payment_units(fill.filled_wh, fee),
                 "clearing_price_per_kwh": values["clearingPricePerKWh"],
                 "confirmed": False,
             }
