@@ -15,7 +15,9 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
 from gridledger.errors import ScenarioError
 from gridledger.grid.network import GridNetwork
+from gridledger.indexer.db import database_url
 from gridledger.iot.broker import mosquitto_binary
+from gridledger.sim.indexed import index_run
 from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.output import check_output_dir
 from gridledger.sim.reconcile import reconcile
@@ -94,6 +96,13 @@ def simulate_command(
     out: Annotated[
         Path, typer.Option(help="Directory for report.html and the raw data (written when the run ends).")
     ] = Path("reports/simulation"),
+    index: Annotated[
+        str | None,
+        typer.Option(
+            help="Also index the run's chain into this database (a SQLite path or a postgresql:// URL), "
+            "the tables `gridledger serve` reads, and check it against the run."
+        ),
+    ] = None,
 ) -> None:
     """Run the community of a SimBench grid for whole days: signed meter readings, minting and
     burning, a market cleared within the grid's limits and settled every 15 minutes, the grid
@@ -114,6 +123,8 @@ def simulate_command(
     if transport == "mqtt":
         mosquitto_binary()  # a missing broker is told now, not after the grid is loaded
     check_output_dir(out)
+    if index is not None:
+        database_url(index)  # a bad URL is told now, not after the run
     first_second = int(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC).timestamp())
     chain: GasMeteredChain
     if rpc_url is None:
@@ -145,6 +156,9 @@ def simulate_command(
         )
         result = simulation.run(on_interval=lambda _: progress.advance(task))
     findings = reconcile(chain, result)
+    if index is not None:
+        with console.status(f"indexing the run into {index}"):
+            findings += index_run(simulation.chain, result, index)
     report = write_report(result, out, findings)
 
     table = Table(title=f"gridledger simulate: {grid} from {first_day}, seed {seed}")

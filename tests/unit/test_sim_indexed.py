@@ -1,0 +1,55 @@
+"""`simulate --index`: the run's chain in the indexer's tables, agreeing with the run; a run
+whose record differs from its chain is caught."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.cli.main import app
+from gridledger.indexer.db import open_database
+from gridledger.indexer.schema import market_fills
+from gridledger.sim.indexed import index_run
+from gridledger.sim.run import Simulation, SimulationResult
+from gridledger.sim.scenario import build_community
+
+
+@pytest.fixture(scope="module")
+def run() -> tuple[Simulation, SimulationResult]:
+    community = build_community(prosumers=12)
+    simulation = Simulation(EmbeddedChain(int(community.interval_starts[0])), community, seed=3)
+    return simulation, simulation.run()
+
+
+def test_indexRun_theIndexHoldsTheRunsTrades(
+    run: tuple[Simulation, SimulationResult], tmp_path: Path
+) -> None:
+    simulation, result = run
+    db = str(tmp_path / "index.sqlite")
+    assert index_run(simulation.chain, result, db) == []
+    with open_database(db).connect() as connection:
+        assert connection.execute(select(func.count()).select_from(market_fills)).scalar_one() == len(
+            result.trades
+        )
+    assert result.trades
+
+
+def test_indexRun_aRunRecordMissingATrade_isFound(
+    run: tuple[Simulation, SimulationResult], tmp_path: Path
+) -> None:
+    simulation, result = run
+    short = dataclasses.replace(result, trades=result.trades[1:])
+    findings = index_run(simulation.chain, short, str(tmp_path / "index.sqlite"))
+    assert any("fills" in finding for finding in findings)
+
+
+def test_simulate_badIndexUrl_refusedBeforeTheRun(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["simulate", "--prosumers", "4", "--out", str(tmp_path / "out"), "--index", "mysql://x/y"]
+    )
+    assert result.exit_code == 2 and "postgresql" in result.output and "Traceback" not in result.output
