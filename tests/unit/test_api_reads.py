@@ -265,3 +265,15 @@ def test_interval_detail_includes_published_book(client: TestClient, world: Worl
     app = create_app(client.app.state.engine, ApiSettings(state_dir=tmp_path))  # type: ignore[attr-defined]
     body = TestClient(app).get(f"{API}/intervals/{start}").json()
     assert body["book"]["intervalStart"] == start
+
+
+def test_communityEnergy_theRunsMintedConsumedAndTradedPerInterval(client: TestClient, world: World) -> None:
+    first = world.result.intervals[0].interval_start
+    answer = client.get(f"{API}/community/energy", params={"from": first, "to": first + 86_400})
+    assert answer.status_code == 200
+    items = {item["interval_start"]: item for item in answer.json()["items"]}
+    minted = {r.interval_start: r.minted_wh for r in world.result.intervals if r.minted_wh}
+    assert {start: item["generated_wh"] for start, item in items.items() if item["generated_wh"]} == minted
+    traded = {r.interval_start: r.volume_wh for r in world.result.intervals if r.volume_wh}
+    assert {start: item["traded_wh"] for start, item in items.items() if item["traded_wh"]} == traded
+    assert sum(item["consumed_wh"] for item in items.values()) > 0

@@ -138,7 +138,9 @@ def _event_table(contract: str, artifact_name: str, entry: dict[str, Any]) -> Ev
             raise IndexerError(f"{artifact_name}.{entry['name']} has an argument named {column}")
         abi_type = topic_type(param) if param["indexed"] else str(param["type"])
         arguments.append((str(param["name"]), column, abi_type))
-        columns.append(Column(column, _column_type(abi_type), index=bool(param["indexed"])))
+        # Topics are what callers filter by; interval_start is what every time-range query does.
+        indexed = bool(param["indexed"]) or column == "interval_start"
+        columns.append(Column(column, _column_type(abi_type), index=indexed))
     table = Table(
         name,
         metadata,

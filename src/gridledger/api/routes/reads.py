@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from gridledger.api.core import (
     carbon,
+    community,
     devices,
     energy,
     events,
@@ -156,6 +157,16 @@ def regulator_report(db: Db, span: Span) -> dict[str, Any]:
     return reports.regulator(db, span)
 
 
+community_router = APIRouter(prefix="/community", tags=["community"])
+
+
+@community_router.get("/energy")
+def community_energy(db: Db, span: Span) -> dict[str, Any]:
+    """Per interval starting in [from, to): Wh the meters generated (minted) and consumed, and
+    Wh traded (sold) in the market."""
+    return {"items": community.energy_by_interval(db, span)}
+
+
 events_router = APIRouter(tags=["audit"])
 
 
@@ -180,5 +191,6 @@ ROUTERS = (
     grid_router,
     carbon_router,
     reports_router,
+    community_router,
     events_router,
 )

@@ -6,7 +6,6 @@ import { timeChart } from "../charts.js";
 import { announce, describeError, field, figures, fill, fmt, h, table } from "../ui.js";
 
 const DAY = 86_400;
-const MAX_DEVICES = 200; // self-sufficiency reads each meter's readings of the day
 let panels = null;
 let day = null; // unix seconds of the chosen day's 00:00 UTC
 
@@ -24,26 +23,11 @@ async function newestDay() {
 }
 
 async function selfSufficiency(from, to) {
-  const { items: devices, complete } = await api.all("/devices", {}, 1);
-  const chosen = devices.slice(0, MAX_DEVICES);
-  const generated = new Map();
-  const consumed = new Map();
-  await Promise.all(
-    chosen.map(async (d) => {
-      const { items } = await api.all(`/devices/${d.device_id}/readings`, { from, to }, 2);
-      for (const r of items) {
-        if (r.outcome !== "accepted" || r.interval_start === null) continue;
-        generated.set(r.interval_start, (generated.get(r.interval_start) || 0) + (r.minted_wh || 0));
-        consumed.set(r.interval_start, (consumed.get(r.interval_start) || 0) + (r.consumed_wh || 0));
-      }
-    }),
-  );
-  const starts = [...new Set([...generated.keys(), ...consumed.keys()])].sort((a, b) => a - b);
+  const { items } = await api.get("/community/energy", { from, to });
   return {
-    starts,
-    generated: starts.map((s) => generated.get(s) || 0),
-    consumed: starts.map((s) => consumed.get(s) || 0),
-    partial: !complete || devices.length > MAX_DEVICES,
+    starts: items.map((i) => i.interval_start),
+    generated: items.map((i) => i.generated_wh),
+    consumed: items.map((i) => i.consumed_wh),
   };
 }
 
@@ -74,7 +58,6 @@ async function drawDay(ctx) {
       ["Readings accepted / rejected", `${fmt.int(report.readings_accepted)} / ${fmt.int(report.readings_rejected)}`],
       ["Carbon credits issued / retired", `${fmt.grams(report.certificates_issued_co2e_grams)} / ${fmt.grams(report.credits_retired_co2e_grams)}`],
     ]),
-    own.partial ? h("p", { class: "notice" }, `Self-sufficiency counts the first ${MAX_DEVICES} meters only.`) : null,
     totalGenerated || totalConsumed ? null : h("p", {}, "No metered generation or consumption on this day."),
   );
   fill(panels.charts);

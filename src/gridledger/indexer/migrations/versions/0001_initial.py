@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 22:47:56.067039
+Create Date: 2026-12-06 23:21:11.659323
 """
 
 from collections.abc import Sequence
@@ -1906,6 +1906,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_registry_reading_accepted_device_id"), ["device_id"], unique=False
         )
+        batch_op.create_index(
+            batch_op.f("ix_registry_reading_accepted_interval_start"), ["interval_start"], unique=False
+        )
 
     op.create_table(
         "registry_reading_rejected",
@@ -2080,6 +2083,9 @@ def upgrade() -> None:
     with op.batch_alter_table("token_energy_minted", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_token_energy_minted_block_time"), ["block_time"], unique=False)
         batch_op.create_index(batch_op.f("ix_token_energy_minted_generator"), ["generator"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_token_energy_minted_interval_start"), ["interval_start"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_token_energy_minted_lot_id"), ["lot_id"], unique=False)
 
     op.create_table(
@@ -2192,6 +2198,7 @@ def downgrade() -> None:
     op.drop_table("token_meter_registry_set")
     with op.batch_alter_table("token_energy_minted", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_token_energy_minted_lot_id"))
+        batch_op.drop_index(batch_op.f("ix_token_energy_minted_interval_start"))
         batch_op.drop_index(batch_op.f("ix_token_energy_minted_generator"))
         batch_op.drop_index(batch_op.f("ix_token_energy_minted_block_time"))
 
@@ -2239,6 +2246,7 @@ def downgrade() -> None:
 
     op.drop_table("registry_reading_rejected")
     with op.batch_alter_table("registry_reading_accepted", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_registry_reading_accepted_interval_start"))
         batch_op.drop_index(batch_op.f("ix_registry_reading_accepted_device_id"))
         batch_op.drop_index(batch_op.f("ix_registry_reading_accepted_block_time"))
 
