@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -20,7 +21,7 @@ from gridledger.errors import IndexerError
 from gridledger.indexer.db import database_url, is_current
 from gridledger.indexer.decode import solve_fee
 from gridledger.indexer.schema import EVENT_TABLES, events, metadata, snake_case
-from gridledger.indexer.source import EmbeddedSource
+from gridledger.indexer.source import EmbeddedSource, NodeRefused, RpcSource
 from gridledger.market.settlement import ceil_payment_units as fee_units
 from indexed_world import MINT_UNITS, dump, fresh_index, indexer_for, payment_mints
 
@@ -266,3 +267,30 @@ def test_solveFee_buysThatPaidDifferentFees_unknown() -> None:
     assert solve_fee(buys, fee_units(1_000, 30) + fee_units(3_000, 45)) is None
     assert solve_fee(buys, -5) is None
     assert solve_fee([], 10) is None
+
+
+def _node_answering(limit_blocks: int, asked: list[tuple[int, int]]) -> RpcSource:
+    """An RpcSource whose node refuses eth_getLogs over more than `limit_blocks` blocks."""
+    source = object.__new__(RpcSource)
+
+    def request(method: str, params: list[Any]) -> Any:
+        first, last = int(params[0]["fromBlock"], 16), int(params[0]["toBlock"], 16)
+        asked.append((first, last))
+        if last - first + 1 > limit_blocks:
+            raise NodeRefused("query returned more than 10000 results")
+        return []
+
+    source._request = request  # type: ignore[method-assign]
+    return source
+
+
+def test_rpcLogs_aRangeTheNodeRefuses_isSplit() -> None:
+    asked: list[tuple[int, int]] = []
+    assert _node_answering(4, asked).logs(0, 15, [DEPLOYER]) == []
+    answered = [(first, last) for first, last in asked if last - first + 1 <= 4]
+    assert sorted(answered) == [(0, 3), (4, 7), (8, 11), (12, 15)]
+
+
+def test_rpcLogs_aNodeThatRefusesEvenOneBlock_raises() -> None:
+    with pytest.raises(NodeRefused):
+        _node_answering(0, []).logs(0, 3, [DEPLOYER])

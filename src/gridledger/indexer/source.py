@@ -20,6 +20,10 @@ MIN_LOG_RANGE_BLOCKS = 1
 HEADER_BATCH = 256
 
 
+class NodeRefused(IndexerError):
+    """The node answered with a JSON-RPC error (a range too large, a method it lacks)."""
+
+
 @dataclass(frozen=True)
 class BlockHeader:
     number: int
@@ -98,7 +102,7 @@ class RpcSource:
                     }
                 ],
             )
-        except IndexerError:
+        except NodeRefused:
             if last - first + 1 <= MIN_LOG_RANGE_BLOCKS:
                 raise
             # Nodes cap a range's results (10,000 logs on many providers): split it.
@@ -124,7 +128,7 @@ class RpcSource:
         except Exception as failed:  # requests' and web3's many connection errors
             raise IndexerError(f"the node did not answer {method}: {failed}") from failed
         if "error" in answer:
-            raise IndexerError(f"the node refused {method}: {answer['error']}")
+            raise NodeRefused(f"the node refused {method}: {answer['error']}")
         return answer["result"]
 
 
