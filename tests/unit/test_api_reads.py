@@ -78,6 +78,7 @@ def test_status_reports_the_indexed_deployment(client: TestClient, world: World)
     assert body["deployment"]["market"] == world.result.system.market.lower()
     assert body["cursor_block"] == body["head_block"]
     assert body["lag_blocks"] == 0
+    assert body["cursor_block_time"] == world.chain.timestamp  # the chain's clock, as indexed
 
 
 def test_participants_list_has_every_trader(client: TestClient, world: World) -> None:

@@ -28,6 +28,7 @@ class Status(BaseModel):
     deployment: dict[str, str]
     start_block: int
     cursor_block: int
+    cursor_block_time: int | None  # unix seconds of the newest indexed block (None: nothing yet)
     head_block: int
     confirmed_block: int
     confirmation_depth: int

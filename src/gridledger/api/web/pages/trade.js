@@ -25,7 +25,10 @@ function saveOrders(ctx, orders) {
 }
 
 async function now(ctx) {
-  return ctx.canTransact() ? chainTime() : Math.floor(Date.now() / 1000);
+  // The market's clock is the chain's: the wallet's newest block, else the newest indexed one.
+  if (ctx.canTransact()) return chainTime();
+  const indexed = ctx.status && ctx.status.cursor_block_time;
+  return indexed ?? Math.floor(Date.now() / 1000);
 }
 
 /** Decimal text in token units → base units (BigInt); throws on bad input. */
