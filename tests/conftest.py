@@ -80,3 +80,22 @@ def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
         yield url
     finally:
         postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """Makes empty databases by name, of the kind the test is parametrized with."""
+    if request.param == "sqlite":
+        yield lambda name: str(tmp_path / f"{name}.sqlite")
+        return
+    server = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make(name: str) -> str:
+        unique = f"{name}_{uuid.uuid4().hex[:12]}"
+        made.append(unique)
+        return str(server.create_database(unique))
+
+    yield make
+    for name in made:
+        server.drop_database(name)

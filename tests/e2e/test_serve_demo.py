@@ -57,6 +57,7 @@ def test_serveDemo_tradesLiveAndStopsEverythingOnSigterm(tmp_path: Path) -> None
         _until(lambda: _get(f"{api}/status") is not None, STARTUP_TIMEOUT_S, "the API did not answer")
         day = _get(f"{api}/status")
         assert day is not None and day.json()["chain_id"] == 31337
+        assert day.json()["rpc_url"].startswith("http://127.0.0.1:")  # anvil, for wallets
 
         def settled() -> bool:
             answer = _get(f"{api}/intervals?from=1750464000&to=1750550400")
@@ -85,3 +86,17 @@ def test_serve_withoutAnIndex_refused() -> None:
 def test_serveDemo_withADatabase_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["serve", "--demo", "--db", str(tmp_path / "i.sqlite")])
     assert result.exit_code == 2 and "leave out --db" in result.output
+
+
+def test_serve_publicRpcUrlNotHttp_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["serve", "--db", str(tmp_path / "i.sqlite"), "--public-rpc-url", "ftp://node"]
+    )
+    assert result.exit_code == 2 and "--public-rpc-url" in result.output and "Traceback" not in result.output
+
+
+def test_serve_anIndexThatDoesNotExist_refusedAndNotCreated(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.sqlite"
+    result = CliRunner().invoke(app, ["serve", "--db", str(missing)])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert not missing.exists()

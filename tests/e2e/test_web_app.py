@@ -221,3 +221,9 @@ def test_root_leadsToTheWebApp(web_world: WebWorld) -> None:
     page = httpx.get(f"{web_world.api_url}/web/", timeout=30)
     assert page.status_code == 200 and '<script type="module" src="app.js">' in page.text
     assert httpx.get(f"{web_world.api_url}/web/__init__.py", timeout=30).status_code == 404
+
+
+def test_webFiles_carryAContentSecurityPolicy(web_world: WebWorld) -> None:
+    page = httpx.get(f"{web_world.app_url}/", timeout=30)
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,18 +17,18 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from eth_account import Account
 from eth_utils import to_checksum_address
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from gridledger.api.app import ApiSettings, create_app
 from gridledger.api.core.orders import Inbox
+from gridledger.api.server import api_server
 from gridledger.carbon.verifier import CarbonVerifier
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System, named_account
 from gridledger.chain.hashing import keccak
-from gridledger.chain.rpc import RpcChain, _free_port, anvil_node
+from gridledger.chain.rpc import RpcChain, anvil_node
 from gridledger.cli.demo import INTERVAL_S, START_TIME, Participant, build_demo
 from gridledger.indexer.db import migrate, open_database
 from gridledger.indexer.indexer import Indexer
@@ -108,11 +106,6 @@ class WebWorld:
         return httpx.post(f"{self.api_url}/api/v1/orders", json=document, timeout=30)
 
 
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # a thread: leave the test's signals alone
-        pass
-
-
 @pytest.fixture(scope="module")
 def web_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebWorld]:
     if not CHROMIUM.exists():
@@ -146,18 +139,10 @@ def web_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebWorld]:
             ApiSettings(orders_dir=orders, state_dir=state, gate_delay_s=GATE_DELAY_S, cache_max_age_s=0),
             inbox=Inbox(orders, GATE_DELAY_S, clock=lambda: float(chain.timestamp)),  # the chain's clock
         )
-        port = _free_port()
-        server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, name="web-api", daemon=True)
-        thread.start()
-        try:
-            deadline = time.monotonic() + 30
-            while not server.started:
-                assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-                time.sleep(0.02)
+        with api_server(app) as running:
             yield WebWorld(
-                f"http://127.0.0.1:{port}",
-                f"http://127.0.0.1:{port}/web",
+                running.url,
+                f"{running.url}/web",
                 rpc_url,
                 chain,
                 system,
@@ -168,10 +153,7 @@ def web_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebWorld]:
                 keccak(text="anna"),
                 certificate_id,
             )
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
-            engine.dispose()
+        engine.dispose()
 
 
 # ------------------------------------------------------------------ the browser and its wallet

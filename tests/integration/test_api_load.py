@@ -20,11 +20,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from gridledger.api.app import ApiSettings, create_app
+from gridledger.api.server import api_server
 from gridledger.chain.embedded import EmbeddedChain
-from gridledger.chain.rpc import _free_port
 from gridledger.indexer.db import migrate, open_database
 from gridledger.indexer.indexer import Indexer
 from gridledger.indexer.source import EmbeddedSource
@@ -34,11 +33,6 @@ from gridledger.sim.scenario import build_community
 CLIENTS = 50
 LOAD_S = 10.0
 DAY_S = 86_400
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # a thread: leave the test's signals alone
-        pass
 
 
 @dataclass(frozen=True)
@@ -56,22 +50,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     engine = open_database(str(path))
     migrate(engine)
     Indexer(engine, EmbeddedSource(chain), dataclasses.asdict(result.system), confirmation_depth=0).catch_up()
-    app = create_app(engine, ApiSettings())
-    port = _free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="api-load", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the API server did not start"
-            time.sleep(0.02)
-        yield Served(f"http://127.0.0.1:{port}/api/v1", int(community.interval_starts[0]))
+        with api_server(create_app(engine, ApiSettings())) as running:
+            yield Served(f"{running.url}/api/v1", int(community.interval_starts[0]))
+        assert not running.alive(), "the API server did not stop"
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         engine.dispose()
-    assert not thread.is_alive(), "the API server did not stop"
 
 
 @dataclass

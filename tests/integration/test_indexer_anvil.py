@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -68,23 +67,6 @@ def anvil_world() -> Iterator[AnvilWorld]:
         world = AnvilWorld(url, rpc, system)
         world.new_blocks(20)
         yield world
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    if request.param == "sqlite":
-        yield lambda name: str(tmp_path / f"{name}.sqlite")
-        return
-    server = request.getfixturevalue("postgres_server")
-    made: list[str] = []
-
-    def make(name: str) -> str:
-        made.append(f"{name}_{uuid.uuid4().hex[:12]}")
-        return str(server.create_database(made[-1]))
-
-    yield make
-    for name in made:
-        server.drop_database(name)
 
 
 def _follow(world: AnvilWorld, url: str, **options: object) -> Indexer:

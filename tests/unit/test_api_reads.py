@@ -79,6 +79,7 @@ def test_status_reports_the_indexed_deployment(client: TestClient, world: World)
     assert body["cursor_block"] == body["head_block"]
     assert body["lag_blocks"] == 0
     assert body["cursor_block_time"] == world.chain.timestamp  # the chain's clock, as indexed
+    assert body["rpc_url"] is None  # the server was given no public node
 
 
 def test_participants_list_has_every_trader(client: TestClient, world: World) -> None:
@@ -278,3 +279,16 @@ def test_communityEnergy_theRunsMintedConsumedAndTradedPerInterval(client: TestC
     traded = {r.interval_start: r.volume_wh for r in world.result.intervals if r.volume_wh}
     assert {start: item["traded_wh"] for start, item in items.items() if item["traded_wh"]} == traded
     assert sum(item["consumed_wh"] for item in items.values()) > 0
+
+
+def test_participantTrades_newestFirstAcrossPages(client: TestClient, world: World) -> None:
+    trader = max(
+        world.result.traders, key=lambda t: sum(1 for x in world.result.trades if x.trader == t.lower())
+    )
+    first = client.get(f"{API}/participants/{trader}/trades", params={"limit": 3}).json()
+    assert first["next_cursor"] is not None
+    second = client.get(
+        f"{API}/participants/{trader}/trades", params={"limit": 3, "cursor": first["next_cursor"]}
+    ).json()
+    places = [(t["block_number"], t["fill_index"]) for t in first["items"] + second["items"]]
+    assert places == sorted(places, reverse=True) and len(set(places)) == len(places)

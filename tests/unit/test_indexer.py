@@ -3,8 +3,7 @@ ancestor, idempotent writes, confirmations by depth; on SQLite and on PostgreSQL
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,25 +28,6 @@ TRANSFERS = EVENT_TABLES[("payment_token", "Transfer")].table
 MINTED = EVENT_TABLES[("token", "EnergyMinted")].table
 DEPLOYER = named_account("deployer")
 HOLDERS = [named_account(f"holder-{i}") for i in range(6)]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
-    """Makes empty databases by name, of the kind the test is parametrized with."""
-    if request.param == "sqlite":
-        yield lambda name: str(tmp_path / f"{name}.sqlite")
-        return
-    server = request.getfixturevalue("postgres_server")
-    made: list[str] = []
-
-    def make(name: str) -> str:
-        unique = f"{name}_{uuid.uuid4().hex[:12]}"
-        made.append(unique)
-        return str(server.create_database(unique))
-
-    yield make
-    for name in made:
-        server.drop_database(name)
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ class ApiSettings:
     gate_delay_s: int = DEFAULT_GATE_DELAY_S  # the operator's, to know when a gate closes
     max_range_s: int = MAX_RANGE_S
     cache_max_age_s: int = 5
+    public_rpc_url: str | None = None  # a node wallets may add for this chain (/status)
 
 
 def _indexer_state(engine: Engine) -> IndexerState | None:
@@ -86,6 +87,6 @@ def create_app(engine: Engine, settings: ApiSettings | None = None, inbox: Inbox
         out.headers.update(headers)
         return out
 
-    # Last: the web app's mount at / takes every path no route above took.
+    # The web app (under /web, with / leading there).
     mount_web(app)
     return app

@@ -41,18 +41,16 @@ import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlalchemy import Connection, Table, create_engine, insert
 
 from gridledger.api.app import ApiSettings, create_app
-from gridledger.chain.rpc import _free_port
+from gridledger.api.server import api_server
 from gridledger.indexer.db import migrate, open_database
 from gridledger.indexer.schema import EVENT_TABLES, indexed_blocks, indexer_state, market_fills
 from gridledger.market.settlement import ceil_payment_units
@@ -524,29 +522,13 @@ def _carbon(w: _Writer, deployment: dict[str, str], participants: list[str], gen
 
 
 # ---------------------------------------------------------------- the measurement
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # a thread: leave the process's signals alone
-        pass
-
-
 @contextlib.contextmanager
 def _serve(path: Path) -> Iterator[str]:
     engine = open_database(str(path))
-    app = create_app(engine, ApiSettings())
-    port = _free_port()
-    server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="api-bench", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}/api/v1"
+        with api_server(create_app(engine, ApiSettings())) as running:
+            yield f"{running.url}/api/v1"
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         engine.dispose()
 
 

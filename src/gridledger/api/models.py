@@ -35,6 +35,7 @@ class Status(BaseModel):
     lag_blocks: int
     reorgs: int
     deepest_reorg: int
+    rpc_url: str | None  # for wallet_addEthereumChain; None: the server was given none
 
 
 class ItemPage(BaseModel):

@@ -3,11 +3,8 @@ operator's inbox, run by uvicorn."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -27,6 +24,12 @@ def serve_command(
     state: Annotated[
         Path | None, typer.Option("--state", help="The operator's state folder (published books).")
     ] = None,
+    public_rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-rpc-url", help="A JSON-RPC URL of the chain that wallets may add (shown in /status)."
+        ),
+    ] = None,
     demo: Annotated[
         bool,
         typer.Option(
@@ -45,6 +48,7 @@ def serve_command(
     from sqlalchemy.exc import SQLAlchemyError
 
     from gridledger.api.app import ApiSettings, create_app
+    from gridledger.api.server import serve_until_signalled
     from gridledger.indexer.db import is_current, open_database
 
     if demo:
@@ -54,6 +58,10 @@ def serve_command(
         return
     if db is None:
         raise InputError("give the index with --db (or --demo for a demonstration)")
+    if public_rpc_url is not None and not public_rpc_url.startswith(("http://", "https://")):
+        raise InputError(f"--public-rpc-url must be an http:// or https:// URL, got {public_rpc_url!r}")
+    if "://" not in db and not Path(db).is_file():
+        raise InputError(f"--db {db} does not exist: run the indexer (gridledger index) first")
     for name, folder in (("--orders", orders), ("--state", state)):
         if folder is not None and not folder.is_dir():
             raise InputError(f"{name} {folder} is not a folder")
@@ -64,43 +72,15 @@ def serve_command(
         raise InputError(f"cannot read the index database {db}: {unreachable}") from unreachable
     if not current:
         raise InputError(f"{db} is not an index at the newest migration: run the indexer on it first")
-    app = create_app(engine, ApiSettings(orders_dir=orders, state_dir=state))
+    app = create_app(engine, ApiSettings(orders_dir=orders, state_dir=state, public_rpc_url=public_rpc_url))
     serve_until_signalled(app, host, port, "info")
-
-
-def serve_until_signalled(app: Any, host: str, port: int, log_level: str) -> None:
-    """Serve `app` until SIGTERM or SIGINT, then return (so the caller's cleanup runs).
-
-    uvicorn.run re-raises the signal it caught once it has shut down, which ends the process
-    before a `finally` of the caller runs (the demo's anvil would outlive it); a server in a
-    thread of its own takes no signals, and this thread tells it to stop."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
-    stop = threading.Event()
-
-    def request_stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    thread = threading.Thread(target=server.run, name="api-server")
-    thread.start()
-    try:
-        while thread.is_alive() and not stop.wait(0.5):
-            pass
-    finally:
-        server.should_exit = True
-        thread.join()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if not server.started:
-        raise InputError(f"cannot serve on {host}:{port} (is the port taken?)")
 
 
 def _serve_demo(host: str, port: int, prosumers: int, seconds_per_interval: float) -> None:
     import tempfile
 
     from gridledger.api.app import ApiSettings, create_app
+    from gridledger.api.server import serve_until_signalled
     from gridledger.ops.live_demo import live_demo
 
     def say(line: str) -> None:
@@ -111,5 +91,5 @@ def _serve_demo(host: str, port: int, prosumers: int, seconds_per_interval: floa
         with live_demo(Path(folder), prosumers, seconds_per_interval, say) as running:
             say(f"chain: {running.rpc_url} (chain id 31337); contracts deployed, indexing")
             say(f"open http://{host}:{port}/ — look up a participant, e.g. {running.traders[0]}")
-            app = create_app(running.engine, ApiSettings())
+            app = create_app(running.engine, ApiSettings(public_rpc_url=running.rpc_url))
             serve_until_signalled(app, host, port, "warning")

@@ -7,8 +7,9 @@ follows the chain into a SQLite file; the API serves the index and the web app. 
 browser shows is what the chain holds, as the indexer sees it, updating as the day goes on.
 
 The community's market is run by the simulation's own operator (sim/run.py), which does not read
-the API's order inbox, so the demo serves no order intake: POST /orders answers 503, saying so.
-A participant's page, the dashboard and the carbon register are all live.
+the API's order inbox, so the demo serves no order intake: POST /orders answers 503 (no inbox).
+A participant's page, the dashboard and the carbon register are all live. /status gives anvil's
+URL, so a wallet can add the chain.
 """
 
 from __future__ import annotations

@@ -139,13 +139,17 @@ def _typed_key(key: tuple[Any, ...], columns: Sequence[ColumnElement[Any]]) -> t
     return tuple(typed)
 
 
-def after_key(columns: Sequence[ColumnElement[Any]], key: tuple[Any, ...]) -> ColumnElement[bool]:
-    """Rows sorting after `key` in ascending (columns...) order, spelled out rather than as a
-    row-value comparison so that each column compares through its own type (Uint on SQLite)."""
+def after_key(
+    columns: Sequence[ColumnElement[Any]], key: tuple[Any, ...], newest_first: bool = False
+) -> ColumnElement[bool]:
+    """Rows sorting after `key` in (columns...) order, ascending or, `newest_first`, descending;
+    spelled out rather than as a row-value comparison so that each column compares through its
+    own type (Uint on SQLite)."""
     conditions: list[ColumnElement[bool]] = []
     for position, column in enumerate(columns):
         equal_before = [columns[i] == key[i] for i in range(position)]
-        conditions.append(and_(*equal_before, column > key[position]))
+        beyond = column < key[position] if newest_first else column > key[position]
+        conditions.append(and_(*equal_before, beyond))
     return or_(*conditions)
 
 
@@ -155,13 +159,15 @@ def keyset_page(
     columns: Sequence[ColumnElement[Any]],
     page: PageRequest,
     key_of: Any = None,
+    newest_first: bool = False,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Run `query` ordered by `columns` from after the page's cursor; the rows (as mappings)
-    and the next cursor, None on the last page. `key_of(row)` gives a row's sort key when the
-    columns are not selected under their own names."""
+    """Run `query` ordered by `columns` (descending if `newest_first`) from after the page's
+    cursor; the rows (as mappings) and the next cursor, None on the last page. `key_of(row)`
+    gives a row's sort key when the columns are not selected under their own names."""
     if page.after is not None:
-        query = query.where(after_key(columns, _typed_key(page.after, columns)))
-    rows = [dict(r) for r in connection.execute(query.order_by(*columns).limit(page.limit + 1)).mappings()]
+        query = query.where(after_key(columns, _typed_key(page.after, columns), newest_first))
+    order = [column.desc() for column in columns] if newest_first else list(columns)
+    rows = [dict(r) for r in connection.execute(query.order_by(*order).limit(page.limit + 1)).mappings()]
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]

@@ -88,7 +88,8 @@ def summary(connection: Connection, holder: str) -> dict[str, Any]:
 
 
 def participant_trades(connection: Connection, trader: str, page: PageRequest) -> Page:
+    """The trader's fills, newest first (what a participant's page shows first)."""
     query = select(market_fills).where(market_fills.c.trader == trader)
     key = [market_fills.c.block_number, market_fills.c.log_index, market_fills.c.fill_index]
-    rows, cursor = keyset_page(connection, query, key, page)
+    rows, cursor = keyset_page(connection, query, key, page, newest_first=True)
     return Page(market.trades(rows), cursor)

@@ -35,9 +35,10 @@ status_router = APIRouter(tags=["status"])
 
 
 @status_router.get("/status", response_model=Status)
-def get_status(db: Db) -> dict[str, Any]:
-    """The indexer's progress: chain id, deployment, cursor/head/confirmed block, lag, reorgs."""
-    return status.status(db)
+def get_status(db: Db, request: Request) -> dict[str, Any]:
+    """The indexer's progress: chain id, deployment, cursor/head/confirmed block, lag, reorgs;
+    and the JSON-RPC URL wallets may add for the chain, where the server was given one."""
+    return {**status.status(db), "rpc_url": request.app.state.settings.public_rpc_url}
 
 
 participants_router = APIRouter(prefix="/participants", tags=["participants"])

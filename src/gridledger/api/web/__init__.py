@@ -25,6 +25,12 @@ from starlette.types import Scope
 
 WEB_DIR = Path(__file__).resolve().parent
 ABI_PATH = "/web/abi.json"
+# Only this origin's scripts and API; the wallet talks to its node itself (an extension), so the
+# page needs no other origin. Inline styles stay allowed: the charts size their canvas inline.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
 
 # What the app calls on each contract; errors are always included, to decode reverts.
 ABI_FUNCTIONS: dict[str, tuple[str, ...]] = {
@@ -68,6 +74,7 @@ class _WebFiles(StaticFiles):
         response = await super().get_response(path, scope)
         response.headers.setdefault("Cache-Control", "no-cache")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
 
 
