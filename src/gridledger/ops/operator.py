@@ -31,11 +31,12 @@ from gridledger.chain.deploy import System
 from gridledger.chain.live import LiveChain
 from gridledger.chain.sender import ReceiptTimeout, TransportError
 from gridledger.errors import ContractRevertError, InputError, MarketError, OrderRejected
-from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json
+from gridledger.market.book import INTERVAL_SECONDS, IntervalBook
 from gridledger.market.orders import Side, SignedOrder, market_domain_separator
 from gridledger.market.settlement import MarketOperator
 from gridledger.ops.files import read_json_object, write_json_atomically
 from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval
+from gridledger.ops.inbox import read_inbox
 
 DEFAULT_GATE_DELAY_S = 60
 MAX_OUTAGE_WAIT_S = 60.0
@@ -238,26 +239,13 @@ class MarketService:
         return book
 
     def _inbox(self, interval: int) -> list[tuple[int, SignedOrder, str]]:
-        folder = self._config.orders / str(interval)
-        if not folder.is_dir():
-            return []
-        arrivals = sorted((path.stat().st_mtime_ns, path.name, path) for path in folder.glob("*.json"))
-        orders: list[tuple[int, SignedOrder, str]] = []
-        for mtime_ns, name, path in arrivals:
-            try:
-                signed = signed_order_from_json(json.loads(path.read_text(encoding="utf-8")))
-            except (
-                OSError,
-                UnicodeDecodeError,
-                json.JSONDecodeError,
-                KeyError,
-                ValueError,
-                TypeError,
-            ) as bad:
-                self._log("order_unreadable", interval=interval, file=name, reason=str(bad))
-                continue
-            orders.append((mtime_ns // 1_000_000, signed, name))
-        return orders
+        def unreadable(name: str, reason: str) -> None:
+            self._log("order_unreadable", interval=interval, file=name, reason=reason)
+
+        return [
+            (received_ms, signed, path.name)
+            for received_ms, signed, path in read_inbox(self._config.orders / str(interval), unreadable)
+        ]
 
     def _publish(self, book: IntervalBook) -> None:
         path = self._book_path(book.interval_start)

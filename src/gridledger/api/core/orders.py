@@ -8,7 +8,6 @@ accepts is one the book admits (unless a later order or the clock changes that).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from gridledger.errors import ApiError, OrderRejected
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json, signed_order_json
 from gridledger.market.orders import SignedOrder, market_domain_separator
 from gridledger.ops.files import write_json_atomically
+from gridledger.ops.inbox import read_inbox
 
 CANCEL_TYPEHASH = keccak(text="CancelOrder(bytes32 orderHash)")
 
@@ -59,22 +59,6 @@ def gate_closed(connection: Connection, inbox: Inbox, interval_start: int) -> bo
     return on_chain is not None or inbox.clock() >= interval_start + INTERVAL_SECONDS + inbox.gate_delay_s
 
 
-def _inbox_orders(folder: Path) -> list[tuple[int, SignedOrder, Path]]:
-    """The folder's readable orders in receipt order, as the operator reads them."""
-    if not folder.is_dir():
-        return []
-    arrivals = sorted((p.stat().st_mtime_ns, p.name, p) for p in folder.glob("*.json"))
-    out: list[tuple[int, SignedOrder, Path]] = []
-    for mtime_ns, _, path in arrivals:
-        try:
-            out.append(
-                (mtime_ns // 1_000_000, signed_order_from_json(json.loads(path.read_text("utf-8"))), path)
-            )
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
-            continue  # the operator skips it too
-    return out
-
-
 def submit(connection: Connection, inbox: Inbox, document: dict[str, Any]) -> str:
     """Check a signed order as the book will and write it into the inbox; its hash (0x hex)."""
     try:
@@ -96,7 +80,7 @@ def submit(connection: Connection, inbox: Inbox, document: dict[str, Any]) -> st
     folder = inbox.folder / str(interval_start)
     now = inbox.clock()
     book = IntervalBook(ENERGY_PAIR_ID, interval_start, domain)
-    for received_ms, existing, _ in _inbox_orders(folder):
+    for received_ms, existing, _ in read_inbox(folder):
         try:
             book.add(existing, received_ms, int(now))
         except OrderRejected:
@@ -138,14 +122,6 @@ def cancel(connection: Connection, inbox: Inbox, order_hash: str, signature: str
     if found is None:
         raise ApiError(404, "unknown-order", "Unknown order", f"no order {order_hash} in the inbox")
     signed, path = found
-    if gate_closed(connection, inbox, signed.order.interval_start):
-        raise ApiError(
-            409,
-            "gate-closed",
-            "Gate closed",
-            "the book of this interval is frozen; cancel on-chain with invalidateNonces "
-            f"(nonce {signed.order.nonce})",
-        )
     vs = (int.from_bytes(raw[32:64], "big") | ((raw[64] - 27) << 255)).to_bytes(32, "big")
     try:
         signer = recover_compact(cancel_digest(market_domain(connection), digest), raw[:32], vs)
@@ -158,18 +134,27 @@ def cancel(connection: Connection, inbox: Inbox, order_hash: str, signature: str
             "Not the order's trader",
             "the cancellation is not signed by the order's trader",
         )
+    # Only the trader learns the gate's state and the nonce (a sealed order's field).
+    if gate_closed(connection, inbox, signed.order.interval_start):
+        raise ApiError(
+            409,
+            "gate-closed",
+            "Gate closed",
+            "the book of this interval is frozen; cancel on-chain with invalidateNonces "
+            f"(nonce {signed.order.nonce})",
+        )
     path.unlink(missing_ok=True)
 
 
 def _find(folder: Path, digest: bytes) -> tuple[SignedOrder, Path] | None:
     """The inbox file holding the order: by the name the API gives it, else by content."""
     for path in folder.glob(f"*/{digest.hex()}.json"):
-        found = _inbox_orders(path.parent)
+        found = read_inbox(path.parent)
         for _, signed, candidate in found:
             if candidate == path and signed.order_hash == digest:
                 return signed, path
     for interval_folder in folder.glob("*"):
-        for _, signed, path in _inbox_orders(interval_folder):
+        for _, signed, path in read_inbox(interval_folder):
             if signed.order_hash == digest:
                 return signed, path
     return None
