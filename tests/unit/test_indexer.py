@@ -3,7 +3,7 @@ ancestor, idempotent writes, confirmations by depth; on SQLite and on PostgreSQL
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from gridledger.cli.demo import START_TIME, build_demo
 from gridledger.errors import IndexerError
 from gridledger.indexer.db import database_url, is_current
 from gridledger.indexer.decode import solve_fee
+from gridledger.indexer.indexer import ReorgDuringStep
 from gridledger.indexer.schema import EVENT_TABLES, events, metadata, snake_case
-from gridledger.indexer.source import EmbeddedSource, NodeRefused, RpcSource
+from gridledger.indexer.source import BlockHeader, ChainLog, EmbeddedSource, NodeRefused, RpcSource
 from gridledger.market.settlement import ceil_payment_units as fee_units
 from indexed_world import MINT_UNITS, dump, fresh_index, indexer_for, payment_mints
 
@@ -274,3 +275,81 @@ def test_rpcLogs_aRangeTheNodeRefuses_isSplit() -> None:
 def test_rpcLogs_aNodeThatRefusesEvenOneBlock_raises() -> None:
     with pytest.raises(NodeRefused):
         _node_answering(0, []).logs(0, 3, [DEPLOYER])
+
+
+class _ForkingAfterLogs:
+    """A node that switches to another fork right after it answers eth_getLogs, once."""
+
+    def __init__(self, chain: EmbeddedChain, switch: Callable[[], None]) -> None:
+        self._inner = EmbeddedSource(chain)
+        self.chain_id = chain.chain_id
+        self._switch: Callable[[], None] | None = switch
+
+    def head(self) -> int:
+        return self._inner.head()
+
+    def headers(self, numbers: Iterable[int]) -> dict[int, BlockHeader]:
+        return self._inner.headers(numbers)
+
+    def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[ChainLog]:
+        found = self._inner.logs(first, last, addresses)
+        if self._switch is not None:
+            switch, self._switch = self._switch, None
+            switch()
+        return found
+
+
+def test_step_aReorgBetweenLogsAndHeaders_isNotWrittenAndIsTakenAgain(
+    world: tuple[EmbeddedChain, System], tmp_path: Path
+) -> None:
+    chain, system = world
+    engine = fresh_index(str(tmp_path / "index.sqlite"))
+    indexer_for(engine, EmbeddedSource(chain), system, confirmation_depth=0).catch_up()
+    chain.set_time(chain.timestamp + 12)
+    fork = chain.snapshot()
+    for _ in range(3):  # the fork the logs are read from: empty blocks
+        chain.set_time(chain.timestamp + 12)
+
+    def switch() -> None:  # the fork the node is on when the headers are read: three mints
+        chain.revert(fork)
+        _new_blocks(chain, system, HOLDERS[:3])
+
+    racing = indexer_for(engine, _ForkingAfterLogs(chain, switch), system, confirmation_depth=0)
+    with pytest.raises(ReorgDuringStep):
+        racing.step()
+    racing.catch_up()
+    fresh = fresh_index(str(tmp_path / "fresh.sqlite"))
+    indexer_for(fresh, EmbeddedSource(chain), system, confirmation_depth=0).catch_up()
+    assert dump(engine) == dump(fresh)
+
+
+class _Behind:
+    """A node whose head is `lag` blocks behind the chain (restarted, or another of a pool)."""
+
+    def __init__(self, chain: EmbeddedChain, lag: int) -> None:
+        self._inner = EmbeddedSource(chain)
+        self.chain_id = chain.chain_id
+        self._lag = lag
+
+    def head(self) -> int:
+        return self._inner.head() - self._lag
+
+    def headers(self, numbers: Iterable[int]) -> dict[int, BlockHeader]:
+        return {n: h for n, h in self._inner.headers(numbers).items() if n <= self.head()}
+
+    def logs(self, first: int, last: int, addresses: Sequence[str]) -> list[ChainLog]:
+        return self._inner.logs(first, min(last, self.head()), addresses)
+
+
+def test_step_aNodeBehindTheIndex_isWaitedForNotRolledBack(
+    world: tuple[EmbeddedChain, System], tmp_path: Path
+) -> None:
+    chain, system = world
+    _new_blocks(chain, system, HOLDERS)
+    engine = fresh_index(str(tmp_path / "index.sqlite"))
+    indexer_for(engine, EmbeddedSource(chain), system, confirmation_depth=1).catch_up()
+    before = dump(engine)
+    behind = indexer_for(engine, _Behind(chain, 3), system, confirmation_depth=1)
+    result = behind.step()
+    assert result.rolled_back_to is None and behind.state().reorgs == 0
+    assert dump(engine) == before

@@ -162,10 +162,13 @@ class Indexer:
         head = self._source.head()
         cursor = state.cursor_block
         if cursor >= state.start_block:
-            stored = self._stored_hash(cursor)
-            canonical = self._source.headers([cursor]).get(cursor)
-            if stored is not None and (canonical is None or canonical.hash != stored):
-                return self._roll_back(state, head)
+            # Compare at the newest stored height the node has: a node behind the index (a
+            # restarted or load-balanced one) is waited for, not taken for a reorg.
+            checked = self._newest_stored_at_or_below(min(cursor, head))
+            if checked is not None:
+                canonical = self._source.headers([checked[0]]).get(checked[0])
+                if canonical is not None and canonical.hash != checked[1]:
+                    return self._roll_back(state, head)
         if cursor >= head:
             self._confirm(head, state.confirmation_depth)
             return StepResult(cursor + 1, cursor, 0, head)
@@ -194,12 +197,17 @@ class Indexer:
     def _write_range(self, state: IndexerState, first: int, last: int, *, replace: bool) -> int:
         """Fetch, check and write blocks first..last in one transaction; the cursor moves to
         `last` unless it is already past it. Returns the number of logs."""
+        # The range's last block before and after the logs: a reorg in between changes its hash
+        # (a fork that differs anywhere below differs there too), and the step is taken again.
+        before = self._source.headers([last]).get(last)
         logs = self._source.logs(first, last, self._decoder.addresses)
         wanted = {log.block_number for log in logs} | {last}
         builds_on = first - 1
         if builds_on >= state.start_block:
             wanted.add(builds_on)
         headers = self._source.headers(wanted)
+        if before is None or last not in headers or headers[last].hash != before.hash:
+            raise ReorgDuringStep(f"block {last} changed while blocks {first}..{last} were read")
         self._check_consistent(logs, headers, state, first, last)
         rows = self._decoder.rows(logs, {number: header.timestamp for number, header in headers.items()})
         log_counts: dict[int, int] = {}
@@ -253,6 +261,16 @@ class Indexer:
             builds_on = headers.get(first - 1)
             if stored is not None and (builds_on is None or builds_on.hash != stored):
                 raise ReorgDuringStep(f"block {first - 1} changed while blocks {first}..{last} were read")
+
+    def _newest_stored_at_or_below(self, number: int) -> tuple[int, str] | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(indexed_blocks.c.number, indexed_blocks.c.hash)
+                .where(indexed_blocks.c.number <= number)
+                .order_by(indexed_blocks.c.number.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def _stored_hash(self, number: int) -> str | None:
         with self._engine.connect() as connection:
