@@ -14,6 +14,7 @@ from gridledger.api.app import ApiSettings, create_app
 from gridledger.api.core.orders import Inbox, cancel_digest
 from gridledger.chain.deploy import ENERGY_PAIR_ID, System
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.chain.hashing import keccak
 from gridledger.cli.demo import START_TIME, Participant
 from gridledger.indexer.db import migrate, open_database
 from gridledger.indexer.indexer import Indexer
@@ -47,8 +48,10 @@ def market(demo_world: tuple[EmbeddedChain, System, list[Participant], int], tmp
     return Market(engine, market_domain_separator(chain.chain_id, system.market), tmp_path / "orders")
 
 
-seller = TraderKey(bytes.fromhex("11" * 32))
-buyer = TraderKey(bytes.fromhex("22" * 32))
+# Verified participants of the demo world (build_demo), and a key the regulator never verified.
+seller = TraderKey(keccak(text="anna"))
+buyer = TraderKey(keccak(text="carla"))
+outsider = TraderKey(bytes.fromhex("33" * 32))
 
 
 def _order(key: TraderKey, nonce: int = 1, **changes: int) -> Order:
@@ -60,7 +63,7 @@ def _order(key: TraderKey, nonce: int = 1, **changes: int) -> Order:
         "energy_wh": 500,
         "limit_price_per_kwh": 90_000,
         "grid_node_id": 1,
-        "expiry": INTERVAL + INTERVAL_SECONDS,
+        "expiry": INTERVAL + 2 * INTERVAL_SECONDS,
         "nonce": nonce,
         **changes,
     }
@@ -116,12 +119,36 @@ def test_post_orders_wrong_domain_is_422(market: Market) -> None:
     assert response.json()["reason"] == "hash_mismatch"
 
 
-def test_post_orders_expired_order_is_422(market: Market) -> None:
+def test_post_orders_expiringBeforeTheGate_is422(market: Market) -> None:
+    for expiry in (INTERVAL, INTERVAL + INTERVAL_SECONDS + 59):  # the gate delay is 60 s
+        response = market.client(BEFORE_GATE).post(
+            f"{API}/orders", json=_signed(seller, market.domain, expiry=expiry)
+        )
+        assert response.status_code == 422
+        assert response.json()["reason"] == "expires_before_gate"
+
+
+def test_post_orders_byATraderTheRegulatorNeverVerified_is422(market: Market) -> None:
+    response = market.client(BEFORE_GATE).post(f"{API}/orders", json=_signed(outsider, market.domain))
+    assert response.status_code == 422
+    assert response.json()["reason"] == "trader_not_verified"
+    assert not (market.orders / str(INTERVAL)).exists()
+
+
+def test_post_orders_farAhead_is422AndMakesNoFolder(market: Market) -> None:
+    far = INTERVAL + 30 * 86_400
     response = market.client(BEFORE_GATE).post(
-        f"{API}/orders", json=_signed(seller, market.domain, expiry=INTERVAL)
+        f"{API}/orders", json=_signed(seller, market.domain, interval_start=far, expiry=far + 3_600)
     )
     assert response.status_code == 422
-    assert response.json()["reason"] == "expired"
+    assert response.json()["reason"] == "too_far_ahead"
+    assert not (market.orders / str(far)).exists()
+
+
+def test_post_orders_lowerCaseTrader_isTaken(market: Market) -> None:
+    document = _signed(seller, market.domain)
+    document["order"]["trader"] = str(document["order"]["trader"]).lower()  # type: ignore[index]
+    assert market.client(BEFORE_GATE).post(f"{API}/orders", json=document).status_code == 201
 
 
 def test_post_orders_expired_interval_is_409(market: Market) -> None:

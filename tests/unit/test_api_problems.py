@@ -95,3 +95,10 @@ def test_post_orders_not_json_is_422_problem(client: TestClient) -> None:
 
 def test_wrong_method_is_405_problem(client: TestClient) -> None:
     _problem(client.put(f"{API}/status"), 405)
+
+
+def test_forged_cursor_beyond_the_columns_is_400_problem(client: TestClient) -> None:
+    from gridledger.api.core.common import encode_cursor
+
+    for key in ([str(2**63), "0"], [str(-(2**70)), "0"], [["nested"], "0"]):
+        _problem(client.get(f"{API}/events", params={"cursor": encode_cursor(key)}), 400)

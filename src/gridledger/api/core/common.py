@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, String, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, String, Table, and_, or_, select
 
 from gridledger.errors import ApiError
 from gridledger.indexer.indexer import IndexerState, read_state
-from gridledger.indexer.schema import EVENT_TABLES, indexed_blocks
+from gridledger.indexer.schema import EVENT_TABLES, Uint, indexed_blocks
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -125,17 +125,23 @@ def _typed_key(key: tuple[Any, ...], columns: Sequence[ColumnElement[Any]]) -> t
     """The cursor's strings back as the columns' values: text for String columns, else ints."""
     if len(key) != len(columns):
         raise ApiError(400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing")
+    foreign = ApiError(400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing")
     typed: list[Any] = []
     for value, column in zip(key, columns, strict=True):
         if isinstance(column.type, String):
+            if not isinstance(value, str):
+                raise foreign
             typed.append(value)
             continue
         try:
-            typed.append(int(value))
-        except ValueError as bad:
-            raise ApiError(
-                400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing"
-            ) from bad
+            number = int(value)
+        except (TypeError, ValueError) as bad:
+            raise foreign from bad
+        # Within what the column holds: a forged cursor must not reach the database driver.
+        low, high = (0, 2**256) if isinstance(column.type, Uint) else (-(2**63), 2**63)
+        if not low <= number < high:
+            raise foreign
+        typed.append(number)
     return tuple(typed)
 
 
@@ -206,7 +212,10 @@ def time_range(start: int | None, end: int | None, latest: int, cap_s: int = MAX
 
 def latest_block_time(connection: Connection) -> int:
     """The newest block time the index holds (0 for an empty index): where default ranges end."""
-    value = connection.execute(select(func.max(indexed_blocks.c.timestamp))).scalar()
+    # The newest block by number (the primary key), not max(timestamp), which scans.
+    value = connection.execute(
+        select(indexed_blocks.c.timestamp).order_by(indexed_blocks.c.number.desc()).limit(1)
+    ).scalar()
     return int(value) if value is not None else 0
 
 

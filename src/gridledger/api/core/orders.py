@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from gridledger.api.core.common import event_table, index_state
 from gridledger.chain.deploy import ENERGY_PAIR_ID
 from gridledger.chain.eip712 import recover_compact, typed_digest
-from gridledger.chain.hashing import keccak
+from gridledger.chain.hashing import checksum_address, keccak
 from gridledger.errors import ApiError, OrderRejected
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json, signed_order_json
 from gridledger.market.orders import SignedOrder, market_domain_separator
@@ -29,11 +29,16 @@ from gridledger.ops.inbox import read_inbox
 CANCEL_TYPEHASH = keccak(text="CancelOrder(bytes32 orderHash)")
 
 
+DEFAULT_HORIZON_S = 7 * 86_400
+
+
 @dataclass(frozen=True)
 class Inbox:
     folder: Path
     gate_delay_s: int
     clock: Callable[[], float] = time.time
+    # How far ahead an order may be for: bounds the folders anyone can make.
+    horizon_s: int = DEFAULT_HORIZON_S
 
 
 def cancel_digest(domain: bytes, order_hash: bytes) -> bytes:
@@ -59,22 +64,52 @@ def gate_closed(connection: Connection, inbox: Inbox, interval_start: int) -> bo
     return on_chain is not None or inbox.clock() >= interval_start + INTERVAL_SECONDS + inbox.gate_delay_s
 
 
+def _rejected(reason: str, detail: str) -> ApiError:
+    return ApiError(422, "order-rejected", "Order rejected", detail, reason=reason)
+
+
+def _checksummed_trader(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with its trader in EIP-55 case, as the book compares signers."""
+    order = document["order"]
+    trader = str(order["trader"])
+    if not (len(trader) == 42 and trader.startswith("0x")):
+        raise ValueError(f"trader {trader!r} is not an address")
+    return {**document, "order": {**order, "trader": checksum_address(bytes.fromhex(trader[2:]))}}
+
+
+def participant_verified(connection: Connection, trader: str) -> bool:
+    """Whether the regulator's newest ParticipantSet for `trader` says verified (the market
+    settles only verified participants)."""
+    table = event_table("token", "ParticipantSet")
+    verified = connection.execute(
+        select(table.c.verified)
+        .where(table.c.participant == trader)
+        .order_by(table.c.block_number.desc(), table.c.log_index.desc())
+        .limit(1)
+    ).scalar()
+    return bool(verified)
+
+
 def submit(connection: Connection, inbox: Inbox, document: dict[str, Any]) -> str:
     """Check a signed order as the book will and write it into the inbox; its hash (0x hex)."""
     try:
-        signed = signed_order_from_json(document)
-    except (KeyError, ValueError, TypeError) as bad:
+        signed = signed_order_from_json(_checksummed_trader(document))
+    except (KeyError, ValueError, TypeError, AttributeError) as bad:
         raise ApiError(422, "invalid-order", "Invalid order", f"not a signed order: {bad}") from bad
     domain = market_domain(connection)
     interval_start = signed.order.interval_start
-    if interval_start % INTERVAL_SECONDS != 0:
-        raise ApiError(
-            422,
-            "order-rejected",
-            "Order rejected",
-            "the interval start is not on a 15-minute boundary",
-            reason="misaligned_interval",
+    now_s = inbox.clock()
+    if interval_start > now_s + inbox.horizon_s:
+        raise _rejected(
+            "too_far_ahead",
+            f"orders are taken up to {inbox.horizon_s // 86_400} days ahead, not for {interval_start}",
         )
+    if signed.order.expiry < interval_start + INTERVAL_SECONDS + inbox.gate_delay_s:
+        raise _rejected("expires_before_gate", "the order expires before its interval's gate closes")
+    if not participant_verified(connection, signed.order.trader.lower()):
+        raise _rejected("trader_not_verified", f"{signed.order.trader} is not a verified participant")
+    if interval_start % INTERVAL_SECONDS != 0:
+        raise _rejected("misaligned_interval", "the interval start is not on a 15-minute boundary")
     if gate_closed(connection, inbox, interval_start):
         raise ApiError(409, "gate-closed", "Gate closed", f"the gate of interval {interval_start} has closed")
     folder = inbox.folder / str(interval_start)
@@ -110,12 +145,14 @@ def cancel(connection: Connection, inbox: Inbox, order_hash: str, signature: str
         raise ApiError(
             422, "invalid-signature", "Invalid signature", "signature is not hex", field="signature"
         ) from bad
+    if len(raw) == 65 and raw[64] in (0, 1):  # wallets that give v as the recovery id
+        raw = raw[:64] + bytes([raw[64] + 27])
     if len(raw) != 65 or raw[64] not in (27, 28):
         raise ApiError(
             422,
             "invalid-signature",
             "Invalid signature",
-            "signature must be 65 bytes r, s, v (27/28)",
+            "signature must be 65 bytes r, s, v (27/28 or 0/1)",
             field="signature",
         )
     found = _find(inbox.folder, digest)
@@ -147,14 +184,10 @@ def cancel(connection: Connection, inbox: Inbox, order_hash: str, signature: str
 
 
 def _find(folder: Path, digest: bytes) -> tuple[SignedOrder, Path] | None:
-    """The inbox file holding the order: by the name the API gives it, else by content."""
+    """The inbox file holding the order, by the name the API gives it (its hash): a lookup, not
+    a scan, so an unauthenticated cancel cannot make the server read the whole inbox."""
     for path in folder.glob(f"*/{digest.hex()}.json"):
-        found = read_inbox(path.parent)
-        for _, signed, candidate in found:
+        for _, signed, candidate in read_inbox(path.parent):
             if candidate == path and signed.order_hash == digest:
-                return signed, path
-    for interval_folder in folder.glob("*"):
-        for _, signed, path in read_inbox(interval_folder):
-            if signed.order_hash == digest:
                 return signed, path
     return None
