@@ -100,3 +100,8 @@ def test_serve_anIndexThatDoesNotExist_refusedAndNotCreated(tmp_path: Path) -> N
     result = CliRunner().invoke(app, ["serve", "--db", str(missing)])
     assert result.exit_code == 2 and "does not exist" in result.output
     assert not missing.exists()
+
+
+def test_serve_unreachableDatabase_refusedWithoutItsPassword() -> None:
+    result = CliRunner().invoke(app, ["serve", "--db", "postgresql://operator:s3cret@127.0.0.1:9/index"])
+    assert result.exit_code == 2 and "s3cret" not in result.output and "***" in result.output

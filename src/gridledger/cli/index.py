@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from gridledger.cli.live import HealthPortOption, RpcUrlOption, run_service
 from gridledger.errors import IndexerError, InputError
@@ -80,8 +81,8 @@ def index_command(
         while not stop.is_set():
             try:
                 behind = _catch_up(indexer, log, state)
-            except IndexerError as unreachable:  # the node or the database is away: wait for it
-                log("waiting", reason=str(unreachable))
+            except (IndexerError, DBAPIError) as unreachable:  # the node or the database is away
+                log("waiting", reason=str(getattr(unreachable, "orig", None) or unreachable))
                 stop.wait(RETRY_AFTER_S)
                 continue
             if not behind:

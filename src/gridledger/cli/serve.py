@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from gridledger.errors import InputError
+from gridledger.ops.operator import DEFAULT_GATE_DELAY_S
 
 
 def serve_command(
@@ -24,6 +25,12 @@ def serve_command(
     state: Annotated[
         Path | None, typer.Option("--state", help="The operator's state folder (published books).")
     ] = None,
+    gate_delay_s: Annotated[
+        int,
+        typer.Option(
+            "--gate-delay", min=0, max=3_600, help="The operator's gate delay (operate --gate-delay), s."
+        ),
+    ] = DEFAULT_GATE_DELAY_S,
     public_rpc_url: Annotated[
         str | None,
         typer.Option(
@@ -49,7 +56,7 @@ def serve_command(
 
     from gridledger.api.app import ApiSettings, create_app
     from gridledger.api.server import serve_until_signalled
-    from gridledger.indexer.db import is_current, open_database
+    from gridledger.indexer.db import is_current, open_database, shown
 
     if demo:
         if db is not None or orders is not None:
@@ -69,10 +76,17 @@ def serve_command(
     try:
         current = is_current(engine)
     except SQLAlchemyError as unreachable:
-        raise InputError(f"cannot read the index database {db}: {unreachable}") from unreachable
+        raise InputError(
+            f"cannot read the index database {shown(db)}: {getattr(unreachable, 'orig', None) or unreachable}"
+        ) from unreachable
     if not current:
-        raise InputError(f"{db} is not an index at the newest migration: run the indexer on it first")
-    app = create_app(engine, ApiSettings(orders_dir=orders, state_dir=state, public_rpc_url=public_rpc_url))
+        raise InputError(f"{shown(db)} is not an index at the newest migration: run the indexer on it first")
+    app = create_app(
+        engine,
+        ApiSettings(
+            orders_dir=orders, state_dir=state, gate_delay_s=gate_delay_s, public_rpc_url=public_rpc_url
+        ),
+    )
     serve_until_signalled(app, host, port, "info")
 
 

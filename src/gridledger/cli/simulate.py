@@ -15,7 +15,7 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
 from gridledger.errors import ScenarioError
 from gridledger.grid.network import GridNetwork
-from gridledger.indexer.db import database_url
+from gridledger.indexer.db import migrate, open_database
 from gridledger.iot.broker import mosquitto_binary
 from gridledger.sim.indexed import index_run
 from gridledger.sim.metered import GasMeteredChain
@@ -124,7 +124,7 @@ def simulate_command(
         mosquitto_binary()  # a missing broker is told now, not after the grid is loaded
     check_output_dir(out)
     if index is not None:
-        database_url(index)  # a bad URL is told now, not after the run
+        migrate(open_database(index))  # a bad or unreachable database is told now, not after the run
     first_second = int(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC).timestamp())
     chain: GasMeteredChain
     if rpc_url is None:

@@ -12,7 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from gridledger.errors import IndexerError
 
@@ -37,6 +37,16 @@ def database_url(text: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def shown(text: str) -> str:
+    """A database as messages may name it: a URL without its password."""
+    if "://" not in text:
+        return text
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "the given database URL"
+
+
 def open_database(text: str) -> Engine:
     """An engine on the index database (not migrated: see `migrate`)."""
     url = database_url(text)
@@ -48,7 +58,7 @@ def open_database(text: str) -> Engine:
         else:
             engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True)
     except (ArgumentError, NoSuchModuleError) as bad:
-        raise IndexerError(f"cannot open the index database {text}: {bad}") from bad
+        raise IndexerError(f"cannot open the index database {shown(text)}: {bad}") from bad
     return engine
 
 
@@ -75,7 +85,7 @@ def migrate(engine: Engine) -> None:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-    except OperationalError as unreachable:
+    except DBAPIError as unreachable:
         raise IndexerError(f"cannot reach the index database: {unreachable.orig}") from unreachable
 
 

@@ -178,7 +178,7 @@ events = Table(
     Column("block_time", BigInteger, nullable=False),
     Column("address", String(42), nullable=False),
     Column("contract", String(32), nullable=False),
-    Column("event", String(64), nullable=True),  # None: a log no ABI of the contract decodes
+    Column("event", String(64), nullable=True, index=True),  # None: a log no ABI decodes
     Column("table_name", String(64), nullable=True),
     Column("raw", Text, nullable=True),  # topics and data in hex, for an undecoded log
     Column("confirmed", Boolean, nullable=False, default=False),
@@ -192,7 +192,7 @@ market_fills = Table(
     Column("block_number", BigInteger, primary_key=True, autoincrement=False),
     Column("log_index", Integer, primary_key=True, autoincrement=False),
     Column("fill_index", Integer, primary_key=True, autoincrement=False),
-    Column("block_time", BigInteger, nullable=False),
+    Column("block_time", BigInteger, nullable=False, index=True),
     Column("interval_start", Uint, nullable=False, index=True),
     Column("order_hash", String(66), nullable=False),
     Column("trader", String(42), nullable=False, index=True),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-06 23:21:11.659323
+Create Date: 2026-12-06 23:38:18.053170
 """
 
 from collections.abc import Sequence
@@ -549,6 +549,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_events_confirmed_block_number"), ["confirmed", "block_number"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_events_event"), ["event"], unique=False)
 
     op.create_table(
         "grid_authority_updated",
@@ -1183,6 +1184,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("block_number", "log_index", "fill_index", name=op.f("pk_market_fills")),
     )
     with op.batch_alter_table("market_fills", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_market_fills_block_time"), ["block_time"], unique=False)
         batch_op.create_index(batch_op.f("ix_market_fills_interval_start"), ["interval_start"], unique=False)
         batch_op.create_index(batch_op.f("ix_market_fills_trader"), ["trader"], unique=False)
 
@@ -2434,6 +2436,7 @@ def downgrade() -> None:
     with op.batch_alter_table("market_fills", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_market_fills_trader"))
         batch_op.drop_index(batch_op.f("ix_market_fills_interval_start"))
+        batch_op.drop_index(batch_op.f("ix_market_fills_block_time"))
 
     op.drop_table("market_fills")
     with op.batch_alter_table("market_energy_withdrawn", schema=None) as batch_op:
@@ -2600,6 +2603,7 @@ def downgrade() -> None:
 
     op.drop_table("grid_authority_updated")
     with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_events_event"))
         batch_op.drop_index(batch_op.f("ix_events_confirmed_block_number"))
 
     op.drop_table("events")
