@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gridledger.api.app import create_app
+from gridledger.api.core.common import encode_cursor, listing_tag
 from gridledger.indexer.db import migrate, open_database
+from gridledger.indexer.schema import EVENT_TABLES, events
 
 API = "/api/v1"
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
@@ -57,9 +59,9 @@ def test_bad_cursor_is_400_problem(client: TestClient) -> None:
 
 
 def test_cursor_of_another_listing_is_400_problem(client: TestClient) -> None:
-    from gridledger.api.core.common import encode_cursor
-
-    _problem(client.get(f"{API}/events", params={"cursor": encode_cursor(["x"])}), 400)
+    lots = EVENT_TABLES[("token", "EnergyMinted")].table
+    same_shape = encode_cursor(["5", "0"], listing_tag([lots.c.block_number, lots.c.log_index]))
+    _problem(client.get(f"{API}/events", params={"cursor": same_shape}), 400)
 
 
 def test_readings_range_reversed_is_400_problem(client: TestClient) -> None:
@@ -98,7 +100,6 @@ def test_wrong_method_is_405_problem(client: TestClient) -> None:
 
 
 def test_forged_cursor_beyond_the_columns_is_400_problem(client: TestClient) -> None:
-    from gridledger.api.core.common import encode_cursor
-
+    listing = listing_tag([events.c.block_number, events.c.log_index])
     for key in ([str(2**63), "0"], [str(-(2**70)), "0"], [["nested"], "0"]):
-        _problem(client.get(f"{API}/events", params={"cursor": encode_cursor(key)}), 400)
+        _problem(client.get(f"{API}/events", params={"cursor": encode_cursor(key, listing)}), 400)

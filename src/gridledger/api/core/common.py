@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -102,9 +103,21 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(key: Sequence[Any]) -> str:
-    """An opaque cursor for a sort key (ints become strings, so no JSON number loses digits)."""
-    raw = json.dumps([str(v) if isinstance(v, int) else v for v in key], separators=(",", ":"))
+def listing_tag(columns: Sequence[ColumnElement[Any]], newest_first: bool = False) -> str:
+    """Names the listing a cursor belongs to (its sort columns and direction), so a cursor of
+    one listing is refused by another of the same shape."""
+    names = ",".join(
+        f"{table.name if isinstance(table := getattr(column, 'table', None), Table) else '-'}."
+        f"{getattr(column, 'name', '?')}"
+        for column in columns
+    )
+    return hashlib.sha256(f"{names}|{newest_first}".encode()).hexdigest()[:12]
+
+
+def encode_cursor(key: Sequence[Any], listing: str) -> str:
+    """An opaque cursor for a sort key of `listing` (ints become strings, so no JSON number
+    loses digits)."""
+    raw = json.dumps([listing, *(str(v) if isinstance(v, int) else v for v in key)], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -121,11 +134,18 @@ def decode_cursor(cursor: str) -> tuple[Any, ...]:
     return tuple(raw)
 
 
+def cursor_key(cursor: tuple[Any, ...], listing: str) -> tuple[Any, ...]:
+    """The sort key of a cursor made for `listing`; 400 for a cursor of another listing."""
+    if not cursor or cursor[0] != listing:
+        raise ApiError(400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing")
+    return tuple(cursor[1:])
+
+
 def _typed_key(key: tuple[Any, ...], columns: Sequence[ColumnElement[Any]]) -> tuple[Any, ...]:
     """The cursor's strings back as the columns' values: text for String columns, else ints."""
-    if len(key) != len(columns):
-        raise ApiError(400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing")
     foreign = ApiError(400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing")
+    if len(key) != len(columns):
+        raise foreign
     typed: list[Any] = []
     for value, column in zip(key, columns, strict=True):
         if isinstance(column.type, String):
@@ -170,8 +190,10 @@ def keyset_page(
     """Run `query` ordered by `columns` (descending if `newest_first`) from after the page's
     cursor; the rows (as mappings) and the next cursor, None on the last page. `key_of(row)`
     gives a row's sort key when the columns are not selected under their own names."""
+    listing = listing_tag(columns, newest_first)
     if page.after is not None:
-        query = query.where(after_key(columns, _typed_key(page.after, columns), newest_first))
+        key = _typed_key(cursor_key(page.after, listing), columns)
+        query = query.where(after_key(columns, key, newest_first))
     order = [column.desc() for column in columns] if newest_first else list(columns)
     rows = [dict(r) for r in connection.execute(query.order_by(*order).limit(page.limit + 1)).mappings()]
     if len(rows) <= page.limit:
@@ -179,7 +201,7 @@ def keyset_page(
     rows = rows[: page.limit]
     last = rows[-1]
     key = key_of(last) if key_of is not None else tuple(last[c.name] for c in columns)
-    return rows, encode_cursor(key)
+    return rows, encode_cursor(key, listing)
 
 
 # ---------------------------------------------------------------- time ranges

@@ -13,6 +13,7 @@ from gridledger.api.core.common import (
     Page,
     PageRequest,
     TimeRange,
+    cursor_key,
     encode_cursor,
     enum_name,
     event_table,
@@ -22,6 +23,8 @@ from gridledger.api.core.market import trades
 from gridledger.errors import ApiError
 from gridledger.indexer.schema import as_int, market_fills
 from gridledger.market.book import INTERVAL_SECONDS
+
+INTERVALS_LISTING = "intervals"
 
 
 def _interval_starts(connection: Connection, span: TimeRange | None) -> list[int]:
@@ -109,14 +112,14 @@ def list_intervals(connection: Connection, span: TimeRange, page: PageRequest) -
     starts = _interval_starts(connection, span)
     if page.after is not None:
         try:
-            after = int(page.after[0])
+            after = int(cursor_key(page.after, INTERVALS_LISTING)[0])
         except (ValueError, IndexError) as bad:
             raise ApiError(
                 400, "invalid-cursor", "Invalid cursor", "the cursor belongs to another listing"
             ) from bad
         starts = [s for s in starts if s > after]
     chosen = starts[: page.limit]
-    cursor = encode_cursor([chosen[-1]]) if len(starts) > page.limit else None
+    cursor = encode_cursor([chosen[-1]], INTERVALS_LISTING) if len(starts) > page.limit else None
     return Page(_summaries(connection, chosen), cursor)
 
 
