@@ -18,7 +18,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from gridledger.chain.rpc import free_port
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
@@ -72,14 +73,6 @@ def postgres_bin_dir() -> Path:
         f"PostgreSQL is not installed (no {DEBIAN_ROOT}/*/bin/initdb, no initdb on the PATH): "
         "apt install postgresql, or `make system-packages`"
     )
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 free this instant (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from gridledger.chain.rpc import ANVIL, _free_port
+from gridledger.chain.rpc import ANVIL, free_port
 from gridledger.cli.main import app
 
 GRIDLEDGER = Path(sys.executable).parent / "gridledger"
@@ -43,7 +43,7 @@ def _get(url: str) -> httpx.Response | None:
 @pytest.mark.anvil
 @pytest.mark.skipif(not ANVIL.exists(), reason="anvil comes from `npm ci`")
 def test_serveDemo_tradesLiveAndStopsEverythingOnSigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api/v1"
     log = tmp_path / "demo.log"
     with log.open("w") as out:

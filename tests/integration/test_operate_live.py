@@ -33,7 +33,7 @@ from typer.testing import CliRunner
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System
 from gridledger.chain.live import LiveChain
-from gridledger.chain.rpc import _free_port, anvil_node, hardhat_node
+from gridledger.chain.rpc import anvil_node, free_port, hardhat_node
 from gridledger.chain.sender import JsonRpc
 from gridledger.cli.main import app
 from gridledger.market.book import INTERVAL_SECONDS, signed_order_json
@@ -125,7 +125,7 @@ def community(
     node_kind = str(request.param)
     keys = {key.name: key.address for key in Keystore(keystore).stored()}
     password = password_file.read_text().strip()
-    node_state, node_port = tmp_path / "anvil-state.json", _free_port()
+    node_state, node_port = tmp_path / "anvil-state.json", free_port()
     running = ExitStack()
 
     def start_node() -> str:

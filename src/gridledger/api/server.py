@@ -8,7 +8,6 @@ before a caller's cleanup (the demo's anvil, an index connection) runs.
 from __future__ import annotations
 
 import signal
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,16 +18,11 @@ from typing import Any
 
 import uvicorn
 
+from gridledger.chain.rpc import free_port
 from gridledger.errors import InputError
 
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ class RpcChain:
         return ()
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -205,7 +205,7 @@ def anvil_node(
     stops (a node restarted on the same `port` continues the same chain)."""
     if not ANVIL.exists():
         raise ChainError(f"anvil not found at {ANVIL}; run `npm ci`")
-    port = port or _free_port()
+    port = port or free_port()
     command = [
         str(ANVIL),
         "--host",
@@ -231,7 +231,7 @@ def hardhat_node(timestamp: int, chain_id: int = 31337) -> Iterator[str]:
     yield its URL; a second JSON-RPC node, independent of anvil. Stops it afterwards."""
     if not HARDHAT.exists():
         raise ChainError(f"hardhat not found at {HARDHAT}; run `npm ci`")
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="gridledger-hardhat-") as folder:
         config = Path(folder) / "hardhat.config.js"
         genesis = datetime.fromtimestamp(timestamp, tz=UTC).isoformat()

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from gridledger.errors import IndexerError
-from gridledger.indexer.decode import EventDecoder, Rows
+from gridledger.indexer.decode import EventDecoder
 from gridledger.indexer.schema import ROW_TABLES, events, indexed_blocks, indexer_state, table_named
 from gridledger.indexer.source import BlockHeader, ChainLog, ChainSource
 from gridledger.iot.failpoints import Failpoints
@@ -376,9 +376,3 @@ def _block_row(header: BlockHeader, log_count: int) -> dict[str, Any]:
         "timestamp": header.timestamp,
         "log_count": log_count,
     }
-
-
-def write_rows(connection: Connection, rows: Rows) -> None:
-    """Insert decoded rows (used by the bench to time the write path alone)."""
-    for table, table_rows in rows.items():
-        connection.execute(insert(table), table_rows)
