@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import ClockedChain
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import ANVIL, RpcChain, anvil_node
 from gridledger.cli.main import app
-from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.run import Simulation, SimulationResult
 from gridledger.sim.scenario import build_community
@@ -25,7 +25,7 @@ pytestmark = [
 SMALL_GRID = "1-LV-rural1--0-sw"
 
 
-def _holdings(chain: GasMeteredChain, result: SimulationResult) -> list[tuple[int, ...]]:
+def _holdings(chain: ClockedChain, result: SimulationResult) -> list[tuple[int, ...]]:
     token, market, dollar = (load_artifact(n) for n in ("EnergyToken", "EnergyMarket", "TestStablecoin"))
     system = result.system
     return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from gridledger.indexer.indexer import Indexer
 from gridledger.indexer.source import EmbeddedSource
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json, signed_order_json
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
+from gridledger.ops.inbox import frozen_book_path
 
 API = "/api/v1"
 INTERVAL = START_TIME - START_TIME % INTERVAL_SECONDS + 10 * INTERVAL_SECONDS
@@ -37,6 +39,11 @@ class Market:
     def client(self, now: float, orders: bool = True) -> TestClient:
         inbox = Inbox(self.orders, 60, clock=lambda: now) if orders else None
         return TestClient(create_app(self.engine, ApiSettings(), inbox=inbox))  # type: ignore[arg-type]
+
+    def client_on_chain_clock(self, state: Path | None = None) -> TestClient:
+        """As `gridledger serve` makes it: the market's clock is the indexed chain's."""
+        settings = ApiSettings(orders_dir=self.orders, state_dir=state)
+        return TestClient(create_app(self.engine, settings))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -155,6 +162,30 @@ def test_post_orders_expired_interval_is_409(market: Market) -> None:
     response = market.client(AFTER_GATE).post(f"{API}/orders", json=_signed(seller, market.domain))
     assert response.status_code == 409
     assert response.json()["type"].endswith("gate-closed")
+
+
+def test_post_orders_gate_follows_the_indexed_chains_clock_not_the_servers(market: Market) -> None:
+    client = market.client_on_chain_clock()
+    market.orders.mkdir()
+    chain_now = int(client.get(f"{API}/status").json()["cursor_block_time"])
+    assert chain_now < BEFORE_GATE < time.time()  # the server's clock is long past this gate
+    assert client.post(f"{API}/orders", json=_signed(seller, market.domain)).status_code == 201
+    passed = chain_now - chain_now % INTERVAL_SECONDS - 2 * INTERVAL_SECONDS  # its gate is behind the chain
+    late = _signed(
+        seller, market.domain, nonce=2, interval_start=passed, expiry=passed + 2 * INTERVAL_SECONDS
+    )
+    response = client.post(f"{API}/orders", json=late)
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("gate-closed")
+
+
+def test_post_orders_after_the_operator_froze_the_book_is_409(market: Market, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    frozen_book_path(state, INTERVAL).parent.mkdir(parents=True)
+    frozen_book_path(state, INTERVAL).write_text("{}")  # the operator published the interval's book
+    response = market.client_on_chain_clock(state).post(f"{API}/orders", json=_signed(seller, market.domain))
+    assert response.status_code == 409
+    assert not (market.orders / str(INTERVAL)).exists()
 
 
 def test_post_orders_duplicate_is_409(market: Market) -> None:

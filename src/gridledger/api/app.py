@@ -57,7 +57,7 @@ def create_app(engine: Engine, settings: ApiSettings | None = None, inbox: Inbox
     app.state.engine = engine
     app.state.settings = settings
     if inbox is None and settings.orders_dir is not None:
-        inbox = Inbox(settings.orders_dir, settings.gate_delay_s)
+        inbox = Inbox(settings.orders_dir, settings.gate_delay_s, state=settings.state_dir)
     app.state.inbox = inbox
     problems.install(app)
     for router in reads.ROUTERS:

@@ -128,6 +128,20 @@ class Chain(Protocol):
     def chain_id(self) -> int: ...
 
 
+class ClockedChain(Chain, Protocol):
+    """A chain that also tells its clock and what its last transaction did: EmbeddedChain,
+    RpcChain, LiveChain and the simulation's MeteredChain all are one."""
+
+    @property
+    def timestamp(self) -> int: ...
+
+    @property
+    def last_logs(self) -> list[EventLog]: ...
+
+    @property
+    def last_gas_used(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class System:
     manager: str

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gridledger.chain.deploy import ClockedChain
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
 from gridledger.errors import ScenarioError
@@ -18,7 +19,6 @@ from gridledger.grid.network import GridNetwork
 from gridledger.indexer.db import migrate, open_database
 from gridledger.iot.broker import mosquitto_binary
 from gridledger.sim.indexed import index_run
-from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.output import check_output_dir
 from gridledger.sim.reconcile import reconcile
 from gridledger.sim.report import kpis, write_report
@@ -126,7 +126,7 @@ def simulate_command(
     if index is not None:
         migrate(open_database(index))  # a bad or unreachable database is told now, not after the run
     first_second = int(datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC).timestamp())
-    chain: GasMeteredChain
+    chain: ClockedChain
     if rpc_url is None:
         chain = EmbeddedChain(first_second)
     else:

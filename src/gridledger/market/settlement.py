@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,6 +37,21 @@ class Settlement:
     @property
     def matched_orders(self) -> int:
         return len(self.fills)
+
+
+@dataclass(frozen=True)
+class IntervalOutcome:
+    """What an interval's gate closure did."""
+
+    interval_start: int
+    settled: bool  # the interval is settled (by this call or an earlier one)
+    settlement: Settlement | None  # what this call sent; None if it sent none
+    excluded_orders: int  # orders the gate left out (unfunded, off the network model)
+
+
+# Called with the interval's settlement just before it is sent: what else must be on-chain
+# before it (the simulation reserves zone capacity for what it moves between zones).
+BeforeSubmit = Callable[[int, Settlement], None]
 
 
 def gate_commitment(book: IntervalBook) -> bytes:
@@ -156,7 +172,7 @@ class MarketOperator:
         }
         return replace(settlement, buy_fee_per_kwh=fees)
 
-    def settle(self, book: IntervalBook) -> Settlement | None:
+    def settle(self, book: IntervalBook, before_submit: BeforeSubmit | None = None) -> Settlement | None:
         """Gate closure: close the gate, exclude unfunded orders, clear, settle on-chain. None if
         nothing trades (the gate is then released)."""
         self.close_gate(book)
@@ -165,6 +181,8 @@ class MarketOperator:
         if not settlement.fills:
             self.release_gate(book)
             return None
+        if before_submit is not None:
+            before_submit(book.interval_start, settlement)
         self.submit(settlement)
         return settlement
 

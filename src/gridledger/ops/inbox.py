@@ -1,6 +1,7 @@
-"""The operator's order inbox: `<orders>/<interval-start>/*.json`, one signed order a file (the
-published book's order shape), in receipt order by the files' modification times. The operator
-freezes a book from it and the API writes to it; both read it here, the same way."""
+"""The operator's order inbox: `<orders>/<interval-start>/<order-hash>.json`, one signed order a
+file (the published book's order shape), in receipt order by the files' modification times. The
+operator freezes a book from it, the API and the demo's community write to it; all of them read
+and write it here, the same way. The books the operator froze are `<state>/books/<start>.json`."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from gridledger.market.book import signed_order_from_json
+from gridledger.market.book import signed_order_from_json, signed_order_json
 from gridledger.market.orders import SignedOrder
+from gridledger.ops.files import write_json_atomically
 
 
 def read_inbox(
@@ -30,3 +32,15 @@ def read_inbox(
             continue
         orders.append((mtime_ns // 1_000_000, signed, path))
     return orders
+
+
+def deliver(orders: Path, signed: SignedOrder) -> Path:
+    """Put a signed order into the inbox (atomically: the operator never reads half of one)."""
+    path = orders / str(signed.order.interval_start) / f"{signed.order_hash.hex()}.json"
+    write_json_atomically(path, signed_order_json(signed))
+    return path
+
+
+def frozen_book_path(state: Path, interval_start: int) -> Path:
+    """Where the operator publishes the book it froze at the interval's gate."""
+    return state / "books" / f"{interval_start}.json"

@@ -27,16 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import System
-from gridledger.chain.live import LiveChain
+from gridledger.chain.deploy import ClockedChain, System
 from gridledger.chain.sender import ReceiptTimeout, TransportError
 from gridledger.errors import ContractRevertError, InputError, MarketError, OrderRejected
 from gridledger.market.book import INTERVAL_SECONDS, IntervalBook
+from gridledger.market.clearing import ClearingMechanism
 from gridledger.market.orders import Side, SignedOrder, market_domain_separator
-from gridledger.market.settlement import MarketOperator
+from gridledger.market.settlement import BeforeSubmit, IntervalOutcome, MarketOperator
 from gridledger.ops.files import read_json_object, write_json_atomically
 from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval
-from gridledger.ops.inbox import read_inbox
+from gridledger.ops.inbox import frozen_book_path, read_inbox
 
 DEFAULT_GATE_DELAY_S = 60
 MAX_OUTAGE_WAIT_S = 60.0
@@ -68,7 +68,7 @@ class MarketService:
 
     def __init__(
         self,
-        chain: LiveChain,
+        chain: ClockedChain,
         system: System,
         operator: str,
         config: OperatorConfig,
@@ -138,30 +138,43 @@ class MarketService:
             stop.wait(self._config.poll_s)
 
     # ------------------------------------------------------------ one interval
-    def process(self, interval: int) -> None:
+    def process(
+        self,
+        interval: int,
+        mechanism: ClearingMechanism | None = None,
+        before_submit: BeforeSubmit | None = None,
+    ) -> IntervalOutcome:
         """Settle `interval`, or record why nothing was settled; with a network model, post the
-        nodes' measured loads. Safe to repeat after a crash (a load posted twice is the same)."""
+        nodes' measured loads. Safe to repeat after a crash (a load posted twice is the same).
+        `mechanism` clears this interval instead of the service's own clearing."""
         measured = None
         if self._grid is not None:
             measured = self._grid.measured(self._chain, self._system, interval)
-        settled = self._settle(interval, measured)
+        outcome = self._settle(interval, measured, mechanism, before_submit)
         if self._grid is not None and self._grid_operator is not None and measured is not None:
             posted = self._grid.post_loads(self._chain, self._system, self._grid_operator, measured)
             self._log("loads_posted", interval=interval, nodes=posted)
-        self._finish(interval, settled)
+        self._finish(interval, outcome.settled)
+        return outcome
 
-    def _settle(self, interval: int, measured: MeasuredInterval | None) -> bool:
-        """The interval's gate closure and settlement; whether the interval is settled."""
+    def _settle(
+        self,
+        interval: int,
+        measured: MeasuredInterval | None,
+        mechanism: ClearingMechanism | None,
+        before_submit: BeforeSubmit | None,
+    ) -> IntervalOutcome:
+        """The interval's gate closure and settlement."""
         market, abi = self._system.market, self._market_abi
         if self._chain.call(abi, market, "isSettled", interval)[0]:
             self._log("already_settled", interval=interval)
-            return True
+            return IntervalOutcome(interval, True, None, 0)
         book = self._frozen_book(interval)
         pending_start, _, deadline = self._chain.call(abi, market, "pendingGate")
         gate_open_for_us = int(pending_start) == interval and self._chain.timestamp < int(deadline)
         if not book.entries:
             self._log("no_orders", interval=interval)
-            return False
+            return IntervalOutcome(interval, False, None, 0)
         if gate_open_for_us:
             self._log("gate_taken_up", interval=interval, deadline=int(deadline))
         else:
@@ -170,19 +183,24 @@ class MarketService:
         if self._grid is not None and measured is not None:
             self._exclude_off_network(book)
             self._operator.mechanism = self._grid.clearing(measured)
+        if mechanism is not None:
+            self._operator.mechanism = mechanism
         settlement = self._operator.clear(book)
         self._publish(book)
+        excluded = len(book.excluded)
         if not settlement.fills:
             self._operator.release_gate(book)
-            self._log("nothing_matched", interval=interval, excluded=len(book.excluded))
-            return False
+            self._log("nothing_matched", interval=interval, excluded=excluded)
+            return IntervalOutcome(interval, False, None, excluded)
+        if before_submit is not None:
+            before_submit(interval, settlement)
         try:
             self._operator.submit(settlement)
         except ContractRevertError as refused:
             if refused.error_name != "IntervalAlreadySettled":
                 raise
             self._log("already_settled", interval=interval, by="an earlier attempt")
-            return True
+            return IntervalOutcome(interval, True, None, excluded)
         result = settlement.result
         self._log(
             "settled",
@@ -194,7 +212,7 @@ class MarketService:
             export_capped=len(book.export_caps_wh),
             gas=self._chain.last_gas_used,
         )
-        return True
+        return IntervalOutcome(interval, True, settlement, excluded)
 
     def _exclude_off_network(self, book: IntervalBook) -> None:
         """Sells at grid nodes the network model does not place cannot be checked against it."""
@@ -253,7 +271,7 @@ class MarketService:
         write_json_atomically(path, json.loads(book.to_json()))
 
     def _book_path(self, interval: int) -> Path:
-        return self._config.state / "books" / f"{interval}.json"
+        return frozen_book_path(self._config.state, interval)
 
     # ------------------------------------------------------------ progress and health
     def _finish(self, interval: int, settled: bool) -> None:

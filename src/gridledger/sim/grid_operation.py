@@ -140,6 +140,17 @@ class GridOperation:
             if self.network is not None:
                 self._bus_of_node[node] = int(self._bus[i])
 
+    def register_outside_trader(self, trader: str) -> int:
+        """A consumer node in the transformer's zone for a trader from outside the simulated
+        community (a wallet trading by hand in the demo); its id. Only without a network model,
+        which has no bus for it."""
+        if self.network is not None:
+            raise SimulationError("a trader from outside the community has no bus in the network model")
+        node = self._registrar.register_node(trader, NodeType.CONSUMER, TRANSFORMER_ZONE)
+        self._registrar.set_connection_capacity(node, connection_capacity_w(0))
+        self._zone_of_node[node] = TRANSFORMER_ZONE
+        return node
+
     def link_meter(self, participant: int, device_id: int) -> None:
         """Link a participant's node to its smart meter once the meter is registered (its device
         data names the node, so the node comes first)."""

@@ -7,21 +7,11 @@ per operation type in the report covers every transaction the run sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from gridledger.chain.abi import Artifact, EventLog
-from gridledger.chain.deploy import Chain
+from gridledger.chain.deploy import ClockedChain
 from gridledger.meter.signing import READING_RECORD_BYTES
-
-
-class GasMeteredChain(Chain, Protocol):
-    """What the simulation needs of a backend (EmbeddedChain and RpcChain both are one)."""
-
-    last_logs: list[EventLog]
-    last_gas_used: int
-
-    @property
-    def timestamp(self) -> int: ...
 
 
 @dataclass
@@ -37,7 +27,7 @@ class GasEntry:
 class MeteredChain:
     """Passes everything to `inner`; books gas per (phase, contract function) and collects logs."""
 
-    def __init__(self, inner: GasMeteredChain) -> None:
+    def __init__(self, inner: ClockedChain) -> None:
         self.inner = inner
         self.phase = "setup"
         self.gas: dict[tuple[str, str], GasEntry] = {}

@@ -27,9 +27,9 @@ from collections import Counter
 
 from gridledger.carbon.events import CarbonLedger, read_ledger, retirement_log_head
 from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import ClockedChain
 from gridledger.market.orders import Side
 from gridledger.meter.gateway import ACCEPTED_TOPIC
-from gridledger.sim.metered import GasMeteredChain
 from gridledger.sim.run import (
     BURN_OF_CONSUMPTION,
     BURNED_TOPIC,
@@ -44,7 +44,7 @@ from gridledger.sim.run import (
 )
 
 
-def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+def reconcile(chain: ClockedChain, result: SimulationResult) -> list[str]:
     """Every disagreement found, in words; an empty list means the run reconciles."""
     return [
         *_energy_minted(chain, result),
@@ -56,7 +56,7 @@ def reconcile(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
     ]
 
 
-def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+def _energy_minted(chain: ClockedChain, result: SimulationResult) -> list[str]:
     findings = []
     system, community = result.system, result.community
     minted_on_chain = _minted_wh(chain, result)
@@ -88,7 +88,7 @@ def _energy_minted(chain: GasMeteredChain, result: SimulationResult) -> list[str
     return findings
 
 
-def _minted_wh(chain: GasMeteredChain, result: SimulationResult) -> int:
+def _minted_wh(chain: ClockedChain, result: SimulationResult) -> int:
     """Energy the token minted: both epoch parts of every EnergyMinted event."""
     return sum(sum(log_words(log.data)[1:3]) for log in chain.logs(result.system.token, MINTED_TOPIC))
 
@@ -97,7 +97,7 @@ def _holders(result: SimulationResult) -> list[str]:
     return [*result.traders, result.utility, result.dso, result.carbon_buyer]
 
 
-def _tokens_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+def _tokens_conserved(chain: ClockedChain, result: SimulationResult) -> list[str]:
     findings = []
     token, market = load_artifact("EnergyToken"), load_artifact("EnergyMarket")
     system = result.system
@@ -150,7 +150,7 @@ def _tokens_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[
     return findings
 
 
-def _payments_conserved(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+def _payments_conserved(chain: ClockedChain, result: SimulationResult) -> list[str]:
     findings = []
     dollar, market = load_artifact("TestStablecoin"), load_artifact("EnergyMarket")
     system = result.system
@@ -167,7 +167,7 @@ def _payments_conserved(chain: GasMeteredChain, result: SimulationResult) -> lis
     return findings
 
 
-def settled_trades(chain: GasMeteredChain, market_address: str) -> list[Trade]:
+def settled_trades(chain: ClockedChain, market_address: str) -> list[Trade]:
     """Every fill of every IntervalSettled event of `market_address`, read from the chain."""
     market = load_artifact("EnergyMarket")
     trades = []
@@ -178,7 +178,7 @@ def settled_trades(chain: GasMeteredChain, market_address: str) -> list[Trade]:
     return trades
 
 
-def _trades_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+def _trades_on_chain(chain: ClockedChain, result: SimulationResult) -> list[str]:
     on_chain = Counter(settled_trades(chain, result.system.market))
     reported = Counter(result.trades)
     findings = [f"trade not on chain: {t}" for t in (reported - on_chain).elements()]
@@ -186,7 +186,7 @@ def _trades_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
     return findings[:20]
 
 
-def _fees_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+def _fees_on_chain(chain: ClockedChain, result: SimulationResult) -> list[str]:
     """What each settlement gave the collector is the buys' grid fees (as the run recorded
     them, the peak fee in peak zones) plus what buyers paid beyond what sellers received."""
     market = load_artifact("EnergyMarket")
@@ -207,7 +207,7 @@ def _fees_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str
     return findings
 
 
-def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[str]:
+def _carbon_on_chain(chain: ClockedChain, result: SimulationResult) -> list[str]:
     findings: list[str] = []
     system = result.system
     carbon, pool = load_artifact("CarbonCredit"), load_artifact("CarbonPool")
@@ -268,7 +268,7 @@ def _carbon_on_chain(chain: GasMeteredChain, result: SimulationResult) -> list[s
     return findings
 
 
-def _exchange_on_chain(chain: GasMeteredChain, result: SimulationResult, ledger: CarbonLedger) -> list[str]:
+def _exchange_on_chain(chain: ClockedChain, result: SimulationResult, ledger: CarbonLedger) -> list[str]:
     """The exchange holds exactly what its offers have left, and buyers paid what the run says."""
     findings = []
     carbon, system = load_artifact("CarbonCredit"), result.system

@@ -24,7 +24,7 @@ and the prosumers retire, pool or keep them (sim/carbon_activity.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,13 +33,19 @@ import numpy.typing as npt
 
 from gridledger.carbon.events import collect_logs
 from gridledger.chain.abi import EventLog, event_topic, load_artifact
-from gridledger.chain.deploy import ENERGY_PAIR_ID, System, deploy_local_system, governor_keys, named_account
+from gridledger.chain.deploy import (
+    ENERGY_PAIR_ID,
+    ClockedChain,
+    System,
+    deploy_local_system,
+    governor_keys,
+    named_account,
+)
 from gridledger.chain.governance import Governance
 from gridledger.chain.hashing import keccak
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork
 from gridledger.iot.sim_transport import MAX_MQTT_METERS, MqttTransport
-from gridledger.market.book import IntervalBook
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, ceil_payment_units
 from gridledger.market.verify import SettledFill
@@ -55,7 +61,8 @@ from gridledger.meter.signing import (
 )
 from gridledger.sim.carbon_activity import CarbonActivity, CarbonDayRecord
 from gridledger.sim.grid_operation import GridIntervalRecord, GridOperation
-from gridledger.sim.metered import GasEntry, GasMeteredChain, MeteredChain
+from gridledger.sim.market_desk import InProcessDesk, MarketDesk
+from gridledger.sim.metered import GasEntry, MeteredChain
 from gridledger.sim.scenario import INTERVAL_S, INTERVALS_PER_DAY, Community, register_deltas
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
 
@@ -67,6 +74,12 @@ JURISDICTION = 276  # ISO 3166 numeric code of the regulator's jurisdiction (Ger
 GATE_DELAY_S = 60
 # Escrowed dollars cover the run's consumption at the retail tariff times this margin.
 FUNDING_MARGIN = 2
+# A trader from outside the community gets this many test dollars (in payment units) in escrow,
+# and as many again in its wallet.
+OUTSIDE_TRADER_UNITS = 500_000_000
+
+# Makes the desk that takes the community's orders at each gate, once the system is deployed.
+DeskFactory = Callable[[MeteredChain, System], MarketDesk]
 
 # The token's mints, burns and expiries, as the run and the reconciliation read them from logs.
 TRANSFER_TOPIC = event_topic("Transfer(address,address,uint256)")
@@ -189,19 +202,27 @@ class Simulation:
 
     def __init__(
         self,
-        chain: GasMeteredChain,
+        chain: ClockedChain,
         community: Community,
         seed: int = 0,
         tariffs: Tariffs | None = None,
         gateway_batch: int = 100,
         network: GridNetwork | None = None,
         transport: str = "in-process",
+        market_desk: DeskFactory | None = None,
+        outside_traders: Sequence[str] = (),
     ) -> None:
         """`transport` "mqtt" sends the readings through Mosquitto and the gateway's outbox
-        (iot/sim_transport.py); "in-process" hands them to the gateway directly (faster)."""
+        (iot/sim_transport.py); "in-process" hands them to the gateway directly (faster).
+        `market_desk` takes the community's orders at each gate (default: the simulation's own
+        gate closure). `outside_traders` are wallets that trade by hand beside the community:
+        each is verified, given a node and test dollars (`outside_nodes` says which node)."""
         if transport not in TRANSPORTS:
             raise SimulationError(f"transport {transport!r}: one of {', '.join(TRANSPORTS)}")
         self._transport_kind = transport
+        self._desk_factory = market_desk
+        self._outside_traders = [address.lower() for address in outside_traders]
+        self.outside_nodes: dict[str, int] = {}
         self._transport: MqttTransport | None = None
         self.chain = MeteredChain(chain)
         self.community = community
@@ -330,8 +351,12 @@ class Simulation:
         self._gateway = Gateway(
             chain, system.registry, named_account("gateway"), max_batch=self._gateway_batch
         )
-        self._operator = MarketOperator(chain, system.market, named_account("market-operator"))
         self._market_domain = market_domain_separator(chain.chain_id, system.market)
+        if self._desk_factory is None:
+            market_operator = MarketOperator(chain, system.market, named_account("market-operator"))
+            self._desk: MarketDesk = InProcessDesk(market_operator, self._market_domain, GATE_DELAY_S)
+        else:
+            self._desk = self._desk_factory(chain, system)
         self._registry_domain = registry_domain_separator(chain.chain_id, system.registry)
         self._system = system
 
@@ -344,6 +369,11 @@ class Simulation:
         )
         self.grid = GridOperation(chain, system, self.community, self._network)
         self.grid.register([key.address for key in self._traders], self.utility)
+        for outside in self._outside_traders:
+            chain.transact(
+                regulator, self._token, system.token, "setParticipant", outside, True, JURISDICTION
+            )
+            self.outside_nodes[outside] = self.grid.register_outside_trader(outside)
         participants = self.community.participants
         # Meters above the governance threshold need the multisig's approval of key and rating.
         large_w = int(chain.call(self._registry, system.registry, "largeDeviceThresholdW")[0])
@@ -397,6 +427,12 @@ class Simulation:
         self._fund(self.utility, per_interval * (self.community.intervals + 1), deployer)
         days = -(-self.community.intervals // INTERVALS_PER_DAY)
         self._dollars_minted += self._carbon.fund_business(deployer, days)
+        for outside in self._outside_traders:
+            self._fund(outside, OUTSIDE_TRADER_UNITS, deployer)
+            chain.transact(
+                deployer, self._dollar, system.payment_token, "mint", outside, OUTSIDE_TRADER_UNITS
+            )
+            self._dollars_minted += OUTSIDE_TRADER_UNITS
         return system
 
     def _fund(self, holder: str, units: int, minter: str) -> None:
@@ -421,10 +457,8 @@ class Simulation:
         self._export_registers += available - curtailed
         self._relay(self._pv_meters, k, start)
         self._account(self.chain.take_logs(), record, result)
-        exported = np.zeros(len(self._traders))
-        if record.minted_wh > 0:
-            exported = self._trade(k, start, uncovered, record, result)
-            self._account(self.chain.take_logs(), record, result)
+        exported = self._trade(k, start, uncovered, record, result)
+        self._account(self.chain.take_logs(), record, result)
         self._relay(self._load_meters, k, start)
         self._account(self.chain.take_logs(), record, result)
         self.grid.end_interval(start, exported, uncovered, record.curtailed_wh)
@@ -460,8 +494,43 @@ class Simulation:
     ) -> FloatArray:
         """Gate closure of interval k on metered energy: escrow, orders, clearing, settlement.
         Returns what each participant exported (sold), in Wh."""
-        chain, system = self.chain, self._system
         exported = np.zeros(len(self._traders))
+        signed = self._orders(k, start, uncovered, record) if record.minted_wh > 0 else []
+        outcome = self._desk.settle(start, signed, self.grid.mechanism(), self.grid.reserve)
+        record.orders_excluded = outcome.excluded_orders
+        settlement = outcome.settlement
+        if settlement is None:
+            return exported
+        record.clearing_price_per_kwh = settlement.result.price_per_kwh
+        record.volume_wh = settlement.result.volume_wh
+        record.filled_orders = settlement.matched_orders
+        trades, record.collector_units = self._settled_trades(start, self.chain.step_logs)
+        result.trades.extend(trades)
+        utility_bought = 0
+        market, token = self._system.market, self._system.token
+        for trade in trades:
+            participant = self._index_of.get(trade.trader)
+            if trade.side == Side.SELL:
+                if participant is not None:
+                    exported[participant] += trade.filled_wh
+                continue
+            fee = settlement.buy_fee_per_kwh[trade.order_hash]
+            result.buy_fee_units[trade.order_hash] = ceil_payment_units(trade.filled_wh, fee)
+            if trade.trader == self.utility:
+                utility_bought += trade.filled_wh
+            elif participant is not None:  # an outside trader withdraws by hand
+                self.chain.transact(trade.trader, self._market, market, "withdrawEnergy", trade.filled_wh)
+        if utility_bought:
+            # The utility takes the energy out of the community: it is exported, so burned.
+            self.chain.transact(self.utility, self._market, market, "withdrawEnergy", utility_bought)
+            self.chain.transact(self.utility, self._token, token, "burnEnergy", utility_bought)
+        return exported
+
+    def _orders(self, k: int, start: int, uncovered: IntArray, record: IntervalRecord) -> list[SignedOrder]:
+        """The community's signed orders for interval k: prosumers escrow and offer their
+        surplus; if anyone offers, households bid for what their PV did not cover and the
+        utility bids the feed-in tariff for the rest."""
+        chain, system = self.chain, self._system
         signed: list[SignedOrder] = []
         expiry = start + 2 * INTERVAL_S
 
@@ -486,50 +555,14 @@ class Simulation:
                 order(i, Side.SELL, escrowed, self.tariffs.feed_in_per_kwh, trader)
         record.sell_orders = len(signed)
         if not signed:
-            return exported
+            return signed
         buyers = [i for i in np.flatnonzero(uncovered > 0) if not self.grid.halted(int(i))]
         limits = bid_limits(self.tariffs, self.seed, k, len(self._traders))
         for i in buyers:
             order(int(i), Side.BUY, int(uncovered[i]), int(limits[i]), self._traders[i])
         order(-1, Side.BUY, self._utility_bid_wh, self.tariffs.feed_in_per_kwh, self._utility_key)
         record.buy_orders = len(signed) - record.sell_orders
-
-        book = IntervalBook(ENERGY_PAIR_ID, start, self._market_domain)
-        now = start + INTERVAL_S + GATE_DELAY_S
-        for received_ms, s in enumerate(signed):
-            book.add(s, received_ms, now)
-        operator = self._operator
-        operator.mechanism = self.grid.mechanism()
-        operator.close_gate(book)
-        operator.exclude_unfunded(book)
-        record.orders_excluded = len(book.excluded)
-        settlement = operator.clear(book)
-        if not settlement.fills:
-            operator.release_gate(book)
-            return exported
-        self.grid.reserve(start, settlement)
-        operator.submit(settlement)
-        record.clearing_price_per_kwh = settlement.result.price_per_kwh
-        record.volume_wh = settlement.result.volume_wh
-        record.filled_orders = settlement.matched_orders
-        trades, record.collector_units = self._settled_trades(start, chain.last_logs)
-        result.trades.extend(trades)
-        utility_bought = 0
-        for trade in trades:
-            if trade.side == Side.SELL:
-                exported[self._index_of[trade.trader]] += trade.filled_wh
-                continue
-            fee = settlement.buy_fee_per_kwh[trade.order_hash]
-            result.buy_fee_units[trade.order_hash] = ceil_payment_units(trade.filled_wh, fee)
-            if trade.trader == self.utility:
-                utility_bought += trade.filled_wh
-            else:
-                chain.transact(trade.trader, self._market, system.market, "withdrawEnergy", trade.filled_wh)
-        if utility_bought:
-            # The utility takes the energy out of the community: it is exported, so burned.
-            chain.transact(self.utility, self._market, system.market, "withdrawEnergy", utility_bought)
-            chain.transact(self.utility, self._token, system.token, "burnEnergy", utility_bought)
-        return exported
+        return signed
 
     def _settled_trades(self, start: int, logs: list[EventLog]) -> tuple[list[Trade], int]:
         """The interval's fills and what the collector (the DSO) got: grid fees and rounding."""

@@ -23,6 +23,7 @@ from gridledger.api.core.market import trades
 from gridledger.errors import ApiError
 from gridledger.indexer.schema import as_int, market_fills
 from gridledger.market.book import INTERVAL_SECONDS
+from gridledger.ops.inbox import frozen_book_path
 
 INTERVALS_LISTING = "intervals"
 
@@ -140,7 +141,7 @@ def interval(connection: Connection, start: int, state_dir: Path | None) -> dict
     ]
     book: Any = None
     if state_dir is not None:
-        path = state_dir / "books" / f"{start}.json"
+        path = frozen_book_path(state_dir, start)
         try:
             book = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -17,14 +17,14 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from gridledger.api.core.common import event_table, index_state
+from gridledger.api.core.status import cursor_block_time
 from gridledger.chain.deploy import ENERGY_PAIR_ID
 from gridledger.chain.eip712 import recover_compact, typed_digest
 from gridledger.chain.hashing import checksum_address, keccak
 from gridledger.errors import ApiError, OrderRejected
-from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json, signed_order_json
+from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_from_json
 from gridledger.market.orders import SignedOrder, market_domain_separator
-from gridledger.ops.files import write_json_atomically
-from gridledger.ops.inbox import read_inbox
+from gridledger.ops.inbox import deliver, frozen_book_path, read_inbox
 
 CANCEL_TYPEHASH = keccak(text="CancelOrder(bytes32 orderHash)")
 
@@ -36,9 +36,22 @@ DEFAULT_HORIZON_S = 7 * 86_400
 class Inbox:
     folder: Path
     gate_delay_s: int
-    clock: Callable[[], float] = time.time
+    # The operator's state folder: a book it published is frozen, whatever the clock says.
+    state: Path | None = None
+    # The market's clock; None: the chain's, as the index has it (`market_now`).
+    clock: Callable[[], float] | None = None
     # How far ahead an order may be for: bounds the folders anyone can make.
     horizon_s: int = DEFAULT_HORIZON_S
+
+
+def market_now(connection: Connection, inbox: Inbox) -> float:
+    """The market's clock. The operator follows the chain's clock (the newest block's time), so
+    the API does too, as far as the index has the chain; the server's clock serves only an index
+    without blocks yet."""
+    if inbox.clock is not None:
+        return inbox.clock()
+    chain_time = cursor_block_time(connection)
+    return time.time() if chain_time is None else float(chain_time)
 
 
 def cancel_digest(domain: bytes, order_hash: bytes) -> bytes:
@@ -55,13 +68,18 @@ def market_domain(connection: Connection) -> bytes:
 
 
 def gate_closed(connection: Connection, inbox: Inbox, interval_start: int) -> bool:
-    """Whether the interval's gate has closed: on-chain, or by the operator's clock (its end and
-    the gate delay have passed, so the operator is freezing or has frozen its book)."""
+    """Whether the interval's gate has closed: on-chain, in a book the operator published, or by
+    the market's clock (its end and the gate delay have passed, so the operator is freezing or
+    has frozen its book)."""
     table = event_table("market", "GateClosed")
     on_chain = connection.execute(
         select(table.c.block_number).where(table.c.interval_start == interval_start).limit(1)
     ).first()
-    return on_chain is not None or inbox.clock() >= interval_start + INTERVAL_SECONDS + inbox.gate_delay_s
+    if on_chain is not None:
+        return True
+    if inbox.state is not None and frozen_book_path(inbox.state, interval_start).exists():
+        return True
+    return market_now(connection, inbox) >= interval_start + INTERVAL_SECONDS + inbox.gate_delay_s
 
 
 def _rejected(reason: str, detail: str) -> ApiError:
@@ -98,7 +116,7 @@ def submit(connection: Connection, inbox: Inbox, document: dict[str, Any]) -> st
         raise ApiError(422, "invalid-order", "Invalid order", f"not a signed order: {bad}") from bad
     domain = market_domain(connection)
     interval_start = signed.order.interval_start
-    now_s = inbox.clock()
+    now_s = market_now(connection, inbox)
     if interval_start > now_s + inbox.horizon_s:
         raise _rejected(
             "too_far_ahead",
@@ -113,7 +131,7 @@ def submit(connection: Connection, inbox: Inbox, document: dict[str, Any]) -> st
     if gate_closed(connection, inbox, interval_start):
         raise ApiError(409, "gate-closed", "Gate closed", f"the gate of interval {interval_start} has closed")
     folder = inbox.folder / str(interval_start)
-    now = inbox.clock()
+    now = market_now(connection, inbox)
     book = IntervalBook(ENERGY_PAIR_ID, interval_start, domain)
     for received_ms, existing, _ in read_inbox(folder):
         try:
@@ -131,7 +149,7 @@ def submit(connection: Connection, inbox: Inbox, document: dict[str, Any]) -> st
         raise ApiError(
             422, "order-rejected", "Order rejected", str(rejected), reason=rejected.reason
         ) from rejected
-    write_json_atomically(folder / f"{signed.order_hash.hex()}.json", signed_order_json(signed))
+    deliver(inbox.folder, signed)
     return "0x" + signed.order_hash.hex()
 
 
