@@ -96,6 +96,7 @@ def _serve_demo(host: str, port: int, prosumers: int, seconds_per_interval: floa
     from gridledger.api.app import ApiSettings, create_app
     from gridledger.api.server import serve_until_signalled
     from gridledger.ops.live_demo import live_demo
+    from gridledger.sim.run import GATE_DELAY_S
 
     def say(line: str) -> None:
         typer.echo(f"demo: {line}", err=True)
@@ -104,6 +105,18 @@ def _serve_demo(host: str, port: int, prosumers: int, seconds_per_interval: floa
         say(f"starting anvil and a community of {prosumers} prosumers (deploying takes a minute)")
         with live_demo(Path(folder), prosumers, seconds_per_interval, say) as running:
             say(f"chain: {running.rpc_url} (chain id 31337); contracts deployed, indexing")
+            via = "over MQTT/TLS to the gateway" if running.transport == "mqtt" else "to the gateway directly"
+            say(f"meters: readings {via}")
+            say(f"market: the live operator closes every gate; its log is {folder}/operator.log")
+            say(
+                f"your wallet: anvil's first dev account {running.guest} is a verified participant at grid "
+                f"node {running.guest_node} with test dollars; import anvil's first dev key to trade"
+            )
             say(f"open http://{host}:{port}/ — look up a participant, e.g. {running.traders[0]}")
-            app = create_app(running.engine, ApiSettings(public_rpc_url=running.rpc_url))
-            serve_until_signalled(app, host, port, "warning")
+            settings = ApiSettings(
+                orders_dir=running.orders,
+                state_dir=running.state,
+                gate_delay_s=GATE_DELAY_S,
+                public_rpc_url=running.rpc_url,
+            )
+            serve_until_signalled(create_app(running.engine, settings), host, port, "warning")
