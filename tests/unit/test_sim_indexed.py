@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -15,6 +16,7 @@ from gridledger.cli.main import app
 from gridledger.indexer.db import open_database
 from gridledger.indexer.schema import market_fills
 from gridledger.sim.indexed import index_run
+from gridledger.sim.report import write_report
 from gridledger.sim.run import Simulation, SimulationResult
 from gridledger.sim.scenario import build_community
 
@@ -31,7 +33,9 @@ def test_indexRun_theIndexHoldsTheRunsTrades(
 ) -> None:
     simulation, result = run
     db = str(tmp_path / "index.sqlite")
-    assert index_run(simulation.chain, result, db) == []
+    indexed = index_run(simulation.chain, result, db)
+    assert indexed.findings == []
+    assert indexed.trades == result.trades  # the same fills, in the same (chain) order
     with open_database(db).connect() as connection:
         assert connection.execute(select(func.count()).select_from(market_fills)).scalar_one() == len(
             result.trades
@@ -44,8 +48,24 @@ def test_indexRun_aRunRecordMissingATrade_isFound(
 ) -> None:
     simulation, result = run
     short = dataclasses.replace(result, trades=result.trades[1:])
-    findings = index_run(simulation.chain, short, str(tmp_path / "index.sqlite"))
+    findings = index_run(simulation.chain, short, str(tmp_path / "index.sqlite")).findings
     assert any("fills" in finding for finding in findings)
+
+
+def test_simulate_withIndex_reportsTheIndexsFills(
+    run: tuple[Simulation, SimulationResult], tmp_path: Path
+) -> None:
+    simulation, result = run
+    indexed = index_run(simulation.chain, result, str(tmp_path / "index.sqlite"))
+    # A report given the index's fills shows those, not the run's own record of them.
+    halved = [dataclasses.replace(t, filled_wh=t.filled_wh // 2) for t in indexed.trades]
+    write_report(result, tmp_path / "out", [], halved)
+    shown = pd.read_csv(tmp_path / "out" / "trades.csv")
+    assert (
+        shown["filled_wh"].sum()
+        == sum(t.filled_wh for t in halved)
+        != sum(t.filled_wh for t in result.trades)
+    )
 
 
 def test_simulate_badIndexUrl_refusedBeforeTheRun(tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
 """A simulation's chain indexed into the same tables the live indexer writes and the API reads
 (`gridledger simulate --index DB`), and checked against the run: the index's fills are the
-run's trades and its minted energy is the run's, through the indexer's one decoder."""
+run's trades and its minted energy is the run's, through the indexer's one decoder. The report
+of such a run takes its trades from the index, the rows the API serves."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
@@ -18,7 +19,7 @@ from gridledger.indexer.schema import EVENT_TABLES, as_int, market_fills
 from gridledger.indexer.source import ChainSource, EmbeddedSource, RpcSource
 from gridledger.market.orders import Side
 from gridledger.sim.metered import MeteredChain
-from gridledger.sim.run import SimulationResult
+from gridledger.sim.run import SimulationResult, Trade
 
 MINTED = EVENT_TABLES[("token", "EnergyMinted")].table
 
@@ -32,46 +33,56 @@ def _source(chain: MeteredChain) -> ChainSource:
     raise SimulationError(f"cannot index a run on {type(inner).__name__}")
 
 
-def index_run(chain: MeteredChain, result: SimulationResult, db: str) -> list[str]:
-    """Index the run's chain into `db` (a new or the same run's index); findings where the
-    index and the run disagree, none when they agree."""
+@dataclasses.dataclass(frozen=True)
+class IndexedRun:
+    """The run's fills as the index holds them (the rows the API serves), and where the index
+    and the run disagree (none when they agree)."""
+
+    trades: list[Trade]
+    findings: list[str]
+
+
+def indexed_trades(connection: Connection) -> list[Trade]:
+    """Every fill in the index's market_fills, in chain order, as the run's Trade records."""
+    rows = connection.execute(
+        select(
+            market_fills.c.interval_start,
+            market_fills.c.order_hash,
+            market_fills.c.trader,
+            market_fills.c.side,
+            market_fills.c.filled_wh,
+            market_fills.c.payment_units,
+        ).order_by(market_fills.c.block_number, market_fills.c.log_index, market_fills.c.fill_index)
+    ).all()
+    return [
+        Trade(
+            as_int(start),
+            bytes.fromhex(order_hash.removeprefix("0x")),
+            trader.lower(),
+            Side.BUY if side == "buy" else Side.SELL,
+            as_int(filled_wh),
+            as_int(payment_units),
+        )
+        for start, order_hash, trader, side, filled_wh, payment_units in rows
+    ]
+
+
+def index_run(chain: MeteredChain, result: SimulationResult, db: str) -> IndexedRun:
+    """Index the run's chain into `db` (a new or the same run's index) and read its fills back."""
     engine = open_database(db)
     migrate(engine)
     # Every block of a finished run is final: nothing waits for confirmations.
     Indexer(engine, _source(chain), dataclasses.asdict(result.system), confirmation_depth=0).catch_up()
-    findings: list[str] = []
     with engine.connect() as connection:
-        fills = Counter(
-            (as_int(start), trader, side, as_int(wh), as_int(units))
-            for start, trader, side, wh, units in connection.execute(
-                select(
-                    market_fills.c.interval_start,
-                    market_fills.c.trader,
-                    market_fills.c.side,
-                    market_fills.c.filled_wh,
-                    market_fills.c.payment_units,
-                )
-            ).all()
-        )
+        trades = indexed_trades(connection)
         minted = connection.execute(
             select(func.coalesce(func.sum(MINTED.c.previous_epoch_wh + MINTED.c.current_epoch_wh), 0))
         ).scalar_one()
     engine.dispose()
-    trades = Counter(
-        (
-            t.interval_start,
-            t.trader.lower(),
-            "buy" if t.side == Side.BUY else "sell",
-            t.filled_wh,
-            t.payment_units,
-        )
-        for t in result.trades
-    )
-    if fills != trades:
-        findings.append(
-            f"the index holds {sum(fills.values())} fills, the run made {sum(trades.values())} trades"
-        )
+    findings: list[str] = []
+    if Counter(trades) != Counter(result.trades):
+        findings.append(f"the index holds {len(trades)} fills, the run made {len(result.trades)} trades")
     recorded = sum(r.minted_wh for r in result.intervals)
     if as_int(minted) != recorded:
         findings.append(f"the index says {as_int(minted)} Wh were minted, the run recorded {recorded} Wh")
-    return findings
+    return IndexedRun(trades, findings)

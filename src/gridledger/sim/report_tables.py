@@ -27,7 +27,7 @@ from gridledger.carbon.events import read_ledger
 from gridledger.carbon.report import CarbonReport, PeriodRegionRow, RetirementRow, build_report
 from gridledger.market.orders import Side
 from gridledger.sim.grid_operation import GridIntervalRecord
-from gridledger.sim.run import IntervalRecord, SimulationResult
+from gridledger.sim.run import IntervalRecord, SimulationResult, Trade
 
 UNITS_PER_DOLLAR = 1_000_000
 DASH = "—"
@@ -86,11 +86,10 @@ def _intervals_frame(result: SimulationResult) -> Frame:
     return frame
 
 
-def _trades_frame(result: SimulationResult) -> Frame:
+def _trades_frame(result: SimulationResult, trades: list[Trade]) -> Frame:
     columns = ["interval_start", "order_hash", "trader", "side", "filled_wh", "payment_units"]
     rows = [
-        (t.interval_start, t.order_hash, t.trader, int(t.side), t.filled_wh, t.payment_units)
-        for t in result.trades
+        (t.interval_start, t.order_hash, t.trader, int(t.side), t.filled_wh, t.payment_units) for t in trades
     ]
     raw = pd.DataFrame.from_records(rows, columns=columns)
     names = {
@@ -206,10 +205,11 @@ def _carbon_frames(result: SimulationResult) -> tuple[Frame, Frame]:
     return periods, retirements
 
 
-def report_tables(result: SimulationResult) -> ReportTables:
+def report_tables(result: SimulationResult, indexed: list[Trade] | None = None) -> ReportTables:
     """The run's tables: intervals, trades (one row per fill), participants, gas, carbon (per day
-    and region), retirements and the grid."""
-    trades = _trades_frame(result)
+    and region), retirements and the grid. The trades are the index's fills when given
+    (`simulate --index`), else the run's own record of the same settlement events."""
+    trades = _trades_frame(result, result.trades if indexed is None else indexed)
     carbon, retirements = _carbon_frames(result)
     return ReportTables(
         _intervals_frame(result),
