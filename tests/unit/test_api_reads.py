@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from gridledger.api.app import ApiSettings, create_app
 from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.indexer.db import migrate, open_database
 from gridledger.indexer.indexer import Indexer
@@ -31,11 +32,23 @@ class World:
     result: SimulationResult
 
 
+# After the day, the meter operator takes device 1 into maintenance and back this many times:
+# more changes than the device's page shows, so the rest are paged.
+MAINTENANCE_VISITS = 13
+MAINTENANCE, ACTIVE = 2, 1  # DeviceStatus
+
+
 @pytest.fixture(scope="session")
 def world() -> World:
     community = build_community(prosumers=30)
     chain = EmbeddedChain(int(community.interval_starts[0]))
     result = Simulation(chain, community, seed=0).run()
+    registry = load_artifact("SmartMeterRegistry")
+    for _ in range(MAINTENANCE_VISITS):
+        for status in (MAINTENANCE, ACTIVE):
+            chain.transact(
+                named_account("operator"), registry, result.system.registry, "setDeviceStatus", 1, status
+            )
     return World(chain, result)
 
 
@@ -165,6 +178,26 @@ def test_device_detail_shows_last_readings(client: TestClient) -> None:
     body = client.get(f"{API}/devices/1").json()
     assert body["device_id"] == "1"
     assert 0 < len(body["last_readings"]) <= 10
+
+
+def test_device_history_pages_every_change_in_chain_order(client: TestClient) -> None:
+    changes = _all(client, "/devices/1/history")
+    assert [(c["from"], c["to"]) for c in changes] == [
+        ("Active", "Maintenance"),
+        ("Maintenance", "Active"),
+    ] * (MAINTENANCE_VISITS)
+    keys = [(c["block_number"], c["log_index"]) for c in changes]
+    assert keys == sorted(keys)
+    page = client.get(f"{API}/devices/1/history", params={"limit": 5}).json()
+    assert page["items"] == changes[:5] and page["next_cursor"] is not None
+    detail = client.get(f"{API}/devices/1").json()
+    assert detail["history"] == changes[-20:]  # the latest changes, oldest of them first
+    assert detail["status"] == "Active"
+
+
+def test_device_history_of_an_unknown_device_is_404(client: TestClient) -> None:
+    response = client.get(f"{API}/devices/999999/history")
+    assert response.status_code == 404 and response.json()["type"].endswith("unknown-device")
 
 
 def test_energy_lots_sum_to_minted(client: TestClient, world: World) -> None:

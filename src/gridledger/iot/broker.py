@@ -22,6 +22,7 @@ from pathlib import Path
 from string import Template
 from types import TracebackType
 
+from gridledger.chain.rpc import free_port
 from gridledger.errors import BrokerError, PkiError
 from gridledger.iot import pki as pki_files
 from gridledger.iot.topics import ACK, ERROR, READINGS, ROOT
@@ -125,14 +126,6 @@ def mosquitto_binary() -> Path:
     raise BrokerError(
         "mosquitto is not installed (not on the PATH, no /usr/sbin/mosquitto): apt install mosquitto"
     )
-
-
-def free_port() -> int:
-    """A TCP port of 127.0.0.1 free this instant (the kernel's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def client_tls_context(folder: Path) -> ssl.SSLContext:

@@ -41,10 +41,10 @@ from gridledger.chain.deploy import (
     named_account,
 )
 from gridledger.chain.hashing import keccak
-from gridledger.chain.rpc import RpcChain, anvil_node
+from gridledger.chain.rpc import RpcChain, anvil_node, free_port
 from gridledger.errors import GridLedgerError
 from gridledger.iot import pki
-from gridledger.iot.broker import MosquittoBroker, free_port
+from gridledger.iot.broker import MosquittoBroker
 from gridledger.iot.failpoints import ENVIRONMENT
 from gridledger.iot.meters import ReadingStore
 from gridledger.iot.outbox import Outbox

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, literal, null, select, union_all
+from sqlalchemy import Connection, String, cast, literal, null, select, union_all
 
 from gridledger.api.core.common import (
     DEVICE_KINDS,
@@ -39,37 +40,44 @@ def _registered(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _latest(connection: Connection, contract_event: tuple[str, str], device_id: int) -> dict[str, Any] | None:
+def _latest_by_device(
+    connection: Connection, contract_event: tuple[str, str], device_ids: list[int]
+) -> dict[int, dict[str, Any]]:
+    """The newest row of an event for each of `device_ids` that has one: one query for all."""
     table = event_table(*contract_event)
-    row = (
-        connection.execute(
-            select(table)
-            .where(table.c.device_id == device_id)
-            .order_by(table.c.block_number.desc(), table.c.log_index.desc())
-            .limit(1)
+    rows = connection.execute(
+        select(table)
+        .where(table.c.device_id.in_(device_ids))
+        .order_by(table.c.block_number, table.c.log_index)
+    ).mappings()
+    return {as_int(row["device_id"]): dict(row) for row in rows}  # later rows overwrite earlier ones
+
+
+def _current(connection: Connection, registrations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Registered devices with their current owner and status (registration makes a device
+    Active): two queries for the whole list, not two for each device."""
+    device_ids = [as_int(r["device_id"]) for r in registrations]
+    owner_changes = _latest_by_device(connection, ("registry", "DeviceOwnerChanged"), device_ids)
+    status_changes = _latest_by_device(connection, ("registry", "DeviceStatusChanged"), device_ids)
+    out = []
+    for registered, device_id in zip(registrations, device_ids, strict=True):
+        owner_change, status_change = owner_changes.get(device_id), status_changes.get(device_id)
+        out.append(
+            {
+                **_registered(registered),
+                "owner": registered["owner"] if owner_change is None else owner_change["to"],
+                "status": enum_name(
+                    DEVICE_STATUSES, 1 if status_change is None else int(status_change["to"])
+                ),
+            }
         )
-        .mappings()
-        .first()
-    )
-    return None if row is None else dict(row)
-
-
-def _current(connection: Connection, registered: dict[str, Any]) -> dict[str, Any]:
-    """A registered device with its current owner and status (registration makes it Active)."""
-    device_id = as_int(registered["device_id"])
-    owner_change = _latest(connection, ("registry", "DeviceOwnerChanged"), device_id)
-    status_change = _latest(connection, ("registry", "DeviceStatusChanged"), device_id)
-    return {
-        **_registered(registered),
-        "owner": registered["owner"] if owner_change is None else owner_change["to"],
-        "status": enum_name(DEVICE_STATUSES, 1 if status_change is None else int(status_change["to"])),
-    }
+    return out
 
 
 def list_devices(connection: Connection, page: PageRequest, owner: str | None = None) -> Page:
     table = event_table("registry", "DeviceRegistered")
     rows, cursor = keyset_page(connection, select(table), [table.c.device_id], page)
-    items = [_current(connection, r) for r in rows]
+    items = _current(connection, [dict(r) for r in rows])
     if owner is not None:
         items = [d for d in items if d["owner"] == owner]
     return Page(items, cursor)
@@ -86,14 +94,13 @@ def owned_by(connection: Connection, owner: str) -> list[dict[str, Any]]:
         as_int(v)
         for v in connection.execute(select(changed.c.device_id).where(changed.c.to == owner)).scalars()
     }
-    out = []
-    for device_id in sorted(candidates):
-        row = connection.execute(select(table).where(table.c.device_id == device_id)).mappings().first()
-        if row is not None:
-            current = _current(connection, dict(row))
-            if current["owner"] == owner:
-                out.append(current)
-    return out
+    registrations = [
+        dict(r)
+        for r in connection.execute(
+            select(table).where(table.c.device_id.in_(sorted(candidates))).order_by(table.c.device_id)
+        ).mappings()
+    ]
+    return [d for d in _current(connection, registrations) if d["owner"] == owner]
 
 
 def _registration(connection: Connection, device_id: int) -> dict[str, Any]:
@@ -104,38 +111,79 @@ def _registration(connection: Connection, device_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-def device(connection: Connection, device_id: int) -> dict[str, Any]:
-    """One device: registration, current owner and status, its history and latest readings."""
-    registered = _registration(connection, device_id)
-    history: list[dict[str, Any]] = []
-    for event, shape in (
-        (
-            "DeviceStatusChanged",
-            lambda r: {
-                "from": enum_name(DEVICE_STATUSES, int(r["from"])),
-                "to": enum_name(DEVICE_STATUSES, int(r["to"])),
-            },
-        ),
-        (
-            "DeviceQuarantined",
-            lambda r: {
-                "sequence": as_int(r["sequence"]),
-                "reason": enum_name(REJECT_REASONS, int(r["reason"])),
-            },
-        ),
-        ("DeviceOwnerChanged", lambda r: {"from": r["from"], "to": r["to"]}),
-        ("DeviceKeyRotated", lambda r: {"old_key": r["old_key"], "new_key": r["new_key"]}),
-        ("DeviceFirmwareUpdated", lambda r: {"from_hash": r["from_hash"], "to_hash": r["to_hash"]}),
-        ("DeviceRatedPowerChanged", lambda r: {"from_w": as_int(r["from_w"]), "to_w": as_int(r["to_w"])}),
-        (
-            "QuarantineReset",
-            lambda r: {"import_wh": as_int(r["import_wh"]), "export_wh": as_int(r["export_wh"])},
-        ),
-    ):
+# A device's history: each event with the two arguments it is told by, and how they read (the
+# union carries both as text: numbers come back as their decimal digits).
+_HISTORY: tuple[tuple[str, tuple[str, str], Callable[[str, str], dict[str, Any]]], ...] = (
+    (
+        "DeviceStatusChanged",
+        ("from", "to"),
+        lambda a, b: {"from": enum_name(DEVICE_STATUSES, int(a)), "to": enum_name(DEVICE_STATUSES, int(b))},
+    ),
+    (
+        "DeviceQuarantined",
+        ("sequence", "reason"),
+        lambda a, b: {"sequence": int(a), "reason": enum_name(REJECT_REASONS, int(b))},
+    ),
+    ("DeviceOwnerChanged", ("from", "to"), lambda a, b: {"from": a, "to": b}),
+    ("DeviceKeyRotated", ("old_key", "new_key"), lambda a, b: {"old_key": a, "new_key": b}),
+    ("DeviceFirmwareUpdated", ("from_hash", "to_hash"), lambda a, b: {"from_hash": a, "to_hash": b}),
+    ("DeviceRatedPowerChanged", ("from_w", "to_w"), lambda a, b: {"from_w": int(a), "to_w": int(b)}),
+    (
+        "QuarantineReset",
+        ("import_wh", "export_wh"),
+        lambda a, b: {"import_wh": int(a), "export_wh": int(b)},
+    ),
+)
+_SHAPE_OF = {event: shape for event, _, shape in _HISTORY}
+RECENT_HISTORY = 20
+
+
+def _history_query(device_id: int) -> Any:
+    """Every change of a device as one relation (event name and its two arguments as text)."""
+    parts = []
+    for event, (first, second), _ in _HISTORY:
         table = event_table("registry", event)
-        for row in connection.execute(select(table).where(table.c.device_id == device_id)).mappings():
-            history.append({"event": event, **row_meta(dict(row)), **shape(row)})
-    history.sort(key=lambda h: (h["block_number"], h["log_index"]))
+        parts.append(
+            select(
+                table.c.block_number,
+                table.c.log_index,
+                table.c.tx_hash,
+                table.c.block_time,
+                table.c.confirmed,
+                literal(event).label("event"),
+                cast(table.c[first], String).label("first"),
+                cast(table.c[second], String).label("second"),
+            ).where(table.c.device_id == device_id)
+        )
+    return select(union_all(*parts).subquery())
+
+
+def _change(row: dict[str, Any]) -> dict[str, Any]:
+    return {"event": row["event"], **row_meta(row), **_SHAPE_OF[row["event"]](row["first"], row["second"])}
+
+
+def history(connection: Connection, device_id: int, page: PageRequest) -> Page:
+    """A device's changes in chain order: status, quarantines, owner, key, firmware, rated power,
+    quarantine resets; 404 for a device never registered."""
+    _registration(connection, device_id)
+    query = _history_query(device_id)
+    columns = [query.selected_columns.block_number, query.selected_columns.log_index]
+    rows, cursor = keyset_page(
+        connection, query, columns, page, key_of=lambda r: (r["block_number"], r["log_index"])
+    )
+    return Page([_change(r) for r in rows], cursor)
+
+
+def device(connection: Connection, device_id: int) -> dict[str, Any]:
+    """One device: registration, current owner and status, its latest changes (all of them
+    page by page at /history) and its latest readings."""
+    registered = _registration(connection, device_id)
+    changes = _history_query(device_id)
+    recent_changes = connection.execute(
+        changes.order_by(
+            changes.selected_columns.block_number.desc(), changes.selected_columns.log_index.desc()
+        ).limit(RECENT_HISTORY)
+    ).mappings()
     latest = _readings_query(device_id, None)
     recent = connection.execute(
         latest.order_by(
@@ -143,8 +191,8 @@ def device(connection: Connection, device_id: int) -> dict[str, Any]:
         ).limit(LAST_READINGS)
     ).mappings()
     return {
-        **_current(connection, registered),
-        "history": history,
+        **_current(connection, [registered])[0],
+        "history": [_change(dict(r)) for r in reversed(list(recent_changes))],
         "last_readings": [_reading(dict(r)) for r in recent],
     }
 

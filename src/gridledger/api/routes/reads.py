@@ -86,8 +86,16 @@ def list_devices(db: Db, page: Paging) -> dict[str, Any]:
 
 @devices_router.get("/{device_id}")
 def get_device(db: Db, device_id: DeviceId) -> dict[str, Any]:
-    """One meter: registration, status history, owner and key changes, last readings."""
+    """One meter: registration, current owner and status, its 20 latest changes (all of them at
+    /history) and its 10 latest readings."""
     return devices.device(db, device_id)
+
+
+@devices_router.get("/{device_id}/history", response_model=ItemPage)
+def list_device_history(db: Db, device_id: DeviceId, page: Paging) -> dict[str, Any]:
+    """The meter's changes in chain order: status, quarantines, owner, key, firmware, rated
+    power, quarantine resets."""
+    return _page(devices.history(db, device_id, page))
 
 
 @devices_router.get("/{device_id}/readings", response_model=ItemPage)
