@@ -36,6 +36,9 @@ class World:
 # more changes than the device's page shows, so the rest are paged.
 MAINTENANCE_VISITS = 13
 MAINTENANCE, ACTIVE = 2, 1  # DeviceStatus
+# And the grid operator adds a zone, peaks it, raises its capacity and reports its losses.
+EXTRA_ZONE, EXTRA_ZONE_CAPACITY_WH = 77, 5_000_000
+EXTRA_ZONE_LOSSES_WH = (120, 80, 45)
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +52,16 @@ def world() -> World:
             chain.transact(
                 named_account("operator"), registry, result.system.registry, "setDeviceStatus", 1, status
             )
+    grid, operator = load_artifact("GridManagement"), named_account("grid-operator")
+    start = int(community.interval_starts[0])
+    chain.transact(operator, grid, result.system.grid, "createZone", EXTRA_ZONE, 0, 1_000_000)
+    chain.transact(operator, grid, result.system.grid, "setPeak", EXTRA_ZONE, True)
+    chain.transact(operator, grid, result.system.grid, "setZoneCapacity", EXTRA_ZONE, EXTRA_ZONE_CAPACITY_WH)
+    chain.transact(operator, grid, result.system.grid, "setPeak", EXTRA_ZONE, False)
+    for k, losses_wh in enumerate(EXTRA_ZONE_LOSSES_WH):
+        chain.transact(
+            operator, grid, result.system.grid, "reportLosses", EXTRA_ZONE, start + 900 * k, losses_wh
+        )
     return World(chain, result)
 
 
@@ -242,9 +255,42 @@ def test_interval_unknown_is_404(client: TestClient) -> None:
     assert client.get(f"{API}/intervals/900").status_code == 404
 
 
-def test_grid_zones_lists_created_zones(client: TestClient) -> None:
-    zones = client.get(f"{API}/grid/zones").json()["items"]
-    assert zones and all(z["state"] in ("Normal", "Peak", "Emergency") for z in zones)
+def test_grid_zones_lists_created_zones(client: TestClient, world: World) -> None:
+    zones = _all(client, "/grid/zones")
+    assert [z["zone_id"] for z in zones] == sorted(z["zone_id"] for z in zones)
+    for zone in zones:
+        parent, _, state, capacity_wh, _, _ = _call(
+            world, "GridManagement", "grid", "zoneOf", zone["zone_id"]
+        )[0]
+        assert (zone["parent_zone_id"], zone["capacity_wh"]) == (parent, capacity_wh)
+        assert zone["state"] == ("Normal", "Peak", "Emergency")[state]
+    extra = next(z for z in zones if z["zone_id"] == EXTRA_ZONE)
+    assert extra["capacity_wh"] == EXTRA_ZONE_CAPACITY_WH and extra["state"] == "Normal"
+    assert (extra["losses_reported"], extra["losses_wh_total"]) == (3, sum(EXTRA_ZONE_LOSSES_WH))
+
+
+def test_grid_zone_history_is_its_changes_in_chain_order(client: TestClient) -> None:
+    changes = _all(client, f"/grid/zones/{EXTRA_ZONE}/history")
+    assert [(c["change"], c.get("to"), c.get("capacity_wh")) for c in changes] == [
+        ("state", "Peak", None),
+        ("capacity", None, EXTRA_ZONE_CAPACITY_WH),
+        ("state", "Normal", None),
+    ]
+
+
+def test_grid_zone_losses_page_by_interval(client: TestClient, world: World) -> None:
+    start = int(world.result.community.interval_starts[0])
+    span = {"from": start, "to": start + 3600}
+    losses = _all(client, f"/grid/zones/{EXTRA_ZONE}/losses", **span)
+    assert [entry["losses_wh"] for entry in losses] == list(EXTRA_ZONE_LOSSES_WH)
+    first = client.get(f"{API}/grid/zones/{EXTRA_ZONE}/losses", params={**span, "limit": 2}).json()
+    assert len(first["items"]) == 2 and first["next_cursor"] is not None
+
+
+def test_grid_zone_unknown_is_404(client: TestClient) -> None:
+    for path in ("history", "losses"):
+        response = client.get(f"{API}/grid/zones/4000/{path}")
+        assert response.status_code == 404 and response.json()["type"].endswith("unknown-zone")
 
 
 def test_carbon_retirements_match_the_chain(client: TestClient, world: World) -> None:

@@ -90,6 +90,17 @@ def hash32(text: str, what: str = "hash") -> str:
     return "0x" + text.lower().removeprefix("0x")
 
 
+def latest_rows(
+    connection: Connection, table: Table, key: ColumnElement[Any], keys: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """The newest row of an event table for each of `keys` (of column `key`) that has one: one
+    query for all of them, not one each."""
+    rows = connection.execute(
+        select(table).where(key.in_(list(keys))).order_by(table.c.block_number, table.c.log_index)
+    ).mappings()
+    return {int(row[key.name]): dict(row) for row in rows}  # later rows overwrite earlier ones
+
+
 # ---------------------------------------------------------------- pagination
 @dataclass(frozen=True)
 class PageRequest:

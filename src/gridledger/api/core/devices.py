@@ -18,6 +18,7 @@ from gridledger.api.core.common import (
     enum_name,
     event_table,
     keyset_page,
+    latest_rows,
     row_meta,
 )
 from gridledger.errors import ApiError
@@ -40,25 +41,16 @@ def _registered(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _latest_by_device(
-    connection: Connection, contract_event: tuple[str, str], device_ids: list[int]
-) -> dict[int, dict[str, Any]]:
-    """The newest row of an event for each of `device_ids` that has one: one query for all."""
-    table = event_table(*contract_event)
-    rows = connection.execute(
-        select(table)
-        .where(table.c.device_id.in_(device_ids))
-        .order_by(table.c.block_number, table.c.log_index)
-    ).mappings()
-    return {as_int(row["device_id"]): dict(row) for row in rows}  # later rows overwrite earlier ones
-
-
 def _current(connection: Connection, registrations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Registered devices with their current owner and status (registration makes a device
     Active): two queries for the whole list, not two for each device."""
     device_ids = [as_int(r["device_id"]) for r in registrations]
-    owner_changes = _latest_by_device(connection, ("registry", "DeviceOwnerChanged"), device_ids)
-    status_changes = _latest_by_device(connection, ("registry", "DeviceStatusChanged"), device_ids)
+    owner_changed, status_changed = (
+        event_table("registry", "DeviceOwnerChanged"),
+        event_table("registry", "DeviceStatusChanged"),
+    )
+    owner_changes = latest_rows(connection, owner_changed, owner_changed.c.device_id, device_ids)
+    status_changes = latest_rows(connection, status_changed, status_changed.c.device_id, device_ids)
     out = []
     for registered, device_id in zip(registrations, device_ids, strict=True):
         owner_change, status_change = owner_changes.get(device_id), status_changes.get(device_id)

@@ -124,10 +124,25 @@ def get_interval(
 grid_router = APIRouter(prefix="/grid", tags=["grid"])
 
 
-@grid_router.get("/zones")
-def list_zones(db: Db) -> dict[str, Any]:
-    """Zones with current state and capacity, state history and reported losses."""
-    return {"items": grid.zones(db)}
+ZoneId = Annotated[int, Path(ge=0, le=2**32 - 1, description="GridManagement's zone id.")]
+
+
+@grid_router.get("/zones", response_model=ItemPage)
+def list_zones(db: Db, page: Paging) -> dict[str, Any]:
+    """Zones by id: parent, current capacity and state, reported losses (count and total)."""
+    return _page(grid.zones(db, page))
+
+
+@grid_router.get("/zones/{zone_id}/history", response_model=ItemPage)
+def list_zone_history(db: Db, zone_id: ZoneId, page: Paging) -> dict[str, Any]:
+    """The zone's state and capacity changes in chain order."""
+    return _page(grid.zone_history(db, zone_id, page))
+
+
+@grid_router.get("/zones/{zone_id}/losses", response_model=ItemPage)
+def list_zone_losses(db: Db, zone_id: ZoneId, span: Span, page: Paging) -> dict[str, Any]:
+    """Losses reported for the zone, for intervals starting in [from, to), by interval."""
+    return _page(grid.zone_losses(db, zone_id, span, page))
 
 
 carbon_router = APIRouter(prefix="/carbon", tags=["carbon"])
