@@ -11,9 +11,17 @@ import json
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, cast, func, literal, null, select, union_all
 
-from gridledger.api.core.common import Page, PageRequest, event_table, index_state, keyset_page, row_meta
+from gridledger.api.core.common import (
+    Page,
+    PageRequest,
+    event_table,
+    index_state,
+    keyset_page,
+    latest_rows,
+    row_meta,
+)
 from gridledger.indexer.schema import as_int
 
 ZERO = "0x" + "0" * 40
@@ -92,15 +100,9 @@ def certificates(connection: Connection, page: PageRequest, generator: str | Non
     if generator is not None:
         query = query.where(issued.c.generator == generator)
     rows, cursor = keyset_page(connection, query, [issued.c.certificate_id], page)
-    items = []
-    for row in rows:
-        term = (
-            connection.execute(select(terms).where(terms.c.certificate_id == as_int(row["certificate_id"])))
-            .mappings()
-            .first()
-        )
-        items.append(_certificate(row, None if term is None else dict(term)))
-    return Page(items, cursor)
+    ids = [as_int(row["certificate_id"]) for row in rows]
+    terms_of = latest_rows(connection, terms, terms.c.certificate_id, ids)
+    return Page([_certificate(row, terms_of.get(id_)) for row, id_ in zip(rows, ids, strict=True)], cursor)
 
 
 def retirements(connection: Connection, page: PageRequest, retiree: str | None = None) -> Page:
@@ -125,67 +127,79 @@ def retirements(connection: Connection, page: PageRequest, retiree: str | None =
     return Page(items, cursor)
 
 
+# The pool's activity: each event, what its grams column is, and who acted.
+_POOL_ACTIVITY = (
+    ("Deposited", "deposit", "depositor"),
+    ("Redeemed", "redemption", "redeemer"),
+    ("RetiredFromPool", "retirement", "holder"),
+    ("ExpiredWrittenOff", "write_off", None),
+)
+
+
 def pools(connection: Connection) -> dict[str, Any]:
-    """The carbon pool: deposits, redemptions and retirements from it, and its grams by
-    certificate (its ERC-1155 balance)."""
-    deposited = event_table("carbon_pool", "Deposited")
-    redeemed = event_table("carbon_pool", "Redeemed")
-    retired = event_table("carbon_pool", "RetiredFromPool")
-    written_off = event_table("carbon_pool", "ExpiredWrittenOff")
-
-    def rows(table: Any) -> list[dict[str, Any]]:
-        return [
-            dict(r)
-            for r in connection.execute(
-                select(table).order_by(table.c.block_number, table.c.log_index)
-            ).mappings()
-        ]
-
+    """The carbon pool: how many deposits, redemptions, retirements and write-offs it saw and
+    their grams (one aggregate query each), and its grams by certificate (its ERC-1155 balance).
+    The events themselves page at /carbon/pools/activity."""
     pool = index_state(connection).deployment.get("carbon_pool")
     held = (
         {id_: grams for (who, id_), grams in balances(connection, pool).items() if who == pool}
         if pool is not None
         else {}
     )
+    totals: dict[str, Any] = {"address": pool}
+    for event, kind, _ in _POOL_ACTIVITY:
+        table = event_table("carbon_pool", event)
+        count, grams = connection.execute(
+            select(func.count(), func.coalesce(func.sum(table.c.co2e_grams), 0))
+        ).one()
+        totals[f"{kind}s"] = int(count)
+        totals[f"{kind}_co2e_grams"] = as_int(grams)
+    redeemed = event_table("carbon_pool", "Redeemed")
+    fees = connection.execute(select(func.coalesce(func.sum(redeemed.c.fee_grams), 0))).scalar_one()
     return {
-        "address": pool,
-        "deposits": [
-            {
-                "depositor": r["depositor"],
-                "certificate_id": str(as_int(r["certificate_id"])),
-                "co2e_grams": as_int(r["co2e_grams"]),
-                **row_meta(r),
-            }
-            for r in rows(deposited)
-        ],
-        "redemptions": [
-            {
-                "redeemer": r["redeemer"],
-                "certificate_id": str(as_int(r["certificate_id"])),
-                "co2e_grams": as_int(r["co2e_grams"]),
-                "fee_grams": as_int(r["fee_grams"]),
-                **row_meta(r),
-            }
-            for r in rows(redeemed)
-        ],
-        "retirements": [
-            {
-                "holder": r["holder"],
-                "certificate_id": str(as_int(r["certificate_id"])),
-                "retirement_id": str(as_int(r["retirement_id"])),
-                "co2e_grams": as_int(r["co2e_grams"]),
-                **row_meta(r),
-            }
-            for r in rows(retired)
-        ],
-        "written_off": [
-            {
-                "certificate_id": str(as_int(r["certificate_id"])),
-                "co2e_grams": as_int(r["co2e_grams"]),
-                **row_meta(r),
-            }
-            for r in rows(written_off)
-        ],
+        **totals,
+        "redemption_fee_grams": as_int(fees),
         "balances": [{"certificate_id": str(id_), "co2e_grams": g} for id_, g in sorted(held.items())],
         "balance_co2e_grams": sum(held.values()),
     }
+
+
+def pool_activity(connection: Connection, page: PageRequest) -> Page:
+    """The pool's deposits, redemptions, retirements and write-offs in chain order."""
+    parts = []
+    for event, kind, actor in _POOL_ACTIVITY:
+        table = event_table("carbon_pool", event)
+        retirement_id = cast(table.c.retirement_id, String) if kind == "retirement" else null()
+        parts.append(
+            select(
+                table.c.block_number,
+                table.c.log_index,
+                table.c.tx_hash,
+                table.c.block_time,
+                table.c.confirmed,
+                literal(kind).label("kind"),
+                (null() if actor is None else table.c[actor]).label("account"),
+                cast(table.c.certificate_id, String).label("certificate_id"),
+                cast(table.c.co2e_grams, String).label("co2e_grams"),
+                (cast(table.c.fee_grams, String) if kind == "redemption" else null()).label("fee_grams"),
+                retirement_id.label("retirement_id"),
+            )
+        )
+    query = select(union_all(*parts).subquery())
+    columns = [query.selected_columns.block_number, query.selected_columns.log_index]
+    rows, cursor = keyset_page(
+        connection, query, columns, page, key_of=lambda r: (r["block_number"], r["log_index"])
+    )
+    items = [
+        {
+            "kind": r["kind"],
+            **row_meta(r),
+            "account": r["account"],
+            "certificate_id": r["certificate_id"],
+            "co2e_grams": int(r["co2e_grams"]),
+            **({"fee_grams": int(r["fee_grams"])} if r["kind"] == "redemption" else {}),
+            **({"retirement_id": r["retirement_id"]} if r["kind"] == "retirement" else {}),
+        }
+        for r in rows
+    ]
+    return Page(items, cursor)

@@ -168,8 +168,15 @@ def list_retirements(
 
 @carbon_router.get("/pools")
 def get_pools(db: Db) -> dict[str, Any]:
-    """The carbon pool: deposits, redemptions, retirements, write-offs and balance by certificate."""
+    """The carbon pool: counts and grams of its deposits, redemptions (and their fees),
+    retirements and write-offs, and its balance by certificate."""
     return {"items": [carbon.pools(db)]}
+
+
+@carbon_router.get("/pools/activity", response_model=ItemPage)
+def list_pool_activity(db: Db, page: Paging) -> dict[str, Any]:
+    """The pool's deposits, redemptions, retirements and write-offs in chain order."""
+    return _page(carbon.pool_activity(db, page))
 
 
 reports_router = APIRouter(prefix="/reports", tags=["reports"])
