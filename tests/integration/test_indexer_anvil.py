@@ -20,6 +20,7 @@ from gridledger.chain.deploy import System, named_account
 from gridledger.chain.rpc import ANVIL, RpcChain, anvil_node
 from gridledger.cli.demo import START_TIME, build_demo
 from gridledger.cli.main import app
+from gridledger.indexer.db import WriterLock, is_current, open_database
 from gridledger.indexer.indexer import Indexer
 from gridledger.indexer.source import RpcSource
 from gridledger.ops.deployment import Manifest
@@ -154,6 +155,23 @@ def test_indexCommand_manifestOfAnotherChain_refused(anvil_world: AnvilWorld, tm
         ],
     )
     _one_line_exit_2(result, "the node is chain 31337")
+
+
+def test_indexCommand_whileAnotherIndexerWrites_refusedAndWritesNothing(
+    anvil_world: AnvilWorld, tmp_path: Path
+) -> None:
+    manifest, db = _manifest(anvil_world, tmp_path), tmp_path / "index.sqlite"
+    other_writer = WriterLock(open_database(str(db)), str(db))
+    other_writer.hold()
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["index", "--rpc-url", anvil_world.url, "--manifest", str(manifest), "--db", str(db), "--once"],
+        )
+    finally:
+        other_writer.release()
+    _one_line_exit_2(result, "another indexer is writing")
+    assert not is_current(open_database(str(db)))  # not even migrated
 
 
 def test_indexCommand_unreachableNode_refused(anvil_world: AnvilWorld, tmp_path: Path) -> None:

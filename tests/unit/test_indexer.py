@@ -17,7 +17,7 @@ from gridledger.chain.deploy import System, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import START_TIME, build_demo
 from gridledger.errors import IndexerError
-from gridledger.indexer.db import database_url, is_current
+from gridledger.indexer.db import WriterLock, database_url, is_current, open_database
 from gridledger.indexer.decode import solve_fee
 from gridledger.indexer.indexer import ReorgDuringStep
 from gridledger.indexer.schema import EVENT_TABLES, events, metadata, snake_case
@@ -213,6 +213,20 @@ def test_migrations_matchTheTables(database: str) -> None:
     with engine.connect() as db:
         differences = compare_metadata(MigrationContext.configure(db), metadata)
     assert differences == []
+
+
+def test_writerLock_aSecondWriter_refusedUntilTheFirstReleases(database: str) -> None:
+    first, second = (
+        WriterLock(open_database(database), database),
+        WriterLock(open_database(database), database),
+    )
+    first.hold()
+    first.hold()  # holding again is a no-op for the holder
+    with pytest.raises(IndexerError, match="another indexer is writing"):
+        second.hold()
+    first.release()
+    second.hold()
+    second.release()
 
 
 def test_snakeCase_namesWithUnits() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gridledger.cli.live import HealthPortOption, RpcUrlOption, run_service
 from gridledger.errors import IndexerError, InputError
-from gridledger.indexer.db import DEFAULT_DATABASE, migrate, open_database
+from gridledger.indexer.db import DEFAULT_DATABASE, WriterLock, migrate, open_database
 from gridledger.indexer.indexer import (
     DEFAULT_CONFIRMATION_DEPTH,
     DEFAULT_STEP_BLOCKS,
@@ -60,6 +60,8 @@ def index_command(
             f"{manifest} is a deployment on chain {deployment.chain_id}; the node is chain {source.chain_id}"
         )
     engine = open_database(db)
+    writer = WriterLock(engine, db)
+    writer.hold()  # before migrating: a second indexer changes nothing
     migrate(engine)
     log = JsonLog(lambda line: print(line, flush=True))
     indexer = Indexer(
@@ -80,6 +82,7 @@ def index_command(
     def follow(stop: threading.Event) -> None:
         while not stop.is_set():
             try:
+                writer.hold()  # again, if the database was away and took the lock with it
                 behind = _catch_up(indexer, log, state)
             except (IndexerError, DBAPIError) as unreachable:  # the node or the database is away
                 log("waiting", reason=str(getattr(unreachable, "orig", None) or unreachable))

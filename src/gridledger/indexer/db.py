@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import fcntl
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from gridledger.errors import IndexerError
 
 DEFAULT_DATABASE = "index.sqlite"
+# PostgreSQL advisory lock key of the index's one writer (any fixed 64-bit number).
+WRITER_LOCK_KEY = 0x6772_6964_6C65_6467  # "gridledg"
 POOL_SIZE = 10
 POOL_OVERFLOW = 50
 
@@ -94,3 +97,70 @@ def is_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision() == head
+
+
+class WriterLock:
+    """Makes one indexer the index's only writer: two followers of one database would undo each
+    other's steps. On SQLite an exclusive flock on `<file>.lock` (the kernel drops it with the
+    process, even after SIGKILL); on PostgreSQL a session advisory lock on a connection of its
+    own (the server drops it with the session). `hold()` takes it, or takes it again after the
+    database was away; IndexerError when another indexer holds it."""
+
+    def __init__(self, engine: Engine, db: str) -> None:
+        self._engine = engine
+        self._db = db
+        self._file: IO[str] | None = None
+        self._session: Connection | None = None
+
+    def hold(self) -> None:
+        if self._engine.dialect.name == "sqlite":
+            self._hold_file()
+        else:
+            self._hold_session()
+
+    def _refused(self) -> IndexerError:
+        return IndexerError(f"another indexer is writing to {shown(self._db)}: one writer per index")
+
+    def _hold_file(self) -> None:
+        if self._file is not None:
+            return
+        database = self._engine.url.database
+        if not database or database == ":memory:":
+            return  # a memory database has one process by nature
+        # Held open for as long as the lock is: closing it is what releases the flock.
+        opened = Path(f"{database}.lock").open("a", encoding="utf-8")  # noqa: SIM115
+        try:
+            fcntl.flock(opened, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as held:
+            opened.close()
+            raise self._refused() from held
+        self._file = opened
+
+    def _hold_session(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.execute(select(1))
+                return
+            except DBAPIError:  # the database was away: the server dropped the lock with the session
+                self._session.invalidate()
+                self._session = None
+        session = self._engine.connect()
+        taken = session.execute(select(func.pg_try_advisory_lock(WRITER_LOCK_KEY))).scalar()
+        session.commit()
+        if not taken:
+            session.close()
+            raise self._refused()
+        self._session = session
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the descriptor drops the flock
+            self._file = None
+        if self._session is not None:
+            try:
+                self._session.execute(select(func.pg_advisory_unlock(WRITER_LOCK_KEY)))
+                self._session.commit()
+            except DBAPIError:
+                pass  # gone with the session already
+            self._session.close()
+            self._session = None
