@@ -137,7 +137,7 @@ function renderWallet() {
     banner.hidden = false;
     fill(
       banner,
-      h("span", {}, `Your wallet is on chain ${wallet.chainId}; this market runs on chain ${wallet.expectedChainId}. `),
+      h("span", {}, `Wrong network: your wallet is on chain ${wallet.chainId}, and this market runs on chain ${wallet.expectedChainId}. `),
       h("button", { type: "button", id: "switch-chain", onclick: doSwitch }, "Switch network"),
     );
   } else {

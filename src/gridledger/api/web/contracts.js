@@ -106,11 +106,19 @@ async function signTyped(domain, types, message) {
   return { signature: Signature.from(signature), digest: TypedDataEncoder.hash(domain, types, message) };
 }
 
-/** The order signed in the wallet, as POST /orders takes it: r, EIP-2098 vs, the digest. */
+/** The order signed in the wallet, as POST /orders takes it: r, EIP-2098 vs, the digest. Its
+ *  integers travel as decimal text (a JSON number past 2^53 is not exact); a Number that is
+ *  not a safe integer is refused rather than signed rounded. */
 export async function signOrder(domain, order) {
-  const message = Object.fromEntries(Object.entries(order).map(([k, v]) => [k, typeof v === "number" ? String(v) : v]));
+  const exact = (name, value) => {
+    if (typeof value === "bigint") return value.toString();
+    if (typeof value !== "number") return value;
+    if (!Number.isSafeInteger(value)) throw new Error(`the order's ${name} (${value}) is not an exact whole number`);
+    return String(value);
+  };
+  const message = Object.fromEntries(Object.entries(order).map(([k, v]) => [k, exact(k, v)]));
   const { signature, digest } = await signTyped(domain, ORDER_TYPES, message);
-  return { order, r: signature.r, vs: signature.yParityAndS, orderHash: digest };
+  return { order: message, r: signature.r, vs: signature.yParityAndS, orderHash: digest };
 }
 
 /** The trader's CancelOrder signature: 65 bytes r, s, v (27/28). */

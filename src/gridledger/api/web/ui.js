@@ -85,6 +85,7 @@ export function describeError(error) {
     const { title, detail } = error.problem;
     return detail ? `${title}: ${detail}` : title;
   }
+  if (error.name === "WalletError") return error.message; // the page's own words
   if (error.code === 4001) return "You rejected the request in your wallet.";
   if (error.code === 4100) return "The wallet has not authorised this site; connect it first.";
   if (error.code === 4902) return "Your wallet does not know this chain.";
@@ -95,11 +96,27 @@ export function describeError(error) {
 const kwhFormat = new Intl.NumberFormat(undefined, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
 const intFormat = new Intl.NumberFormat();
 
+/** Whole base units (Number, BigInt or decimal text) as exact decimal text with `decimals`
+ *  places, which Intl formats without going through a float; null if not a whole number. */
+function decimalText(units, decimals) {
+  let n;
+  try {
+    n = BigInt(units);
+  } catch {
+    return null;
+  }
+  const sign = n < 0n ? "-" : "";
+  if (n < 0n) n = -n;
+  const scale = 10n ** BigInt(decimals);
+  const fraction = decimals ? `.${(n % scale).toString().padStart(decimals, "0")}` : "";
+  return `${sign}${n / scale}${fraction}`;
+}
+
 export const fmt = {
   /** Wh as kWh with three decimals (exact to the Wh). */
   kwh(wh) {
     if (wh === null || wh === undefined) return "unknown";
-    return `${kwhFormat.format(Number(wh) / 1000)} kWh`;
+    return `${kwhFormat.format(decimalText(wh, 3) ?? Number(wh) / 1000)} kWh`;
   },
   int(n) {
     return n === null || n === undefined ? "unknown" : intFormat.format(Number(n));
@@ -113,8 +130,8 @@ export const fmt = {
   money(units, token) {
     if (units === null || units === undefined) return "unknown";
     if (!token || token.decimals === undefined) return `${intFormat.format(Number(units))} units`;
-    const value = Number(BigInt(units)) / 10 ** token.decimals;
-    return `${value.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: Math.min(token.decimals, 6) })} ${token.symbol}`;
+    const format = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: Math.max(2, Math.min(token.decimals, 6)) });
+    return `${format.format(decimalText(units, token.decimals) ?? Number(units) / 10 ** token.decimals)} ${token.symbol}`;
   },
   pricePerKwh(units, token) {
     return `${fmt.money(units, token)}/kWh`;

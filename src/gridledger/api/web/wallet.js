@@ -49,6 +49,7 @@ export function availableWallets() {
 export class WalletError extends Error {
   constructor(message, code) {
     super(message);
+    this.name = "WalletError";
     this.code = code;
   }
 }
@@ -105,9 +106,11 @@ export function onRightChain() {
   return wallet.account && wallet.expectedChainId !== null && wallet.chainId === wallet.expectedChainId;
 }
 
-/** Switch the wallet to the indexed chain; if it does not know it, offer to add it. */
+/** Switch the wallet to the indexed chain (EIP-3326); if it does not know the chain (4902), add
+ *  it (EIP-3085) with the node the API names, then switch to it. */
 export async function switchChain(rpcUrl) {
-  const chainId = `0x${wallet.expectedChainId.toString(16)}`;
+  const expected = wallet.expectedChainId;
+  const chainId = `0x${expected.toString(16)}`;
   try {
     await request("wallet_switchEthereumChain", [{ chainId }]);
   } catch (error) {
@@ -115,19 +118,24 @@ export async function switchChain(rpcUrl) {
     if (!unknown) throw error;
     if (!rpcUrl) {
       throw new WalletError(
-        `Your wallet does not know chain ${wallet.expectedChainId}. Add it in the wallet with the RPC address your operator gives, then switch.`,
+        `Your wallet does not know chain ${expected}. Add it in the wallet with the RPC address your operator gives, then switch.`,
         4902,
       );
     }
     await request("wallet_addEthereumChain", [
       {
         chainId,
-        chainName: `GridLedger chain ${wallet.expectedChainId}`,
+        chainName: `GridLedger chain ${expected}`,
         nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
         rpcUrls: [rpcUrl],
       },
     ]);
+    // Adding need not switch (EIP-3085 leaves it to the wallet): ask for the switch again.
+    await request("wallet_switchEthereumChain", [{ chainId }]);
   }
   wallet.chainId = Number.parseInt(await request("eth_chainId"), 16);
   notify();
+  if (wallet.chainId !== expected) {
+    throw new WalletError(`Your wallet is still on chain ${wallet.chainId}; switch it to chain ${expected}.`, 4901);
+  }
 }

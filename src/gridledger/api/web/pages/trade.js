@@ -6,6 +6,11 @@ import { chainTime, marketDomain, read, send, signCancel, signOrder } from "../c
 import { announce, describeError, field, figures, fill, fmt, h, INTERVAL_SECONDS, table } from "../ui.js";
 
 const PAIR_ID = 1; // the market's only pair, energy against the payment token (EnergyMarket.PAIR_ID)
+// The book's range (gridledger.market.clearing): the API refuses an order outside it, so the
+// page refuses it before the wallet is asked to sign.
+const MAX_ORDER_ENERGY_WH = 10n ** 9n;
+const MAX_PRICE_PER_KWH = 10n ** 9n; // payment-token base units per kWh
+const UINT64_MAX = 2n ** 64n - 1n;
 let panels = null;
 
 function storeKey(ctx) {
@@ -102,7 +107,7 @@ async function drawOrders(ctx) {
     let status = saved.cancelled ? "cancelled" : state.interval && state.interval.settled ? (filled ? `filled ${fmt.kwh(filled)}` : "not filled") : state.label;
     rows.push([
       fmt.time(saved.order.intervalStart),
-      saved.order.side === 1 ? "buy" : "sell",
+      Number(saved.order.side) === 1 ? "buy" : "sell",
       fmt.kwh(saved.order.energyWh),
       fmt.pricePerKwh(saved.order.limitPricePerKWh, ctx.token),
       h("code", { title: saved.orderHash }, fmt.short(saved.orderHash)),
@@ -134,7 +139,7 @@ function orderForm(ctx, nodeId) {
   const interval = h("select", { name: "interval", required: true });
   const energy = h("input", { type: "text", inputmode: "decimal", name: "energy", required: true, value: "1.000" });
   const price = h("input", { type: "text", inputmode: "decimal", name: "price", required: true, value: "0.20" });
-  const node = h("input", { type: "number", min: "1", step: "1", name: "node", required: true, value: nodeId ? String(nodeId) : "" });
+  const node = h("input", { type: "text", inputmode: "numeric", name: "node", required: true, value: nodeId ? String(nodeId) : "" });
   const validity = h("input", { type: "number", min: "1", max: "1440", step: "1", name: "validity", required: true, value: "60" });
   const submit = h("button", { type: "submit", id: "place-order" }, "Sign and place order");
   const form = h(
@@ -165,6 +170,21 @@ async function fillIntervals(current) {
   );
 }
 
+/** A whole number in 1..max (BigInt) from decimal text; throws saying what `what` must be. */
+function parseWhole(text, what, max) {
+  const clean = String(text).trim();
+  if (!/^\d+$/.test(clean) || BigInt(clean) < 1n || BigInt(clean) > max) {
+    throw new Error(`${what} is a whole number from 1 to ${max}`);
+  }
+  return BigInt(clean);
+}
+
+/** A random uint64 nonce (one bit of the market's nonce bitmap), exact as a BigInt. */
+function randomNonce() {
+  const [high, low] = crypto.getRandomValues(new Uint32Array(2));
+  return (BigInt(high) << 32n) | BigInt(low);
+}
+
 async function placeOrder(event, ctx) {
   event.preventDefault();
   if (!ctx.canTransact()) {
@@ -177,22 +197,31 @@ async function placeOrder(event, ctx) {
   try {
     const data = new FormData(form);
     const decimals = ctx.token ? ctx.token.decimals : 0;
-    const intervalStart = Number(data.get("interval"));
+    // Every uint64 of the order is a BigInt here and decimal text to the wallet and the API:
+    // a Number would round anything above 2^53 and the wallet would sign another order.
+    const intervalStart = BigInt(data.get("interval"));
     const energyWh = parseWh(data.get("energy"));
+    if (energyWh > MAX_ORDER_ENERGY_WH) {
+      throw new Error(`${fmt.kwh(energyWh)} is more than the market takes in one order, ${fmt.kwh(MAX_ORDER_ENERGY_WH)}`);
+    }
     const limit = parseUnits(data.get("price"), decimals);
-    const nodeId = Number(data.get("node"));
-    if (!Number.isInteger(nodeId) || nodeId < 1) throw new Error("the grid node is a whole number from 1");
-    const words = crypto.getRandomValues(new Uint32Array(2));
+    if (limit > MAX_PRICE_PER_KWH) {
+      throw new Error(
+        `a limit price of ${fmt.pricePerKwh(limit, ctx.token)} is above the market's highest, ${fmt.pricePerKwh(MAX_PRICE_PER_KWH, ctx.token)}`,
+      );
+    }
+    const nodeId = parseWhole(data.get("node"), "the grid node", UINT64_MAX);
+    const validity = parseWhole(data.get("validity"), "the validity in minutes", 1440n);
     const order = {
       trader: getAddress(ctx.wallet.account), // checksummed: the order's trader as the book compares it
       side: Number(data.get("side")),
       pairId: PAIR_ID,
-      intervalStart,
-      energyWh: Number(energyWh),
-      limitPricePerKWh: Number(limit),
-      gridNodeId: nodeId,
-      expiry: intervalStart + INTERVAL_SECONDS + 60 * Number(data.get("validity")),
-      nonce: (words[0] % 2 ** 21) * 2 ** 32 + words[1], // random below 2^53, one bit of the nonce bitmap
+      intervalStart: intervalStart.toString(),
+      energyWh: energyWh.toString(),
+      limitPricePerKWh: limit.toString(),
+      gridNodeId: nodeId.toString(),
+      expiry: (intervalStart + BigInt(INTERVAL_SECONDS) + 60n * validity).toString(),
+      nonce: randomNonce().toString(),
     };
     announce("Sign the order in your wallet…");
     const domain = marketDomain(ctx.status.chain_id, ctx.deployment.market);
@@ -222,10 +251,18 @@ function escrowForm(ctx) {
     const buttons = [...form.querySelectorAll("button")];
     buttons.forEach((b) => (b.disabled = true));
     const d = ctx.deployment;
+    const noun = direction === "deposit" ? "deposit" : "withdrawal";
     try {
+      const escrow = async () => read("EnergyMarket", d.market, "accountOf", [ctx.wallet.account]);
+      const refuseMoreThan = (held, asked, format) => {
+        if (asked > BigInt(held)) {
+          throw new Error(`Only ${format(held)} is in escrow, less than the ${format(asked)} asked; nothing was withdrawn.`);
+        }
+      };
       if (what.value === "energy") {
         const wh = parseWh(amount.value);
-        announce(`Confirm the ${direction} of ${fmt.kwh(wh)} in your wallet…`);
+        if (direction === "withdraw") refuseMoreThan((await escrow())[1], wh, fmt.kwh);
+        announce(`Confirm the ${noun} of ${fmt.kwh(wh)} in your wallet…`);
         await send("EnergyMarket", d.market, direction === "deposit" ? "depositEnergy" : "withdrawEnergy", [wh]);
         announce(`${direction === "deposit" ? "Deposited" : "Withdrew"} ${fmt.kwh(wh)}.`, "ok");
       } else {
@@ -240,6 +277,7 @@ function escrowForm(ctx) {
           announce("Confirm the deposit in your wallet…");
           await send("EnergyMarket", d.market, "depositPayment", [units]);
         } else {
+          refuseMoreThan((await escrow())[0], units, (u) => fmt.money(u, ctx.token));
           announce("Confirm the withdrawal in your wallet…");
           await send("EnergyMarket", d.market, "withdrawPayment", [units]);
         }
@@ -247,7 +285,7 @@ function escrowForm(ctx) {
       }
       await drawEscrow(ctx);
     } catch (error) {
-      announce(`The ${direction} failed. ${describeError(error)}`, "error");
+      announce(`The ${noun} failed. ${describeError(error)}`, "error");
     } finally {
       buttons.forEach((b) => (b.disabled = false));
     }
