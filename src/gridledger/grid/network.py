@@ -138,25 +138,70 @@ class GridNetwork:
             self._voltage_sensitivity(),
         )
 
-    def _voltage_sensitivity(self) -> FloatArray:
-        """dV/dP from the inverse Jacobian of the converged Newton-Raphson power flow."""
+    def _injection_sensitivities(self) -> tuple[FloatArray, FloatArray]:
+        """(dθ/dP, dV/dP) over the internal buses (rad and pu per MW injected at each internal
+        bus) from the inverse Jacobian of the last converged Newton-Raphson power flow; zero
+        rows and columns at the slack."""
         internal: dict[str, Any] = self.net._ppc["internal"]
         jacobian = internal["J"].toarray()
         pvpq = np.concatenate([internal["pv"], internal["pq"]]).astype(np.int64)
         pq = np.asarray(internal["pq"], dtype=np.int64)
-        inverse = np.linalg.inv(jacobian)
+        inverse = np.linalg.inv(jacobian) / float(internal["baseMVA"])
         # Rows: [angle of pvpq, magnitude of pq]; columns: [P of pvpq, Q of pq]; per unit of baseMVA.
-        dv_dp_internal = inverse[len(pvpq) :, : len(pvpq)] / float(internal["baseMVA"])
-        # Buses joined by closed bus-bus switches share one internal bus, and the internal model
-        # may add buses of its own, so map from each bus position to its internal bus.
-        internal_of_bus = self.net._pd2ppc_lookups["bus"][self.bus_ids]
-        row_of = {int(b): i for i, b in enumerate(pq)}
-        col_of = {int(b): i for i, b in enumerate(pvpq)}
-        rows = np.array([row_of.get(int(b), -1) for b in internal_of_bus])
-        cols = np.array([col_of.get(int(b), -1) for b in internal_of_bus])
-        sensitivity = np.zeros((self.bus_count, self.bus_count))
-        has_row, has_col = np.flatnonzero(rows >= 0), np.flatnonzero(cols >= 0)
-        sensitivity[np.ix_(has_row, has_col)] = dv_dp_internal[np.ix_(rows[has_row], cols[has_col])]
+        buses = len(internal["bus"])
+        d_angle, d_magnitude = np.zeros((buses, buses)), np.zeros((buses, buses))
+        d_angle[np.ix_(pvpq, pvpq)] = inverse[: len(pvpq), : len(pvpq)]
+        d_magnitude[np.ix_(pq, pvpq)] = inverse[len(pvpq) :, : len(pvpq)]
+        return d_angle, d_magnitude
+
+    def _internal_of_bus(self) -> IntArray:
+        """Each bus position's internal bus: buses joined by closed bus-bus switches share one."""
+        internal_of_bus: IntArray = self.net._pd2ppc_lookups["bus"][self.bus_ids]
+        return internal_of_bus
+
+    def _voltage_sensitivity(self) -> FloatArray:
+        """dV/dP between bus positions at the last power flow, pu per MW."""
+        _, d_magnitude = self._injection_sensitivities()
+        internal_of_bus = self._internal_of_bus()
+        sensitivity: FloatArray = d_magnitude[np.ix_(internal_of_bus, internal_of_bus)]
+        return sensitivity
+
+    def loading_sensitivity(self) -> FloatArray:
+        """How the loading of every line, then every transformer, moves per MW injected at each
+        bus position (percent per MW), at the last power flow: the derivative of the larger of
+        a branch's end currents, from the Jacobian (so losses and voltages are in it, unlike the
+        DC transfer factors). Only for a network whose branches and buses are all in the
+        power flow's internal model (GridModelError otherwise)."""
+        internal: dict[str, Any] = self.net._ppc["internal"]
+        ppc = self.net._ppc
+        if len(internal["branch"]) != len(ppc["branch"]) or len(internal["bus"]) != len(ppc["bus"]):
+            raise GridModelError(f"grid {self.code} has branches or buses out of the power flow")
+        d_angle, d_magnitude = self._injection_sensitivities()
+        voltage = np.asarray(internal["V"])
+        # dV (complex) per MW at each bus: j·V·dθ + V/|V|·d|V|.
+        d_voltage = (1j * voltage)[:, None] * d_angle + (voltage / np.abs(voltage))[:, None] * d_magnitude
+        relative = []
+        for admittance in (internal["Yf"], internal["Yt"]):
+            current = admittance @ voltage
+            d_current = admittance @ d_voltage
+            magnitude = np.maximum(np.abs(current), 1e-12)
+            relative.append((np.real(np.conj(current)[:, None] * d_current) / magnitude[:, None], magnitude))
+        (from_rel, from_i), (to_rel, to_i) = relative
+        per_unit_change = np.where(
+            (from_i >= to_i)[:, None], from_rel / from_i[:, None], to_rel / to_i[:, None]
+        )
+        lookups = self.net._pd2ppc_lookups["branch"]
+        rows = np.concatenate([np.arange(*lookups["line"]), np.arange(*lookups["trafo"])])
+        loading = np.concatenate(
+            [
+                self.net.res_line["loading_percent"].to_numpy(np.float64),
+                self.net.res_trafo["loading_percent"].to_numpy(np.float64),
+            ]
+        )
+        internal_of_bus = self._internal_of_bus()
+        sensitivity: FloatArray = (
+            np.nan_to_num(loading)[:, None] * per_unit_change[np.ix_(rows, internal_of_bus)]
+        )
         return sensitivity
 
     @cached_property

@@ -33,6 +33,7 @@ from gridledger.grid.network import GridNetwork
 from gridledger.market.feasible import (
     MW_PER_WH_IN_INTERVAL,
     WATTS_PER_WH_IN_INTERVAL,
+    AcBaseCase,
     GridFeasibleClearing,
     NetworkLimits,
 )
@@ -113,9 +114,10 @@ class LiveGridModel:
             if node in self.bus_of_node:
                 withdrawn_wh[self.bus_of_node[node]] += energy_wh
         p_mw: FloatArray = -withdrawn_wh * MW_PER_WH_IN_INTERVAL
-        base = self.network.power_flow(p_mw, p_mw * LOAD_TAN_PHI)
+        q_mvar = p_mw * LOAD_TAN_PHI
+        base = self.network.power_flow(p_mw, q_mvar)
         limits = NetworkLimits.around(base, self.network.ptdf, self.network.branch_limit_mva)
-        return GridFeasibleClearing(limits, self.bus_of_node)
+        return GridFeasibleClearing(limits, self.bus_of_node, ac=AcBaseCase(self.network, p_mw, q_mvar))
 
     def post_loads(self, chain: Chain, system: System, grid_operator: str, measured: MeasuredInterval) -> int:
         """Post each measured node's load (average watts in the interval, either direction) to

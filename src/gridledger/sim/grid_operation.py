@@ -38,9 +38,10 @@ from gridledger.market.clearing import ClearingMechanism, UniformClearing
 from gridledger.market.feasible import (
     MW_PER_WH_IN_INTERVAL,
     WATTS_PER_WH_IN_INTERVAL,
+    AcBaseCase,
     GridFeasibleClearing,
     NetworkLimits,
-    export_limits_wh,
+    ac_export_limits_wh,
 )
 from gridledger.market.orders import Side
 from gridledger.market.settlement import Settlement
@@ -183,7 +184,8 @@ class GridOperation:
     def export_envelope(self, surplus_wh: IntArray) -> IntArray:
         """What each participant may export this interval: nothing from a halted zone, and with
         network limits on, at most its share of what the grid can carry (the LP of the
-        grid-feasible clearing). Inverters hold exports to it; the rest of the PV is curtailed."""
+        grid-feasible clearing, AC-accurate). Inverters hold exports to it; the rest of the PV is
+        curtailed."""
         allowed = surplus_wh.copy()
         allowed[[i for i in range(len(allowed)) if self.halted(i)]] = 0
         # In a peak zone one transfer may carry at most the peak cap (governance parameter).
@@ -195,7 +197,9 @@ class GridOperation:
             surplus_wh.astype(np.float64)
         )
         sellers = np.flatnonzero(allowed > 0)
-        allowed[sellers] = export_limits_wh(self._limits(), self._bus[sellers], allowed[sellers])
+        allowed[sellers] = ac_export_limits_wh(
+            self.network, self._p_base, self._q, self._bus[sellers], allowed[sellers]
+        ).caps_wh
         return allowed
 
     def mechanism(self) -> ClearingMechanism:
@@ -203,7 +207,8 @@ class GridOperation:
         offers beyond the envelope), else the plain uniform auction."""
         if self.network is None or self._base is None:
             return UniformClearing()
-        return GridFeasibleClearing(self._limits(), self._bus_of_node)
+        ac = AcBaseCase(self.network, self._p_base, self._q)
+        return GridFeasibleClearing(self._limits(), self._bus_of_node, ac=ac)
 
     def _limits(self) -> NetworkLimits:
         assert self.network is not None and self._base is not None

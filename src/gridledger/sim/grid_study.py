@@ -23,9 +23,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from gridledger.grid.acopf import acopf_exports_wh
 from gridledger.grid.network import GridNetwork
 from gridledger.market.clearing import BookSide, ClearingResult, clear_uniform
-from gridledger.market.feasible import MW_PER_WH_IN_INTERVAL, GridFeasibleClearing, NetworkLimits
+from gridledger.market.feasible import (
+    MW_PER_WH_IN_INTERVAL,
+    AcBaseCase,
+    GridFeasibleClearing,
+    NetworkLimits,
+    ac_export_limits_wh,
+    export_limits_wh,
+)
 from gridledger.sim.injections import InjectionModel
 from gridledger.sim.scenario import Community
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
@@ -130,7 +138,8 @@ def study_grid(
         )
         began = time.perf_counter()
         limits = NetworkLimits.around(base, ptdf, branch_limit)
-        feasible = GridFeasibleClearing(limits, bus_of_node).clear(bids, asks)
+        ac = AcBaseCase(network, p_base, q)
+        feasible = GridFeasibleClearing(limits, bus_of_node, ac=ac).clear(bids, asks)
         clearing_ms = (time.perf_counter() - began) * 1000
         exported = _exported(feasible, sellers, len(model.bus_position))
         feasible_flow = network.power_flow(model.with_exports(p_base, exported), q)
@@ -160,6 +169,69 @@ def study_grid(
             )
         )
     return study
+
+
+@dataclass(frozen=True)
+class AcopfComparison:
+    """One interval's export caps against pandapower's AC OPF with the same margins: what each
+    curtails of the sellers' surplus, and the AC power flow at the caps."""
+
+    interval_start: int
+    offered_wh: int
+    curtailed_wh: int  # by the AC-accurate caps (the market's)
+    base_lp_curtailed_wh: int  # by the base-case LP alone
+    acopf_curtailed_wh: float
+    max_loading_percent: float  # at the AC-accurate caps
+    new_violations: int  # at the AC-accurate caps, beyond the base case's
+
+    @property
+    def excess_wh(self) -> float:
+        """How much more the caps curtail than the OPF (negative: less)."""
+        return self.curtailed_wh - self.acopf_curtailed_wh
+
+
+def compare_with_acopf(
+    community: Community, network: GridNetwork, intervals: list[int]
+) -> list[AcopfComparison]:
+    """Every surplus offered in full at intervals `intervals` of `community`: the market's caps,
+    the base-case LP's and the AC OPF's (grid/acopf.py), for the intervals with a surplus."""
+    model = InjectionModel(community, network)
+    comparisons = []
+    for k in intervals:
+        surplus, _ = own_use_split(model.exports[:, k], model.imports[:, k])
+        sellers = np.flatnonzero(surplus > 0)
+        if len(sellers) == 0:
+            continue
+        bus, offered = model.bus_position[sellers], surplus[sellers].astype(np.int64)
+        p_base, q = model.base(k)
+        base = network.power_flow(p_base, q)
+        base_lp = export_limits_wh(
+            NetworkLimits.around(base, network.ptdf, network.branch_limit_mva), bus, offered
+        )
+        ac = ac_export_limits_wh(network, p_base, q, bus, offered)
+        opf = acopf_exports_wh(network, p_base, q, bus, offered)
+        total = int(offered.sum())
+        comparisons.append(
+            AcopfComparison(
+                int(community.interval_starts[k]),
+                total,
+                total - int(ac.caps_wh.sum()),
+                total - int(base_lp.sum()),
+                total - float(opf.sum()),
+                ac.flow.max_loading_percent,
+                ac.flow.violations().beyond(base.violations()).count,
+            )
+        )
+    return comparisons
+
+
+def excess_curtailment_pct(comparisons: list[AcopfComparison], floor_share: float = 0.001) -> float:
+    """How much more the market's caps curtail than the AC OPF, in percent of what the OPF
+    curtails, over the intervals where the OPF curtails more than `floor_share` of the offer
+    (below that, the OPF's curtailment is its interior-point tolerance, not the grid)."""
+    congested = [c for c in comparisons if c.acopf_curtailed_wh > floor_share * c.offered_wh]
+    reference = sum(c.acopf_curtailed_wh for c in congested)
+    return 100 * sum(c.excess_wh for c in congested) / reference if reference > 0 else 0.0
 
 
 def _exported(result: ClearingResult, sellers: IntArray, participants: int) -> FloatArray:
