@@ -20,6 +20,7 @@ from gridledger.api.core.common import (
     index_state,
     keyset_page,
     latest_rows,
+    meta_columns,
     row_meta,
 )
 from gridledger.indexer.schema import as_int
@@ -172,11 +173,7 @@ def pool_activity(connection: Connection, page: PageRequest) -> Page:
         retirement_id = cast(table.c.retirement_id, String) if kind == "retirement" else null()
         parts.append(
             select(
-                table.c.block_number,
-                table.c.log_index,
-                table.c.tx_hash,
-                table.c.block_time,
-                table.c.confirmed,
+                *meta_columns(table),
                 literal(kind).label("kind"),
                 (null() if actor is None else table.c[actor]).label("account"),
                 cast(table.c.certificate_id, String).label("certificate_id"),

@@ -257,6 +257,14 @@ def chain_key(table: Table) -> list[ColumnElement[Any]]:
     return [table.c.block_number, table.c.log_index]
 
 
+ROW_META_COLUMNS = ("block_number", "log_index", "tx_hash", "block_time", "confirmed")
+
+
+def meta_columns(table: Any) -> list[Any]:
+    """An event table's (or subquery's) columns that `row_meta` reads, to select in a union."""
+    return [table.c[name] for name in ROW_META_COLUMNS]
+
+
 def row_meta(row: dict[str, Any]) -> dict[str, Any]:
     """Where an event row is in the chain, as every item that is one event shows it."""
     return {

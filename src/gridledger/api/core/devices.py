@@ -19,6 +19,7 @@ from gridledger.api.core.common import (
     event_table,
     keyset_page,
     latest_rows,
+    meta_columns,
     row_meta,
 )
 from gridledger.errors import ApiError
@@ -137,11 +138,7 @@ def _history_query(device_id: int) -> Any:
         table = event_table("registry", event)
         parts.append(
             select(
-                table.c.block_number,
-                table.c.log_index,
-                table.c.tx_hash,
-                table.c.block_time,
-                table.c.confirmed,
+                *meta_columns(table),
                 literal(event).label("event"),
                 cast(table.c[first], String).label("first"),
                 cast(table.c[second], String).label("second"),
@@ -197,11 +194,7 @@ def _readings_query(device_id: int, span: TimeRange | None) -> Any:
     for table, outcome in ((accepted, "accepted"), (rejected, "rejected")):
         is_accepted = outcome == "accepted"
         query = select(
-            table.c.block_number,
-            table.c.log_index,
-            table.c.tx_hash,
-            table.c.block_time,
-            table.c.confirmed,
+            *meta_columns(table),
             table.c.sequence,
             literal(outcome).label("outcome"),
             (table.c.interval_start if is_accepted else null()).label("interval_start"),

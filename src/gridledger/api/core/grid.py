@@ -16,6 +16,7 @@ from gridledger.api.core.common import (
     event_table,
     keyset_page,
     latest_rows,
+    meta_columns,
     row_meta,
 )
 from gridledger.errors import ApiError
@@ -74,11 +75,7 @@ def zone_history(connection: Connection, zone_id: int, page: PageRequest) -> Pag
 
     def part(table: Any, change: str, first: Any, second: Any) -> Any:
         return select(
-            table.c.block_number,
-            table.c.log_index,
-            table.c.tx_hash,
-            table.c.block_time,
-            table.c.confirmed,
+            *meta_columns(table),
             literal(change).label("change"),
             first.label("from_state"),
             second.label("to_state"),
