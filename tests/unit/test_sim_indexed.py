@@ -36,6 +36,7 @@ def test_indexRun_theIndexHoldsTheRunsTrades(
     indexed = index_run(simulation.chain, result, db)
     assert indexed.findings == []
     assert indexed.trades == result.trades  # the same fills, in the same (chain) order
+    assert sum(e.minted_wh for e in indexed.energy.values()) == sum(r.minted_wh for r in result.intervals)
     with open_database(db).connect() as connection:
         assert connection.execute(select(func.count()).select_from(market_fills)).scalar_one() == len(
             result.trades
@@ -52,20 +53,32 @@ def test_indexRun_aRunRecordMissingATrade_isFound(
     assert any("fills" in finding for finding in findings)
 
 
-def test_simulate_withIndex_reportsTheIndexsFills(
+def test_simulate_withIndex_reportsTheIndexsFillsAndReadings(
     run: tuple[Simulation, SimulationResult], tmp_path: Path
 ) -> None:
     simulation, result = run
     indexed = index_run(simulation.chain, result, str(tmp_path / "index.sqlite"))
-    # A report given the index's fills shows those, not the run's own record of them.
+    # A report given the index shows its rows, not the run's own record of them.
     halved = [dataclasses.replace(t, filled_wh=t.filled_wh // 2) for t in indexed.trades]
-    write_report(result, tmp_path / "out", [], halved)
+    noon = result.intervals[48].interval_start
+    energy = {**indexed.energy, noon: dataclasses.replace(indexed.energy[noon], minted_wh=1)}
+    write_report(result, tmp_path / "out", [], dataclasses.replace(indexed, trades=halved, energy=energy))
     shown = pd.read_csv(tmp_path / "out" / "trades.csv")
-    assert (
-        shown["filled_wh"].sum()
-        == sum(t.filled_wh for t in halved)
-        != sum(t.filled_wh for t in result.trades)
-    )
+    assert shown["filled_wh"].sum() == sum(t.filled_wh for t in halved)
+    assert sum(t.filled_wh for t in halved) != sum(t.filled_wh for t in result.trades)
+    intervals = pd.read_csv(tmp_path / "out" / "intervals.csv").set_index("interval_start")
+    assert intervals.loc[noon, "minted_wh"] == 1 != result.intervals[48].minted_wh
+
+
+def test_indexRun_aRunRecordMissingAReading_isFound(
+    run: tuple[Simulation, SimulationResult], tmp_path: Path
+) -> None:
+    simulation, result = run
+    noon = result.intervals[48]
+    changed = dataclasses.replace(noon, readings_accepted=noon.readings_accepted - 1)
+    short = dataclasses.replace(result, intervals=[*result.intervals[:48], changed, *result.intervals[49:]])
+    findings = index_run(simulation.chain, short, str(tmp_path / "index.sqlite")).findings
+    assert any(f"interval {changed.interval_start}" in finding for finding in findings)
 
 
 def test_simulate_badIndexUrl_refusedBeforeTheRun(tmp_path: Path) -> None:

@@ -156,13 +156,12 @@ def simulate_command(
         )
         result = simulation.run(on_interval=lambda _: progress.advance(task))
     findings = reconcile(chain, result)
-    indexed_trades = None
+    indexed = None
     if index is not None:
         with console.status(f"indexing the run into {index}"):
             indexed = index_run(simulation.chain, result, index)
         findings += indexed.findings
-        indexed_trades = indexed.trades
-    report = write_report(result, out, findings, indexed_trades)
+    report = write_report(result, out, findings, indexed)
 
     table = Table(title=f"gridledger simulate: {grid} from {first_day}, seed {seed}")
     table.add_column("")

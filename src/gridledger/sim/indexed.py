@@ -1,7 +1,8 @@
 """A simulation's chain indexed into the same tables the live indexer writes and the API reads
 (`gridledger simulate --index DB`), and checked against the run: the index's fills are the
-run's trades and its minted energy is the run's, through the indexer's one decoder. The report
-of such a run takes its trades from the index, the rows the API serves."""
+run's trades and its accepted readings (count, minted and consumed Wh per interval) and minted
+energy are the run's, through the indexer's one decoder. The report of such a run takes its
+trades and those interval figures from the index, the rows the API serves."""
 
 from __future__ import annotations
 
@@ -34,12 +35,41 @@ def _source(chain: MeteredChain) -> ChainSource:
 
 
 @dataclasses.dataclass(frozen=True)
+class IndexedEnergy:
+    """One interval's accepted readings as the index holds them."""
+
+    readings_accepted: int
+    minted_wh: int
+    metered_consumption_wh: int
+
+
+@dataclasses.dataclass(frozen=True)
 class IndexedRun:
-    """The run's fills as the index holds them (the rows the API serves), and where the index
-    and the run disagree (none when they agree)."""
+    """The run as the index holds it (the rows the API serves): its fills, and its accepted
+    readings by interval start; and where the index and the run disagree (none when they agree)."""
 
     trades: list[Trade]
+    energy: dict[int, IndexedEnergy]
     findings: list[str]
+
+
+ACCEPTED = EVENT_TABLES[("registry", "ReadingAccepted")].table
+
+
+def indexed_energy(connection: Connection) -> dict[int, IndexedEnergy]:
+    """Accepted readings per interval start: how many, Wh minted and Wh consumed (one query)."""
+    rows = connection.execute(
+        select(
+            ACCEPTED.c.interval_start,
+            func.count(),
+            func.coalesce(func.sum(ACCEPTED.c.minted_wh), 0),
+            func.coalesce(func.sum(ACCEPTED.c.consumed_wh), 0),
+        ).group_by(ACCEPTED.c.interval_start)
+    ).all()
+    return {
+        as_int(start): IndexedEnergy(int(count), as_int(minted), as_int(consumed))
+        for start, count, minted, consumed in rows
+    }
 
 
 def indexed_trades(connection: Connection) -> list[Trade]:
@@ -75,6 +105,7 @@ def index_run(chain: MeteredChain, result: SimulationResult, db: str) -> Indexed
     Indexer(engine, _source(chain), dataclasses.asdict(result.system), confirmation_depth=0).catch_up()
     with engine.connect() as connection:
         trades = indexed_trades(connection)
+        energy = indexed_energy(connection)
         minted = connection.execute(
             select(func.coalesce(func.sum(MINTED.c.previous_epoch_wh + MINTED.c.current_epoch_wh), 0))
         ).scalar_one()
@@ -85,4 +116,12 @@ def index_run(chain: MeteredChain, result: SimulationResult, db: str) -> Indexed
     recorded = sum(r.minted_wh for r in result.intervals)
     if as_int(minted) != recorded:
         findings.append(f"the index says {as_int(minted)} Wh were minted, the run recorded {recorded} Wh")
-    return IndexedRun(trades, findings)
+    none = IndexedEnergy(0, 0, 0)
+    for record in result.intervals:
+        indexed = energy.get(record.interval_start, none)
+        ran = IndexedEnergy(record.readings_accepted, record.minted_wh, record.metered_consumption_wh)
+        if indexed != ran:
+            findings.append(
+                f"interval {record.interval_start}: the index holds {indexed}, the run recorded {ran}"
+            )
+    return IndexedRun(trades, energy, findings)

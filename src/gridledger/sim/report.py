@@ -39,6 +39,7 @@ import numpy as np
 
 from gridledger.carbon.events import save_logs
 from gridledger.sim.grid_operation import PEAK_OFF_PERCENT, PEAK_ON_PERCENT
+from gridledger.sim.indexed import IndexedRun
 from gridledger.sim.output import staged_dir
 from gridledger.sim.report_plots import GRID_PLOT, PLOTS, RANKINGS, Plot, Ranking, plots, render
 from gridledger.sim.report_tables import (
@@ -55,7 +56,7 @@ from gridledger.sim.report_tables import (
     totals,
     zone_intervals,
 )
-from gridledger.sim.run import SimulationResult, Trade
+from gridledger.sim.run import SimulationResult
 from gridledger.sim.scenario import INTERVAL_S
 
 _DAY_S = 86_400
@@ -462,18 +463,19 @@ def write_report(
     result: SimulationResult,
     out_dir: Path,
     reconciliation: list[str] | None = None,
-    indexed_trades: list[Trade] | None = None,
+    indexed: IndexedRun | None = None,
 ) -> Path:
     """Writes report.html, the plots as PNG, the CSV tables and simulation.sqlite into `out_dir`.
 
     `reconciliation` lists the differences found between chain state and the run: empty when
-    everything reconciles, None when nobody checked. `indexed_trades`: the fills as the index
-    holds them (`simulate --index`), which the report then shows. Returns the path of report.html.
+    everything reconciles, None when nobody checked. `indexed`: the run as its index holds it
+    (`simulate --index`), whose fills and interval readings the report then shows. Returns the
+    path of report.html.
 
     The files are staged beside `out_dir` and moved in at the end (`output.staged_dir`): a
     failure leaves `out_dir` as it was, and the old files, broken or not, are never read.
     """
-    tables = report_tables(result, indexed_trades)
+    tables = report_tables(result, indexed)
     named = tables.by_name()
     # A grid run written here before would otherwise leave its grid beside this run's data.
     superseded = (f"{GRID_TABLE}.csv", GRID_PLOT.file_name)

@@ -27,6 +27,7 @@ from gridledger.carbon.events import read_ledger
 from gridledger.carbon.report import CarbonReport, PeriodRegionRow, RetirementRow, build_report
 from gridledger.market.orders import Side
 from gridledger.sim.grid_operation import GridIntervalRecord
+from gridledger.sim.indexed import IndexedEnergy, IndexedRun
 from gridledger.sim.run import IntervalRecord, SimulationResult, Trade
 
 UNITS_PER_DOLLAR = 1_000_000
@@ -76,9 +77,14 @@ def _iso_utc(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _intervals_frame(result: SimulationResult) -> Frame:
+def _intervals_frame(result: SimulationResult, indexed: IndexedRun | None) -> Frame:
     records = [vars(record) for record in result.intervals]
     frame = pd.DataFrame.from_records(records, columns=[f.name for f in fields(IntervalRecord)])
+    if indexed is not None:  # the accepted readings as the index holds them
+        none = IndexedEnergy(0, 0, 0)
+        energy = [indexed.energy.get(int(start), none) for start in frame["interval_start"]]
+        for column in ("readings_accepted", "minted_wh", "metered_consumption_wh"):
+            frame[column] = [getattr(e, column) for e in energy]
     frame.insert(0, "time_utc", [_iso_utc(int(s)) for s in frame["interval_start"]])
     frame["peer_to_peer_wh"] = frame["volume_wh"] - frame["exported_to_utility_wh"]
     # Intervals that did not clear have no price: keep the column integer, with gaps.
@@ -205,14 +211,15 @@ def _carbon_frames(result: SimulationResult) -> tuple[Frame, Frame]:
     return periods, retirements
 
 
-def report_tables(result: SimulationResult, indexed: list[Trade] | None = None) -> ReportTables:
+def report_tables(result: SimulationResult, indexed: IndexedRun | None = None) -> ReportTables:
     """The run's tables: intervals, trades (one row per fill), participants, gas, carbon (per day
-    and region), retirements and the grid. The trades are the index's fills when given
-    (`simulate --index`), else the run's own record of the same settlement events."""
-    trades = _trades_frame(result, result.trades if indexed is None else indexed)
+    and region), retirements and the grid. Given the run's index (`simulate --index`), the
+    trades are the index's fills and each interval's accepted readings, minted and consumed Wh
+    the index's; otherwise the run's own record of the same events."""
+    trades = _trades_frame(result, result.trades if indexed is None else indexed.trades)
     carbon, retirements = _carbon_frames(result)
     return ReportTables(
-        _intervals_frame(result),
+        _intervals_frame(result, indexed),
         trades,
         _participants_frame(result, trades),
         _gas_frame(result),
