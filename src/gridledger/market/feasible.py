@@ -212,6 +212,8 @@ def ac_export_limits_wh(
     flow = flow_at(at)
     if targets.kept_by(flow):
         best = AcEnvelope(at, flow, 0)
+        if np.array_equal(at, offered_wh):
+            return best  # everything offered fits: no round can allow more
     step_wh = float(max(int(offered_wh.max(initial=0)), 1))
     for round_number in range(1, max_rounds + 1):
         # The network's power flow state is `flow`'s (the last one run): its Jacobian is at `at`.
