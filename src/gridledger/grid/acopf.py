@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from gridledger.errors import GridModelError
 from gridledger.grid.network import MAX_LOADING_PERCENT, VOLTAGE_BAND_PU, GridNetwork
@@ -69,8 +70,11 @@ def acopf_exports_wh(
     for table in ("sgen", "load", "gen", "storage", "ext_grid"):  # boolean columns without gaps
         elements = net.get(table, None)
         if elements is not None and len(elements):
-            elements["controllable"] = elements.get("controllable", False)
-            elements["controllable"] = elements["controllable"].fillna(table == "ext_grid").astype(bool)
+            given = elements.get("controllable", pd.Series(pd.NA, index=elements.index))
+            missing = given.isna()
+            elements["controllable"] = [
+                table == "ext_grid" if gap else bool(value) for value, gap in zip(given, missing, strict=True)
+            ]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
