@@ -74,6 +74,8 @@ class FakeGateway:
         self.store = store
         self.log: list[tuple[str, int, bytes]] = []
         self.connections: dict[str, int] = {}
+        # Seconds the broker takes to acknowledge a (device, sequence) publish, default none.
+        self.slow_acks_s: dict[tuple[str, int], float] = {}
         self._streams: dict[str, asyncio.Queue[bytes | None]] = {}
 
     def sequences(self, device: str) -> list[int]:
@@ -102,6 +104,7 @@ class FakeGateway:
                     # The reading must be on disk before it leaves.
                     assert payload in [p.payload for p in gateway.store.pending(self.name)]
                 gateway.log.append((self.name, sequence, payload))
+                await asyncio.sleep(gateway.slow_acks_s.get((self.name, sequence), 0.0))
                 answer = gateway.policy(self.name, sequence, payload)
                 if answer is not None:
                     self.stream.put_nowait(answer)
@@ -281,6 +284,33 @@ def test_a_reconnect_resends_the_unanswered_readings_in_sequence_order(tmp_path:
         assert counters.published == 5 and counters.resent == 5 and counters.accepted == 5
         assert gateway.connections["m0"] == 2
         assert store.pending("m0") == []
+
+
+def test_an_outage_begins_after_the_publish_in_flight_is_acknowledged(tmp_path: Path) -> None:
+    events: list[tuple[str, int | None]] = []
+    with ReadingStore(tmp_path / "meters.sqlite") as store:
+        gateway = FakeGateway(ack_all, store)
+        # The broker acknowledges reading 2 twenty replay intervals late; the outage is due at
+        # the next interval, while that publish is still in flight.
+        gateway.slow_acks_s[("m0", 2)] = 20 * INTERVAL_SECONDS
+        faults = MeterFaults.parse(outages=["m0@2+2"])
+        fleet = make_fleet(
+            store,
+            gateway,
+            make_devices(1),
+            6,
+            faults=faults,
+            on_event=lambda e: events.append((e.kind, e.sequence)),
+        )
+        counters = run(fleet.run(6))
+    offline, online = events.index(("offline", None)), events.index(("online", None))
+    assert ("published", 2) in events[:offline]
+    assert not [e for e in events[offline:online] if e[0] in ("published", "resent")]
+    # The link was down through the outage, and every reading went out once, in order.
+    assert events[offline - 1] == ("disconnected", None)
+    assert events.index(("connected", None), online) < events.index(("published", 3))
+    assert gateway.sequences("m0") == [1, 2, 3, 4, 5, 6]
+    assert counters.published == counters.accepted == 6 and counters.resent == 0
 
 
 def test_a_reading_unanswered_for_resend_after_s_is_sent_again(tmp_path: Path) -> None:

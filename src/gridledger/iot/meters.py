@@ -739,6 +739,9 @@ class _Pending:
     sequence: int
     payload: bytes
     sent_at_s: float | None = None  # wall time of the last publish in this process
+    # Published at least once: here, or tried by an earlier process of this store. A publish
+    # cut off before the broker's acknowledgement does not count.
+    sent: bool = False
 
 
 class _MeterRun:
@@ -754,7 +757,10 @@ class _MeterRun:
         self.topic = topics.readings_topic(device.name)
         self.skew_s = fleet.faults.clock_skew_s(device.name)
         # The store is the truth; this is its unanswered part, kept in memory for the sender.
-        self.pending = {p.sequence: _Pending(p.sequence, p.payload) for p in fleet.store.pending(device.name)}
+        self.pending = {
+            p.sequence: _Pending(p.sequence, p.payload, sent=p.attempts > 0)
+            for p in fleet.store.pending(device.name)
+        }
         self.next_interval = progress.next_interval
         self.last_sequence = progress.last_sequence
         self.produced_all = False
@@ -763,6 +769,11 @@ class _MeterRun:
         self.offline = asyncio.Event()
         self.online.set()
         self.wake = asyncio.Event()
+        # Held by the sender from its online check to the broker's acknowledgement, and by an
+        # outage's begin and end: an outage falls between two messages, never inside one.
+        self.link_turn = asyncio.Lock()
+        self.link_down = asyncio.Event()  # set while the meter holds no connection
+        self.link_down.set()
 
     async def run(self, intervals: int, t0_wall_s: float) -> None:
         connection = asyncio.create_task(self._connection())
@@ -782,7 +793,7 @@ class _MeterRun:
             await _sleep_until(due_s + fleet.faults.jitter_of_s(name, k))
             interval_start = fleet.start_s + k * INTERVAL_S
             await self._until_ended(interval_start)
-            self._set_online(not fleet.faults.offline(name, k))
+            await self._set_online(not fleet.faults.offline(name, k))
             sequence = self.last_sequence + 1
             reading = MeterReading(
                 self.device.device_id,
@@ -802,7 +813,7 @@ class _MeterRun:
             fleet.emit(MeterEvent("produced", name, sequence))
             self.wake.set()
         # An outage that runs past the last interval ends with it: the store must drain.
-        self._set_online(True)
+        await self._set_online(True)
         self.produced_all = True
         self._check_finished()
 
@@ -812,16 +823,19 @@ class _MeterRun:
             # The gap is in chain seconds; a replay's clock runs faster than the wall.
             await asyncio.sleep(min(max(gap_s * self.fleet.interval_seconds / INTERVAL_S, 0.01), 1.0))
 
-    def _set_online(self, online: bool) -> None:
+    async def _set_online(self, online: bool) -> None:
         if online == self.online.is_set():
             return
-        if online:
-            self.offline.clear()
-            self.online.set()
-        else:
-            self.online.clear()
-            self.offline.set()
-        self.fleet.emit(MeterEvent("online" if online else "offline", self.device.name))
+        async with self.link_turn:
+            if online:
+                self.offline.clear()
+                self.online.set()
+            else:
+                self.online.clear()
+                self.offline.set()
+                # An outage is a cut link: nothing goes out or comes in until it ends.
+                await self.link_down.wait()
+            self.fleet.emit(MeterEvent("online" if online else "offline", self.device.name))
 
     def _check_finished(self) -> None:
         if self.produced_all and not self.pending:
@@ -850,11 +864,15 @@ class _MeterRun:
         fleet, name = self.fleet, self.device.name
         while True:
             await self.online.wait()
+            self.link_down.clear()
             try:
-                async with fleet.connector(self.device) as link:
-                    fleet.counters.connections += 1
-                    fleet.emit(MeterEvent("connected", name))
-                    await self._serve(link)
+                try:
+                    async with fleet.connector(self.device) as link:
+                        fleet.counters.connections += 1
+                        fleet.emit(MeterEvent("connected", name))
+                        await self._serve(link)
+                finally:
+                    self.link_down.set()
                 if self.finished.is_set():
                     return  # left because every reading is answered
                 fleet.emit(MeterEvent("disconnected", name))
@@ -895,23 +913,25 @@ class _MeterRun:
             now_s = time.time()
             for sequence in sorted(self.pending):
                 entry = self.pending.get(sequence)
-                if entry is None or not self.online.is_set():
+                if entry is None:
                     continue
                 stale = entry.sent_at_s is not None and now_s - entry.sent_at_s >= fleet.resend_after_s
                 if sequence in sent_here and not stale:
                     continue
-                attempts = fleet.store.record_attempt(name, sequence)
-                if attempts == 0:
-                    continue  # answered while we were publishing the ones before it
-                await link.publish(self.topic, entry.payload)
-                entry.sent_at_s = time.time()
-                sent_here.add(sequence)
-                first = attempts == 1
-                if first:
-                    fleet.counters.published += 1
-                else:
-                    fleet.counters.resent += 1
-                fleet.emit(MeterEvent("published" if first else "resent", name, sequence))
+                async with self.link_turn:
+                    if not self.online.is_set():
+                        break
+                    if fleet.store.record_attempt(name, sequence) == 0:
+                        continue  # answered while we were publishing the ones before it
+                    await link.publish(self.topic, entry.payload)
+                    entry.sent_at_s = time.time()
+                    sent_here.add(sequence)
+                    first, entry.sent = not entry.sent, True
+                    if first:
+                        fleet.counters.published += 1
+                    else:
+                        fleet.counters.resent += 1
+                    fleet.emit(MeterEvent("published" if first else "resent", name, sequence))
             waits = [
                 e.sent_at_s + fleet.resend_after_s for e in self.pending.values() if e.sent_at_s is not None
             ]
