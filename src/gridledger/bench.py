@@ -403,9 +403,15 @@ def run_grid() -> None:
     run_acopf_comparison()
 
 
-# The AC-accuracy scenario set: the congested feeders at high PV, the day's middle hours, every
-# other interval (10:00 to 15:30), each surplus offered in full.
-ACOPF_SCENARIOS = (("1-LV-rural1--0-sw", 3.0), ("1-LV-rural1--0-sw", 5.0), ("1-LV-rural2--0-sw", 10.0))
+# The AC-accuracy scenario set: the congested feeders at high PV, and one where voltage binds
+# first (semiurb5 with the upstream grid at 1.05 pu); the day's middle hours, every other
+# interval (10:00 to 15:30), each surplus offered in full. (grid, PV scale, upstream pu or None)
+ACOPF_SCENARIOS: tuple[tuple[str, float, float | None], ...] = (
+    ("1-LV-rural1--0-sw", 3.0, None),
+    ("1-LV-rural1--0-sw", 5.0, None),
+    ("1-LV-rural2--0-sw", 10.0, None),
+    ("1-LV-semiurb5--0-sw", 10.0, 1.05),
+)
 ACOPF_INTERVALS = list(range(40, 64, 2))
 
 
@@ -413,16 +419,22 @@ def run_acopf_comparison() -> None:
     """How much more the market's AC-accurate caps curtail than pandapower's AC OPF with the same
     margins; the distribution per interval goes to stderr."""
     comparisons = []
-    for code, scale in ACOPF_SCENARIOS:
+    for code, scale, upstream_vm_pu in ACOPF_SCENARIOS:
         community = build_community(code, start=GRID_WEEK_START, days=1)
         community = dataclasses.replace(community, pv_wh=community.pv_wh * scale)
-        compared = compare_with_acopf(community, GridNetwork(code), ACOPF_INTERVALS)
+        compared = compare_with_acopf(community, GridNetwork(code, upstream_vm_pu), ACOPF_INTERVALS)
         comparisons += compared
         excess = sorted(100 * c.excess_wh / c.offered_wh for c in compared)
+        upstream = "" if upstream_vm_pu is None else f" upstream {upstream_vm_pu:g} pu"
         print(
-            f"{code} x{scale:g}: {len(compared)} intervals, curtailment beyond the OPF's in % of the offer: "
+            f"{code} x{scale:g}{upstream}: {len(compared)} intervals, "
+            "curtailment beyond the OPF's in % of the offer: "
             f"min {excess[0]:.2f}, median {statistics.median(excess):.2f}, max {excess[-1]:.2f}; "
-            f"violations at the caps {sum(c.new_violations for c in compared)}",
+            f"violations at the caps {sum(c.new_violations for c in compared)}; "
+            f"highest voltage {max(c.max_vm_pu for c in compared):.4f} pu, "
+            f"loading {max(c.max_loading_percent for c in compared):.1f} %; "
+            f"round kept: most {max(c.rounds for c in compared)}, "
+            f"median {statistics.median(c.rounds for c in compared):g}",
             file=sys.stderr,
         )
     _line("grid.curtailment_excess_vs_acopf_pct", excess_curtailment_pct(comparisons), "%", decimals=2)

@@ -81,6 +81,14 @@ CARBON_EVENTS = [*CARBON_REPORT, "--events", "{files}/carbon-events.json"]
         pytest.param([*SIMULATE, "--prosumers", "100000000"], "--prosumers", id="prosumers-1e8"),
         pytest.param([*SIMULATE, "--prosumers", "5000", "--days", "30"], "prosumer-days", id="prosumer-days"),
         pytest.param([*SIMULATE, "--grid", "1-MV-rural--0-sw"], "not a low-voltage grid", id="grid-mv"),
+        pytest.param(
+            [*SIMULATE, "--upstream-voltage", "1.2"], "--upstream-voltage", id="upstream-voltage-high"
+        ),
+        pytest.param(
+            [*SIMULATE, "--upstream-voltage", "1.05", "--prosumers", "500"],
+            "replicated households",
+            id="upstream-voltage-replicas",
+        ),
         pytest.param([*SIMULATE, "--rpc-url", UNREACHABLE], "did not answer", id="simulate-rpc-down"),
         pytest.param([*SIMULATE, "--rpc-url", "127.0.0.1:8545"], "http://", id="simulate-rpc-no-scheme"),
         pytest.param(["simulate", "--out", "{files}/a-file"], "is a file", id="out-is-a-file"),

@@ -7,13 +7,18 @@ import dataclasses
 import numpy as np
 import pytest
 
-from gridledger.errors import MarketError
-from gridledger.grid.network import GridNetwork
+from gridledger.errors import GridModelError, MarketError
+from gridledger.grid.acopf import acopf_exports_wh
+from gridledger.grid.network import MAX_LOADING_PERCENT, GridNetwork
 from gridledger.market.clearing import BookSide, clear_uniform
 from gridledger.market.feasible import (
+    LIMIT_MARGIN,
+    LOADING_SLACK_PERCENT,
     MW_PER_WH_IN_INTERVAL,
+    AcBaseCase,
     GridFeasibleClearing,
     NetworkLimits,
+    ac_export_limits_wh,
     export_limits_wh,
 )
 
@@ -93,7 +98,7 @@ def test_export_limits_do_not_worsen_a_limit_the_base_case_breaks(network: GridN
 
 def test_grid_feasible_clearing_caps_asks_then_clears_uniformly(network: GridNetwork) -> None:
     leaf = _leaf(network)
-    clearing = GridFeasibleClearing(_limits(network), {7: leaf})
+    clearing = GridFeasibleClearing({7: leaf}, limits=_limits(network))
     asks = _asks([200_000], [7])
     result = clearing.clear(_bids(300_000), asks)
     capped = clearing.capped(asks)
@@ -102,7 +107,7 @@ def test_grid_feasible_clearing_caps_asks_then_clears_uniformly(network: GridNet
 
 
 def test_grid_feasible_clearing_refuses_asks_without_or_outside_the_network(network: GridNetwork) -> None:
-    clearing = GridFeasibleClearing(_limits(network), {7: _leaf(network)})
+    clearing = GridFeasibleClearing({7: _leaf(network)}, limits=_limits(network))
     no_nodes = dataclasses.replace(_asks([100], [7]), grid_node_id=None)
     with pytest.raises(MarketError, match="needs the asks' grid nodes"):
         clearing.clear(_bids(100), no_nodes)
@@ -115,3 +120,47 @@ def test_export_limits_report_an_lp_the_solver_cannot_solve(network: GridNetwork
     broken = dataclasses.replace(limits, ptdf=np.full_like(limits.ptdf, np.nan))
     with pytest.raises(MarketError, match="export limits could not be computed"):
         export_limits_wh(broken, np.array([_leaf(network)]), np.array([1_000]))
+
+
+def test_grid_feasible_clearing_needs_either_limits_or_an_ac_base_case(network: GridNetwork) -> None:
+    zero = np.zeros(network.bus_count)
+    case = AcBaseCase.solve(network, zero, zero)
+    with pytest.raises(MarketError, match="either network limits or an AC base case"):
+        GridFeasibleClearing({7: 0})
+    with pytest.raises(MarketError, match="either network limits or an AC base case"):
+        GridFeasibleClearing({7: 0}, limits=_limits(network), ac=case)
+
+
+def _base_case(network: GridNetwork) -> AcBaseCase:
+    p = np.full(network.bus_count, -0.001)  # 1 kW drawn at every bus
+    return AcBaseCase.solve(network, p, np.zeros(network.bus_count))
+
+
+def test_ac_caps_keep_an_offer_that_fits_whole(network: GridNetwork) -> None:
+    envelope = ac_export_limits_wh(_base_case(network), np.array([_leaf(network)]), np.array([1_000]))
+    assert envelope.caps_wh.tolist() == [1_000] and envelope.rounds == 0
+
+
+def test_ac_caps_allow_more_than_the_base_case_lp_within_the_ac_limits(network: GridNetwork) -> None:
+    case, leaf = _base_case(network), _leaf(network)
+    buses, offered = np.array([leaf, leaf - 1]), np.array([200_000, 200_000], dtype=np.int64)
+    envelope = ac_export_limits_wh(case, buses, offered)
+    base_lp = export_limits_wh(
+        NetworkLimits.around(case.flow, network.ptdf, network.branch_limit_mva), buses, offered
+    )
+    assert base_lp.sum() < envelope.caps_wh.sum() < offered.sum()
+    most = MAX_LOADING_PERCENT * (1 - LIMIT_MARGIN) + LOADING_SLACK_PERCENT
+    assert envelope.flow.max_loading_percent <= most and envelope.flow.violations().count == 0
+    # Close to the margin, not short of it: the linearisation follows the AC grid.
+    assert envelope.flow.max_loading_percent > most - 1.0 or envelope.flow.vm_pu.max() > 1.09
+    # What the caps allow, offered again, is kept whole.
+    again = ac_export_limits_wh(case, buses, envelope.caps_wh)
+    assert again.caps_wh.tolist() == envelope.caps_wh.tolist() and again.rounds == 0
+
+
+def test_the_ac_opf_that_cannot_converge_is_a_grid_model_error(network: GridNetwork) -> None:
+    p = np.zeros(network.bus_count)
+    leaf = _leaf(network)
+    p[leaf] = 0.4  # 400 kW into a 160 kVA grid before any trade: no export keeps its limits
+    with pytest.raises(GridModelError, match="AC OPF did not converge"):
+        acopf_exports_wh(network, p, np.zeros(network.bus_count), np.array([leaf]), np.array([1_000]))

@@ -118,3 +118,55 @@ def test_power_flow_that_cannot_converge_is_a_grid_model_error(network: GridNetw
     p[network.position(int(network.line_buses[0][1]))] = -50.0  # 50 MW drawn from a 250 kVA grid
     with pytest.raises(GridModelError, match="did not converge"):
         network.power_flow(p, np.zeros(network.bus_count))
+
+
+def test_loading_sensitivity_matches_a_small_step(network: GridNetwork, reference: tuple) -> None:
+    net, p, q = reference
+    leaf = network.position(int(net.sgen.bus.iloc[0]))
+    stepped = p.copy()
+    # 10 W: a branch carrying next to nothing must not turn round within the step (|I| has a
+    # kink at zero).
+    stepped[leaf] += 1e-5
+    moved = network.power_flow(stepped, q)
+    flow = network.power_flow(p, q)  # the sensitivity is the last power flow's
+    step_loading = (moved.branch_loading_percent - flow.branch_loading_percent) / 1e-5
+    np.testing.assert_allclose(step_loading, network.loading_sensitivity()[:, leaf], rtol=1e-2, atol=1e-2)
+
+
+def test_a_line_out_of_service_isolates_its_buses_and_has_no_sensitivity() -> None:
+    network = GridNetwork(GRID)
+    p = np.full(network.bus_count, -0.002)
+    q = np.zeros(network.bus_count)
+    network.net.line.loc[network.net.line.index[3], "in_service"] = False
+    flow = network.power_flow(p, q)
+    isolated = np.flatnonzero(np.isnan(flow.vm_pu))
+    assert len(isolated) > 0 and np.isnan(flow.line_loading_percent[3])
+    assert not flow.dv_dp_pu_per_mw[:, isolated].any() and not flow.dv_dp_pu_per_mw[isolated].any()
+    sensitivity = network.loading_sensitivity()
+    assert not sensitivity[3].any()
+    # The branches still in the power flow keep a sensitivity that matches a small step.
+    live = int(np.flatnonzero(~np.isnan(flow.vm_pu) & (np.diag(flow.dv_dp_pu_per_mw) > 0))[-1])
+    stepped = p.copy()
+    stepped[live] += 0.001
+    moved = network.power_flow(stepped, q)
+    step_loading = np.nan_to_num(moved.branch_loading_percent - flow.branch_loading_percent) / 0.001
+    np.testing.assert_allclose(step_loading, sensitivity[:, live], rtol=1e-2, atol=1e-2)
+
+
+def test_loading_sensitivity_refuses_a_power_flow_model_it_cannot_map(network: GridNetwork) -> None:
+    network.power_flow(np.zeros(network.bus_count), np.zeros(network.bus_count))
+    internal = network.net._ppc["internal"]
+    internal["branch"] = internal["branch"][1:]
+    with pytest.raises(GridModelError, match="branches are not the model's"):
+        network.loading_sensitivity()
+    network.power_flow(np.zeros(network.bus_count), np.zeros(network.bus_count))  # a whole model again
+
+
+def test_the_upstream_voltage_is_held_at_the_slack_and_checked() -> None:
+    network = GridNetwork(GRID, upstream_vm_pu=1.05)
+    flow = network.power_flow(np.zeros(network.bus_count), np.zeros(network.bus_count))
+    slack = network.position(next(iter(network.slack_buses)))
+    assert flow.vm_pu[slack] == pytest.approx(1.05)
+    for wrong in (0.5, 1.2, float("nan")):
+        with pytest.raises(GridModelError, match="upstream voltage must be from 0.9 to 1.1 pu"):
+            GridNetwork(GRID, upstream_vm_pu=wrong)

@@ -15,7 +15,7 @@ from gridledger.chain.deploy import ClockedChain
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
 from gridledger.errors import ScenarioError
-from gridledger.grid.network import GridNetwork
+from gridledger.grid.network import UPSTREAM_VM_RANGE_PU, GridNetwork
 from gridledger.indexer.db import migrate, open_database
 from gridledger.iot.broker import mosquitto_binary
 from gridledger.sim.indexed import index_run
@@ -80,6 +80,15 @@ def simulate_command(
             help="Scale every PV system (a higher-penetration scenario).",
         ),
     ] = 1.0,
+    upstream_voltage: Annotated[
+        float | None,
+        typer.Option(
+            min=UPSTREAM_VM_RANGE_PU[0],
+            max=UPSTREAM_VM_RANGE_PU[1],
+            help="Voltage (pu) the upstream grid holds at the transformer; default SimBench's. A high "
+            "one (1.05) leaves the feeders less room, so voltage rather than loading limits exports.",
+        ),
+    ] = None,
     transport: Annotated[
         str,
         typer.Option(
@@ -141,7 +150,9 @@ def simulate_command(
         if pv_scale != 1.0:
             community = with_pv_scaled(community, pv_scale)
         # Replicas have no place in the real grid: their run trades without a network model.
-        network = None if community.replicated else GridNetwork(grid)
+        if community.replicated and upstream_voltage is not None:
+            raise ScenarioError("--upstream-voltage: a run with replicated households has no network model")
+        network = None if community.replicated else GridNetwork(grid, upstream_voltage)
     simulation = Simulation(chain, community, seed=seed, network=network, transport=transport)
     with Progress(
         TextColumn("[bold]simulating[/] {task.description}"),

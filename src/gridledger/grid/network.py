@@ -9,6 +9,7 @@ of every line and transformer at most 100 %, and voltage within ±10 % of nomina
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -24,6 +25,8 @@ IntArray = npt.NDArray[np.int64]
 
 VOLTAGE_BAND_PU = 0.10  # EN 50160: ±10 % of nominal
 MAX_LOADING_PERCENT = 100.0
+# What an upstream grid may hold at the slack bus: within the band the feeders must keep.
+UPSTREAM_VM_RANGE_PU = (1 - VOLTAGE_BAND_PU, 1 + VOLTAGE_BAND_PU)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,11 @@ class PowerFlow:
         )
 
     @property
+    def branch_loading_percent(self) -> FloatArray:
+        """Loading of every line, then every transformer (NaN for one out of the power flow)."""
+        return np.concatenate([self.line_loading_percent, self.trafo_loading_percent])
+
+    @property
     def max_loading_percent(self) -> float:
         return float(max(self.line_loading_percent.max(initial=0), self.trafo_loading_percent.max(initial=0)))
 
@@ -75,14 +83,25 @@ class PowerFlow:
 class GridNetwork:
     """One SimBench grid: buses, branches, limits and power flow with given bus injections."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, upstream_vm_pu: float | None = None) -> None:
+        """SimBench grid `code`; `upstream_vm_pu` sets the voltage the upstream grid holds at the
+        slack bus (SimBench's own if None): a high one leaves the feeders less room to rise."""
         import pandapower as pp
         import simbench
 
+        low, high = UPSTREAM_VM_RANGE_PU
+        if upstream_vm_pu is not None and not (
+            math.isfinite(upstream_vm_pu) and low <= upstream_vm_pu <= high
+        ):
+            raise GridModelError(
+                f"the upstream voltage must be from {low} to {high} pu, got {upstream_vm_pu}"
+            )
         try:
             net = simbench.get_simbench_net(code)
         except Exception as failed:  # simbench raises plain exceptions for unknown codes
             raise GridModelError(f"SimBench grid {code!r} could not be loaded: {failed}") from failed
+        if upstream_vm_pu is not None:
+            net.ext_grid["vm_pu"] = upstream_vm_pu
         self.code = code
         self._pp = pp
         net.load["in_service"] = False
@@ -148,7 +167,9 @@ class GridNetwork:
         pq = np.asarray(internal["pq"], dtype=np.int64)
         inverse = np.linalg.inv(jacobian) / float(internal["baseMVA"])
         # Rows: [angle of pvpq, magnitude of pq]; columns: [P of pvpq, Q of pq]; per unit of baseMVA.
-        buses = len(internal["bus"])
+        # Sized for every bus of the model: the ones out of the power flow (isolated by an open
+        # switch or a branch out of service) come last and keep zero rows and columns.
+        buses = len(self.net._ppc["bus"])
         d_angle, d_magnitude = np.zeros((buses, buses)), np.zeros((buses, buses))
         d_angle[np.ix_(pvpq, pvpq)] = inverse[: len(pvpq), : len(pvpq)]
         d_magnitude[np.ix_(pq, pvpq)] = inverse[len(pvpq) :, : len(pvpq)]
@@ -170,13 +191,22 @@ class GridNetwork:
         """How the loading of every line, then every transformer, moves per MW injected at each
         bus position (percent per MW), at the last power flow: the derivative of the larger of
         a branch's end currents, from the Jacobian (so losses and voltages are in it, unlike the
-        DC transfer factors). Only for a network whose branches and buses are all in the
-        power flow's internal model (GridModelError otherwise)."""
+        DC transfer factors). A branch out of the power flow (out of service, or isolated)
+        has none."""
+        from pandapower.pypower.idx_brch import BR_STATUS, F_BUS, T_BUS
+
         internal: dict[str, Any] = self.net._ppc["internal"]
         ppc = self.net._ppc
-        if len(internal["branch"]) != len(ppc["branch"]) or len(internal["bus"]) != len(ppc["bus"]):
-            raise GridModelError(f"grid {self.code} has branches or buses out of the power flow")
+        # The power flow keeps the branches in service between buses in it, in the model's order.
+        ends = np.real(ppc["branch"][:, [F_BUS, T_BUS]]).astype(np.int64)
+        kept = (np.real(ppc["branch"][:, BR_STATUS]) > 0) & np.all(ends < len(internal["bus"]), axis=1)
+        if int(kept.sum()) != len(internal["branch"]):
+            raise GridModelError(
+                f"grid {self.code}: the power flow's branches are not the model's in service"
+            )
         d_angle, d_magnitude = self._injection_sensitivities()
+        in_flow = np.arange(len(internal["bus"]))
+        d_angle, d_magnitude = d_angle[in_flow], d_magnitude[in_flow]
         voltage = np.asarray(internal["V"])
         # dV (complex) per MW at each bus: j·V·dθ + V/|V|·d|V|.
         d_voltage = (1j * voltage)[:, None] * d_angle + (voltage / np.abs(voltage))[:, None] * d_magnitude
@@ -187,7 +217,8 @@ class GridNetwork:
             magnitude = np.maximum(np.abs(current), 1e-12)
             relative.append((np.real(np.conj(current)[:, None] * d_current) / magnitude[:, None], magnitude))
         (from_rel, from_i), (to_rel, to_i) = relative
-        per_unit_change = np.where(
+        per_unit_change = np.zeros((len(ppc["branch"]), d_angle.shape[1]))
+        per_unit_change[kept] = np.where(
             (from_i >= to_i)[:, None], from_rel / from_i[:, None], to_rel / to_i[:, None]
         )
         lookups = self.net._pd2ppc_lookups["branch"]

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linprog
 
-from gridledger.errors import MarketError
+from gridledger.errors import GridModelError, MarketError
 from gridledger.grid.network import MAX_LOADING_PERCENT, VOLTAGE_BAND_PU, GridNetwork, PowerFlow
 from gridledger.market.clearing import BookSide, ClearingResult, clear_uniform
 from gridledger.market.orders import Pricing
@@ -85,9 +86,32 @@ class NetworkLimits:
             1 + VOLTAGE_BAND_PU - margin * VOLTAGE_BAND_PU,
         )
 
+    def linear(self) -> LinearLimits:
+        """These limits as bounds on linearised quantities: each branch's flow within ± its
+        limit, each bus's voltage at most the band's top."""
+        buses = len(self.vm_pu)
+        return LinearLimits(
+            np.concatenate([self.branch_p_mw, self.vm_pu]),
+            np.concatenate([-self.branch_limit_mw, np.full(buses, -np.inf)]),
+            np.concatenate([self.branch_limit_mw, np.full(buses, self.vm_max_pu)]),
+            np.vstack([self.ptdf, self.dv_dp_pu_per_mw]),
+        )
+
+
+@dataclass(frozen=True)
+class LinearLimits:
+    """Limited quantities of one interval (branch flows or loadings, bus voltages), linearised at
+    an operating point: each one's value there, its bounds (±inf where unbounded) and its change
+    per MW injected at each bus position."""
+
+    value: FloatArray  # (quantities,)
+    lowest: FloatArray  # (quantities,)
+    highest: FloatArray  # (quantities,)
+    per_mw: FloatArray  # (quantities, buses)
+
 
 def export_limits_wh(
-    limits: NetworkLimits,
+    limits: NetworkLimits | LinearLimits,
     seller_bus: Int64Array,
     offered_wh: Int64Array,
     at_wh: FloatArray | None = None,
@@ -101,21 +125,24 @@ def export_limits_wh(
     count = len(offered_wh)
     if count == 0:
         return np.zeros(0, dtype=np.int64)
+    linear = limits.linear() if isinstance(limits, NetworkLimits) else limits
     at = np.zeros(count) if at_wh is None else at_wh.astype(np.float64)
-    flow_per_wh = limits.ptdf[:, seller_bus] * MW_PER_WH_IN_INTERVAL
-    rise_per_wh = limits.dv_dp_pu_per_mw[:, seller_bus] * MW_PER_WH_IN_INTERVAL
-    # Linearised at `at`: flow(x) = flow + F (x - at). A limit broken there gets a budget that
+    change_per_wh = linear.per_mw[:, seller_bus] * MW_PER_WH_IN_INTERVAL
+    # Linearised at `at`: value(x) = value + C (x - at). A limit broken there gets a budget that
     # still allows exporting nothing: exports may not make the base case worse.
-    up = np.maximum(limits.branch_limit_mw - limits.branch_p_mw + flow_per_wh @ at, 0.0)
-    down = np.maximum(limits.branch_limit_mw + limits.branch_p_mw - flow_per_wh @ at, 0.0)
-    rise = np.maximum(limits.vm_max_pu - limits.vm_pu + rise_per_wh @ at, 0.0)
+    at_value = linear.value - change_per_wh @ at
+    above, below = np.isfinite(linear.highest), np.isfinite(linear.lowest)
+    rows = np.vstack([change_per_wh[above], -change_per_wh[below]])
+    budget = np.maximum(
+        np.concatenate([linear.highest[above] - at_value[above], at_value[below] - linear.lowest[below]]), 0.0
+    )
     lower = np.zeros(count) if step_wh is None else np.maximum(at - step_wh, 0.0)
     upper = offered_wh.astype(np.float64) if step_wh is None else np.minimum(at + step_wh, offered_wh)
     try:
         solved = linprog(
             c=-np.ones(count),
-            A_ub=np.vstack([flow_per_wh, -flow_per_wh, rise_per_wh]),
-            b_ub=np.concatenate([up, down, rise]),
+            A_ub=rows,
+            b_ub=budget,
             bounds=np.column_stack([lower, np.maximum(upper, lower)]),
             method="highs",
         )
@@ -145,7 +172,7 @@ class AcEnvelope:
 
     caps_wh: Int64Array
     flow: PowerFlow
-    rounds: int  # LP rounds after the base-case one
+    rounds: int  # the LP round whose caps were kept (0: the offers whole, or the base-case LP's)
 
 
 @dataclass(frozen=True)
@@ -158,70 +185,103 @@ class _Targets:
 
     @classmethod
     def of(cls, base: PowerFlow, margin: float) -> _Targets:
-        loading = np.concatenate([base.line_loading_percent, base.trafo_loading_percent])
         vm_max = 1 + VOLTAGE_BAND_PU - margin * VOLTAGE_BAND_PU
         return cls(
-            np.fmax(np.nan_to_num(loading), MAX_LOADING_PERCENT * (1 - margin)) + LOADING_SLACK_PERCENT,
+            np.fmax(np.nan_to_num(base.branch_loading_percent), MAX_LOADING_PERCENT * (1 - margin))
+            + LOADING_SLACK_PERCENT,
             np.fmax(np.nan_to_num(base.vm_pu), vm_max) + VOLTAGE_SLACK_PU,
         )
 
-    def around(self, flow: PowerFlow, loading_per_mw: FloatArray) -> NetworkLimits:
+    def around(self, flow: PowerFlow, loading_per_mw: FloatArray) -> LinearLimits:
         """The limits linearised at `flow` in the AC model's own terms: each branch's loading
-        (percent, with its derivative per MW injected from the Jacobian) against its target,
-        and each bus's voltage (with dV/dP) against the band. NetworkLimits' flow fields carry
-        loading in percent here, and its transfer factors percent per MW."""
-        loading = np.nan_to_num(np.concatenate([flow.line_loading_percent, flow.trafo_loading_percent]))
-        return NetworkLimits(
-            branch_p_mw=loading,
-            branch_limit_mw=self.loading_percent - LOADING_SLACK_PERCENT,
-            ptdf=loading_per_mw,
-            vm_pu=np.nan_to_num(flow.vm_pu, nan=1.0),
-            dv_dp_pu_per_mw=flow.dv_dp_pu_per_mw,
-            vm_max_pu=float(np.min(self.vm_max_pu)) - VOLTAGE_SLACK_PU,
+        (percent, with its derivative per MW injected from the Jacobian) and each bus's voltage
+        (with dV/dP) at most its target, less the slack."""
+        loading = np.nan_to_num(flow.branch_loading_percent)
+        return LinearLimits(
+            np.concatenate([loading, np.nan_to_num(flow.vm_pu, nan=1.0)]),
+            np.full(len(loading) + len(self.vm_max_pu), -np.inf),
+            np.concatenate([self.loading_percent - LOADING_SLACK_PERCENT, self.vm_max_pu - VOLTAGE_SLACK_PU]),
+            np.vstack([loading_per_mw, flow.dv_dp_pu_per_mw]),
         )
 
     def kept_by(self, flow: PowerFlow) -> bool:
-        loading = np.nan_to_num(np.concatenate([flow.line_loading_percent, flow.trafo_loading_percent]))
         return bool(
-            np.all(loading <= self.loading_percent) and np.all(np.nan_to_num(flow.vm_pu) <= self.vm_max_pu)
+            np.all(np.nan_to_num(flow.branch_loading_percent) <= self.loading_percent)
+            and np.all(np.nan_to_num(flow.vm_pu) <= self.vm_max_pu)
         )
 
 
+@dataclass(frozen=True)
+class AcBaseCase:
+    """An interval's base case for AC-accurate caps: the network, its net injections per bus
+    position with nothing exported, and their AC power flow."""
+
+    network: GridNetwork
+    p_base_mw: FloatArray
+    q_mvar: FloatArray
+    flow: PowerFlow
+
+    @classmethod
+    def solve(cls, network: GridNetwork, p_base_mw: FloatArray, q_mvar: FloatArray) -> AcBaseCase:
+        """The base case with its power flow run (GridModelError if it does not converge)."""
+        return cls(network, p_base_mw, q_mvar, network.power_flow(p_base_mw, q_mvar))
+
+
 def ac_export_limits_wh(
-    network: GridNetwork,
-    p_base_mw: FloatArray,
-    q_mvar: FloatArray,
+    case: AcBaseCase,
     seller_bus: Int64Array,
     offered_wh: Int64Array,
     margin: float = LIMIT_MARGIN,
     max_rounds: int = MAX_ROUNDS,
 ) -> AcEnvelope:
     """The most each seller (at bus position `seller_bus[i]`, offering `offered_wh[i]`) may export
-    in the interval whose base case has net injections `p_base_mw`, `q_mvar` per bus position,
-    such that the AC power flow keeps every limit within `margin` (module docstring)."""
-    base = network.power_flow(p_base_mw, q_mvar)
-    targets = _Targets.of(base, margin)
-    ptdf, limit_mva = network.ptdf, network.branch_limit_mva
+    in the interval of base case `case` such that the AC power flow keeps every limit within
+    `margin` (module docstring)."""
+    network = case.network
+    targets = _Targets.of(case.flow, margin)
 
-    def flow_at(exports_wh: Int64Array) -> PowerFlow:
+    def flow_at(exports_wh: Int64Array) -> PowerFlow | None:
+        """The AC power flow with these exports; None where it does not converge (exports far
+        beyond what the grid can carry), which no caps may be."""
         per_bus = np.bincount(seller_bus, weights=exports_wh.astype(np.float64), minlength=network.bus_count)
-        return network.power_flow(p_base_mw + per_bus * MW_PER_WH_IN_INTERVAL, q_mvar)
+        try:
+            return network.power_flow(case.p_base_mw + per_bus * MW_PER_WH_IN_INTERVAL, case.q_mvar)
+        except GridModelError:
+            return None
 
-    best = AcEnvelope(np.zeros(len(offered_wh), dtype=np.int64), base, 0)
-    at = export_limits_wh(NetworkLimits.around(base, ptdf, limit_mva, margin), seller_bus, offered_wh)
-    flow = flow_at(at)
-    if targets.kept_by(flow):
+    def kept_by(flow: PowerFlow | None) -> TypeGuard[PowerFlow]:
+        return flow is not None and targets.kept_by(flow)
+
+    if len(offered_wh) == 0:
+        return AcEnvelope(offered_wh.copy(), case.flow, 0)
+    # Everything offered fits (an uncongested interval, or offers already within caps): no LP.
+    whole = flow_at(offered_wh)
+    if kept_by(whole):
+        return AcEnvelope(offered_wh.copy(), whole, 0)
+    best = AcEnvelope(np.zeros(len(offered_wh), dtype=np.int64), case.flow, 0)
+    base_limits = NetworkLimits.around(case.flow, network.ptdf, network.branch_limit_mva, margin)
+    at = export_limits_wh(base_limits, seller_bus, offered_wh)
+    # The network's power flow state must be the linearisation point's: `whole` was the last run.
+    flow = whole if whole is not None and np.array_equal(at, offered_wh) else flow_at(at)
+    if flow is None:
+        return best  # not even the base-case LP's caps converge: nothing is exported
+    if kept_by(flow):
         best = AcEnvelope(at, flow, 0)
-        if np.array_equal(at, offered_wh):
-            return best  # everything offered fits: no round can allow more
     step_wh = float(max(int(offered_wh.max(initial=0)), 1))
     for round_number in range(1, max_rounds + 1):
         # The network's power flow state is `flow`'s (the last one run): its Jacobian is at `at`.
         limits = targets.around(flow, network.loading_sensitivity())
         proposed = export_limits_wh(limits, seller_bus, offered_wh, at.astype(np.float64), step_wh)
         proposed_flow = flow_at(proposed)
+        if proposed_flow is None:
+            # Too far for the power flow: a shorter step from the same point, its state restored.
+            step_wh = max(step_wh / 2, 1.0)
+            flow = flow_at(at)
+            if flow is None:
+                break
+            continue
         moved_wh = np.abs(proposed - at).max(initial=0)
-        if targets.kept_by(proposed_flow):
+        if kept_by(proposed_flow):
             if proposed.sum() > best.caps_wh.sum():
                 best = AcEnvelope(proposed, proposed_flow, round_number)
         else:
@@ -233,24 +293,19 @@ def ac_export_limits_wh(
 
 
 @dataclass(frozen=True)
-class AcBaseCase:
-    """An interval's base case for AC-accurate caps: the network and its net injections per bus
-    position with nothing exported."""
-
-    network: GridNetwork
-    p_base_mw: FloatArray
-    q_mvar: FloatArray
-
-
-@dataclass(frozen=True)
 class GridFeasibleClearing:
-    """The uniform clearing with every ask capped at its seller's export limit in this interval.
-    `bus_of_node` maps the orders' grid node ids to bus positions of the network."""
+    """The uniform clearing with every ask capped at its seller's export limit in this interval:
+    AC-accurate around base case `ac`, or from the base-case LP on `limits` alone. `bus_of_node`
+    maps the orders' grid node ids to bus positions of the network."""
 
-    limits: NetworkLimits
     bus_of_node: Mapping[int, int]
+    limits: NetworkLimits | None = None
+    ac: AcBaseCase | None = None
     pricing: Pricing = Pricing.UNIFORM
-    ac: AcBaseCase | None = None  # given: caps from successive LPs around AC power flows
+
+    def __post_init__(self) -> None:
+        if (self.limits is None) == (self.ac is None):
+            raise MarketError("a grid-feasible clearing needs either network limits or an AC base case")
 
     def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult:
         return clear_uniform(bids, self.capped(asks), self.pricing)
@@ -265,9 +320,9 @@ class GridFeasibleClearing:
             buses = np.array([self.bus_of_node[int(n)] for n in asks.grid_node_id], dtype=np.int64)
         except KeyError as unknown:
             raise MarketError(f"ask at grid node {unknown} which is not in the network") from unknown
-        if self.ac is None:
-            caps = export_limits_wh(self.limits, buses, asks.energy_wh)
+        if self.ac is not None:
+            caps = ac_export_limits_wh(self.ac, buses, asks.energy_wh).caps_wh
         else:
-            ac = self.ac
-            caps = ac_export_limits_wh(ac.network, ac.p_base_mw, ac.q_mvar, buses, asks.energy_wh).caps_wh
+            assert self.limits is not None  # __post_init__
+            caps = export_limits_wh(self.limits, buses, asks.energy_wh)
         return replace(asks, energy_wh=caps)

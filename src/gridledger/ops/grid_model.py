@@ -35,7 +35,6 @@ from gridledger.market.feasible import (
     WATTS_PER_WH_IN_INTERVAL,
     AcBaseCase,
     GridFeasibleClearing,
-    NetworkLimits,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -115,9 +114,7 @@ class LiveGridModel:
                 withdrawn_wh[self.bus_of_node[node]] += energy_wh
         p_mw: FloatArray = -withdrawn_wh * MW_PER_WH_IN_INTERVAL
         q_mvar = p_mw * LOAD_TAN_PHI
-        base = self.network.power_flow(p_mw, q_mvar)
-        limits = NetworkLimits.around(base, self.network.ptdf, self.network.branch_limit_mva)
-        return GridFeasibleClearing(limits, self.bus_of_node, ac=AcBaseCase(self.network, p_mw, q_mvar))
+        return GridFeasibleClearing(self.bus_of_node, ac=AcBaseCase.solve(self.network, p_mw, q_mvar))
 
     def post_loads(self, chain: Chain, system: System, grid_operator: str, measured: MeasuredInterval) -> int:
         """Post each measured node's load (average watts in the interval, either direction) to

@@ -40,7 +40,6 @@ from gridledger.market.feasible import (
     WATTS_PER_WH_IN_INTERVAL,
     AcBaseCase,
     GridFeasibleClearing,
-    NetworkLimits,
     ac_export_limits_wh,
 )
 from gridledger.market.orders import Side
@@ -105,7 +104,7 @@ class GridOperation:
             self._injections = InjectionModel(self.community, self.network)
             self._bus = self._injections.bus_position
             self._bus_of_node: dict[int, int] = {}
-        self._base: PowerFlow | None = None
+        self._case: AcBaseCase | None = None
         self._potential_flow_mw = np.zeros(0)
 
     # ---------------------------------------------------------------- setup
@@ -178,8 +177,7 @@ class GridOperation:
         """Power flow of interval k's base case: own PV covers own use, nothing is exported."""
         if self.network is None:
             return
-        self._p_base, self._q = self._injections.base(k)
-        self._base = self.network.power_flow(self._p_base, self._q)
+        self._case = AcBaseCase.solve(self.network, *self._injections.base(k))
 
     def export_envelope(self, surplus_wh: IntArray) -> IntArray:
         """What each participant may export this interval: nothing from a halted zone, and with
@@ -191,28 +189,23 @@ class GridOperation:
         # In a peak zone one transfer may carry at most the peak cap (governance parameter).
         in_peak = [i for i in range(len(allowed)) if self._zone_in(i, ZoneState.PEAK)]
         allowed[in_peak] = np.minimum(allowed[in_peak], self._peak_cap_wh)
-        if self.network is None or self._base is None:
+        if self.network is None or self._case is None:
             return allowed
-        self._potential_flow_mw = self._base.branch_p_mw + self.network.ptdf @ self._injections.per_bus_mw(
-            surplus_wh.astype(np.float64)
+        self._potential_flow_mw = (
+            self._case.flow.branch_p_mw
+            + self.network.ptdf @ self._injections.per_bus_mw(surplus_wh.astype(np.float64))
         )
         sellers = np.flatnonzero(allowed > 0)
-        allowed[sellers] = ac_export_limits_wh(
-            self.network, self._p_base, self._q, self._bus[sellers], allowed[sellers]
-        ).caps_wh
+        allowed[sellers] = ac_export_limits_wh(self._case, self._bus[sellers], allowed[sellers]).caps_wh
         return allowed
 
     def mechanism(self) -> ClearingMechanism:
         """The market's clearing: grid-feasible with network limits on (it also guards against
         offers beyond the envelope), else the plain uniform auction."""
-        if self.network is None or self._base is None:
+        if self._case is None:
             return UniformClearing()
-        ac = AcBaseCase(self.network, self._p_base, self._q)
-        return GridFeasibleClearing(self._limits(), self._bus_of_node, ac=ac)
-
-    def _limits(self) -> NetworkLimits:
-        assert self.network is not None and self._base is not None
-        return NetworkLimits.around(self._base, self.network.ptdf, self.network.branch_limit_mva)
+        # Offers within the envelope's caps: the clearing confirms them with one power flow.
+        return GridFeasibleClearing(self._bus_of_node, ac=self._case)
 
     def reserve(self, interval_start: int, settlement: Settlement) -> None:
         """The market operator reserves zone capacity for what the settlement moves between
@@ -268,9 +261,12 @@ class GridOperation:
         `curtailed_wh` is the PV the export envelope held back."""
         if self.network is None:
             return
-        assert self._base is not None
-        flow = self.network.power_flow(self._injections.with_exports(self._p_base, exported_wh), self._q)
-        trade_losses_wh = (flow.losses_mw - self._base.losses_mw) / MW_PER_WH_IN_INTERVAL
+        case = self._case
+        assert case is not None
+        flow = self.network.power_flow(
+            self._injections.with_exports(case.p_base_mw, exported_wh), case.q_mvar
+        )
+        trade_losses_wh = (flow.losses_mw - case.flow.losses_mw) / MW_PER_WH_IN_INTERVAL
         sold = exported_wh.sum()
         if sold > 0:
             for i in np.flatnonzero(exported_wh):

@@ -123,7 +123,6 @@ def study_grid(
     """Clear every interval of `community` with and without the network and power-flow all three states."""
     tariffs = tariffs or Tariffs()
     model = InjectionModel(community, network)
-    ptdf, branch_limit = network.ptdf, network.branch_limit_mva
     bus_of_node = {i + 1: int(b) for i, b in enumerate(model.bus_position)}
     study = GridStudy(network.code)
     for k in range(community.intervals):
@@ -131,15 +130,14 @@ def study_grid(
         if len(asks) == 0:
             continue  # nothing to export: the cleared state is the base case
         p_base, q = model.base(k)
-        base = network.power_flow(p_base, q)
+        case = AcBaseCase.solve(network, p_base, q)
+        base = case.flow
         free = clear_uniform(bids, asks)
         free_flow = network.power_flow(
             model.with_exports(p_base, _exported(free, sellers, len(model.bus_position))), q
         )
         began = time.perf_counter()
-        limits = NetworkLimits.around(base, ptdf, branch_limit)
-        ac = AcBaseCase(network, p_base, q)
-        feasible = GridFeasibleClearing(limits, bus_of_node, ac=ac).clear(bids, asks)
+        feasible = GridFeasibleClearing(bus_of_node, ac=case).clear(bids, asks)
         clearing_ms = (time.perf_counter() - began) * 1000
         exported = _exported(feasible, sellers, len(model.bus_position))
         feasible_flow = network.power_flow(model.with_exports(p_base, exported), q)
@@ -182,7 +180,9 @@ class AcopfComparison:
     base_lp_curtailed_wh: int  # by the base-case LP alone
     acopf_curtailed_wh: float
     max_loading_percent: float  # at the AC-accurate caps
+    max_vm_pu: float  # at the AC-accurate caps
     new_violations: int  # at the AC-accurate caps, beyond the base case's
+    rounds: int  # the LP round whose caps were kept (0: the offers whole, or the base-case LP's)
 
     @property
     def excess_wh(self) -> float:
@@ -204,11 +204,12 @@ def compare_with_acopf(
             continue
         bus, offered = model.bus_position[sellers], surplus[sellers].astype(np.int64)
         p_base, q = model.base(k)
-        base = network.power_flow(p_base, q)
+        case = AcBaseCase.solve(network, p_base, q)
+        base = case.flow
         base_lp = export_limits_wh(
             NetworkLimits.around(base, network.ptdf, network.branch_limit_mva), bus, offered
         )
-        ac = ac_export_limits_wh(network, p_base, q, bus, offered)
+        ac = ac_export_limits_wh(case, bus, offered)
         opf = acopf_exports_wh(network, p_base, q, bus, offered)
         total = int(offered.sum())
         comparisons.append(
@@ -219,7 +220,9 @@ def compare_with_acopf(
                 total - int(base_lp.sum()),
                 total - float(opf.sum()),
                 ac.flow.max_loading_percent,
+                float(np.nanmax(ac.flow.vm_pu)),
                 ac.flow.violations().beyond(base.violations()).count,
+                ac.rounds,
             )
         )
     return comparisons
