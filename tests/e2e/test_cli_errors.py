@@ -84,6 +84,13 @@ CARBON_EVENTS = [*CARBON_REPORT, "--events", "{files}/carbon-events.json"]
         pytest.param(
             [*SIMULATE, "--upstream-voltage", "1.2"], "--upstream-voltage", id="upstream-voltage-high"
         ),
+        pytest.param([*SIMULATE, "--branch-outage", "line:2"], "line:N@K+D", id="outage-malformed"),
+        pytest.param([*SIMULATE, "--branch-outage", "line:999@40+2"], "positions 0 to", id="outage-no-line"),
+        pytest.param(
+            [*SIMULATE, "--branch-outage", "line:1@40+2", "--prosumers", "500"],
+            "replicated households",
+            id="outage-replicas",
+        ),
         pytest.param(
             [*SIMULATE, "--upstream-voltage", "1.05", "--prosumers", "500"],
             "replicated households",

@@ -168,5 +168,5 @@ def test_the_upstream_voltage_is_held_at_the_slack_and_checked() -> None:
     slack = network.position(next(iter(network.slack_buses)))
     assert flow.vm_pu[slack] == pytest.approx(1.05)
     for wrong in (0.5, 1.2, float("nan")):
-        with pytest.raises(GridModelError, match="upstream voltage must be from 0.9 to 1.1 pu"):
+        with pytest.raises(GridModelError, match=r"upstream voltage must be from 0\.9 to 1\.1 pu"):
             GridNetwork(GRID, upstream_vm_pu=wrong)

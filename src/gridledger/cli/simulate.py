@@ -16,6 +16,7 @@ from gridledger.chain.embedded import EmbeddedChain
 from gridledger.chain.rpc import RpcChain
 from gridledger.errors import ScenarioError
 from gridledger.grid.network import UPSTREAM_VM_RANGE_PU, GridNetwork
+from gridledger.grid.outages import BranchOutage, check_outages
 from gridledger.indexer.db import migrate, open_database
 from gridledger.iot.broker import mosquitto_binary
 from gridledger.sim.indexed import index_run
@@ -89,6 +90,13 @@ def simulate_command(
             "one (1.05) leaves the feeders less room, so voltage rather than loading limits exports.",
         ),
     ] = None,
+    branch_outage: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Take a branch out of service for some intervals: line:N@K+D or trafo:N@K+D (table "
+            "position N, from interval K, for D intervals); repeatable. Its zones halt, the rest trade.",
+        ),
+    ] = None,
     transport: Annotated[
         str,
         typer.Option(
@@ -127,6 +135,7 @@ def simulate_command(
     if prosumers is not None:
         check_size(prosumers, days)
     check_grid_code(grid)
+    outages = [BranchOutage.parse(text) for text in branch_outage or []]
     if transport not in TRANSPORTS:
         raise ScenarioError(f"--transport {transport!r}: one of {', '.join(TRANSPORTS)}")
     if transport == "mqtt":
@@ -150,10 +159,18 @@ def simulate_command(
         if pv_scale != 1.0:
             community = with_pv_scaled(community, pv_scale)
         # Replicas have no place in the real grid: their run trades without a network model.
-        if community.replicated and upstream_voltage is not None:
-            raise ScenarioError("--upstream-voltage: a run with replicated households has no network model")
+        for option, given in (
+            ("--upstream-voltage", upstream_voltage is not None),
+            ("--branch-outage", outages),
+        ):
+            if community.replicated and given:
+                raise ScenarioError(f"{option}: a run with replicated households has no network model")
         network = None if community.replicated else GridNetwork(grid, upstream_voltage)
-    simulation = Simulation(chain, community, seed=seed, network=network, transport=transport)
+        if network is not None:
+            check_outages(outages, network, community.intervals)
+    simulation = Simulation(
+        chain, community, seed=seed, network=network, transport=transport, outages=outages
+    )
     with Progress(
         TextColumn("[bold]simulating[/] {task.description}"),
         BarColumn(),

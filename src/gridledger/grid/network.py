@@ -77,7 +77,7 @@ class PowerFlow:
 
     @property
     def max_loading_percent(self) -> float:
-        return float(max(self.line_loading_percent.max(initial=0), self.trafo_loading_percent.max(initial=0)))
+        return float(np.nan_to_num(self.branch_loading_percent).max(initial=0))
 
 
 class GridNetwork:
@@ -117,6 +117,36 @@ class GridNetwork:
         self.slack_buses = frozenset(int(b) for b in net.ext_grid["bus"])
         self.line_buses = net.line[["from_bus", "to_bus"]].to_numpy(np.int64)
         self.trafo_buses = net.trafo[["hv_bus", "lv_bus"]].to_numpy(np.int64)
+        # The grid as SimBench ships it (some lines may be out of service, as open ring ends).
+        self._lines_in_service = net.line["in_service"].to_numpy(bool, copy=True)
+        self._trafos_in_service = net.trafo["in_service"].to_numpy(bool, copy=True)
+
+    def set_out_of_service(
+        self, lines: frozenset[int] = frozenset(), trafos: frozenset[int] = frozenset()
+    ) -> None:
+        """Take these lines and transformers (table positions) out of service, and bring every
+        other branch back to its state as shipped; the power flows and transfer factors from
+        here on are the network's in this state."""
+        line_state = self._lines_in_service.copy()
+        line_state[list(lines)] = False
+        trafo_state = self._trafos_in_service.copy()
+        trafo_state[list(trafos)] = False
+        net = self.net
+        if np.array_equal(net.line["in_service"].to_numpy(bool), line_state) and np.array_equal(
+            net.trafo["in_service"].to_numpy(bool), trafo_state
+        ):
+            return
+        net.line["in_service"] = line_state
+        net.trafo["in_service"] = trafo_state
+        # The transfer factors and the power flow model were the old topology's.
+        self.__dict__.pop("ptdf", None)
+        self.net._ppc = None
+
+    def unsupplied_bus_positions(self) -> frozenset[int]:
+        """Bus positions the branches in service leave without a path to the upstream grid."""
+        from pandapower.topology import unsupplied_buses
+
+        return frozenset(self.position(int(b)) for b in unsupplied_buses(self.net))
 
     @property
     def bus_count(self) -> int:
@@ -149,7 +179,8 @@ class GridNetwork:
             res.res_line["loading_percent"].to_numpy(np.float64, copy=True),
             res.res_trafo["loading_percent"].to_numpy(np.float64, copy=True),
             res.res_bus["vm_pu"].to_numpy(np.float64, copy=True),
-            float(res.res_line["pl_mw"].sum() + res.res_trafo["pl_mw"].sum()),
+            # NaN for a branch out of service: it loses nothing.
+            float(np.nansum(res.res_line["pl_mw"]) + np.nansum(res.res_trafo["pl_mw"])),
             np.concatenate([res.res_line["p_from_mw"].to_numpy(), res.res_trafo["p_hv_mw"].to_numpy()]),
             np.concatenate([res.res_line["q_from_mvar"].to_numpy(), res.res_trafo["q_hv_mvar"].to_numpy()]),
             res.res_line["pl_mw"].to_numpy(np.float64, copy=True),

@@ -22,6 +22,7 @@ registered, in one zone, and every interval clears without network limits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,7 @@ from gridledger.chain.governance import Governance
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork, PowerFlow
 from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState, connection_capacity_w
+from gridledger.grid.outages import NO_OUTAGE, OutageState
 from gridledger.grid.zones import TRANSFORMER_ZONE, GridZone, grid_zones
 from gridledger.market.clearing import ClearingMechanism, UniformClearing
 from gridledger.market.feasible import (
@@ -73,6 +75,9 @@ class GridIntervalRecord:
     # Zones in these states during the interval (changes after it apply from the next one).
     zones_in_emergency: tuple[int, ...] = ()
     zones_in_peak: tuple[int, ...] = ()
+    # A branch outage in the interval: the zones it faulted and the participants it cut off.
+    zones_faulted: tuple[int, ...] = ()
+    participants_unsupplied: int = 0
 
 
 @dataclass
@@ -89,6 +94,7 @@ class GridOperation:
     states: dict[int, ZoneState] = field(default_factory=dict)
     records: list[GridIntervalRecord] = field(default_factory=list)
     seller_losses_wh: dict[int, float] = field(default_factory=dict)
+    outages: Mapping[int, OutageState] = field(default_factory=dict)  # interval -> its outages
 
     def __post_init__(self) -> None:
         self._abi = load_artifact("GridManagement")
@@ -106,6 +112,7 @@ class GridOperation:
             self._bus_of_node: dict[int, int] = {}
         self._case: AcBaseCase | None = None
         self._potential_flow_mw = np.zeros(0)
+        self._k = 0
 
     # ---------------------------------------------------------------- setup
     def register(self, traders: list[str], utility: str) -> None:
@@ -177,6 +184,13 @@ class GridOperation:
         """Power flow of interval k's base case: own PV covers own use, nothing is exported."""
         if self.network is None:
             return
+        self._k = k
+        outage = self.outages.get(k, NO_OUTAGE)
+        self.network.set_out_of_service(outage.lines, outage.trafos)
+        # A fault halts its zones at once; they return through governance once it is cleared.
+        for zone_id in sorted(outage.faulted_zones):
+            if self.states[zone_id] != ZoneState.EMERGENCY:
+                self._declare_emergency(zone_id)
         self._case = AcBaseCase.solve(self.network, *self._injections.base(k))
 
     def export_envelope(self, surplus_wh: IntArray) -> IntArray:
@@ -278,22 +292,26 @@ class GridOperation:
         self._post_losses(interval_start, flow)
         violations = flow.violations()
         # The record shows the states the interval ran under; the update applies from the next.
+        outage = self.outages.get(self._k, NO_OUTAGE)
         in_emergency = tuple(z for z, s in self.states.items() if s == ZoneState.EMERGENCY)
         in_peak = tuple(z for z, s in self.states.items() if s == ZoneState.PEAK)
         self._update_states(flow, self._potential_flow_mw)
         self.records.append(
             GridIntervalRecord(
                 interval_start,
-                float(flow.line_loading_percent.max(initial=0)),
-                float(flow.trafo_loading_percent.max(initial=0)),
-                float(flow.vm_pu.min()),
-                float(flow.vm_pu.max()),
+                float(np.nan_to_num(flow.line_loading_percent).max(initial=0)),
+                float(np.nan_to_num(flow.trafo_loading_percent).max(initial=0)),
+                # Buses an outage left without supply have no voltage (NaN).
+                float(np.nanmin(flow.vm_pu)),
+                float(np.nanmax(flow.vm_pu)),
                 flow.losses_mw / MW_PER_WH_IN_INTERVAL,
                 trade_losses_wh,
                 curtailed_wh,
                 violations.count,
                 in_emergency,
                 in_peak,
+                tuple(sorted(outage.faulted_zones)),
+                int(np.isin(self._bus, list(outage.unsupplied_buses)).sum()),
             )
         )
 
@@ -307,8 +325,10 @@ class GridOperation:
 
     def _post_losses(self, interval_start: int, flow: PowerFlow) -> None:
         for zone in self.zones:
+            # NaN for a branch out of service: it loses nothing.
             losses_mw = float(
-                flow.line_losses_mw[list(zone.lines)].sum() + flow.trafo_losses_mw[list(zone.trafos)].sum()
+                np.nansum(flow.line_losses_mw[list(zone.lines)])
+                + np.nansum(flow.trafo_losses_mw[list(zone.trafos)])
             )
             losses_wh = round(losses_mw / MW_PER_WH_IN_INTERVAL)
             if losses_wh > 0:
@@ -329,20 +349,19 @@ class GridOperation:
         violations = flow.violations()
         potential_percent = 100 * np.abs(potential_flow_mw) / self.network.branch_limit_mva
         line_count = len(flow.line_loading_percent)
+        faulted_next = self.outages.get(self._k + 1, NO_OUTAGE).faulted_zones
         for zone in self.zones:
             violated = bool(
                 violations.lines & zone.lines
                 or violations.trafos & zone.trafos
                 or violations.buses & zone.bus_positions
+                or zone.zone_id in faulted_next
             )
             branches = [*zone.lines, *(line_count + t for t in zone.trafos)]
             loading = float(potential_percent[branches].max(initial=0))
             state = self.states[zone.zone_id]
             if violated and state != ZoneState.EMERGENCY:
-                self.chain.transact(
-                    self._emergency, self._abi, self.system.grid, "declareEmergency", zone.zone_id
-                )
-                self.states[zone.zone_id] = ZoneState.EMERGENCY
+                self._declare_emergency(zone.zone_id)
             elif state == ZoneState.EMERGENCY and not violated:
                 self._governance.execute(self._abi, self.system.grid, "endEmergency", zone.zone_id)
                 self.states[zone.zone_id] = ZoneState.NORMAL
@@ -350,6 +369,10 @@ class GridOperation:
                 self._set_peak(zone.zone_id, True)
             elif state == ZoneState.PEAK and loading < PEAK_OFF_PERCENT:
                 self._set_peak(zone.zone_id, False)
+
+    def _declare_emergency(self, zone_id: int) -> None:
+        self.chain.transact(self._emergency, self._abi, self.system.grid, "declareEmergency", zone_id)
+        self.states[zone_id] = ZoneState.EMERGENCY
 
     def _set_peak(self, zone_id: int, peak: bool) -> None:
         self.chain.transact(self._operator, self._abi, self.system.grid, "setPeak", zone_id, peak)

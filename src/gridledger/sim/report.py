@@ -285,10 +285,18 @@ _GRID_NOTE = (
 def _grid_html(result: SimulationResult, image: str) -> str:
     """The page's grid section: what the operator does, the grid plot and the zones' states."""
     rows = [
-        [str(r.zone_id), r.name, f"{r.intervals_in_peak:,}", f"{r.intervals_in_emergency:,}"]
+        [
+            str(r.zone_id),
+            r.name,
+            f"{r.intervals_in_peak:,}",
+            f"{r.intervals_in_emergency:,}",
+            f"{r.interruptions:,}",
+            f"{r.interruption_minutes:,}",
+        ]
         for r in zone_intervals(result).itertuples()
     ]
-    zones = _html_table(["zone", "name", "intervals in peak", "intervals in emergency"], rows, 2)
+    headers = ["zone", "name", "intervals in peak", "intervals in emergency", "interruptions", "minutes"]
+    zones = _html_table(headers, rows, 2)
     return f"<h2>Grid</h2>\n<p class=muted>{html.escape(_GRID_NOTE)}</p>\n{image}\n{zones}\n"
 
 

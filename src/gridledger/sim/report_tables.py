@@ -29,6 +29,7 @@ from gridledger.market.orders import Side
 from gridledger.sim.grid_operation import GridIntervalRecord
 from gridledger.sim.indexed import IndexedEnergy, IndexedRun
 from gridledger.sim.run import IntervalRecord, SimulationResult, Trade
+from gridledger.sim.scenario import INTERVAL_S
 
 UNITS_PER_DOLLAR = 1_000_000
 DASH = "—"
@@ -187,7 +188,7 @@ def _grid_frame(result: SimulationResult) -> Frame | None:
     records = [vars(record) for record in result.grid]
     frame = pd.DataFrame.from_records(records, columns=[f.name for f in fields(GridIntervalRecord)])
     frame.insert(0, "time_utc", [_iso_utc(int(s)) for s in frame["interval_start"]])
-    for column in ("zones_in_emergency", "zones_in_peak"):
+    for column in ("zones_in_emergency", "zones_in_peak", "zones_faulted"):
         frame[column] = frame[column].map(_zones_text)
     return frame
 
@@ -285,18 +286,25 @@ def grid_totals(grid: Frame) -> GridTotals:
 
 
 def zone_intervals(result: SimulationResult) -> Frame:
-    """One row per zone of the grid: zone_id, name, and the intervals it spent in peak and in
-    emergency. Empty when the grid is not modelled."""
+    """One row per zone of the grid: zone_id, name, the intervals it spent in peak and in
+    emergency, and its interruptions by branch outages (each run of faulted intervals is one)
+    with their minutes. Empty when the grid is not modelled."""
     peak: Counter[int] = Counter(z for r in result.grid for z in r.zones_in_peak)
     emergency: Counter[int] = Counter(z for r in result.grid for z in r.zones_in_emergency)
+    faulted: Counter[int] = Counter(z for r in result.grid for z in r.zones_faulted)
+    interruptions: Counter[int] = Counter()
+    before: tuple[int, ...] = ()
+    for record in result.grid:
+        interruptions.update(z for z in record.zones_faulted if z not in before)
+        before = record.zones_faulted
     # Zones come from the run's names; a state of a zone without one still gets its row.
-    zone_ids = sorted(set(result.grid_zone_names) | set(peak) | set(emergency))
-    return pd.DataFrame(
-        {
-            "zone_id": zone_ids,
-            "name": [result.grid_zone_names.get(z, f"zone {z}") for z in zone_ids],
-            "intervals_in_peak": [peak[z] for z in zone_ids],
-            "intervals_in_emergency": [emergency[z] for z in zone_ids],
-        },
-        columns=["zone_id", "name", "intervals_in_peak", "intervals_in_emergency"],
-    )
+    zone_ids = sorted(set(result.grid_zone_names) | set(peak) | set(emergency) | set(faulted))
+    columns = {
+        "zone_id": zone_ids,
+        "name": [result.grid_zone_names.get(z, f"zone {z}") for z in zone_ids],
+        "intervals_in_peak": [peak[z] for z in zone_ids],
+        "intervals_in_emergency": [emergency[z] for z in zone_ids],
+        "interruptions": [interruptions[z] for z in zone_ids],
+        "interruption_minutes": [faulted[z] * INTERVAL_S // 60 for z in zone_ids],
+    }
+    return pd.DataFrame(columns, columns=list(columns))

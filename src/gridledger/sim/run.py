@@ -45,6 +45,8 @@ from gridledger.chain.governance import Governance
 from gridledger.chain.hashing import keccak
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork
+from gridledger.grid.outages import BranchOutage, OutageState, outage_states
+from gridledger.grid.zones import grid_zones
 from gridledger.iot.sim_transport import MAX_MQTT_METERS, MqttTransport
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
 from gridledger.market.settlement import MarketOperator, ceil_payment_units
@@ -61,9 +63,16 @@ from gridledger.meter.signing import (
 )
 from gridledger.sim.carbon_activity import CarbonActivity, CarbonDayRecord
 from gridledger.sim.grid_operation import GridIntervalRecord, GridOperation
+from gridledger.sim.injections import InjectionModel
 from gridledger.sim.market_desk import InProcessDesk, MarketDesk
 from gridledger.sim.metered import GasEntry, MeteredChain
-from gridledger.sim.scenario import INTERVAL_S, INTERVALS_PER_DAY, Community, register_deltas
+from gridledger.sim.scenario import (
+    INTERVAL_S,
+    INTERVALS_PER_DAY,
+    Community,
+    register_deltas,
+    with_interruptions,
+)
 from gridledger.sim.strategy import Tariffs, bid_limits, own_use_split
 
 FIRMWARE = keccak(text="gridledger-meter-fw-1.0")
@@ -211,14 +220,27 @@ class Simulation:
         transport: str = "in-process",
         market_desk: DeskFactory | None = None,
         outside_traders: Sequence[str] = (),
+        outages: Sequence[BranchOutage] = (),
     ) -> None:
         """`transport` "mqtt" sends the readings through Mosquitto and the gateway's outbox
         (iot/sim_transport.py); "in-process" hands them to the gateway directly (faster).
         `market_desk` takes the community's orders at each gate (default: the simulation's own
         gate closure). `outside_traders` are wallets that trade by hand beside the community:
-        each is verified, given a node and test dollars (`outside_nodes` says which node)."""
+        each is verified, given a node and test dollars (`outside_nodes` says which node).
+        `outages` take branches of `network` out of service (grid/outages.py): the households
+        they cut off have no power then, and the zones they fault halt trading."""
         if transport not in TRANSPORTS:
             raise SimulationError(f"transport {transport!r}: one of {', '.join(TRANSPORTS)}")
+        self._outage_states: dict[int, OutageState] = {}
+        if outages:
+            if network is None:
+                raise SimulationError("branch outages need the grid's network model")
+            self._outage_states = outage_states(network, grid_zones(network), outages, community.intervals)
+            bus = InjectionModel(community, network).bus_position
+            unsupplied = np.zeros(community.pv_wh.shape, dtype=bool)
+            for k, state in self._outage_states.items():
+                unsupplied[:, k] = np.isin(bus, list(state.unsupplied_buses))
+            community = with_interruptions(community, unsupplied)
         self._transport_kind = transport
         self._desk_factory = market_desk
         self._outside_traders = [address.lower() for address in outside_traders]
@@ -367,7 +389,7 @@ class Simulation:
         chain.transact(
             regulator, self._token, system.token, "setParticipant", self.utility, True, JURISDICTION
         )
-        self.grid = GridOperation(chain, system, self.community, self._network)
+        self.grid = GridOperation(chain, system, self.community, self._network, outages=self._outage_states)
         self.grid.register([key.address for key in self._traders], self.utility)
         for outside in self._outside_traders:
             chain.transact(

@@ -98,6 +98,22 @@ class Community:
         return _registers(self.pv_wh)
 
 
+def with_interruptions(community: Community, unsupplied: npt.NDArray[np.bool_]) -> Community:
+    """The community with no consumption and no PV where `unsupplied[i, k]`: a household cut
+    off from the grid has no power, and its inverter disconnects (anti-islanding)."""
+    if unsupplied.shape != community.pv_wh.shape:
+        raise ScenarioError(
+            f"an interruption mask of shape {unsupplied.shape}, the run's is {community.pv_wh.shape}"
+        )
+    kept = ~unsupplied
+    return replace(
+        community,
+        consumption_wh=community.consumption_wh * kept,
+        pv_wh=community.pv_wh * kept,
+        consumption_varh=community.consumption_varh * kept,
+    )
+
+
 def _registers(energy_wh: FloatArray) -> IntArray:
     registers: IntArray = np.rint(np.cumsum(energy_wh, axis=1)).astype(np.int64)
     return registers

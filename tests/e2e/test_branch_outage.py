@@ -1,0 +1,83 @@
+"""A line outage during a simulated day (grid/outages.py): the households it cuts off have no
+power, the feeder it faults goes into emergency when it begins and does not trade, the other
+feeders keep trading within the limits of the network as it now is, and the feeder returns
+to normal and trades again once the line is back. The run still reconciles with the chain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.grid.network import GridNetwork
+from gridledger.grid.outages import BranchOutage
+from gridledger.grid.zones import grid_zones
+from gridledger.sim.reconcile import reconcile
+from gridledger.sim.run import Simulation, SimulationResult
+from gridledger.sim.scenario import build_community, with_pv_scaled
+
+GRID = "1-LV-rural1--0-sw"
+OUTAGE = BranchOutage("line", 2, 44, 8)  # 11:00 to 13:00; line 2 feeds part of feeder 1 (zone 2)
+FAULTED_ZONE = 2
+DURING = range(OUTAGE.first_interval, OUTAGE.first_interval + OUTAGE.intervals)
+
+
+@pytest.fixture(scope="module")
+def run() -> tuple[EmbeddedChain, SimulationResult, GridNetwork]:
+    community = with_pv_scaled(build_community(GRID), 3.0)
+    network = GridNetwork(GRID)
+    chain = EmbeddedChain(int(community.interval_starts[0]))
+    result = Simulation(chain, community, network=network, outages=[OUTAGE]).run()
+    return chain, result, network
+
+
+def _zone_of_trader(result: SimulationResult, network: GridNetwork) -> dict[str, int]:
+    zone_of_bus = {b: z.zone_id for z in grid_zones(network) for b in z.bus_positions}
+    return {
+        trader.lower(): zone_of_bus[network.position(p.bus)]
+        for trader, p in zip(result.traders, result.community.participants, strict=True)
+    }
+
+
+def test_the_faulted_feeder_halts_for_the_outage_and_only_it(
+    run: tuple[EmbeddedChain, SimulationResult, GridNetwork],
+) -> None:
+    _, result, network = run
+    by_interval = {r.interval_start: r for r in result.grid}
+    starts = result.community.interval_starts
+    for k in DURING:
+        record = by_interval[int(starts[k])]
+        assert record.zones_faulted == (FAULTED_ZONE,) and record.participants_unsupplied > 0
+        assert FAULTED_ZONE in record.zones_in_emergency  # from the outage's first interval on
+        assert record.violations == 0
+    after = by_interval[int(starts[DURING.stop])]
+    assert after.zones_faulted == () and FAULTED_ZONE not in after.zones_in_emergency
+    assert all(not r.zones_in_emergency for k, r in enumerate(result.grid) if k not in DURING)
+
+    zone_of = _zone_of_trader(result, network)
+    during = {int(starts[k]) for k in DURING}
+    traded_during = {zone_of.get(t.trader.lower()) for t in result.trades if t.interval_start in during}
+    assert FAULTED_ZONE not in traded_during
+    assert traded_during - {None, FAULTED_ZONE}, "the other feeders keep trading"
+    later = {int(s) for s in starts[DURING.stop : DURING.stop + 8]}
+    assert any(
+        zone_of.get(t.trader.lower()) == FAULTED_ZONE for t in result.trades if t.interval_start in later
+    )
+
+
+def test_the_households_cut_off_neither_consume_nor_generate_and_the_run_reconciles(
+    run: tuple[EmbeddedChain, SimulationResult, GridNetwork],
+) -> None:
+    chain, result, network = run
+    network.set_out_of_service(frozenset({OUTAGE.position}))
+    cut_off = network.unsupplied_bus_positions()
+    network.set_out_of_service()
+    unsupplied = [
+        i for i, p in enumerate(result.community.participants) if network.position(p.bus) in cut_off
+    ]
+    assert unsupplied
+    community = result.community
+    assert not community.consumption_wh[np.ix_(unsupplied, list(DURING))].any()
+    assert not community.pv_wh[np.ix_(unsupplied, list(DURING))].any()
+    assert community.consumption_wh[unsupplied, DURING.stop].sum() > 0  # supplied again after
+    assert reconcile(chain, result) == []
