@@ -18,6 +18,9 @@ import {IGridGuard} from "./interfaces/IGridGuard.sol";
 contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable {
     // ---------------------------------------------------------------- constants
     uint256 public constant INTERVAL_SECONDS = 900;
+    uint256 public constant DAY_SECONDS = 86_400;
+    uint256 private constant MINUTES_PER_DAY = 1_440;
+    uint256 private constant MINUTES_PER_INTERVAL = 15;
     uint8 public constant MAX_ZONE_DEPTH = 8;
 
     // ---------------------------------------------------------------- storage
@@ -38,6 +41,9 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
     mapping(uint32 zoneId => ZoneMetrics) private _metrics;
     /// (zoneId << 64 | intervalStart) => Wh reserved
     mapping(uint256 zoneAndInterval => uint256 reservedWh) private _reserved;
+
+    /// (zoneId << 64 | dayStart) => the day's last quality-of-service report
+    mapping(uint256 zoneAndDay => ServiceQuality) private _serviceQuality;
 
     /// Zones in emergency now: while none is and the grid is not paused, nothing is halted.
     uint256 private _zonesInEmergency;
@@ -138,6 +144,30 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         _existingZone(zoneId);
         _metrics[zoneId].lossesWh += uint128(lossesWh);
         emit LossesReported(zoneId, intervalStart, lossesWh);
+    }
+
+    /// @inheritdoc IGridManagement
+    function reportServiceQuality(uint32 zoneId, uint64 dayStart, ServiceQuality calldata quality) external restricted {
+        _existingZone(zoneId);
+        if (dayStart % DAY_SECONDS != 0) revert MisalignedDay(dayStart);
+        // Bus-minutes grow with the zone's buses, so only the per-zone minutes are bounded.
+        if (
+            quality.interruptionMinutes > MINUTES_PER_DAY
+                || quality.interruptions * MINUTES_PER_INTERVAL > quality.interruptionMinutes
+                || quality.busMinutesOutside10Percent > quality.busMinutesOutside5Percent
+        ) {
+            revert ImpossibleServiceQuality(zoneId, dayStart);
+        }
+        _serviceQuality[(uint256(zoneId) << 64) | dayStart] = quality;
+        emit ServiceQualityReported(
+            zoneId,
+            dayStart,
+            quality.busMinutesOutside5Percent,
+            quality.busMinutesOutside10Percent,
+            quality.interruptions,
+            quality.interruptionMinutes,
+            quality.customerMinutesInterrupted
+        );
     }
 
     // ---------------------------------------------------------------- zone states
@@ -346,6 +376,11 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         metrics = _metrics[zoneId];
         Zone storage zone = _zones[zoneId];
         metrics.secondsInState[uint8(zone.state)] += uint64(block.timestamp) - zone.stateSince;
+    }
+
+    /// @inheritdoc IGridManagement
+    function serviceQuality(uint32 zoneId, uint64 dayStart) external view returns (ServiceQuality memory) {
+        return _serviceQuality[(uint256(zoneId) << 64) | dayStart];
     }
 
     /// @inheritdoc IGridManagement

@@ -44,6 +44,18 @@ interface IGridManagement {
         uint64[3] secondsInState;
     }
 
+    /// @notice Quality of service of a zone over one UTC day, from the grid engine's power flows
+    ///         and the day's outages: voltage quality as bus-minutes outside ±5 % and ±10 % of
+    ///         nominal (EN 50160's bands; an unsupplied bus counts as interrupted, not here), and
+    ///         supply interruptions (each a run of intervals with customers of the zone cut off).
+    struct ServiceQuality {
+        uint32 busMinutesOutside5Percent;
+        uint32 busMinutesOutside10Percent;
+        uint32 interruptions;
+        uint32 interruptionMinutes;
+        uint64 customerMinutesInterrupted;
+    }
+
     /// @notice What getGridStatus reports for a node, its zone and the current interval.
     struct GridStatus {
         address node;
@@ -89,6 +101,11 @@ interface IGridManagement {
     error LoadOutOfRange(uint256 load);
     /// @notice Reservations are per 15-minute interval: its start must be aligned.
     error MisalignedInterval(uint64 intervalStart);
+    /// @notice A day of service quality must start at a UTC midnight.
+    error MisalignedDay(uint64 dayStart);
+    /// @notice A day has 1,440 minutes: an interruption or the minutes of a report cannot pass
+    ///         them, nor the interruptions outnumber the intervals.
+    error ImpossibleServiceQuality(uint32 zoneId, uint64 dayStart);
     error ZeroTransfer();
     error SameNode(uint256 nodeId);
     /// @notice A zone on the transfer's path is in emergency: no transfers, no settlement.
@@ -122,6 +139,17 @@ interface IGridManagement {
     );
     event ZoneStateChanged(uint32 indexed zoneId, ZoneState from, ZoneState to);
     event LossesReported(uint32 indexed zoneId, uint64 indexed intervalStart, uint256 lossesWh);
+    /// @notice The grid operator posted a zone's quality of service for the day from `dayStart`
+    ///         (a later report of the same day corrects it).
+    event ServiceQualityReported(
+        uint32 indexed zoneId,
+        uint64 indexed dayStart,
+        uint32 busMinutesOutside5Percent,
+        uint32 busMinutesOutside10Percent,
+        uint32 interruptions,
+        uint32 interruptionMinutes,
+        uint64 customerMinutesInterrupted
+    );
     /// @notice The grid operator recorded the connection capacity of a node (0: none).
     event ConnectionCapacitySet(uint256 indexed nodeId, uint32 capacityW);
     event PeakParametersSet(uint64 peakNodeCapWh, uint64 normalFeePerKWh, uint64 peakFeePerKWh);
@@ -167,6 +195,14 @@ interface IGridManagement {
 
     /// @notice Record the losses a zone had in an interval, from the grid engine's power flow (GRID_OPERATOR).
     function reportLosses(uint32 zoneId, uint64 intervalStart, uint256 lossesWh) external;
+
+    /// @notice Record a zone's quality of service over the UTC day from `dayStart`, from the grid
+    ///         engine's power flows and the day's outages (GRID_OPERATOR); a report of a day
+    ///         already reported replaces it.
+    function reportServiceQuality(uint32 zoneId, uint64 dayStart, ServiceQuality calldata quality) external;
+
+    /// @notice The last quality of service reported for a zone and day (zeros if none).
+    function serviceQuality(uint32 zoneId, uint64 dayStart) external view returns (ServiceQuality memory);
 
     /// @notice Governance parameters of peak periods (ADMIN): per-transfer cap, normal and peak grid fee.
     function setPeakParameters(uint64 peakNodeCapWh, uint64 normalFeePerKWh, uint64 peakFeePerKWh) external;

@@ -393,6 +393,86 @@ contract GridManagementTest is GridWorld {
         grid.reportLosses(42, 0, 1);
     }
 
+    function _quality(uint32 outside5, uint32 outside10, uint32 interruptions, uint32 interruptionMinutes)
+        private
+        pure
+        returns (IGridManagement.ServiceQuality memory)
+    {
+        return IGridManagement.ServiceQuality(
+            outside5, outside10, interruptions, interruptionMinutes, uint64(interruptionMinutes) * 7
+        );
+    }
+
+    function test_reportServiceQuality_storesTheDayAndEmits() public {
+        uint64 day = uint64(T0 - T0 % 86_400);
+        vm.expectEmit(true, true, false, true, address(grid));
+        emit IGridManagement.ServiceQualityReported(FEEDER_A, day, 90, 15, 1, 120, 840);
+        vm.prank(gridOperator);
+        grid.reportServiceQuality(FEEDER_A, day, _quality(90, 15, 1, 120));
+        IGridManagement.ServiceQuality memory stored = grid.serviceQuality(FEEDER_A, day);
+        _assertEq(stored.busMinutesOutside5Percent, 90, "outside 5 %");
+        _assertEq(stored.busMinutesOutside10Percent, 15, "outside 10 %");
+        _assertEq(stored.interruptions, 1, "interruptions");
+        _assertEq(stored.interruptionMinutes, 120, "minutes");
+        _assertEq(stored.customerMinutesInterrupted, 840, "customer-minutes");
+        _assertEq(grid.serviceQuality(FEEDER_B, day).busMinutesOutside5Percent, 0, "another zone: none");
+        // A second report of the day corrects the first.
+        vm.prank(gridOperator);
+        grid.reportServiceQuality(FEEDER_A, day, _quality(60, 0, 0, 0));
+        _assertEq(grid.serviceQuality(FEEDER_A, day).busMinutesOutside5Percent, 60, "corrected");
+        _assertEq(grid.serviceQuality(FEEDER_A, day).interruptions, 0, "corrected");
+    }
+
+    function test_reportServiceQuality_misalignedDay_reverts() public {
+        uint64 notMidnight = uint64(T0 - T0 % 86_400 + 900);
+        vm.prank(gridOperator);
+        vm.expectRevert(abi.encodeWithSelector(IGridManagement.MisalignedDay.selector, notMidnight));
+        grid.reportServiceQuality(FEEDER_A, notMidnight, _quality(0, 0, 0, 0));
+    }
+
+    function test_reportServiceQuality_impossibleReports_revert() public {
+        uint64 day = uint64(T0 - T0 % 86_400);
+        IGridManagement.ServiceQuality[3] memory impossible = [
+            _quality(0, 0, 1, 1_441), // longer than the day
+            _quality(0, 0, 3, 30), // three interruptions of at least 15 minutes in 30 minutes
+            _quality(10, 11, 0, 0) // outside 10 % but not outside 5 %
+        ];
+        for (uint256 i; i < impossible.length; ++i) {
+            vm.prank(gridOperator);
+            vm.expectRevert(abi.encodeWithSelector(IGridManagement.ImpossibleServiceQuality.selector, FEEDER_A, day));
+            grid.reportServiceQuality(FEEDER_A, day, impossible[i]);
+        }
+    }
+
+    function test_reportServiceQuality_unknownZoneOrCaller_reverts() public {
+        vm.prank(gridOperator);
+        vm.expectRevert(abi.encodeWithSelector(IGridManagement.UnknownZone.selector, uint32(42)));
+        grid.reportServiceQuality(42, 0, _quality(0, 0, 0, 0));
+        vm.prank(marketOperator);
+        vm.expectRevert(abi.encodeWithSelector(IAccessManaged.AccessManagedUnauthorized.selector, marketOperator));
+        grid.reportServiceQuality(FEEDER_A, 0, _quality(0, 0, 0, 0));
+    }
+
+    function testFuzz_reportServiceQuality_keepsEveryPossibleReport(
+        uint32 outside5,
+        uint32 outside10,
+        uint32 interruptions,
+        uint32 interruptionMinutes,
+        uint16 dayNumber
+    ) public {
+        interruptionMinutes %= 1_441;
+        interruptions %= interruptionMinutes / 15 + 1;
+        outside10 = uint32(uint256(outside10) % (uint256(outside5) + 1));
+        uint64 day = uint64(dayNumber) * 86_400;
+        vm.prank(gridOperator);
+        grid.reportServiceQuality(LATERAL, day, _quality(outside5, outside10, interruptions, interruptionMinutes));
+        IGridManagement.ServiceQuality memory stored = grid.serviceQuality(LATERAL, day);
+        _assertEq(stored.busMinutesOutside5Percent, outside5, "outside 5 %");
+        _assertEq(stored.busMinutesOutside10Percent, outside10, "outside 10 %");
+        _assertEq(stored.interruptions, interruptions, "interruptions");
+        _assertEq(stored.interruptionMinutes, interruptionMinutes, "minutes");
+    }
+
     function test_setPeakParameters_onlyAdmin() public {
         vm.prank(gridOperator);
         vm.expectRevert(abi.encodeWithSelector(IAccessManaged.AccessManagedUnauthorized.selector, gridOperator));

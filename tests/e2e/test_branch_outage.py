@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gridledger.chain.abi import load_artifact
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.grid.network import GridNetwork
 from gridledger.grid.outages import BranchOutage
@@ -81,3 +82,28 @@ def test_the_households_cut_off_neither_consume_nor_generate_and_the_run_reconci
     assert not community.pv_wh[np.ix_(unsupplied, list(DURING))].any()
     assert community.consumption_wh[unsupplied, DURING.stop].sum() > 0  # supplied again after
     assert reconcile(chain, result) == []
+
+
+def test_the_day_s_quality_of_service_is_posted_on_chain_per_zone(
+    run: tuple[EmbeddedChain, SimulationResult, GridNetwork],
+) -> None:
+    chain, result, network = run
+    abi = load_artifact("GridManagement")
+    posted = {}
+    for log in chain.logs(result.system.grid, abi.event_topic("ServiceQualityReported")):
+        decoded = abi.decode_event(log)
+        assert decoded is not None
+        posted[decoded[1]["zoneId"]] = decoded[1]
+    day = int(result.community.interval_starts[0])
+    assert set(posted) == {z.zone_id for z in grid_zones(network)}
+    assert all(event["dayStart"] == day for event in posted.values())
+    cut_off = result.grid[OUTAGE.first_interval].participants_unsupplied
+    faulted = posted[FAULTED_ZONE]
+    assert (faulted["interruptions"], faulted["interruptionMinutes"]) == (1, 15 * OUTAGE.intervals)
+    assert faulted["customerMinutesInterrupted"] == cut_off * 15 * OUTAGE.intervals
+    assert all(e["interruptions"] == 0 for z, e in posted.items() if z != FAULTED_ZONE)
+    # The view keeps the same report, and the run's records are what was posted.
+    stored = chain.call(abi, result.system.grid, "serviceQuality", FAULTED_ZONE, day)[0]
+    assert tuple(stored) == next(
+        r.quality.as_call_argument() for r in result.grid_quality if r.zone_id == FAULTED_ZONE
+    )

@@ -39,6 +39,8 @@ MAINTENANCE, ACTIVE = 2, 1  # DeviceStatus
 # And the grid operator adds a zone, peaks it, raises its capacity and reports its losses.
 EXTRA_ZONE, EXTRA_ZONE_CAPACITY_WH = 77, 5_000_000
 EXTRA_ZONE_LOSSES_WH = (120, 80, 45)
+# Its day's quality of service, then a correction of it.
+EXTRA_ZONE_QUALITY = ((90, 15, 1, 120, 840), (90, 15, 2, 135, 900))
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +65,9 @@ def world() -> World:
         chain.transact(
             operator, grid, result.system.grid, "reportLosses", EXTRA_ZONE, start + 900 * k, losses_wh
         )
+    day = start - start % 86_400
+    for quality in EXTRA_ZONE_QUALITY:
+        chain.transact(operator, grid, result.system.grid, "reportServiceQuality", EXTRA_ZONE, day, quality)
     return World(chain, result)
 
 
@@ -288,8 +293,27 @@ def test_grid_zone_losses_page_by_interval(client: TestClient, world: World) -> 
     assert len(first["items"]) == 2 and first["next_cursor"] is not None
 
 
+def test_grid_zone_quality_lists_each_day_s_reports_in_chain_order(client: TestClient, world: World) -> None:
+    start = int(world.result.community.interval_starts[0])
+    day = start - start % 86_400
+    reports = _all(client, f"/grid/zones/{EXTRA_ZONE}/quality", **{"from": day, "to": day + 86_400})
+    assert [r["day_start"] for r in reports] == [day, day]
+    fields = [
+        "bus_minutes_outside5_percent",
+        "bus_minutes_outside10_percent",
+        "interruptions",
+        "interruption_minutes",
+        "customer_minutes_interrupted",
+    ]
+    assert [tuple(r[f] for f in fields) for r in reports] == list(EXTRA_ZONE_QUALITY)
+    later = _all(
+        client, f"/grid/zones/{EXTRA_ZONE}/quality", **{"from": day + 86_400, "to": day + 2 * 86_400}
+    )
+    assert later == []
+
+
 def test_grid_zone_unknown_is_404(client: TestClient) -> None:
-    for path in ("history", "losses"):
+    for path in ("history", "losses", "quality"):
         response = client.get(f"{API}/grid/zones/4000/{path}")
         assert response.status_code == 404 and response.json()["type"].endswith("unknown-zone")
 

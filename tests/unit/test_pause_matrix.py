@@ -116,6 +116,11 @@ EXEMPT: dict[str, dict[str, Args]] = {
         "setZoneCapacity": _fixed(LOCAL_FEEDER, 2_000_000),
         "assignNode": lambda w: (w.participants[0].grid_node_id, LOCAL_FEEDER, w.participants[0].device_id),
         "reportLosses": lambda w: (LOCAL_FEEDER, w.chain.timestamp - w.chain.timestamp % INTERVAL_S, 10),
+        "reportServiceQuality": lambda w: (
+            LOCAL_FEEDER,
+            w.chain.timestamp - w.chain.timestamp % 86_400,
+            (0, 0, 0, 0, 0),
+        ),
         "setPeak": _fixed(LOCAL_FEEDER, True),
         "declareEmergency": _fixed(LOCAL_FEEDER),
         "endEmergency": _emergency_on_feeder,

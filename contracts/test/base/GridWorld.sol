@@ -38,7 +38,7 @@ abstract contract GridWorld {
         vm.warp(T0);
         manager = new GridAccessManager(address(this));
         grid = new GridManagement(address(manager));
-        bytes4[] memory operatorFns = new bytes4[](8);
+        bytes4[] memory operatorFns = new bytes4[](9);
         operatorFns[0] = grid.registerNode.selector;
         operatorFns[1] = grid.updateLoadBalance.selector;
         operatorFns[2] = grid.createZone.selector;
@@ -47,6 +47,7 @@ abstract contract GridWorld {
         operatorFns[5] = grid.setPeak.selector;
         operatorFns[6] = grid.reportLosses.selector;
         operatorFns[7] = grid.setConnectionCapacity.selector;
+        operatorFns[8] = grid.reportServiceQuality.selector;
         manager.setTargetFunctionRole(address(grid), operatorFns, Roles.GRID_OPERATOR);
         bytes4[] memory marketFns = new bytes4[](2);
         marketFns[0] = grid.requestEnergyTransfer.selector;

@@ -68,6 +68,7 @@ FUNCTION_ROLES: dict[str, dict[str, int]] = {
         "setConnectionCapacity": GRID_OPERATOR,
         "updateLoadBalance": GRID_OPERATOR,
         "reportLosses": GRID_OPERATOR,
+        "reportServiceQuality": GRID_OPERATOR,
         "setPeak": GRID_OPERATOR,
         "requestEnergyTransfer": MARKET_OPERATOR,
         "requestEnergyTransfers": MARKET_OPERATOR,

@@ -1,7 +1,7 @@
 """The index's tables: one per event of every deployed contract, made from the committed ABIs,
 plus the fills unpacked from each settlement and the indexer's own bookkeeping.
 
-The event tables are generated rather than written out: 107 events with their argument types
+The event tables are generated rather than written out: 108 events with their argument types
 are already defined once, in the contracts; a hand-written twin of each would drift. A table
 is named `<contract>_<event>` in snake case, with the contract named as in the deployment
 manifest (`token_transfer`, `registry_reading_accepted`, `market_interval_settled`), and has

@@ -1,6 +1,8 @@
 """The grid operator in a simulated day: zones and nodes on-chain, the grid-feasible clearing,
 capacity reservations for what the market settles, and after every interval the measured state
-posted on-chain with the zone states that follow from it.
+posted on-chain with the zone states that follow from it; after every day each zone's quality
+of service (grid/quality.py). Branch outages (grid/outages.py) halt the zones they fault from
+their first interval.
 
 Each interval the base case (no exports) is power-flowed first; from it the export envelope:
 what each participant may export, by the grid-feasible clearing's LP (dynamic operating
@@ -35,6 +37,7 @@ from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork, PowerFlow
 from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState, connection_capacity_w
 from gridledger.grid.outages import NO_OUTAGE, OutageState
+from gridledger.grid.quality import QualityTally, ZoneDayQuality
 from gridledger.grid.zones import TRANSFORMER_ZONE, GridZone, grid_zones
 from gridledger.market.clearing import ClearingMechanism, UniformClearing
 from gridledger.market.feasible import (
@@ -48,7 +51,7 @@ from gridledger.market.orders import Side
 from gridledger.market.settlement import Settlement
 from gridledger.sim.injections import InjectionModel
 from gridledger.sim.metered import MeteredChain
-from gridledger.sim.scenario import Community
+from gridledger.sim.scenario import INTERVAL_S, Community
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -57,6 +60,7 @@ PEAK_ON_PERCENT = 80.0
 PEAK_OFF_PERCENT = 70.0
 # Without a network model all participants share one zone of this capacity per interval.
 UNMODELLED_ZONE_WH = 2**63
+DAY_S = 86_400
 
 
 @dataclass
@@ -95,6 +99,7 @@ class GridOperation:
     records: list[GridIntervalRecord] = field(default_factory=list)
     seller_losses_wh: dict[int, float] = field(default_factory=dict)
     outages: Mapping[int, OutageState] = field(default_factory=dict)  # interval -> its outages
+    quality_reports: list[ZoneDayQuality] = field(default_factory=list)  # posted, day by day
 
     def __post_init__(self) -> None:
         self._abi = load_artifact("GridManagement")
@@ -110,6 +115,8 @@ class GridOperation:
             self._injections = InjectionModel(self.community, self.network)
             self._bus = self._injections.bus_position
             self._bus_of_node: dict[int, int] = {}
+            customers_per_bus = np.bincount(self._bus, minlength=self.network.bus_count).astype(np.int64)
+            self._quality = QualityTally(self.zones, customers_per_bus)
         self._case: AcBaseCase | None = None
         self._potential_flow_mw = np.zeros(0)
         self._k = 0
@@ -290,9 +297,12 @@ class GridOperation:
                 )
         self._post_loads(exported_wh, uncovered_wh)
         self._post_losses(interval_start, flow)
+        outage = self.outages.get(self._k, NO_OUTAGE)
+        self._quality.add_interval(flow, outage.unsupplied_buses)
+        if (interval_start + INTERVAL_S) % DAY_S == 0 or self._k == self.community.intervals - 1:
+            self._post_quality(interval_start - interval_start % DAY_S)
         violations = flow.violations()
         # The record shows the states the interval ran under; the update applies from the next.
-        outage = self.outages.get(self._k, NO_OUTAGE)
         in_emergency = tuple(z for z, s in self.states.items() if s == ZoneState.EMERGENCY)
         in_peak = tuple(z for z, s in self.states.items() if s == ZoneState.PEAK)
         self._update_states(flow, self._potential_flow_mw)
@@ -341,6 +351,21 @@ class GridOperation:
                     interval_start,
                     losses_wh,
                 )
+
+    def _post_quality(self, day_start: int) -> None:
+        """Post every zone's quality of service of the day (or of the run's part of it)."""
+        for report in self._quality.day(day_start):
+            self.chain.transact(
+                self._operator,
+                self._abi,
+                self.system.grid,
+                "reportServiceQuality",
+                report.zone_id,
+                report.day_start,
+                report.quality.as_call_argument(),
+            )
+            self.quality_reports.append(report)
+        self._quality.reset()
 
     def _update_states(self, flow: PowerFlow, potential_flow_mw: FloatArray) -> None:
         """Zone states from the interval's real state; peak from the loading the zone would have

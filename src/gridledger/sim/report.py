@@ -290,12 +290,25 @@ def _grid_html(result: SimulationResult, image: str) -> str:
             r.name,
             f"{r.intervals_in_peak:,}",
             f"{r.intervals_in_emergency:,}",
+            f"{r.bus_minutes_outside_5_percent:,}",
+            f"{r.bus_minutes_outside_10_percent:,}",
             f"{r.interruptions:,}",
             f"{r.interruption_minutes:,}",
+            f"{r.customer_minutes_interrupted:,}",
         ]
         for r in zone_intervals(result).itertuples()
     ]
-    headers = ["zone", "name", "intervals in peak", "intervals in emergency", "interruptions", "minutes"]
+    headers = [
+        "zone",
+        "name",
+        "intervals in peak",
+        "intervals in emergency",
+        "bus-minutes outside ±5 %",
+        "outside ±10 %",
+        "interruptions",
+        "minutes",
+        "customer-minutes",
+    ]
     zones = _html_table(headers, rows, 2)
     return f"<h2>Grid</h2>\n<p class=muted>{html.escape(_GRID_NOTE)}</p>\n{image}\n{zones}\n"
 

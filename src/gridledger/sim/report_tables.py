@@ -25,11 +25,11 @@ import pandas as pd
 
 from gridledger.carbon.events import read_ledger
 from gridledger.carbon.report import CarbonReport, PeriodRegionRow, RetirementRow, build_report
+from gridledger.grid.quality import ServiceQuality
 from gridledger.market.orders import Side
 from gridledger.sim.grid_operation import GridIntervalRecord
 from gridledger.sim.indexed import IndexedEnergy, IndexedRun
 from gridledger.sim.run import IntervalRecord, SimulationResult, Trade
-from gridledger.sim.scenario import INTERVAL_S
 
 UNITS_PER_DOLLAR = 1_000_000
 DASH = "—"
@@ -287,24 +287,22 @@ def grid_totals(grid: Frame) -> GridTotals:
 
 def zone_intervals(result: SimulationResult) -> Frame:
     """One row per zone of the grid: zone_id, name, the intervals it spent in peak and in
-    emergency, and its interruptions by branch outages (each run of faulted intervals is one)
-    with their minutes. Empty when the grid is not modelled."""
+    emergency, and its quality of service summed over the days as posted on-chain
+    (grid/quality.py): bus-minutes outside ±5 % and ±10 %, interruptions, their minutes and
+    customer-minutes. Empty when the grid is not modelled."""
     peak: Counter[int] = Counter(z for r in result.grid for z in r.zones_in_peak)
     emergency: Counter[int] = Counter(z for r in result.grid for z in r.zones_in_emergency)
-    faulted: Counter[int] = Counter(z for r in result.grid for z in r.zones_faulted)
-    interruptions: Counter[int] = Counter()
-    before: tuple[int, ...] = ()
-    for record in result.grid:
-        interruptions.update(z for z in record.zones_faulted if z not in before)
-        before = record.zones_faulted
+    quality: dict[int, Counter[str]] = {}
+    for report in result.grid_quality:
+        quality.setdefault(report.zone_id, Counter()).update(vars(report.quality))
     # Zones come from the run's names; a state of a zone without one still gets its row.
-    zone_ids = sorted(set(result.grid_zone_names) | set(peak) | set(emergency) | set(faulted))
-    columns = {
+    zone_ids = sorted(set(result.grid_zone_names) | set(peak) | set(emergency) | set(quality))
+    columns: dict[str, list[Any]] = {
         "zone_id": zone_ids,
         "name": [result.grid_zone_names.get(z, f"zone {z}") for z in zone_ids],
         "intervals_in_peak": [peak[z] for z in zone_ids],
         "intervals_in_emergency": [emergency[z] for z in zone_ids],
-        "interruptions": [interruptions[z] for z in zone_ids],
-        "interruption_minutes": [faulted[z] * INTERVAL_S // 60 for z in zone_ids],
     }
+    for measure in (f.name for f in fields(ServiceQuality)):
+        columns[measure] = [quality.get(z, Counter())[measure] for z in zone_ids]
     return pd.DataFrame(columns, columns=list(columns))

@@ -120,3 +120,31 @@ def zone_losses(connection: Connection, zone_id: int, span: TimeRange, page: Pag
         for r in rows
     ]
     return Page(items, cursor)
+
+
+QUALITY_FIELDS = (
+    "bus_minutes_outside5_percent",
+    "bus_minutes_outside10_percent",
+    "interruptions",
+    "interruption_minutes",
+    "customer_minutes_interrupted",
+)
+
+
+def zone_quality(connection: Connection, zone_id: int, span: TimeRange, page: PageRequest) -> Page:
+    """The quality of service the grid operator reported for a zone, for days starting in
+    `span`, by day; a later report of a day corrects the earlier (both are listed, in chain
+    order). 404 for a zone never created."""
+    _zone(connection, zone_id)
+    quality = event_table("grid", "ServiceQualityReported")
+    query = select(quality).where(
+        quality.c.zone_id == zone_id, quality.c.day_start >= span.start, quality.c.day_start < span.end
+    )
+    rows, cursor = keyset_page(
+        connection, query, [quality.c.day_start, quality.c.block_number, quality.c.log_index], page
+    )
+    items = [
+        {"day_start": as_int(r["day_start"]), **{f: as_int(r[f]) for f in QUALITY_FIELDS}, **row_meta(r)}
+        for r in rows
+    ]
+    return Page(items, cursor)

@@ -145,6 +145,13 @@ def list_zone_losses(db: Db, zone_id: ZoneId, span: Span, page: Paging) -> dict[
     return _page(grid.zone_losses(db, zone_id, span, page))
 
 
+@grid_router.get("/zones/{zone_id}/quality", response_model=ItemPage)
+def list_zone_quality(db: Db, zone_id: ZoneId, span: Span, page: Paging) -> dict[str, Any]:
+    """Quality of service reported for the zone, for days starting in [from, to), by day:
+    bus-minutes outside ±5 % and ±10 %, interruptions, their minutes and customer-minutes."""
+    return _page(grid.zone_quality(db, zone_id, span, page))
+
+
 carbon_router = APIRouter(prefix="/carbon", tags=["carbon"])
 
 
