@@ -5,6 +5,8 @@ to normal and trades again once the line is back. The run still reconciles with 
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,16 @@ def test_the_day_s_quality_of_service_is_posted_on_chain_per_zone(
     assert tuple(stored) == next(
         r.quality.as_call_argument() for r in result.grid_quality if r.zone_id == FAULTED_ZONE
     )
+
+
+def test_reconcile_finds_a_quality_report_the_chain_does_not_hold(
+    run: tuple[EmbeddedChain, SimulationResult, GridNetwork],
+) -> None:
+    chain, result, _ = run
+    first = result.grid_quality[0]
+    changed = dataclasses.replace(
+        first, quality=dataclasses.replace(first.quality, interruptions=first.quality.interruptions + 1)
+    )
+    tampered = dataclasses.replace(result, grid_quality=[changed, *result.grid_quality[1:]])
+    findings = reconcile(chain, tampered)
+    assert len(findings) == 1 and f"zone {first.zone_id}" in findings[0]

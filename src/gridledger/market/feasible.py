@@ -15,8 +15,9 @@ In a radial grid, flows and voltage rise are monotone in each export, so any fil
 the caps are feasible too. The LP is written here because the clearing needs the network's
 sensitivities; the solver is HiGHS.
 
-Given the network and the interval's base injections (`AcBaseCase`), step 1 is made AC-accurate
-(`ac_export_limits_wh`). The base-case LP uses DC transfer factors and thermal limits at nominal
+Given the network and the interval's base case (`AcBaseCase`), step 1 is made AC-accurate
+(`ac_export_limits_wh`). First the AC power flow of the whole offer: if it keeps every limit,
+the offers are the caps. Otherwise: the base-case LP uses DC transfer factors and thermal limits at nominal
 voltage, so it stops short of the limits the AC grid has (at export voltages are higher, so a
 branch carries more power at its rated current, and flows carry losses). So the LP is solved
 again around the AC power flow of its own answer, in the AC model's own terms: each branch's
@@ -26,7 +27,8 @@ until the answer moves by at most a Wh per seller or MAX_ROUNDS pass. Every roun
 checked by an AC power flow and the most export any checked answer allowed is kept, so the caps
 are AC-feasible whatever the rounds do (the base-case answer, checked first, is the fallback;
 exporting nothing the last). A round that overshoots is still the next linearisation point, from
-outside the feasible set, and the round after it may move only half as far (a trust region).
+outside the feasible set, and the round after it may move only half as far (a trust region);
+a round whose power flow does not converge is tried again from the same point with half the step.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ or chain events afresh, independently of what the run recorded along the way.
   events replay to the contract's retirement log, the pool's tokens equal the credits it holds,
   the exchange holds exactly what its offers have left, and the run's daily records (credits
   issued, dollars paid for credits) agree with the events.
+- The quality of service in force on chain per zone and day is what the run posted.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def reconcile(chain: ClockedChain, result: SimulationResult) -> list[str]:
         *_trades_on_chain(chain, result),
         *_fees_on_chain(chain, result),
         *_carbon_on_chain(chain, result),
+        *_quality_on_chain(chain, result),
     ]
 
 
@@ -86,6 +88,36 @@ def _energy_minted(chain: ClockedChain, result: SimulationResult) -> list[str]:
             f"(more than register rounding of {generation_meters} meters)"
         )
     return findings
+
+
+QUALITY_EVENT_FIELDS = (
+    "busMinutesOutside5Percent",
+    "busMinutesOutside10Percent",
+    "interruptions",
+    "interruptionMinutes",
+    "customerMinutesInterrupted",
+)
+
+
+def _quality_on_chain(chain: ClockedChain, result: SimulationResult) -> list[str]:
+    """The quality of service in force on chain for each zone and day (its last report) is what
+    the run recorded posting, and there is none it did not post."""
+    grid = load_artifact("GridManagement")
+    on_chain: dict[tuple[int, int], tuple[int, ...]] = {}
+    for log in chain.logs(result.system.grid, grid.event_topic("ServiceQualityReported")):
+        decoded = grid.decode_event(log)
+        if decoded is not None:
+            event = decoded[1]
+            on_chain[(int(event["zoneId"]), int(event["dayStart"]))] = tuple(
+                int(event[name]) for name in QUALITY_EVENT_FIELDS
+            )
+    recorded = {(r.zone_id, r.day_start): r.quality.as_call_argument() for r in result.grid_quality}
+    return [
+        f"quality of service of zone {zone} on day {day}: on chain {on_chain.get((zone, day))}, "
+        f"the run recorded {recorded.get((zone, day))}"
+        for zone, day in sorted(on_chain.keys() | recorded.keys())
+        if on_chain.get((zone, day)) != recorded.get((zone, day))
+    ]
 
 
 def _minted_wh(chain: ClockedChain, result: SimulationResult) -> int:
