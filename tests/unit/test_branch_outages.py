@@ -6,10 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridledger.errors import ScenarioError
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.errors import ScenarioError, SimulationError
 from gridledger.grid.network import GridNetwork
 from gridledger.grid.outages import BranchOutage, check_outages, outage_states
 from gridledger.grid.zones import grid_zones
+from gridledger.sim.run import Simulation
+from gridledger.sim.scenario import build_community, with_interruptions
 
 GRID = "1-LV-rural1--0-sw"  # 13 lines, one transformer
 
@@ -75,3 +78,16 @@ def test_overlapping_outages_cut_off_what_each_does(network: GridNetwork) -> Non
     assert states[0] == alone and states[5] == outage_states(network, zones, [second], 6)[5]
     assert states[2].unsupplied_buses == alone.unsupplied_buses | other.unsupplied_buses
     assert states[2].faulted_zones == alone.faulted_zones | other.faulted_zones
+
+
+def test_an_interruption_mask_of_another_shape_is_refused() -> None:
+    community = build_community(GRID)
+    with pytest.raises(ScenarioError, match="interruption mask of shape"):
+        with_interruptions(community, np.zeros((1, community.intervals), dtype=bool))
+
+
+def test_outages_without_a_network_model_are_refused() -> None:
+    community = build_community(GRID)
+    chain = EmbeddedChain(int(community.interval_starts[0]))
+    with pytest.raises(SimulationError, match="branch outages need the grid's network model"):
+        Simulation(chain, community, outages=[BranchOutage("line", 2, 0, 1)])

@@ -20,7 +20,6 @@ from gridledger.errors import ScenarioError
 from gridledger.grid.network import GridNetwork
 from gridledger.grid.zones import GridZone
 
-BRANCH_KINDS = ("line", "trafo")
 _OUTAGE = re.compile(r"(line|trafo):(\d+)@(\d+)\+(\d+)")
 
 
@@ -75,10 +74,6 @@ class OutageState:
     trafos: frozenset[int]
     unsupplied_buses: frozenset[int]  # bus positions
     faulted_zones: frozenset[int]
-
-    @property
-    def any(self) -> bool:
-        return bool(self.lines or self.trafos)
 
 
 NO_OUTAGE = OutageState(frozenset(), frozenset(), frozenset(), frozenset())

@@ -51,7 +51,7 @@ from gridledger.market.orders import Side
 from gridledger.market.settlement import Settlement
 from gridledger.sim.injections import InjectionModel
 from gridledger.sim.metered import MeteredChain
-from gridledger.sim.scenario import INTERVAL_S, Community
+from gridledger.sim.scenario import INTERVAL_S, INTERVALS_PER_DAY, Community
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -60,7 +60,7 @@ PEAK_ON_PERCENT = 80.0
 PEAK_OFF_PERCENT = 70.0
 # Without a network model all participants share one zone of this capacity per interval.
 UNMODELLED_ZONE_WH = 2**63
-DAY_S = 86_400
+DAY_S = INTERVAL_S * INTERVALS_PER_DAY
 
 
 @dataclass
