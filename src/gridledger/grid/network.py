@@ -266,6 +266,24 @@ class GridNetwork:
         )
         return sensitivity
 
+    def marginal_loss_factors(self, flow: PowerFlow) -> FloatArray:
+        """MW of losses added per MW injected at each bus position (the slack taking it), at the
+        operating point `flow`: a branch's load losses grow with the square of its apparent
+        flow, so d(losses)/dP = sum over branches of 2 * load losses / S^2 * P * PTDF (a
+        transformer's no-load losses do not move). Negative where an injection relieves the
+        branches that feed it."""
+        no_load_mw = self.net.trafo["pfe_kw"].to_numpy(np.float64) / 1000
+        load_losses = np.nan_to_num(
+            np.concatenate([flow.line_losses_mw, np.maximum(flow.trafo_losses_mw - no_load_mw, 0.0)])
+        )
+        p, q = np.nan_to_num(flow.branch_p_mw), np.nan_to_num(flow.branch_q_mvar)
+        apparent_squared = p**2 + q**2
+        per_flow = np.divide(
+            2 * load_losses * p, apparent_squared, out=np.zeros_like(p), where=apparent_squared > 0
+        )
+        factors: FloatArray = per_flow @ self.ptdf
+        return factors
+
     @cached_property
     def ptdf(self) -> FloatArray:
         """Active power flow on every line, then every transformer (from side), per MW injected at

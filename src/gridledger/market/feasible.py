@@ -112,6 +112,23 @@ class LinearLimits:
     per_mw: FloatArray  # (quantities, buses)
 
 
+def limit_rows(
+    linear: LinearLimits, export_bus: Int64Array, at_wh: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The limits as rows over exports in Wh at bus positions `export_bus`: `rows @ exports <=
+    budget`, linearised at the exports `at_wh`. A limit broken there gets a budget that still
+    allows exporting nothing: exports may not make the operating point worse."""
+    change_per_wh = linear.per_mw[:, export_bus] * MW_PER_WH_IN_INTERVAL
+    # value(x) = value + C (x - at)
+    at_value = linear.value - change_per_wh @ at_wh
+    above, below = np.isfinite(linear.highest), np.isfinite(linear.lowest)
+    rows = np.vstack([change_per_wh[above], -change_per_wh[below]])
+    budget = np.maximum(
+        np.concatenate([linear.highest[above] - at_value[above], at_value[below] - linear.lowest[below]]), 0.0
+    )
+    return rows, budget
+
+
 def export_limits_wh(
     limits: NetworkLimits | LinearLimits,
     seller_bus: Int64Array,
@@ -129,15 +146,7 @@ def export_limits_wh(
         return np.zeros(0, dtype=np.int64)
     linear = limits.linear() if isinstance(limits, NetworkLimits) else limits
     at = np.zeros(count) if at_wh is None else at_wh.astype(np.float64)
-    change_per_wh = linear.per_mw[:, seller_bus] * MW_PER_WH_IN_INTERVAL
-    # Linearised at `at`: value(x) = value + C (x - at). A limit broken there gets a budget that
-    # still allows exporting nothing: exports may not make the base case worse.
-    at_value = linear.value - change_per_wh @ at
-    above, below = np.isfinite(linear.highest), np.isfinite(linear.lowest)
-    rows = np.vstack([change_per_wh[above], -change_per_wh[below]])
-    budget = np.maximum(
-        np.concatenate([linear.highest[above] - at_value[above], at_value[below] - linear.lowest[below]]), 0.0
-    )
+    rows, budget = limit_rows(linear, seller_bus, at)
     lower = np.zeros(count) if step_wh is None else np.maximum(at - step_wh, 0.0)
     upper = offered_wh.astype(np.float64) if step_wh is None else np.minimum(at + step_wh, offered_wh)
     try:

@@ -1,0 +1,373 @@
+"""Nodal clearing: one interval's welfare-maximising LP under the network's limits and losses,
+its prices from the LP's duals, and a certificate of optimality anyone can check without
+solving anything.
+
+The physical model is feasible.py's: consumption is fixed, so only what sellers export moves
+the grid. Over fills b (bids) and a (asks), in Wh:
+
+    maximise    sum p_b b  -  sum (p_s + tau * LF_s) a
+    subject to  sum b = sum a            lambda: the energy price, what every buyer pays
+                R a <= d                 mu_k >= 0: the shadow price of network limit k
+                0 <= b <= B, 0 <= a <= A
+
+R and d are the network's limits (each branch's loading, each bus's voltage) linearised at the
+interval's operating point, per Wh exported at each grid node (`limit_rows`), each row scaled so
+that its largest coefficient is 1. LF_n is node n's marginal loss factor (MW of losses per MW
+exported there) and tau the price of lost energy: an export that adds losses pays for them, one
+that relieves the feeder (LF < 0) is paid for it. That is the brief's loss minimisation as a
+price.
+
+A seller at node n earns pi_n = lambda - tau * LF_n - sum_k mu_k R_kn per kWh. The gap between
+what buyers pay and sellers earn, sum_k mu_k (R a)_k, is the congestion rent.
+
+Certificate (the LP's Karush-Kuhn-Tucker conditions; `check_certificate`):
+- primal feasibility: every fill within 0..its order, buys equal sells, R a <= d;
+- dual feasibility: every mu_k >= 0;
+- complementary slackness: a limit with mu_k > 0 is met; a buy below lambda is not filled, one
+  above it is filled whole; a sell asking more than pi_n is not filled, one asking less is filled
+  whole (in between, the order's price is its node's).
+Together they prove the fills maximise welfare: no other feasible fills do better.
+
+Fills are whole Wh: the LP's fills are rounded so that buys still equal sells, so the checks
+allow each fill ROUNDING_WH of rounding and the limits the rounding of every seller.
+
+The LP is written here because the market's clearing needs its duals in its own terms; the
+solver is HiGHS (through scipy), which returns them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import linprog
+
+from gridledger.errors import MarketError
+from gridledger.market.clearing import BookSide
+from gridledger.market.feasible import LinearLimits, limit_rows
+
+FloatArray = npt.NDArray[np.float64]
+Int64Array = npt.NDArray[np.int64]
+
+# Each fill may be this far from the LP's (whole Wh, buys equal to sells).
+ROUNDING_WH = 1
+# Prices (payment base units per kWh) that agree within this are equal: far below a base unit,
+# far above the solver's own tolerance on prices of up to MAX_PRICE_PER_KWH.
+PRICE_TOLERANCE_PER_KWH = 1e-3
+# Of a limit row scaled to a largest coefficient of 1: smaller coefficients are rounding noise.
+SMALLEST_COEFFICIENT = 1e-6
+
+
+@dataclass(frozen=True)
+class NodalNetwork:
+    """The network data the clearing and its certificate use: for each limit k, row k of R (per
+    Wh exported at each grid node in `node_ids`, scaled to a largest coefficient of 1) and its
+    budget d_k; each node's marginal loss factor; the price of lost energy."""
+
+    node_ids: tuple[int, ...]
+    rows: FloatArray  # (limits, nodes)
+    budget: FloatArray  # (limits,)
+    loss_factor: FloatArray  # (nodes,)
+    loss_price_per_kwh: float
+
+    def __post_init__(self) -> None:
+        nodes = len(self.node_ids)
+        if len(set(self.node_ids)) != nodes:
+            raise MarketError("a nodal network lists a grid node twice")
+        if self.rows.ndim != 2 or self.rows.shape != (len(self.budget), nodes):
+            raise MarketError(f"limit rows must be ({len(self.budget)}, {nodes}), not {self.rows.shape}")
+        if self.loss_factor.shape != (nodes,):
+            raise MarketError(f"a nodal network needs one loss factor per node ({nodes})")
+        values = np.concatenate([self.rows.ravel(), self.budget, self.loss_factor, [self.loss_price_per_kwh]])
+        if not np.all(np.isfinite(values)):
+            raise MarketError("a nodal network's rows, budgets, loss factors and loss price must be finite")
+        if np.any(self.budget < 0) or self.loss_price_per_kwh < 0:
+            raise MarketError("a nodal network's budgets and loss price must not be negative")
+
+    @classmethod
+    def linearised(
+        cls,
+        limits: LinearLimits,
+        bus_of_node: dict[int, int],
+        loss_factor_of_bus: FloatArray,
+        loss_price_per_kwh: float,
+    ) -> NodalNetwork:
+        """The limits `limits` (linearised at the interval's base case, nothing exported) over
+        every grid node of `bus_of_node`."""
+        node_ids = tuple(sorted(bus_of_node))
+        buses = np.array([bus_of_node[n] for n in node_ids], dtype=np.int64)
+        rows, budget = limit_rows(limits, buses, np.zeros(len(buses)))
+        # Scaled rows keep the LP well conditioned (a Wh moves a loading by about 1e-4 %).
+        scale = np.abs(rows).max(axis=1, initial=0.0)
+        kept = scale > 0  # a limit no export moves binds nothing
+        rows, budget, scale = rows[kept] / scale[kept, None], budget[kept], scale[kept]
+        # Below this the solver takes a coefficient for zero, and so does the certificate.
+        rows[np.abs(rows) < SMALLEST_COEFFICIENT] = 0.0
+        return cls(
+            node_ids,
+            rows,
+            budget / scale,
+            loss_factor_of_bus[buses].astype(np.float64),
+            float(loss_price_per_kwh),
+        )
+
+    def columns(self, grid_node_id: npt.NDArray[np.uint64]) -> Int64Array:
+        """Each order's column (its node's position in `node_ids`); MarketError for a node the
+        network does not have."""
+        position = {node: i for i, node in enumerate(self.node_ids)}
+        try:
+            return np.array([position[int(n)] for n in grid_node_id], dtype=np.int64)
+        except KeyError as unknown:
+            raise MarketError(f"order at grid node {unknown} which is not in the network") from unknown
+
+
+@dataclass(frozen=True)
+class NodalPrices:
+    """The clearing's duals: the energy price, each limit's shadow price; and what follows."""
+
+    energy_price_per_kwh: float  # lambda
+    limit_prices: FloatArray  # mu, one per limit row
+
+    def node_prices_per_kwh(self, network: NodalNetwork) -> FloatArray:
+        """pi_n: what a seller at each node earns per kWh."""
+        prices: FloatArray = (
+            self.energy_price_per_kwh
+            - network.loss_price_per_kwh * network.loss_factor
+            - self.limit_prices @ network.rows
+        )
+        return prices
+
+
+@dataclass(frozen=True)
+class NodalClearing:
+    """Fills aligned with the input arrays, the prices, and the money they move."""
+
+    bid_fill_wh: Int64Array
+    ask_fill_wh: Int64Array
+    prices: NodalPrices
+    network: NodalNetwork
+
+    @property
+    def volume_wh(self) -> int:
+        return int(self.bid_fill_wh.sum())
+
+    def seller_prices_per_kwh(self, asks: BookSide) -> FloatArray:
+        """What each ask earns per kWh: its node's price."""
+        assert asks.grid_node_id is not None  # clear_nodal refuses asks without nodes
+        node_price: FloatArray = self.prices.node_prices_per_kwh(self.network)[
+            self.network.columns(asks.grid_node_id)
+        ]
+        return node_price
+
+    def congestion_rent_units(self, asks: BookSide) -> float:
+        """Payment units buyers pay beyond what sellers earn and the losses cost: the network's
+        limits' value, sum_k mu_k (R a)_k."""
+        exported = np.bincount(
+            self.network.columns(asks.grid_node_id)
+            if asks.grid_node_id is not None
+            else np.zeros(0, np.int64),
+            weights=self.ask_fill_wh.astype(np.float64),
+            minlength=len(self.network.node_ids),
+        )
+        return float(self.prices.limit_prices @ (self.network.rows @ exported)) / 1000
+
+    def loss_charge_units(self, asks: BookSide) -> float:
+        """Payment units sellers pay for the losses their exports add (negative: earn for relief)."""
+        assert asks.grid_node_id is not None
+        factors = self.network.loss_factor[self.network.columns(asks.grid_node_id)]
+        return float(self.network.loss_price_per_kwh * (factors @ self.ask_fill_wh)) / 1000
+
+
+def clear_nodal(bids: BookSide, asks: BookSide, network: NodalNetwork) -> NodalClearing:
+    """The welfare-maximising fills of one interval under `network`, with their prices."""
+    if asks.grid_node_id is None:
+        raise MarketError("nodal clearing needs the asks' grid nodes")
+    columns = network.columns(asks.grid_node_id)
+    if len(bids) + len(asks) == 0:
+        return NodalClearing(
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+            NodalPrices(0.0, np.zeros(len(network.budget))),
+            network,
+        )
+    # Per Wh, prices per kWh: the objective is in payment units x 1000, as ClearingResult.welfare.
+    ask_cost = asks.price_per_kwh + network.loss_price_per_kwh * network.loss_factor[columns]
+    try:
+        solved = linprog(
+            c=np.concatenate([-bids.price_per_kwh.astype(np.float64), ask_cost]),
+            A_ub=np.hstack([np.zeros((len(network.budget), len(bids))), network.rows[:, columns]]),
+            b_ub=network.budget,
+            A_eq=np.concatenate([np.ones(len(bids)), -np.ones(len(asks))])[None, :],
+            b_eq=np.zeros(1),
+            bounds=np.column_stack(
+                [np.zeros(len(bids) + len(asks)), np.concatenate([bids.energy_wh, asks.energy_wh])]
+            ),
+            method="highs",
+        )
+    except ValueError as invalid:
+        raise MarketError(f"the nodal clearing could not be solved: {invalid}") from invalid
+    # Trading nothing is always feasible (budgets are not negative): only a solver failure is left.
+    if solved.status != 0:
+        raise MarketError(f"the nodal clearing could not be solved: {solved.message}")
+    # HiGHS's marginals are d(objective)/d(right-hand side) of the minimisation; the energy price
+    # is what one more Wh of sells (the equality's right-hand side moving down) is worth.
+    prices = NodalPrices(-float(solved.eqlin.marginals[0]), np.maximum(-solved.ineqlin.marginals, 0.0))
+    bid_fill, ask_fill = _whole_wh(solved.x[: len(bids)], solved.x[len(bids) :])
+    return NodalClearing(bid_fill, ask_fill, prices, network)
+
+
+def _whole_wh(bid_wh: FloatArray, ask_wh: FloatArray) -> tuple[Int64Array, Int64Array]:
+    """The LP's fills in whole Wh, buys still equal to sells: each side rounded down, then the
+    Wh left of the shared volume go to the largest remainders (each fill moves by under 1 Wh)."""
+    volume = int(np.floor(min(bid_wh.sum(), ask_wh.sum()) + 1e-6))
+
+    def side(fills: FloatArray) -> Int64Array:
+        whole = np.floor(fills + 1e-6).astype(np.int64)
+        short = volume - int(whole.sum())
+        if short > 0:
+            whole[np.argsort(-(fills - whole), kind="stable")[:short]] += 1
+        elif short < 0:
+            # Rounding noise above the volume: take it back from the largest fills.
+            for i in np.argsort(-whole, kind="stable")[:-short]:
+                whole[i] -= 1
+        return whole
+
+    return side(bid_wh), side(ask_wh)
+
+
+# ---------------------------------------------------------------- the certificate
+@dataclass(frozen=True)
+class CertificateFinding:
+    """primal_infeasible, dual_infeasible or not_complementary, and where."""
+
+    kind: str
+    detail: str
+
+
+def check_certificate(
+    bids: BookSide,
+    asks: BookSide,
+    bid_fill_wh: Int64Array,
+    ask_fill_wh: Int64Array,
+    network: NodalNetwork,
+    prices: NodalPrices,
+) -> list[CertificateFinding]:
+    """Whether fills and prices prove an optimal clearing of the book under `network` (module
+    docstring); each finding names a broken condition. No LP is solved."""
+    findings: list[CertificateFinding] = []
+    if asks.grid_node_id is None:
+        raise MarketError("the certificate needs the asks' grid nodes")
+    if bid_fill_wh.shape != (len(bids),) or ask_fill_wh.shape != (len(asks),):
+        raise MarketError("one fill per order is needed")
+    if prices.limit_prices.shape != network.budget.shape:
+        raise MarketError(f"one limit price per limit is needed ({len(network.budget)})")
+    columns = network.columns(asks.grid_node_id)
+
+    # Primal feasibility.
+    for name, side, fills in (("bid", bids, bid_fill_wh), ("ask", asks, ask_fill_wh)):
+        for i in np.flatnonzero((fills < 0) | (fills > side.energy_wh)).tolist():
+            findings.append(
+                CertificateFinding(
+                    "primal_infeasible", f"{name} {i} filled {fills[i]} Wh of {side.energy_wh[i]}"
+                )
+            )
+    if int(bid_fill_wh.sum()) != int(ask_fill_wh.sum()):
+        findings.append(
+            CertificateFinding(
+                "primal_infeasible", f"buys {int(bid_fill_wh.sum())} Wh, sells {int(ask_fill_wh.sum())} Wh"
+            )
+        )
+    rows = network.rows[:, columns]
+    used = rows @ ask_fill_wh.astype(np.float64)
+    rounding = np.abs(rows).sum(axis=1) * ROUNDING_WH
+    for k in np.flatnonzero(used > network.budget + rounding).tolist():
+        findings.append(
+            CertificateFinding(
+                "primal_infeasible", f"limit {k}: {used[k]:.6g} beyond its budget {network.budget[k]:.6g}"
+            )
+        )
+
+    # Dual feasibility.
+    for k in np.flatnonzero(prices.limit_prices < 0).tolist():
+        findings.append(CertificateFinding("dual_infeasible", f"limit {k} has a negative price"))
+
+    # Complementary slackness: a priced limit is met (to within the sellers' rounding).
+    priced = prices.limit_prices > PRICE_TOLERANCE_PER_KWH
+    for k in np.flatnonzero(priced & (used < network.budget - rounding)).tolist():
+        findings.append(
+            CertificateFinding(
+                "not_complementary",
+                f"limit {k} has price {prices.limit_prices[k]:.6g} "
+                f"but {used[k]:.6g} of {network.budget[k]:.6g} is used",
+            )
+        )
+    node_price = prices.node_prices_per_kwh(network)[columns]
+    # Each order's gain per kWh at the prices: a buy's limit above lambda, a sell's node price above its ask.
+    for name, gain, fills, energy in (
+        ("bid", bids.price_per_kwh - prices.energy_price_per_kwh, bid_fill_wh, bids.energy_wh),
+        ("ask", node_price - asks.price_per_kwh, ask_fill_wh, asks.energy_wh),
+    ):
+        left_out = (gain > PRICE_TOLERANCE_PER_KWH) & (fills < energy - ROUNDING_WH)
+        taken = (gain < -PRICE_TOLERANCE_PER_KWH) & (fills > ROUNDING_WH)
+        for i in np.flatnonzero(left_out | taken).tolist():
+            findings.append(
+                CertificateFinding(
+                    "not_complementary",
+                    f"{name} {i} gains {gain[i]:.6g} per kWh at the prices "
+                    f"but is filled {fills[i]} of {energy[i]} Wh",
+                )
+            )
+    return findings
+
+
+# ---------------------------------------------------------------- publication
+def certificate_json(clearing: NodalClearing) -> dict[str, Any]:
+    """The network data and prices a book publishes with a nodal clearing."""
+    network, prices = clearing.network, clearing.prices
+    return {
+        "energyPricePerKWh": prices.energy_price_per_kwh,
+        "lossPricePerKWh": network.loss_price_per_kwh,
+        "nodes": [
+            {"gridNodeId": node, "lossFactor": float(factor)}
+            for node, factor in zip(network.node_ids, network.loss_factor.tolist(), strict=True)
+        ],
+        "limits": [
+            {"row": row, "budget": budget, "price": price}
+            for row, budget, price in zip(
+                network.rows.tolist(), network.budget.tolist(), prices.limit_prices.tolist(), strict=True
+            )
+        ],
+    }
+
+
+def certificate_from_json(raw: dict[str, Any]) -> tuple[NodalNetwork, NodalPrices]:
+    """certificate_json read back; MarketError if it is not one."""
+    try:
+        nodes, limits = raw["nodes"], raw["limits"]
+        width = len(nodes)
+        network = NodalNetwork(
+            tuple(int(n["gridNodeId"]) for n in nodes),
+            np.array([[float(v) for v in limit["row"]] for limit in limits], dtype=np.float64).reshape(
+                len(limits), width
+            ),
+            np.array([float(limit["budget"]) for limit in limits], dtype=np.float64),
+            np.array([float(n["lossFactor"]) for n in nodes], dtype=np.float64),
+            float(raw["lossPricePerKWh"]),
+        )
+        prices = NodalPrices(
+            float(raw["energyPricePerKWh"]),
+            np.array([float(limit["price"]) for limit in limits], dtype=np.float64),
+        )
+    except (KeyError, ValueError, TypeError) as malformed:
+        raise MarketError(f"malformed clearing certificate: {malformed}") from malformed
+    if not np.isfinite(prices.energy_price_per_kwh) or not np.all(np.isfinite(prices.limit_prices)):
+        raise MarketError("malformed clearing certificate: prices must be finite")
+    return network, prices
+
+
+def certificate_digest(raw: dict[str, Any]) -> bytes:
+    """The canonical JSON of a certificate, as the book hash commits to it."""
+    return json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()

@@ -1,0 +1,323 @@
+"""Nodal clearing: welfare-maximising fills under network limits and losses, prices from the
+duals, and a certificate that proves optimality without solving anything."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gridledger.errors import MarketError
+from gridledger.grid.network import GridNetwork
+from gridledger.market.clearing import BookSide, clear_uniform
+from gridledger.market.feasible import MW_PER_WH_IN_INTERVAL, NetworkLimits
+from gridledger.market.nodal import (
+    NodalClearing,
+    NodalNetwork,
+    NodalPrices,
+    certificate_from_json,
+    certificate_json,
+    check_certificate,
+    clear_nodal,
+)
+
+GRID = "1-LV-rural1--0-sw"
+
+
+def _side(prices: list[int], energy_wh: list[int], nodes: list[int], first_key: int = 0) -> BookSide:
+    n = len(prices)
+    return BookSide(
+        np.array(prices, dtype=np.int64),
+        np.array(energy_wh, dtype=np.int64),
+        np.arange(n, dtype=np.int64),
+        np.arange(first_key, first_key + n, dtype=np.uint64),
+        np.array(nodes, dtype=np.uint64),
+    )
+
+
+def _network(
+    rows: list[list[float]], budget: list[float], loss: list[float] | None = None, tau: float = 0.0
+) -> NodalNetwork:
+    width = len(rows[0]) if rows else len(loss or [])
+    return NodalNetwork(
+        tuple(range(1, width + 1)),
+        np.array(rows, dtype=np.float64).reshape(len(budget), width),
+        np.array(budget, dtype=np.float64),
+        np.array(loss if loss is not None else [0.0] * width, dtype=np.float64),
+        tau,
+    )
+
+
+def _findings(bids: BookSide, asks: BookSide, cleared: NodalClearing, **changes: object) -> list[str]:
+    """The certificate's findings after replacing some of the published values."""
+    network = changes.get("network", cleared.network)
+    prices = changes.get("prices", cleared.prices)
+    bid_fill = changes.get("bid_fill", cleared.bid_fill_wh)
+    ask_fill = changes.get("ask_fill", cleared.ask_fill_wh)
+    assert isinstance(network, NodalNetwork) and isinstance(prices, NodalPrices)
+    assert isinstance(bid_fill, np.ndarray) and isinstance(ask_fill, np.ndarray)
+    return [f.kind for f in check_certificate(bids, asks, bid_fill, ask_fill, network, prices)]
+
+
+# A feeder of two nodes behind one limit: node 2 sits at its far end (a Wh there moves the limit
+# twice as much as a Wh at node 1), and the limit takes 3,000 "node-1 Wh".
+FEEDER = _network([[0.5, 1.0]], [1_500.0])
+BUYERS = _side([300, 250], [4_000, 2_000], [1, 2])
+SELLERS = _side([100, 120, 200], [2_000, 2_000, 2_000], [1, 2, 1], first_key=100)
+
+
+def test_congested_feeder_pays_sellers_behind_the_limit_less_and_keeps_the_welfare_optimum() -> None:
+    cleared = clear_nodal(BUYERS, SELLERS, FEEDER)
+    # Volume: the cheap sellers at node 1 first (2,000 + 2,000 Wh use the whole limit of 1,500 x 2).
+    assert cleared.ask_fill_wh.tolist() == [2_000, 0, 1_000]
+    assert cleared.volume_wh == int(cleared.bid_fill_wh.sum()) == 3_000
+    node_1, node_2 = cleared.prices.node_prices_per_kwh(FEEDER)
+    # The first buyer is filled in part: it sets the energy price. The dear seller at node 1, filled
+    # in part, sets node 1's price; node 2 uses the limit twice as much per Wh, so it earns less
+    # by the limit's price again: 300 - 0.5 mu = 200, 300 - 1.0 mu = 100, below the 120 asked there.
+    assert cleared.prices.energy_price_per_kwh == pytest.approx(300)
+    assert cleared.prices.limit_prices[0] == pytest.approx(200)
+    assert (node_1, node_2) == (pytest.approx(200), pytest.approx(100))
+    assert cleared.congestion_rent_units(SELLERS) > 0
+    assert (
+        check_certificate(BUYERS, SELLERS, cleared.bid_fill_wh, cleared.ask_fill_wh, FEEDER, cleared.prices)
+        == []
+    )
+
+
+def test_without_binding_limits_or_losses_it_trades_what_the_uniform_auction_trades() -> None:
+    loose = _network([[1.0, 1.0]], [1e9])
+    cleared = clear_nodal(BUYERS, SELLERS, loose)
+    uniform = clear_uniform(BUYERS, SELLERS)
+    assert cleared.volume_wh == uniform.volume_wh
+    welfare = int(BUYERS.price_per_kwh @ cleared.bid_fill_wh - SELLERS.price_per_kwh @ cleared.ask_fill_wh)
+    assert welfare == uniform.welfare(BUYERS, SELLERS)
+    assert cleared.prices.limit_prices.tolist() == [0.0]
+    assert cleared.congestion_rent_units(SELLERS) == 0
+
+
+def test_a_seller_whose_export_adds_losses_earns_less_and_one_that_relieves_the_feeder_more() -> None:
+    lossy = _network([[1.0, 1.0]], [1e9], loss=[0.08, -0.04], tau=250.0)
+    sellers = _side([100, 100], [1_000, 1_000], [1, 2], first_key=100)
+    cleared = clear_nodal(_side([300], [5_000], [1]), sellers, lossy)
+    node_1, node_2 = cleared.prices.node_prices_per_kwh(lossy)
+    assert node_1 == pytest.approx(cleared.prices.energy_price_per_kwh - 0.08 * 250)
+    assert node_2 == pytest.approx(cleared.prices.energy_price_per_kwh + 0.04 * 250)
+    assert cleared.loss_charge_units(sellers) == pytest.approx((0.08 - 0.04) * 250 * 1_000 / 1000)
+
+
+def test_a_loss_charge_can_price_a_seller_out() -> None:
+    # At node 1 every kWh exported loses 0.2 kWh worth 250: the seller asking 100 costs 150, more
+    # than the buyer's 140; the same ask at node 2 (no losses) trades.
+    lossy = _network([[1.0, 1.0]], [1e9], loss=[0.2, 0.0], tau=250.0)
+    cleared = clear_nodal(_side([140], [1_000], [1]), _side([100, 130], [1_000, 500], [1, 2], 10), lossy)
+    assert cleared.ask_fill_wh.tolist() == [0, 500]
+
+
+orders = st.lists(
+    st.tuples(st.integers(0, 500), st.integers(1, 5_000), st.integers(1, 4)), min_size=0, max_size=12
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    orders,
+    orders,
+    # Rows as `NodalNetwork.linearised` makes them: largest coefficient 1, none tinier than 1e-6.
+    st.lists(st.lists(st.just(0.0) | st.floats(1e-6, 1.0), min_size=4, max_size=4), min_size=1, max_size=4),
+    st.lists(st.floats(0.0, 20_000.0), min_size=4, max_size=4),
+    st.lists(st.floats(-0.1, 0.1), min_size=4, max_size=4),
+    st.floats(0.0, 400.0),
+)
+def test_every_clearing_carries_a_certificate_that_holds(
+    bids_raw: list[tuple[int, int, int]],
+    asks_raw: list[tuple[int, int, int]],
+    rows: list[list[float]],
+    budget: list[float],
+    loss: list[float],
+    tau: float,
+) -> None:
+    bids = _side(*map(list, zip(*bids_raw, strict=True)) if bids_raw else ([], [], []))  # type: ignore[arg-type]
+    asks = _side(*map(list, zip(*asks_raw, strict=True)) if asks_raw else ([], [], []), first_key=1_000)  # type: ignore[arg-type]
+    network = _network(rows, budget[: len(rows)], loss, tau)
+    cleared = clear_nodal(bids, asks, network)
+    assert _findings(bids, asks, cleared) == []
+    assert int(cleared.bid_fill_wh.sum()) == int(cleared.ask_fill_wh.sum())
+    # Trading nothing is feasible, so the optimum's welfare (losses priced) is never below zero,
+    # but for the whole-Wh rounding: at most 1 Wh per order at its price.
+    columns = network.columns(asks.grid_node_id) if asks.grid_node_id is not None else []
+    ask_cost = asks.price_per_kwh + tau * network.loss_factor[columns]
+    welfare = bids.price_per_kwh @ cleared.bid_fill_wh - ask_cost @ cleared.ask_fill_wh
+    assert welfare >= -(bids.price_per_kwh.sum() + np.abs(ask_cost).sum())
+
+
+# ---------------------------------------------------------------- tampering
+@pytest.fixture
+def congested() -> NodalClearing:
+    return clear_nodal(BUYERS, SELLERS, FEEDER)
+
+
+def test_tampering_with_a_limit_price_is_found(congested: NodalClearing) -> None:
+    raised = NodalPrices(congested.prices.energy_price_per_kwh, congested.prices.limit_prices * 1.5)
+    assert "not_complementary" in _findings(BUYERS, SELLERS, congested, prices=raised)
+    dropped = NodalPrices(congested.prices.energy_price_per_kwh, np.zeros(1))
+    assert "not_complementary" in _findings(BUYERS, SELLERS, congested, prices=dropped)
+    negative = NodalPrices(congested.prices.energy_price_per_kwh, -congested.prices.limit_prices)
+    assert "dual_infeasible" in _findings(BUYERS, SELLERS, congested, prices=negative)
+
+
+def test_tampering_with_the_energy_price_is_found(congested: NodalClearing) -> None:
+    for moved in (+10.0, -10.0):
+        shifted = dataclasses.replace(
+            congested.prices, energy_price_per_kwh=congested.prices.energy_price_per_kwh + moved
+        )
+        assert "not_complementary" in _findings(BUYERS, SELLERS, congested, prices=shifted)
+
+
+def test_tampering_with_a_cap_is_found(congested: NodalClearing) -> None:
+    tighter = dataclasses.replace(FEEDER, budget=FEEDER.budget * 0.9)
+    assert "primal_infeasible" in _findings(BUYERS, SELLERS, congested, network=tighter)
+    looser = dataclasses.replace(FEEDER, budget=FEEDER.budget * 1.1)
+    assert "not_complementary" in _findings(BUYERS, SELLERS, congested, network=looser)
+
+
+def test_tampering_with_a_fill_is_found(congested: NodalClearing) -> None:
+    # The dear seller at node 1 filled instead of the cheap one: balanced and within the limit.
+    swapped = congested.ask_fill_wh.copy()
+    swapped[0], swapped[2] = swapped[2], swapped[0]
+    assert _findings(BUYERS, SELLERS, congested, ask_fill=swapped) == ["not_complementary"]
+    more = congested.bid_fill_wh.copy()
+    more[1] += 1
+    assert "primal_infeasible" in _findings(BUYERS, SELLERS, congested, bid_fill=more)
+    beyond = congested.ask_fill_wh.copy()
+    beyond[2] += 600
+    more_bids = congested.bid_fill_wh.copy()
+    more_bids[np.argmin(more_bids)] += 600
+    assert "primal_infeasible" in _findings(BUYERS, SELLERS, congested, ask_fill=beyond, bid_fill=more_bids)
+
+
+def test_a_network_blind_clearing_fails_the_certificate() -> None:
+    """The certificate catches the planted bug of clearing as if the grid had no limits."""
+    blind = clear_uniform(BUYERS, SELLERS)
+    cleared = clear_nodal(BUYERS, SELLERS, FEEDER)
+    assert "primal_infeasible" in _findings(
+        BUYERS, SELLERS, cleared, bid_fill=blind.bid_fill_wh, ask_fill=blind.ask_fill_wh
+    )
+
+
+# ---------------------------------------------------------------- publication and refusals
+def test_the_certificate_reads_back_as_published(congested: NodalClearing) -> None:
+    raw = json.loads(json.dumps(certificate_json(congested)))
+    network, prices = certificate_from_json(raw)
+    assert network.node_ids == FEEDER.node_ids
+    assert np.array_equal(network.rows, FEEDER.rows) and np.array_equal(network.budget, FEEDER.budget)
+    assert prices.energy_price_per_kwh == congested.prices.energy_price_per_kwh
+    assert (
+        check_certificate(BUYERS, SELLERS, congested.bid_fill_wh, congested.ask_fill_wh, network, prices)
+        == []
+    )
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {},
+        {"nodes": [], "limits": [], "lossPricePerKWh": 0},
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}],
+            "limits": [{"row": [1, 2], "budget": 1, "price": 0}],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}],
+            "limits": [{"row": [1], "budget": -1, "price": 0}],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": "x"}],
+            "limits": [],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}],
+            "limits": [],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": "nan",
+        },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}, {"gridNodeId": 1, "lossFactor": 0}],
+            "limits": [],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
+    ],
+    ids=[
+        "empty",
+        "no-energy-price",
+        "row-too-wide",
+        "negative-budget",
+        "text-factor",
+        "nan-price",
+        "node-twice",
+    ],
+)
+def test_a_malformed_certificate_is_refused(broken: dict[str, object]) -> None:
+    with pytest.raises(MarketError):
+        certificate_from_json(broken)
+
+
+def test_an_order_at_a_node_the_network_lacks_is_refused() -> None:
+    with pytest.raises(MarketError, match="grid node 9"):
+        clear_nodal(BUYERS, _side([100], [10], [9], 100), FEEDER)
+
+
+# ---------------------------------------------------------------- from a real grid
+def test_marginal_loss_factors_match_the_ac_power_flow() -> None:
+    network = GridNetwork(GRID)
+    load = np.full(network.bus_count, -0.004)
+    base = network.power_flow(load, np.zeros(network.bus_count))
+    factors = network.marginal_loss_factors(base)
+    step_mw = 0.0002
+    for bus in range(network.bus_count):
+        losses = []
+        for direction in (1, -1):
+            pushed = load.copy()
+            pushed[bus] += direction * step_mw
+            losses.append(network.power_flow(pushed, np.zeros(network.bus_count)).losses_mw)
+        measured = (losses[0] - losses[1]) / (2 * step_mw)
+        # The model keeps voltage fixed: within 10 % of the AC power flow's own.
+        assert factors[bus] == pytest.approx(measured, rel=0.1, abs=1e-4)
+    # Injecting along a loaded feeder relieves it: losses fall.
+    assert factors.min() < 0
+
+
+def test_a_nodal_network_from_the_grid_clears_within_its_linearised_limits() -> None:
+    network = GridNetwork(GRID)
+    base = network.power_flow(np.zeros(network.bus_count), np.zeros(network.bus_count))
+    limits = NetworkLimits.around(base, network.ptdf, network.branch_limit_mva).linear()
+    slack = {network.position(b) for b in network.slack_buses}
+    bus_of_node = {1000 + b: b for b in range(network.bus_count) if b not in slack}
+    nodal = NodalNetwork.linearised(limits, bus_of_node, network.marginal_loss_factors(base), 250.0)
+    nodes = list(bus_of_node)
+    # Far more export offered than a 160 kVA transformer carries.
+    asks = _side([50 + i for i in range(len(nodes))], [60_000] * len(nodes), nodes, 100)
+    bids = _side([300], [10**7], [nodes[0]])
+    cleared = clear_nodal(bids, asks, nodal)
+    assert (
+        check_certificate(bids, asks, cleared.bid_fill_wh, cleared.ask_fill_wh, nodal, cleared.prices) == []
+    )
+    exported_mw = np.bincount(
+        [bus_of_node[n] for n in nodes],
+        weights=cleared.ask_fill_wh * MW_PER_WH_IN_INTERVAL,
+        minlength=network.bus_count,
+    )
+    assert 0 < cleared.volume_wh < 60_000 * len(nodes)
+    assert np.all(limits.per_mw @ exported_mw + limits.value <= limits.highest + 1e-6)
+    assert cleared.prices.limit_prices.max() > 0
