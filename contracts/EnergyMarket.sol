@@ -274,7 +274,9 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
             _settleFill(i, fills[i], clearing, totals, guard);
         }
         if (totals.soldWh != totals.boughtWh) revert UnbalancedSettlement(totals.soldWh, totals.boughtWh);
-        // Whatever buyers paid beyond what sellers received: grid fees, rounding, pay-as-bid spread.
+        if (totals.paidUnits < totals.receivedUnits) revert NodalDeficit(totals.paidUnits, totals.receivedUnits);
+        // Whatever buyers paid beyond what sellers received: grid fees, rounding, pay-as-bid
+        // spread, nodal congestion rent and loss charges.
         uint256 collectorUnits = totals.paidUnits - totals.receivedUnits;
         if (collectorUnits != 0) {
             address collector = address(uint160(feeConfig));
@@ -310,8 +312,9 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         _checkOrder(index, fill, clearing, totals, hash, guard, word & INVALIDATED_NONCES_FLAG != 0);
 
         uint256 filledWh = fill.filledWh;
-        uint256 pricePerKWh =
-            clearing.pricing == Pricing.Uniform ? clearing.clearingPricePerKWh : order.limitPricePerKWh;
+        uint256 pricePerKWh = clearing.pricing == Pricing.Uniform
+            ? clearing.clearingPricePerKWh
+            : clearing.pricing == Pricing.PayAsBid ? order.limitPricePerKWh : fill.pricePerKWh;
         uint256 paymentUnits;
         if (order.side == uint8(Side.Sell)) {
             if (filledWh > word.live()) revert InsufficientEscrowedEnergy(order.trader, word.live(), filledWh);
@@ -378,6 +381,13 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
             revert InvalidFillAmount(index, fill.filledWh, order.energyWh);
         }
         uint64 price = clearing.clearingPricePerKWh;
+        if (clearing.pricing == Pricing.Nodal) {
+            // Every buyer pays the energy price; a seller earns its node's price.
+            if (isBuy && fill.pricePerKWh != price) revert FillPriceInvalid(index, fill.pricePerKWh);
+            price = fill.pricePerKWh;
+        } else if (fill.pricePerKWh != 0) {
+            revert FillPriceInvalid(index, fill.pricePerKWh);
+        }
         if (isBuy ? order.limitPricePerKWh < price : order.limitPricePerKWh > price) {
             revert LimitPriceViolated(index, order.limitPricePerKWh, price);
         }

@@ -15,9 +15,14 @@ interface IEnergyMarket {
 
     /// @notice Uniform: every fill trades at the clearing price. PayAsBid: every fill trades at
     ///         its own limit price; the spread between buyers and sellers goes to the fee collector.
+    ///         Nodal: every buy trades at the clearing price (the energy price), every sell at its
+    ///         own `Fill.pricePerKWh` (its node's price: the energy price less the losses and the
+    ///         congestion its export adds); the congestion rent and loss charges between them go
+    ///         to the fee collector. The book publishes the prices with their proof of optimality.
     enum Pricing {
         Uniform,
-        PayAsBid
+        PayAsBid,
+        Nodal
     }
 
     /// @notice A signed order (EIP-712 type `Order`).
@@ -39,6 +44,7 @@ interface IEnergyMarket {
         bytes32 r;
         bytes32 vs; // EIP-2098 compact signature
         uint64 filledWh;
+        uint64 pricePerKWh; // Nodal pricing: what this fill trades at; otherwise 0
     }
 
     /// @notice The result the operator submits for one interval.
@@ -76,6 +82,12 @@ interface IEnergyMarket {
     error InvalidFillAmount(uint256 index, uint64 filledWh, uint64 orderEnergyWh);
     /// @notice Fill `index` trades on the wrong side of its limit price.
     error LimitPriceViolated(uint256 index, uint64 limitPricePerKWh, uint64 clearingPricePerKWh);
+    /// @notice Fill `index` names a price of its own that the pricing does not allow: any under
+    ///         Uniform or PayAsBid, or a buy's other than the clearing price under Nodal.
+    error FillPriceInvalid(uint256 index, uint64 pricePerKWh);
+    /// @notice Sellers would receive more than buyers pay (Nodal prices that no optimal
+    ///         clearing has: its congestion rent and loss charges are never negative).
+    error NodalDeficit(uint256 paidUnits, uint256 receivedUnits);
     /// @notice Energy bought differs from energy sold.
     error UnbalancedSettlement(uint256 soldWh, uint256 boughtWh);
     /// @notice A buyer's escrowed payment does not cover its fill and fee.

@@ -93,6 +93,81 @@ contract MarketTest is MarketWorld {
         _assertEq(_payment(dso), 100_000 + 20_000, "spread and fee");
     }
 
+    /// @dev `fills` (sells, then buys) priced for a Nodal clearing: buys at `energyPrice`, the
+    ///      sell at `sellPrice`.
+    function _nodal(IEnergyMarket.Fill[] memory fills, uint64 energyPrice, uint64 sellPrice)
+        internal
+        pure
+        returns (IEnergyMarket.Fill[] memory)
+    {
+        for (uint256 i; i < fills.length; ++i) {
+            fills[i].pricePerKWh = fills[i].order.side == uint8(BUY) ? energyPrice : sellPrice;
+        }
+        return fills;
+    }
+
+    function _nodalClearing(uint64 energyPrice) internal view returns (IEnergyMarket.Clearing memory clearing) {
+        clearing = _clearing(energyPrice);
+        clearing.pricing = IEnergyMarket.Pricing.Nodal;
+    }
+
+    function test_settleInterval_nodal_sellerEarnsItsNodePrice_rentGoesToCollector() public {
+        // The seller's node is behind a congested feeder: it earns 170,000 where buyers pay 200,000.
+        _settle(_nodalClearing(200_000), _nodal(_pair(1_000, 1_000), 200_000, 170_000));
+        _assertEq(_payment(_seller(0)), 170_000, "seller gets its node price");
+        _assertEq(_payment(_buyer(0)), BUYER_ESCROW_UNITS - 200_000 - 20_000, "buyer pays the energy price");
+        _assertEq(_payment(dso), 30_000 + 20_000, "congestion rent and fee");
+        _assertEq(dollar.balanceOf(address(market)), _sumPayments(), "payment conserved");
+    }
+
+    function test_settleInterval_nodal_sellPriceBelowItsLimit_reverts() public {
+        IEnergyMarket.Fill[] memory fills = _nodal(_pair(1_000, 1_000), 200_000, 149_999);
+        vm.expectRevert(
+            abi.encodeWithSelector(IEnergyMarket.LimitPriceViolated.selector, 0, uint64(150_000), uint64(149_999))
+        );
+        _settle(_nodalClearing(200_000), fills);
+        _assertUntouched();
+    }
+
+    function test_settleInterval_nodal_buyAtAnotherPriceThanTheEnergyPrice_reverts() public {
+        IEnergyMarket.Fill[] memory fills = _nodal(_pair(1_000, 1_000), 200_000, 170_000);
+        fills[1].pricePerKWh = 180_000;
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.FillPriceInvalid.selector, 1, uint64(180_000)));
+        _settle(_nodalClearing(200_000), fills);
+        _assertUntouched();
+    }
+
+    function test_settleInterval_nodal_sellersPaidMoreThanBuyersPay_reverts() public {
+        IEnergyMarket.Fill[] memory fills = _nodal(_pair(1_000, 1_000), 200_000, 240_000);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.NodalDeficit.selector, 220_000, 240_000));
+        _settle(_nodalClearing(200_000), fills);
+        _assertUntouched();
+    }
+
+    function test_settleInterval_fillPriceUnderUniformOrPayAsBid_reverts() public {
+        IEnergyMarket.Clearing memory clearing = _clearing(200_000);
+        for (uint256 mode; mode < 2; ++mode) {
+            clearing.pricing = IEnergyMarket.Pricing(mode);
+            IEnergyMarket.Fill[] memory fills = _pair(1_000, 1_000);
+            fills[0].pricePerKWh = 170_000;
+            vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.FillPriceInvalid.selector, 0, uint64(170_000)));
+            _settle(clearing, fills);
+            _assertUntouched();
+        }
+    }
+
+    /// @dev Whatever node prices within the limits: buyers pay exactly what sellers earn plus the
+    ///      rent and the fee, nothing created or lost.
+    function testFuzz_settleInterval_nodal_conservesPayment(uint64 sellPrice, uint64 energyPrice) public {
+        energyPrice = 150_000 + energyPrice % 100_001; // up to the buyer's limit
+        sellPrice = 150_000 + sellPrice % (energyPrice - 150_000 + 1); // from the seller's limit
+        uint256 before = _sumPayments();
+        _settle(_nodalClearing(energyPrice), _nodal(_pair(1_000, 1_000), energyPrice, sellPrice));
+        _assertEq(_payment(_seller(0)), sellPrice, "seller at its node price");
+        _assertEq(_payment(dso), uint256(energyPrice) - sellPrice + 20_000, "rent and fee");
+        _assertEq(_sumPayments(), before, "payment conserved");
+    }
+
     function test_settleInterval_partialFillsManyTraders_balanceOut() public {
         IEnergyMarket.Fill[] memory sells = new IEnergyMarket.Fill[](2);
         IEnergyMarket.Fill[] memory buys = new IEnergyMarket.Fill[](2);

@@ -253,7 +253,7 @@ contract MarketHandler is MarketWorld {
         nextDelivery = interval + 900;
         gatePending = true;
         (,, gateDeadline) = market.pendingGate();
-        pricing = seed % 3 == 0 ? IEnergyMarket.Pricing.PayAsBid : IEnergyMarket.Pricing.Uniform;
+        pricing = IEnergyMarket.Pricing(seed % 3);
         price = uint64(190_000 + (seed >> 8) % 20_001);
         delete pendingFills;
         _admitAndClear(seed);
@@ -353,6 +353,13 @@ contract MarketHandler is MarketWorld {
         IEnergyMarket.Fill[] memory bought = _upTo(buys, nBuys, volumeWh);
         IEnergyMarket.Fill[] memory fills = _ordered(sold, bought);
         for (uint256 i; i < fills.length; ++i) {
+            if (pricing == IEnergyMarket.Pricing.Nodal) {
+                // Buys at the energy price, each sell at a node price between its limit and it.
+                uint64 limit = fills[i].order.limitPricePerKWh;
+                fills[i].pricePerKWh = fills[i].order.side == uint8(IEnergyMarket.Side.Buy)
+                    ? price
+                    : limit + uint64(uint256(keccak256(abi.encode(seed, i))) % (price - limit + 1));
+            }
             pendingFills.push(fills[i]);
         }
     }

@@ -48,6 +48,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     IntervalBook(ENERGY_PAIR_ID, INTERVAL, bytes(32)).save(folder / "book.json")
     save_logs(folder / "carbon-events.json", CARBON, [], [])
     (folder / "a-file").write_text("not a folder\n")
+    (folder / "buses.csv").write_text("grid_node_id,bus\n1,13\n")
     return folder
 
 
@@ -69,6 +70,8 @@ SIMULATE = ["simulate", "--out", "{files}/out"]
 VERIFY = ["market", "verify", "--interval", str(INTERVAL), "--book", "{files}/book.json"]
 CARBON_REPORT = ["report", "carbon", "--from", "2025-06-21", "--to", "2025-06-22"]
 CARBON_EVENTS = [*CARBON_REPORT, "--events", "{files}/carbon-events.json"]
+OPERATE = ["operate", "--orders", "{files}/orders", "--state", "{files}/out", "--rpc-url", UNREACHABLE]
+OPERATE_GRID = [*OPERATE, "--grid", "1-LV-rural1--0-sw", "--grid-buses", "{files}/buses.csv"]
 
 
 @pytest.mark.parametrize(
@@ -114,6 +117,11 @@ CARBON_EVENTS = [*CARBON_REPORT, "--events", "{files}/carbon-events.json"]
             ["market", "verify", "--interval", "1", "--book", "{files}", "--market", MARKET],
             "is a directory",
             id="verify-book-is-a-folder",
+        ),
+        pytest.param([*OPERATE, "--pricing", "nodal"], "need the network model", id="operate-nodal-no-grid"),
+        pytest.param([*OPERATE, "--loss-price", "5"], "need the network model", id="operate-loss-no-grid"),
+        pytest.param(
+            [*OPERATE_GRID, "--loss-price", "5"], "only nodal pricing", id="operate-loss-price-uniform"
         ),
         pytest.param([*CARBON_REPORT, "--events", "{files}"], "is a folder", id="carbon-events-folder"),
         pytest.param(

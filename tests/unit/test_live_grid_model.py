@@ -12,6 +12,8 @@ import pytest
 from gridledger.errors import GridModelError, InputError, MarketError
 from gridledger.grid.network import GridNetwork
 from gridledger.market.clearing import BookSide
+from gridledger.market.nodal import NodalMechanism, certificate_from_json, check_certificate
+from gridledger.market.orders import Pricing
 from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval, read_bus_map
 
 GRID = "1-LV-rural1--0-sw"
@@ -54,6 +56,43 @@ def test_clearing_moreMeasuredLoad_leavesMoreRoomForExports(model: LiveGridModel
     light = model.clearing(MeasuredInterval({1: 0}, {})).capped(_asks([offered], [1]))
     heavy = model.clearing(MeasuredInterval({1: 20_000}, {})).capped(_asks([offered], [1]))
     assert heavy.energy_wh[0] > light.energy_wh[0]
+
+
+def test_nodal_clearing_prices_the_feeder_and_carries_a_certificate_that_holds(model: LiveGridModel) -> None:
+    """With nodal pricing the same export the transformer cannot carry is cut by price: both
+    sellers load the transformer alike, but at the interval's loads an export near the
+    transformer relieves the feeder's losses less than one at its far end, so the near seller's
+    node earns the loss charge less and its equal ask does not trade. The certificate holds."""
+    nodal = LiveGridModel(model.network, model.bus_of_node, Pricing.NODAL, loss_price_per_kwh=350_000)
+    mechanism = nodal.clearing(MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={}))
+    assert isinstance(mechanism, NodalMechanism)
+    offered = 200_000  # 800 kW from each end for 15 minutes: far beyond a 160 kVA transformer
+    asks = _asks([offered, offered], [1, 2])
+    bids = BookSide(
+        np.array([300_000], dtype=np.int64),
+        np.array([10 * offered], dtype=np.int64),
+        np.array([9], dtype=np.int64),
+        np.array([99], dtype=np.uint64),
+        np.array([2], dtype=np.uint64),
+    )
+    result, certificate = mechanism.certified(bids, asks)
+    assert result.pricing == Pricing.NODAL and 0 < result.volume_wh < 2 * offered
+    network, prices = certificate_from_json(certificate)
+    assert check_certificate(bids, asks, result.bid_fill_wh, result.ask_fill_wh, network, prices) == []
+    assert result.ask_price_per_kwh is not None
+    far, near = result.ask_price_per_kwh.tolist()
+    assert near < far == 100_000 < result.price_per_kwh  # the far seller, filled in part, sets its price
+    assert result.ask_fill_wh[1] == 0 < result.ask_fill_wh[0]
+    assert prices.limit_prices.max() > 0  # the transformer's limit is priced
+
+
+def test_a_live_model_refuses_pay_as_bid_and_a_loss_price_without_nodal_pricing(model: LiveGridModel) -> None:
+    with pytest.raises(InputError, match="uniformly"):
+        LiveGridModel(model.network, model.bus_of_node, Pricing.PAY_AS_BID)
+    with pytest.raises(InputError, match="only nodal pricing"):
+        LiveGridModel(model.network, model.bus_of_node, Pricing.UNIFORM, loss_price_per_kwh=1)
+    with pytest.raises(InputError, match="at least 0"):
+        LiveGridModel(model.network, model.bus_of_node, Pricing.NODAL, loss_price_per_kwh=-1)
 
 
 def test_clearing_anAskAtANodeOffTheMap_isRefused(model: LiveGridModel) -> None:

@@ -198,7 +198,7 @@ abstract contract MarketWorld {
         returns (IEnergyMarket.Fill memory fill)
     {
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, market.orderHash(order));
-        fill = IEnergyMarket.Fill(order, r, bytes32(uint256(s) | (uint256(v - 27) << 255)), filledWh);
+        fill = IEnergyMarket.Fill(order, r, bytes32(uint256(s) | (uint256(v - 27) << 255)), filledWh, 0);
     }
 
     /// @dev Sells then buys, each by increasing order hash, as settleInterval requires.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,8 +21,16 @@ from gridledger.cli.live import (
 )
 from gridledger.errors import InputError
 from gridledger.grid.network import GridNetwork
+from gridledger.market.orders import Pricing
 from gridledger.ops.grid_model import LiveGridModel, read_bus_map
 from gridledger.ops.operator import DEFAULT_GATE_DELAY_S, JsonLog, MarketService, OperatorConfig
+
+
+class GridPricing(StrEnum):
+    """The pricing rules a network model clears with (market/feasible.py, market/nodal.py)."""
+
+    uniform = "uniform"
+    nodal = "nodal"
 
 
 def operate_command(
@@ -55,16 +64,29 @@ def operate_command(
     grid_key: Annotated[
         str | None, typer.Option(help="With --grid: post measured loads with this key (e.g. grid-operator).")
     ] = None,
+    pricing: Annotated[
+        GridPricing,
+        typer.Option(help="With --grid: grid-feasible uniform prices, or nodal prices with a certificate."),
+    ] = GridPricing.uniform,
+    loss_price: Annotated[
+        int,
+        typer.Option(min=0, help="With --pricing nodal: the price of lost energy, payment units per kWh."),
+    ] = 0,
 ) -> None:
     """Settle every interval at its gate closure, in order, none twice and none skipped; logs one
     JSON line per step on stdout. With --grid, clear grid-feasibly around the interval's measured
-    loads (and post them with --grid-key). SIGTERM or SIGINT stops it between intervals."""
+    loads (and post them with --grid-key); with --pricing nodal, at nodal prices whose
+    certificate the published book carries. SIGTERM or SIGINT stops it between intervals."""
     if (grid is None) != (grid_buses is None) or (grid_key is not None and grid is None):
         raise InputError("--grid and --grid-buses go together, and --grid-key needs them")
+    if grid is None and (pricing != GridPricing.uniform or loss_price):
+        raise InputError("--pricing nodal and --loss-price need the network model (--grid)")
     model = None
     if grid is not None and grid_buses is not None:
         network = GridNetwork(grid)
-        model = LiveGridModel(network, read_bus_map(grid_buses, network))
+        model = LiveGridModel(
+            network, read_bus_map(grid_buses, network), Pricing[pricing.upper()], loss_price
+        )
     also = (grid_key,) if grid_key is not None else ()
     opened = open_deployment(rpc_url, deployments, key, keystore, password_file, confirmations, also=also)
     log = JsonLog(lambda line: print(line, flush=True))

@@ -46,6 +46,8 @@ class IntervalBook:
     excluded: dict[bytes, str] = field(default_factory=dict)
     # Sells the grid could not take in full: the most each may export (grid-feasible clearing).
     export_caps_wh: dict[bytes, int] = field(default_factory=dict)
+    # A certifying clearing's proof of optimality (market/nodal.py), published with the book.
+    certificate: dict[str, Any] | None = None
     _hashes: set[bytes] = field(default_factory=set, repr=False)
     # First 8 bytes of every admitted hash: the clearing's last tie-breaker must be unique.
     _hash_keys: set[bytes] = field(default_factory=set, repr=False)
@@ -139,7 +141,7 @@ class IntervalBook:
 
     def book_hash(self) -> bytes:
         """Commitment to every admitted order with its receipt time, any exclusion and any export
-        cap, in receipt order."""
+        cap, in receipt order; then to the certificate, if any (the hash of its canonical JSON)."""
         no_cap = 2**64 - 1
         parts = [
             e.signed.order_hash
@@ -148,6 +150,8 @@ class IntervalBook:
             + self.export_caps_wh.get(e.signed.order_hash, no_cap).to_bytes(8, "big")
             for e in self.entries
         ]
+        if self.certificate is not None:
+            parts.append(keccak(json.dumps(self.certificate, sort_keys=True, separators=(",", ":")).encode()))
         return keccak(b"".join(parts))
 
     # ---------------------------------------------------------------- publication
@@ -166,6 +170,7 @@ class IntervalBook:
                     }
                     for e in self.entries
                 ],
+                **({"certificate": self.certificate} if self.certificate is not None else {}),
             },
             indent=1,
         )
@@ -183,6 +188,10 @@ class IntervalBook:
                     book.exclude(signed.order_hash, str(item["excluded"]))
                 if item.get("exportCapWh") is not None:
                     book.cap_export(signed.order_hash, int(item["exportCapWh"]))
+            certificate = raw.get("certificate")
+            if certificate is not None and not isinstance(certificate, dict):
+                raise TypeError("the certificate must be an object")
+            book.certificate = certificate
         except (KeyError, ValueError, TypeError) as malformed:
             raise MarketError(f"malformed book: {malformed}") from malformed
         return book

@@ -22,7 +22,7 @@ such products, is computed in Python integers. `BookSide` refuses anything else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -102,6 +102,8 @@ class ClearingResult:
     volume_wh: int
     bid_fill_wh: Int64Array
     ask_fill_wh: Int64Array
+    # NODAL pricing: what each ask earns per kWh (its node's price); None under the others.
+    ask_price_per_kwh: Int64Array | None = None
 
     def welfare(self, bids: BookSide, asks: BookSide) -> int:
         """Gains from trade in payment units x 1000 (Wh x units per kWh): sum bid*fill - sum ask*fill,
@@ -132,6 +134,18 @@ class ExportCapping(Protocol):
     def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult: ...
 
     def capped(self, asks: BookSide) -> BookSide: ...
+
+
+@runtime_checkable
+class Certifying(Protocol):
+    """A clearing that proves its fills optimal: its certificate (JSON) is published with the
+    book and committed in its hash, so anyone can check it without solving (market/nodal.py)."""
+
+    pricing: Pricing
+
+    def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult: ...
+
+    def certified(self, bids: BookSide, asks: BookSide) -> tuple[ClearingResult, dict[str, Any]]: ...
 
 
 def _priority(side: BookSide, descending: bool) -> npt.NDArray[np.intp]:

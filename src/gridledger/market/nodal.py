@@ -13,9 +13,9 @@ the grid. Over fills b (bids) and a (asks), in Wh:
 R and d are the network's limits (each branch's loading, each bus's voltage) linearised at the
 interval's operating point, per Wh exported at each grid node (`limit_rows`), each row scaled so
 that its largest coefficient is 1. LF_n is node n's marginal loss factor (MW of losses per MW
-exported there) and tau the price of lost energy: an export that adds losses pays for them, one
-that relieves the feeder (LF < 0) is paid for it. That is the brief's loss minimisation as a
-price.
+exported there) and tau the price of lost energy: an export pays for the losses it adds,
+compared with the best-placed node's (`NodalNetwork.linearised`). That is the brief's loss
+minimisation as a price: among equal asks, the one whose export loses least trades first.
 
 A seller at node n earns pi_n = lambda - tau * LF_n - sum_k mu_k R_kn per kWh. The gap between
 what buyers pay and sellers earn, sum_k mu_k (R a)_k, is the congestion rent.
@@ -37,7 +37,7 @@ solver is HiGHS (through scipy), which returns them.
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +46,9 @@ import numpy.typing as npt
 from scipy.optimize import linprog
 
 from gridledger.errors import MarketError
-from gridledger.market.clearing import BookSide
+from gridledger.market.clearing import MAX_ORDER_ENERGY_WH, MAX_ORDERS_PER_SIDE, BookSide, ClearingResult
 from gridledger.market.feasible import LinearLimits, limit_rows
+from gridledger.market.orders import Pricing
 
 FloatArray = npt.NDArray[np.float64]
 Int64Array = npt.NDArray[np.int64]
@@ -100,9 +101,11 @@ class NodalNetwork:
         node_ids = tuple(sorted(bus_of_node))
         buses = np.array([bus_of_node[n] for n in node_ids], dtype=np.int64)
         rows, budget = limit_rows(limits, buses, np.zeros(len(buses)))
+        loss_factor = loss_factor_of_bus[buses].astype(np.float64)
         # Scaled rows keep the LP well conditioned (a Wh moves a loading by about 1e-4 %).
         scale = np.abs(rows).max(axis=1, initial=0.0)
-        kept = scale > 0  # a limit no export moves binds nothing
+        # A limit no book can reach binds nothing: one that exports move by too little.
+        kept = scale * MAX_ORDERS_PER_SIDE * MAX_ORDER_ENERGY_WH >= budget
         rows, budget, scale = rows[kept] / scale[kept, None], budget[kept], scale[kept]
         # Below this the solver takes a coefficient for zero, and so does the certificate.
         rows[np.abs(rows) < SMALLEST_COEFFICIENT] = 0.0
@@ -110,7 +113,10 @@ class NodalNetwork:
             node_ids,
             rows,
             budget / scale,
-            loss_factor_of_bus[buses].astype(np.float64),
+            # Shifted so that none is negative (the best-placed node's is zero where an export
+            # relieves the feeder): the loss charges, like the congestion rent, are never
+            # negative, so the fee collector is never short (the contract's NodalDeficit).
+            loss_factor - loss_factor.min(initial=0.0),
             float(loss_price_per_kwh),
         )
 
@@ -139,6 +145,18 @@ class NodalPrices:
             - self.limit_prices @ network.rows
         )
         return prices
+
+    def whole_energy_price(self) -> int:
+        """The energy price in whole payment units per kWh, rounded up: what buyers pay."""
+        return max(math.ceil(self.energy_price_per_kwh - PRICE_TOLERANCE_PER_KWH), 0)
+
+    def whole_node_prices(self, network: NodalNetwork) -> Int64Array:
+        """Each node's price in whole payment units per kWh, rounded down: what sellers earn.
+        The rounding keeps every fill within its limit and the rent with the fee collector."""
+        whole: Int64Array = np.maximum(
+            np.floor(self.node_prices_per_kwh(network) + PRICE_TOLERANCE_PER_KWH), 0
+        ).astype(np.int64)
+        return whole
 
 
 @dataclass(frozen=True)
@@ -179,6 +197,35 @@ class NodalClearing:
         assert asks.grid_node_id is not None
         factors = self.network.loss_factor[self.network.columns(asks.grid_node_id)]
         return float(self.network.loss_price_per_kwh * (factors @ self.ask_fill_wh)) / 1000
+
+    def as_result(self, asks: BookSide) -> ClearingResult:
+        """The clearing in the market's terms: the prices in whole payment units per kWh."""
+        assert asks.grid_node_id is not None  # clear_nodal refuses asks without nodes
+        seller_price = self.prices.whole_node_prices(self.network)[self.network.columns(asks.grid_node_id)]
+        return ClearingResult(
+            Pricing.NODAL,
+            self.prices.whole_energy_price(),
+            self.volume_wh,
+            self.bid_fill_wh,
+            self.ask_fill_wh,
+            seller_price,
+        )
+
+
+@dataclass(frozen=True)
+class NodalMechanism:
+    """The nodal clearing as the market operator's mechanism (a `Certifying` one): fills and
+    prices under NODAL pricing, and the certificate the book publishes."""
+
+    network: NodalNetwork
+    pricing: Pricing = Pricing.NODAL
+
+    def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult:
+        return self.certified(bids, asks)[0]
+
+    def certified(self, bids: BookSide, asks: BookSide) -> tuple[ClearingResult, dict[str, Any]]:
+        cleared = clear_nodal(bids, asks, self.network)
+        return cleared.as_result(asks), certificate_json(cleared)
 
 
 def clear_nodal(bids: BookSide, asks: BookSide, network: NodalNetwork) -> NodalClearing:
@@ -366,8 +413,3 @@ def certificate_from_json(raw: dict[str, Any]) -> tuple[NodalNetwork, NodalPrice
     if not np.isfinite(prices.energy_price_per_kwh) or not np.all(np.isfinite(prices.limit_prices)):
         raise MarketError("malformed clearing certificate: prices must be finite")
     return network, prices
-
-
-def certificate_digest(raw: dict[str, Any]) -> bytes:
-    """The canonical JSON of a certificate, as the book hash commits to it."""
-    return json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()

@@ -21,10 +21,13 @@ class Side(IntEnum):
 
 
 class Pricing(IntEnum):
-    """UNIFORM: every fill at the clearing price. PAY_AS_BID: every fill at its own limit."""
+    """UNIFORM: every fill at the clearing price. PAY_AS_BID: every fill at its own limit.
+    NODAL: every buy at the clearing price (the energy price), every sell at its node's price
+    (market/nodal.py)."""
 
     UNIFORM = 0
     PAY_AS_BID = 1
+    NODAL = 2
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,16 @@ from typing import Any
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
 from gridledger.chain.hashing import keccak
+from gridledger.errors import MarketError
 from gridledger.market.book import BookEntry, IntervalBook
-from gridledger.market.clearing import ClearingMechanism, ClearingResult, ExportCapping, UniformClearing
-from gridledger.market.orders import Order, Side
+from gridledger.market.clearing import (
+    Certifying,
+    ClearingMechanism,
+    ClearingResult,
+    ExportCapping,
+    UniformClearing,
+)
+from gridledger.market.orders import Order, Pricing, Side
 
 
 def ceil_payment_units(energy_wh: int, price_per_kwh: int) -> int:
@@ -64,12 +71,26 @@ def build_settlement(book: IntervalBook, result: ClearingResult) -> Settlement:
     """Fills in the order the contract checks them: sells, then buys, each by order hash."""
     bids, asks = book.live_entries(Side.BUY), book.live_entries(Side.SELL)
 
-    def filled(entries: list[BookEntry], amounts: Any) -> list[tuple[Any, ...]]:
-        chosen = [(e.signed, int(wh)) for e, wh in zip(entries, amounts, strict=True) if wh > 0]
+    def filled(entries: list[BookEntry], amounts: Any, prices: list[int]) -> list[tuple[Any, ...]]:
+        chosen = [
+            (e.signed, int(wh), price)
+            for e, wh, price in zip(entries, amounts, prices, strict=True)
+            if wh > 0
+        ]
         chosen.sort(key=lambda item: item[0].order_hash)
-        return [(s.order.fields(), s.r, s.vs, wh) for s, wh in chosen]
+        return [(s.order.fields(), s.r, s.vs, wh, price) for s, wh, price in chosen]
 
-    fills = filled(asks, result.ask_fill_wh) + filled(bids, result.bid_fill_wh)
+    # A fill names its own price only under NODAL pricing: a buy the energy price, a sell its node's.
+    nodal = result.pricing == Pricing.NODAL
+    if nodal and result.ask_price_per_kwh is None:
+        raise MarketError("a nodal clearing needs each ask's price")
+    ask_prices = (
+        result.ask_price_per_kwh.tolist()
+        if nodal and result.ask_price_per_kwh is not None
+        else [0] * len(asks)
+    )
+    bid_prices = [result.price_per_kwh if nodal else 0] * len(bids)
+    fills = filled(asks, result.ask_fill_wh, ask_prices) + filled(bids, result.bid_fill_wh, bid_prices)
     clearing = (
         book.pair_id,
         book.interval_start,
@@ -158,14 +179,21 @@ class MarketOperator:
         the published book re-clears to the same fills with the plain uniform rule."""
         mechanism = self.mechanism
         sells = book.live_entries(Side.SELL)
+        buys = book.live_entries(Side.BUY)
+        if isinstance(mechanism, Certifying):
+            result, book.certificate = mechanism.certified(book.as_arrays(buys), book.as_arrays(sells))
+            return self._with_fees(build_settlement(book, result), buys)
         if isinstance(mechanism, ExportCapping):
             capped = mechanism.capped(book.as_arrays(sells))
             for entry, cap_wh in zip(sells, capped.energy_wh, strict=True):
                 if cap_wh < entry.signed.order.energy_wh:
                     book.cap_export(entry.signed.order_hash, int(cap_wh))
             mechanism = UniformClearing(mechanism.pricing)
-        buys = book.live_entries(Side.BUY)
         settlement = build_settlement(book, mechanism.clear(book.as_arrays(buys), book.as_arrays(sells)))
+        return self._with_fees(settlement, buys)
+
+    def _with_fees(self, settlement: Settlement, buys: list[BookEntry]) -> Settlement:
+        """The settlement with the grid fee each buy pays (as at gate closure)."""
         fees = {
             e.signed.order_hash: self._fee_at_gate.get(e.signed.order_hash, self.grid_fee_per_kwh)
             for e in buys

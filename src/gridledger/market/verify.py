@@ -5,6 +5,11 @@ settlement committed to, and its orders the ones the gate closure committed to, 
 fill on-chain belongs to an admitted order and respects its amount, side, limit and the
 pricing rule, and (c) the operator did not skip a better clearing: the documented engine on
 the same book gives the same volume, welfare and fills.
+
+A NODAL settlement is checked against the certificate its book publishes instead of against a
+re-run: the on-chain fills and the published prices must satisfy the optimality conditions of
+the book's network data (market/nodal.py), and every fill must trade at its published price (a
+buy at the energy price, a sell at its node's). Nothing is solved.
 """
 
 from __future__ import annotations
@@ -12,19 +17,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
 from gridledger.errors import MarketError
 from gridledger.market.book import BookEntry, IntervalBook
 from gridledger.market.clearing import UniformClearing
-from gridledger.market.orders import Pricing, Side
+from gridledger.market.nodal import (
+    CertificateFinding,
+    NodalNetwork,
+    NodalPrices,
+    certificate_from_json,
+    check_certificate,
+)
+from gridledger.market.orders import Order, Pricing, Side
 from gridledger.market.settlement import ceil_payment_units, floor_payment_units, gate_commitment
 
 
 @dataclass(frozen=True)
 class Finding:
     """book_mismatch, gate_mismatch, unknown_order, excluded_order, fill_inconsistent,
-    better_clearing, fill_differs."""
+    better_clearing, fill_differs; for NODAL pricing also certificate_missing and not_optimal."""
 
     kind: str
     detail: str
@@ -108,6 +123,11 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
             Finding("gate_mismatch", "the book's orders are not the ones the gate closure committed to")
         )
 
+    certified = _published_certificate(book) if pricing == Pricing.NODAL else None
+    if pricing == Pricing.NODAL and certified is None:
+        findings.append(
+            Finding("certificate_missing", "a nodal settlement's book must publish its certificate")
+        )
     onchain_fills: dict[bytes, int] = {}
     welfare = 0
     for fill in settled_fills:
@@ -120,14 +140,16 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
             findings.append(Finding("excluded_order", f"{hash_.hex()} was filled but the book excludes it"))
         order = entry.signed.order
         onchain_fills[hash_] = filled
-        unit_price = price if pricing == Pricing.UNIFORM else order.limit_price_per_kwh
+        unit_price = _unit_price(pricing, price, order, certified)
         expected = (
             ceil_payment_units(filled, unit_price)
             if order.side == Side.BUY
             else floor_payment_units(filled, unit_price)
         )
+        # Under NODAL a sell trades at its node's price, which its limit must not pass.
+        bound = unit_price if pricing == Pricing.NODAL else price
         crosses = (
-            order.limit_price_per_kwh < price if order.side == Side.BUY else order.limit_price_per_kwh > price
+            order.limit_price_per_kwh < bound if order.side == Side.BUY else order.limit_price_per_kwh > bound
         )
         wrong_party = fill.side != order.side or fill.trader.lower() != order.trader.lower()
         limit_wh = book.export_caps_wh.get(hash_, order.energy_wh)
@@ -137,6 +159,40 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
 
     bid_entries, ask_entries = book.live_entries(Side.BUY), book.live_entries(Side.SELL)
     bids, asks = book.as_arrays(bid_entries), book.as_arrays(ask_entries)
+    if pricing == Pricing.NODAL:
+        if certified is not None:
+            network, prices = certified
+            if prices.whole_energy_price() != price:
+                findings.append(
+                    Finding(
+                        "fill_differs",
+                        f"the clearing price is not the certificate's {prices.whole_energy_price()}",
+                    )
+                )
+            try:
+                broken = check_certificate(
+                    bids,
+                    asks,
+                    _aligned(bid_entries, onchain_fills),
+                    _aligned(ask_entries, onchain_fills),
+                    network,
+                    prices,
+                )
+            except MarketError as unfit:
+                broken = [CertificateFinding("primal_infeasible", str(unfit))]
+            findings += [Finding("not_optimal", f"{b.kind}: {b.detail}") for b in broken]
+        volume = int(settled["volumeWh"])
+        return VerificationReport(
+            book.interval_start,
+            pricing,
+            price,
+            volume,
+            welfare,
+            volume,
+            welfare,
+            len(settled_fills),
+            findings,
+        )
     best = UniformClearing(pricing).clear(bids, asks)
     best_welfare = best.welfare(bids, asks)
     if best_welfare > welfare or best.volume_wh > int(settled["volumeWh"]):
@@ -171,3 +227,33 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         len(settled_fills),
         findings,
     )
+
+
+def _published_certificate(book: IntervalBook) -> tuple[NodalNetwork, NodalPrices] | None:
+    """The book's certificate read back, or None if it has none or it is malformed."""
+    if book.certificate is None:
+        return None
+    try:
+        return certificate_from_json(book.certificate)
+    except MarketError:
+        return None
+
+
+def _unit_price(
+    pricing: Pricing, clearing_price: int, order: Order, certified: tuple[NodalNetwork, NodalPrices] | None
+) -> int:
+    """What a fill of `order` trades at per kWh under `pricing` (NODAL: from the certificate)."""
+    if pricing == Pricing.UNIFORM:
+        return clearing_price
+    if pricing == Pricing.PAY_AS_BID:
+        return order.limit_price_per_kwh
+    if order.side == Side.BUY or certified is None:
+        return clearing_price
+    network, prices = certified
+    if order.grid_node_id not in network.node_ids:
+        return clearing_price  # a node the certificate lacks: the certificate check names it
+    return int(prices.whole_node_prices(network)[network.node_ids.index(order.grid_node_id)])
+
+
+def _aligned(entries: list[BookEntry], fills: dict[bytes, int]) -> npt.NDArray[np.int64]:
+    return np.array([fills.get(e.signed.order_hash, 0) for e in entries], dtype=np.int64)

@@ -8,6 +8,9 @@ the energy each connection drew and fed in. The model turns that into the grid's
   generation) as a net withdrawal at its bus, with the reactive power of a 0.95 power factor;
   an AC power flow of that case, linearised (PTDFs and voltage sensitivities), bounds how much
   the interval's sellers may export together: the grid-feasible clearing of the simulation;
+  with nodal pricing (`--pricing nodal`) the same limits, and each node's marginal loss factor
+  at the base case, go into the nodal clearing (market/nodal.py) instead: congestion and
+  losses become prices, published with the book as a certificate of optimality;
 - after settlement, the grid operator posts each node's measured load (watts, either way) to
   GridManagement, as the simulated grid operator does.
 
@@ -35,7 +38,10 @@ from gridledger.market.feasible import (
     WATTS_PER_WH_IN_INTERVAL,
     AcBaseCase,
     GridFeasibleClearing,
+    NetworkLimits,
 )
+from gridledger.market.nodal import NodalMechanism, NodalNetwork
+from gridledger.market.orders import Pricing
 
 FloatArray = npt.NDArray[np.float64]
 # Households' loads, when only active energy is metered: cos φ = 0.95, inductive.
@@ -77,9 +83,21 @@ def read_bus_map(path: Path, network: GridNetwork) -> dict[int, int]:
 class LiveGridModel:
     """A SimBench network, the chain's grid nodes on its buses, and the meters' measurements."""
 
-    def __init__(self, network: GridNetwork, bus_of_node: dict[int, int]) -> None:
+    def __init__(
+        self,
+        network: GridNetwork,
+        bus_of_node: dict[int, int],
+        pricing: Pricing = Pricing.UNIFORM,
+        loss_price_per_kwh: int = 0,
+    ) -> None:
+        if pricing == Pricing.PAY_AS_BID:
+            raise InputError("a network model clears uniformly (grid-feasible) or nodally")
+        if loss_price_per_kwh < 0 or (loss_price_per_kwh and pricing != Pricing.NODAL):
+            raise InputError("a price of lost energy is at least 0, and only nodal pricing uses one")
         self.network = network
         self.bus_of_node = bus_of_node
+        self.pricing = pricing
+        self.loss_price_per_kwh = loss_price_per_kwh
         self._registry_abi = load_artifact("SmartMeterRegistry")
         self._node_of_device: dict[int, int] = {}
 
@@ -106,15 +124,28 @@ class LiveGridModel:
             exports[node] = exports.get(node, 0) + registers[1] - before[1]
         return MeasuredInterval(imports, exports)
 
-    def clearing(self, measured: MeasuredInterval) -> GridFeasibleClearing:
-        """The interval's grid-feasible clearing around its measured loads."""
+    def clearing(self, measured: MeasuredInterval) -> GridFeasibleClearing | NodalMechanism:
+        """The interval's clearing around its measured loads: grid-feasible, or nodal."""
         withdrawn_wh = np.zeros(self.network.bus_count)
         for node, energy_wh in measured.import_wh.items():
             if node in self.bus_of_node:
                 withdrawn_wh[self.bus_of_node[node]] += energy_wh
         p_mw: FloatArray = -withdrawn_wh * MW_PER_WH_IN_INTERVAL
         q_mvar = p_mw * LOAD_TAN_PHI
-        return GridFeasibleClearing(self.bus_of_node, ac=AcBaseCase.solve(self.network, p_mw, q_mvar))
+        case = AcBaseCase.solve(self.network, p_mw, q_mvar)
+        if self.pricing != Pricing.NODAL:
+            return GridFeasibleClearing(self.bus_of_node, ac=case)
+        # One LP, so the DC limits of the base case: flows within ± their limits stay valid
+        # whichever way exports turn them (the AC loading, |current|, is not linear through zero).
+        limits = NetworkLimits.around(case.flow, self.network.ptdf, self.network.branch_limit_mva).linear()
+        return NodalMechanism(
+            NodalNetwork.linearised(
+                limits,
+                self.bus_of_node,
+                self.network.marginal_loss_factors(case.flow),
+                float(self.loss_price_per_kwh),
+            )
+        )
 
     def post_loads(self, chain: Chain, system: System, grid_operator: str, measured: MeasuredInterval) -> int:
         """Post each measured node's load (average watts in the interval, either direction) to

@@ -241,7 +241,7 @@ class GridOperation:
         sold_wh: dict[int, int] = {}
         net_wh: dict[int, int] = {}
         sellers: list[tuple[int, int, int]] = []  # (node, zone, Wh)
-        for order, _, _, filled in settlement.fills:
+        for order, _, _, filled, _ in settlement.fills:
             node = int(order[6])
             zone = self._zone_of_node.get(node, TRANSFORMER_ZONE)
             if order[1] == int(Side.SELL):

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Connection, Select, String, Table, and_, o
 from gridledger.errors import ApiError
 from gridledger.indexer.indexer import IndexerState, read_state
 from gridledger.indexer.schema import EVENT_TABLES, Uint, indexed_blocks
+from gridledger.market.orders import Pricing
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
@@ -54,7 +55,8 @@ REJECT_REASONS = (
 ZONE_STATES = ("Normal", "Peak", "Emergency")
 NODE_TYPES = ("Producer", "Consumer", "Prosumer", "Storage", "Transformer")
 BURN_CAUSES = ("Holder", "Consumption")
-PRICINGS = ("uniform", "pay_as_bid")
+# The market's pricing rules by number, as IntervalSettled carries them.
+PRICINGS = tuple(rule.name.lower() for rule in Pricing)
 
 
 def enum_name(names: Sequence[str], value: int) -> str:

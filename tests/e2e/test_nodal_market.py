@@ -1,0 +1,127 @@
+"""Nodal pricing end to end on the embedded EVM: the operator clears with the nodal LP, settles
+each fill at its price, publishes the certificate with the book, and anyone verifies that the
+settlement is optimal without solving anything."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridledger.chain.abi import load_artifact
+from gridledger.chain.deploy import System, named_account
+from gridledger.chain.embedded import EmbeddedChain
+from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval
+from gridledger.errors import ContractRevertError
+from gridledger.market.book import IntervalBook
+from gridledger.market.clearing import ClearingResult
+from gridledger.market.nodal import NodalMechanism, NodalNetwork
+from gridledger.market.orders import Pricing, Side
+from gridledger.market.settlement import MarketOperator, build_settlement
+from gridledger.market.verify import verify_interval
+
+MARKET = load_artifact("EnergyMarket")
+OPERATOR = named_account("market-operator")
+World = tuple[EmbeddedChain, System, list[Participant]]
+
+
+@pytest.fixture
+def world() -> World:
+    chain = EmbeddedChain(START_TIME)
+    system, participants, _ = build_demo(chain)
+    return chain, system, participants
+
+
+def _feeder(participants: list[Participant]) -> NodalNetwork:
+    """anna sits behind a feeder that takes 1,500 Wh of export in the interval; ben's node has no
+    limit. No losses."""
+    anna, ben, _ = participants
+    return NodalNetwork(
+        (anna.grid_node_id, ben.grid_node_id),
+        np.array([[1.0, 0.0]]),
+        np.array([1_500.0]),
+        np.zeros(2),
+        0.0,
+    )
+
+
+def _payment(chain: EmbeddedChain, system: System, account: str) -> int:
+    return int(chain.call(MARKET, system.market, "accountOf", account)[0])
+
+
+def test_nodal_settlement_pays_each_seller_its_node_price_and_verifies_as_optimal(world: World) -> None:
+    chain, system, participants = world
+    anna, ben, carla = participants
+    book = open_market_interval(chain, system, participants)
+    dso_before = _payment(chain, system, named_account("dso"))
+    settlement = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants))).settle(
+        book
+    )
+    assert settlement is not None and settlement.result.pricing == Pricing.NODAL
+    # anna (180,000 per kWh) is held to 1,500 Wh by the feeder, so ben (210,000) sells the rest and
+    # sets the energy price; anna's node earns the energy price less the feeder's price: her own.
+    assert settlement.result.volume_wh == 3_000
+    assert settlement.result.price_per_kwh == 210_000
+    assert _payment(chain, system, anna.owner) == 1_500 * 180_000 // 1000
+    assert _payment(chain, system, ben.owner) == 1_500 * 210_000 // 1000
+    fee = settlement.buy_fee_per_kwh[next(iter(settlement.buy_fee_per_kwh))]
+    assert _payment(chain, system, carla.owner) == 5_000_000 - 3_000 * (210_000 + fee) // 1000
+    congestion_rent = 1_500 * (210_000 - 180_000) // 1000
+    assert _payment(chain, system, named_account("dso")) - dso_before == congestion_rent + 3_000 * fee // 1000
+
+    published = IntervalBook.from_json(book.to_json())
+    assert published.certificate == book.certificate is not None
+    report = verify_interval(chain, system.market, published)
+    assert report.consistent, report.findings
+    assert report.pricing == Pricing.NODAL
+
+
+def test_a_tampered_certificate_is_found(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants))).settle(book)
+    published = IntervalBook.from_json(book.to_json())
+    assert published.certificate is not None
+    published.certificate["limits"][0]["price"] *= 2
+    kinds = {f.kind for f in verify_interval(chain, system.market, published).findings}
+    assert {"book_mismatch", "not_optimal"} <= kinds
+    published.certificate = None
+    kinds = {f.kind for f in verify_interval(chain, system.market, published).findings}
+    assert {"book_mismatch", "certificate_missing"} <= kinds
+
+
+def test_fills_that_are_not_optimal_fail_the_published_certificate(world: World) -> None:
+    """A settlement the contract accepts (every fill within its limit, at a price the certificate
+    names) but which leaves the feeder unused and the buyer short: verify names it."""
+    chain, system, participants = world
+    _, ben, carla = participants
+    book = open_market_interval(chain, system, participants)
+    operator = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants)))
+    operator.close_gate(book)
+    operator.exclude_unfunded(book)
+    honest = operator.clear(book)
+    asks, bids = book.live_entries(Side.SELL), book.live_entries(Side.BUY)
+    only_ben = ClearingResult(
+        Pricing.NODAL,
+        honest.result.price_per_kwh,
+        2_000,
+        np.array([2_000 if e.signed.order.trader == carla.owner else 0 for e in bids]),
+        np.array([2_000 if e.signed.order.trader == ben.owner else 0 for e in asks]),
+        honest.result.ask_price_per_kwh,
+    )
+    worse = build_settlement(book, only_ben)
+    operator.submit(worse)
+    findings = verify_interval(chain, system.market, IntervalBook.from_json(book.to_json())).findings
+    assert [f.kind for f in findings] and {f.kind for f in findings} == {"not_optimal"}
+    assert any("limit 0" in f.detail for f in findings)
+
+
+def test_the_contract_refuses_a_buy_at_another_price_than_the_energy_price(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    operator = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants)))
+    operator.close_gate(book)
+    operator.exclude_unfunded(book)
+    settlement = operator.clear(book)
+    cheaper = [(*fill[:4], fill[4] - 1) if fill[0][1] == Side.BUY else fill for fill in settlement.fills]
+    with pytest.raises(ContractRevertError, match="FillPriceInvalid"):
+        chain.transact(OPERATOR, MARKET, system.market, "settleInterval", settlement.clearing, cheaper)
