@@ -171,7 +171,7 @@ def test_reserve_refused_by_the_zones_stops_the_settlement(shipped: tuple) -> No
     huge = 10**9
 
     def fill(trader: str, side: Side, node: int) -> tuple:
-        return ((trader, int(side), 1, interval, huge, 82_000, node, interval, 0), b"", b"", huge)
+        return ((trader, int(side), 1, interval, huge, 82_000, node, interval, 0), b"", b"", huge, 0)
 
     settlement = Settlement(
         (1, interval, 0, 82_000, b"\0" * 32),

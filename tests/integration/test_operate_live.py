@@ -36,12 +36,13 @@ from gridledger.chain.live import LiveChain
 from gridledger.chain.rpc import anvil_node, free_port, hardhat_node
 from gridledger.chain.sender import JsonRpc
 from gridledger.cli.main import app
-from gridledger.market.book import INTERVAL_SECONDS, signed_order_json
+from gridledger.market.book import INTERVAL_SECONDS, IntervalBook, signed_order_json
 from gridledger.market.escrow import deposit_energy, deposit_payment, mint_test_dollars
 from gridledger.market.orders import Order, Side, TraderKey, market_domain_separator
 from gridledger.meter.gateway import Gateway
 from gridledger.meter.signing import DeviceKey, MeterReading, registry_domain_separator
 from gridledger.ops.deployment import Manifest
+from gridledger.ops.inbox import frozen_book_path
 from gridledger.ops.keys import Keystore
 
 START = 1_750_000_000  # anvil's genesis time
@@ -422,3 +423,37 @@ def test_operate_withANetworkModel_clearsGridFeasiblyAndPostsMeasuredLoads(commu
     for node in (1, 2):  # the sellers' metered nodes
         status = world.chain.call(grid_abi, world.system.grid, "getGridStatus", node)[0]
         assert status[4] == EXPORT_WH_PER_INTERVAL * 4  # GridStatus.loadW
+
+
+@pytest.mark.parametrize("community", ["anvil"], indirect=True)
+def test_operate_withNodalPricing_settlesAtNodePrices_andTheBookProvesItOptimal(community: Community) -> None:
+    """The same feeder with nodal pricing and a price of lost energy: the operator publishes the
+    book with its certificate, and `market verify` checks the settlement against it."""
+    world = community
+    buses = world.state.parent / "buses.csv"
+    buses.write_text("grid_node_id,bus\n1,13\n2,12\n3,11\n4,10\n")
+    interval = _trade_interval(world, 0, FIRST_INTERVAL)
+    grid = (
+        "--grid",
+        "1-LV-rural1--0-sw",
+        "--grid-buses",
+        str(buses),
+        "--pricing",
+        "nodal",
+        "--loss-price",
+        "350000",
+    )
+    events = {str(line["event"]): line for line in _finished(world.operate(FIRST_INTERVAL, 1, *grid))}
+    assert events["settled"]["interval"] == interval
+    book_path = frozen_book_path(world.state, interval)
+    book = IntervalBook.load(book_path)
+    assert book.certificate is not None and book.certificate["lossPricePerKWh"] == 350_000
+    ran = CliRunner().invoke(
+        app,
+        [
+            "market", "verify", "--interval", str(interval), "--book", str(book_path),
+            "--market", world.system.market, "--rpc-url", world.url,
+        ],
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert "nodal pricing" in ran.output and "optimal by its book's certificate" in ran.output

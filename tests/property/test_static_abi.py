@@ -32,7 +32,9 @@ static_tuple = st.tuples(
     st.binary(min_size=32, max_size=32),
 )  # fmt: skip
 order = st.tuples(addresses, uint(8), uint(16), uint(64), uint(64), uint(64), uint(64), uint(64), uint(64))
-fill = st.tuples(order, st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32), uint(64))
+fill = st.tuples(
+    order, st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32), uint(64), uint(64)
+)
 interval = st.tuples(uint(16), uint(64), uint(8), uint(64), st.binary(min_size=32, max_size=32))
 
 
@@ -94,9 +96,9 @@ def test_encodeArguments_hotShapes_encodedWithoutEthAbi(monkeypatch: pytest.Monk
 
     monkeypatch.setattr("gridledger.chain.static_abi.eth_abi_encode", refuse)
     header = (1, 2, 3, 4, b"\x05" * 32)
-    fills = [(("0x" + "ab" * 20, 1, 2, 3, 4, 5, 6, 7, 8), b"\x01" * 32, b"\x02" * 32, 9)]
+    fills = [(("0x" + "ab" * 20, 1, 2, 3, 4, 5, 6, 7, 8), b"\x01" * 32, b"\x02" * 32, 9, 10)]
     settle_types = load_artifact("EnergyMarket").input_types("settleInterval")
-    assert len(encode_arguments(settle_types, [header, fills])) == 32 * (5 + 1 + 1 + 12)
+    assert len(encode_arguments(settle_types, [header, fills])) == 32 * (5 + 1 + 1 + 13)
 
 
 def test_encodeArguments_wrongArgumentCount_raisesEthAbisError() -> None:

@@ -196,8 +196,8 @@ def test_settleInterval_refuses_orders_signed_for_another_deployment(home: World
 @pytest.mark.parametrize("forgery", FORGED_SIGNATURES)
 def test_settleInterval_refuses_forged_order_signature(home: World, forgery: str) -> None:
     settlement = gated_demo_settlement(home)
-    order, r, vs, filled_wh = settlement.fills[0]
-    forged = [(order, *FORGED_SIGNATURES[forgery](r, vs), filled_wh), *settlement.fills[1:]]
+    order, r, vs, filled_wh, price = settlement.fills[0]
+    forged = [(order, *FORGED_SIGNATURES[forgery](r, vs), filled_wh, price), *settlement.fills[1:]]
     with pytest.raises(ContractRevertError) as refused:
         home.send(
             home.actors["market-operator"], "EnergyMarket", "settleInterval", settlement.clearing, forged

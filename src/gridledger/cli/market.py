@@ -13,6 +13,7 @@ from gridledger.chain.rpc import RpcChain
 from gridledger.cli.options import checked_address, require_contract
 from gridledger.errors import MarketError
 from gridledger.market.book import IntervalBook
+from gridledger.market.orders import Pricing
 from gridledger.market.verify import VerificationReport, verify_interval
 
 market_app = typer.Typer(help="The energy market: verify settled intervals.", no_args_is_help=True)
@@ -28,8 +29,9 @@ def verify_command(
     market: Annotated[str, typer.Option(help="EnergyMarket contract address.")],
     rpc_url: Annotated[str, typer.Option(help="JSON-RPC endpoint of the chain.")] = "http://127.0.0.1:8545",
 ) -> None:
-    """Recompute the interval's clearing from the signed orders and the on-chain trade record;
-    exits 1 and lists every inconsistent fill or skipped better clearing, 2 if it cannot verify."""
+    """Recompute the interval's clearing from the signed orders and the on-chain trade record (a
+    nodal one: check its published certificate of optimality); exits 1 and lists every
+    inconsistent fill or skipped better clearing, 2 if it cannot verify."""
     console = Console()
     market = checked_address(market, "--market")
     loaded = IntervalBook.load(book)
@@ -44,15 +46,19 @@ def verify_command(
 
 
 def print_report(console: Console, report: VerificationReport) -> None:
+    nodal = report.pricing == Pricing.NODAL
     table = Table(title=f"Interval {report.interval_start} ({report.pricing.name.lower()} pricing)")
     table.add_column("")
     table.add_column("settled", justify="right")
-    table.add_column("recomputed", justify="right")
+    # A nodal settlement is checked against its certificate, not re-run.
+    table.add_column("certified" if nodal else "recomputed", justify="right")
     table.add_row("volume Wh", str(report.settled_volume_wh), str(report.best_volume_wh))
     table.add_row("welfare (units x Wh/kWh)", str(report.settled_welfare), str(report.best_welfare))
     table.add_row("fills", str(report.fills), "")
     console.print(table)
     for finding in report.findings:
         console.print(f"[red]{finding.kind}[/]: {finding.detail}")
-    if report.consistent:
+    if report.consistent and nodal:
+        console.print("[green]consistent[/]: the settlement is optimal by its book's certificate")
+    elif report.consistent:
         console.print("[green]consistent[/]: the settlement is the book's documented clearing")
