@@ -4,6 +4,7 @@ zone states and metrics on-chain; and the emergency protocol end to end."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -61,6 +62,23 @@ def test_zone_metrics_and_states_are_on_chain(congested: tuple) -> None:
         assert ZoneState(chain.call(GRID_ABI, grid, "zoneOf", zone_id)[0][2]) == state
 
 
+def test_a_zone_is_in_peak_after_its_limits_held_the_envelope_and_nothing_else_caps_exports(
+    congested: tuple,
+) -> None:
+    """Peak follows the envelope LP's binding limits: a zone enters peak for the interval after
+    one whose envelope curtailed at one of its limits, and leaves it after an interval that did
+    not. No flat cap per transfer: the transformer is used up to its margin."""
+    chain, _, result = congested
+    records = result.grid
+    for before, after in itertools.pairwise(records):
+        if after.zones_in_peak:
+            assert before.curtailed_wh > 0
+        if before.curtailed_wh == 0:
+            assert not after.zones_in_peak
+    assert max(g.max_trafo_loading_percent for g in records) > 96  # the 3 % margin, not a flat cap
+    assert chain.call(GRID_ABI, result.system.grid, "peakNodeCapWh")[0] == 2**64 - 1
+
+
 def test_reservations_never_exceed_zone_capacity(congested: tuple) -> None:
     chain, simulation, result = congested
     for zone in simulation.grid.zones:
@@ -88,9 +106,8 @@ def test_emergency_halts_the_zone_and_the_multisig_ends_it(shipped: tuple) -> No
     participants = [i for i, z in enumerate(operation.zone_of) if z == feeder.zone_id]
     healthy = _flow_like(operation, overloaded_line=None)
     overloaded = _flow_like(operation, overloaded_line=min(feeder.lines))
-    potential = np.zeros_like(healthy.branch_p_mw)
 
-    operation._update_states(overloaded, potential)
+    operation._update_states(overloaded)
     assert operation.states[feeder.zone_id] == ZoneState.EMERGENCY
     assert (
         ZoneState(chain.call(GRID_ABI, result.system.grid, "zoneOf", feeder.zone_id)[0][2])
@@ -101,7 +118,7 @@ def test_emergency_halts_the_zone_and_the_multisig_ends_it(shipped: tuple) -> No
     operation.start_interval(0)
     assert operation.export_envelope(surplus)[participants].tolist() == [0] * len(participants)
 
-    operation._update_states(healthy, potential)
+    operation._update_states(healthy)
     assert operation.states[feeder.zone_id] == ZoneState.NORMAL
     assert (
         ZoneState(chain.call(GRID_ABI, result.system.grid, "zoneOf", feeder.zone_id)[0][2])

@@ -4,7 +4,9 @@ Zone 1 is the transformer area: the transformers, their busbars and whatever lie
 Every group of buses that hangs off a transformer's low-voltage busbar through one or more
 lines is a feeder, zone 2 onwards (ordered by their first head line). A zone's capacity is the
 energy its connection can carry in a 15-minute interval: the transformers' rating for zone 1,
-the head lines' thermal limit for a feeder.
+the head lines' thermal limit for a feeder. Ratings limit current, so the power a connection
+carries at its rating grows with voltage: the capacity is at the top of the voltage band, the
+most any interval the grid keeps within its limits can move.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from gridledger.grid.network import GridNetwork
+from gridledger.grid.network import VOLTAGE_BAND_PU, GridNetwork
 
 TRANSFORMER_ZONE = 1
 HOURS_PER_INTERVAL = 0.25
@@ -100,4 +102,5 @@ def _lines_within(network: GridNetwork, buses: set[int]) -> set[int]:
 
 
 def _wh(mva: float) -> int:
-    return int(mva * 1e6 * HOURS_PER_INTERVAL)
+    """Wh in an interval at rating `mva` (at nominal voltage), at the top of the voltage band."""
+    return int(mva * (1 + VOLTAGE_BAND_PU) * 1e6 * HOURS_PER_INTERVAL)

@@ -222,6 +222,12 @@ class _Targets:
         )
 
 
+# A limit this close to its target at the caps is one that holds them: the rounds stop within
+# a Wh of the limits they meet, which moves a loading by far less.
+BINDING_LOADING_PERCENT = 1.0
+BINDING_VOLTAGE_PU = 0.001
+
+
 @dataclass(frozen=True)
 class AcBaseCase:
     """An interval's base case for AC-accurate caps: the network, its net injections per bus
@@ -236,6 +242,18 @@ class AcBaseCase:
     def solve(cls, network: GridNetwork, p_base_mw: FloatArray, q_mvar: FloatArray) -> AcBaseCase:
         """The base case with its power flow run (GridModelError if it does not converge)."""
         return cls(network, p_base_mw, q_mvar, network.power_flow(p_base_mw, q_mvar))
+
+
+def binding_limits(
+    case: AcBaseCase, flow: PowerFlow, margin: float = LIMIT_MARGIN
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Which branches (lines, then transformers) and which buses hold the exports of `flow` (an
+    answer of `ac_export_limits_wh` for base case `case`): those at their target. Where caps are
+    below the offers, these are the limits with a positive shadow price."""
+    targets = _Targets.of(case.flow, margin)
+    branches = np.nan_to_num(flow.branch_loading_percent) >= targets.loading_percent - BINDING_LOADING_PERCENT
+    buses = np.nan_to_num(flow.vm_pu) >= targets.vm_max_pu - BINDING_VOLTAGE_PU
+    return branches, buses
 
 
 def ac_export_limits_wh(

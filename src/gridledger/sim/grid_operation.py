@@ -14,9 +14,11 @@ Zone states after each interval's power flow of the real (cleared) state:
   while it is in emergency its participants do not trade (orders from it would not settle);
 - a zone in emergency whose state is within limits again returns to normal through the
   governance multisig (2 of 3 governors);
-- otherwise a zone whose most loaded branch would carry PEAK_ON_PERCENT or more had all surplus
-  been exported is in peak (higher grid fee, transfers capped per node, so exports too) until
-  that falls below PEAK_OFF_PERCENT.
+- otherwise a zone is in peak while one of its limits (a line or transformer, or a bus's
+  voltage) held the interval's export envelope below what was offered: the limits the envelope
+  LP prices (`binding_limits`). Buyers there pay the peak grid fee. The envelope alone caps
+  exports: the grid operator lifts the per-transfer peak cap at setup (through governance),
+  because a flat cap per transfer would curtail far more than the network needs.
 
 Without a network model (a replicated community has no physical grid) only the nodes are
 registered, in one zone, and every interval clears without network limits.
@@ -31,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import System, governor_keys, named_account
+from gridledger.chain.deploy import DEFAULT_PEAK_FEE_PER_KWH, System, governor_keys, named_account
 from gridledger.chain.governance import Governance
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork, PowerFlow
@@ -46,6 +48,7 @@ from gridledger.market.feasible import (
     AcBaseCase,
     GridFeasibleClearing,
     ac_export_limits_wh,
+    binding_limits,
 )
 from gridledger.market.orders import Side
 from gridledger.market.settlement import Settlement
@@ -56,10 +59,9 @@ from gridledger.sim.scenario import INTERVAL_S, INTERVALS_PER_DAY, Community
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-PEAK_ON_PERCENT = 80.0
-PEAK_OFF_PERCENT = 70.0
 # Without a network model all participants share one zone of this capacity per interval.
 UNMODELLED_ZONE_WH = 2**63
+UINT64_MAX = 2**64 - 1
 DAY_S = INTERVAL_S * INTERVALS_PER_DAY
 
 
@@ -109,7 +111,6 @@ class GridOperation:
         self._emergency = named_account("regulator")  # holds EMERGENCY in local deployments
         self._governance = Governance(self.chain, self.system.multisig, governor_keys()[:2], self._operator)
         self._registrar = GridRegistrar(self.chain, self.system, self._operator)
-        self._peak_cap_wh = int(self.chain.call(self._abi, self.system.grid, "peakNodeCapWh")[0])
         if self.network is not None:
             self.zones = grid_zones(self.network)
             self._injections = InjectionModel(self.community, self.network)
@@ -118,7 +119,7 @@ class GridOperation:
             customers_per_bus = np.bincount(self._bus, minlength=self.network.bus_count).astype(np.int64)
             self._quality = QualityTally(self.zones, customers_per_bus)
         self._case: AcBaseCase | None = None
-        self._potential_flow_mw = np.zeros(0)
+        self._binding_zones: frozenset[int] = frozenset()  # zones whose limits held the envelope
         self._k = 0
 
     # ---------------------------------------------------------------- setup
@@ -132,6 +133,16 @@ class GridOperation:
             for zone in self.zones:
                 registrar.create_zone(zone.zone_id, zone.parent_zone_id, zone.capacity_wh)
             zone_of_bus = {b: z.zone_id for z in self.zones for b in z.bus_positions}
+            # The envelopes cap exports where the network needs it; no flat cap per transfer.
+            normal_fee = self.chain.call(self._abi, self.system.grid, "normalFeePerKWh")[0]
+            self._governance.execute(
+                self._abi,
+                self.system.grid,
+                "setPeakParameters",
+                UINT64_MAX,
+                normal_fee,
+                DEFAULT_PEAK_FEE_PER_KWH,
+            )
         self.states = {zone_id: ZoneState.NORMAL for zone_id in self._zone_ids()}
         self._transformer_node = registrar.register_node(utility, NodeType.TRANSFORMER, TRANSFORMER_ZONE)
         self._zone_node = {TRANSFORMER_ZONE: self._transformer_node}
@@ -207,18 +218,29 @@ class GridOperation:
         curtailed."""
         allowed = surplus_wh.copy()
         allowed[[i for i in range(len(allowed)) if self.halted(i)]] = 0
-        # In a peak zone one transfer may carry at most the peak cap (governance parameter).
-        in_peak = [i for i in range(len(allowed)) if self._zone_in(i, ZoneState.PEAK)]
-        allowed[in_peak] = np.minimum(allowed[in_peak], self._peak_cap_wh)
+        self._binding_zones = frozenset()
         if self.network is None or self._case is None:
             return allowed
-        self._potential_flow_mw = (
-            self._case.flow.branch_p_mw
-            + self.network.ptdf @ self._injections.per_bus_mw(surplus_wh.astype(np.float64))
-        )
         sellers = np.flatnonzero(allowed > 0)
-        allowed[sellers] = ac_export_limits_wh(self._case, self._bus[sellers], allowed[sellers]).caps_wh
+        envelope = ac_export_limits_wh(self._case, self._bus[sellers], allowed[sellers])
+        if np.any(envelope.caps_wh < allowed[sellers]):
+            self._binding_zones = self._zones_holding(envelope.flow)
+        allowed[sellers] = envelope.caps_wh
         return allowed
+
+    def _zones_holding(self, flow: PowerFlow) -> frozenset[int]:
+        """The zones with a limit that holds exports at `flow` (the envelope's power flow)."""
+        assert self._case is not None
+        branches, buses = binding_limits(self._case, flow)
+        line_count = len(flow.line_loading_percent)
+        held_lines = frozenset(np.flatnonzero(branches[:line_count]).tolist())
+        held_trafos = frozenset(np.flatnonzero(branches[line_count:]).tolist())
+        held_buses = frozenset(np.flatnonzero(buses).tolist())
+        return frozenset(
+            zone.zone_id
+            for zone in self.zones
+            if zone.lines & held_lines or zone.trafos & held_trafos or zone.bus_positions & held_buses
+        )
 
     def mechanism(self) -> ClearingMechanism:
         """The market's clearing: grid-feasible with network limits on (it also guards against
@@ -305,7 +327,7 @@ class GridOperation:
         # The record shows the states the interval ran under; the update applies from the next.
         in_emergency = tuple(z for z, s in self.states.items() if s == ZoneState.EMERGENCY)
         in_peak = tuple(z for z, s in self.states.items() if s == ZoneState.PEAK)
-        self._update_states(flow, self._potential_flow_mw)
+        self._update_states(flow)
         self.records.append(
             GridIntervalRecord(
                 interval_start,
@@ -367,13 +389,11 @@ class GridOperation:
             self.quality_reports.append(report)
         self._quality.reset()
 
-    def _update_states(self, flow: PowerFlow, potential_flow_mw: FloatArray) -> None:
-        """Zone states from the interval's real state; peak from the loading the zone would have
-        carried had every surplus been exported (linearised), which the envelope does not hide."""
+    def _update_states(self, flow: PowerFlow) -> None:
+        """Zone states from the interval's real state; peak where a limit of the zone held the
+        interval's export envelope."""
         assert self.network is not None
         violations = flow.violations()
-        potential_percent = 100 * np.abs(potential_flow_mw) / self.network.branch_limit_mva
-        line_count = len(flow.line_loading_percent)
         faulted_next = self.outages.get(self._k + 1, NO_OUTAGE).faulted_zones
         for zone in self.zones:
             violated = bool(
@@ -382,17 +402,16 @@ class GridOperation:
                 or violations.buses & zone.bus_positions
                 or zone.zone_id in faulted_next
             )
-            branches = [*zone.lines, *(line_count + t for t in zone.trafos)]
-            loading = float(potential_percent[branches].max(initial=0))
+            held = zone.zone_id in self._binding_zones
             state = self.states[zone.zone_id]
             if violated and state != ZoneState.EMERGENCY:
                 self._declare_emergency(zone.zone_id)
             elif state == ZoneState.EMERGENCY and not violated:
                 self._governance.execute(self._abi, self.system.grid, "endEmergency", zone.zone_id)
                 self.states[zone.zone_id] = ZoneState.NORMAL
-            elif state == ZoneState.NORMAL and loading >= PEAK_ON_PERCENT:
+            elif state == ZoneState.NORMAL and held:
                 self._set_peak(zone.zone_id, True)
-            elif state == ZoneState.PEAK and loading < PEAK_OFF_PERCENT:
+            elif state == ZoneState.PEAK and not held:
                 self._set_peak(zone.zone_id, False)
 
     def _declare_emergency(self, zone_id: int) -> None:

@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 
 from gridledger.carbon.events import save_logs
-from gridledger.sim.grid_operation import PEAK_OFF_PERCENT, PEAK_ON_PERCENT
 from gridledger.sim.indexed import IndexedRun
 from gridledger.sim.output import staged_dir
 from gridledger.sim.report_plots import GRID_PLOT, PLOTS, RANKINGS, Plot, Ranking, plots, render
@@ -276,9 +275,9 @@ _GRID_NOTE = (
     "export envelope: what each participant may export without overloading a line or transformer "
     "or raising a voltage beyond its band; inverters hold exports to it and curtail the rest of "
     "the PV. After the interval a zone with a limit violation goes into emergency (its "
-    "participants do not trade until governance ends it); otherwise a zone whose most loaded "
-    f"branch would carry {PEAK_ON_PERCENT:.0f} % or more had all surplus been exported is in peak "
-    f"(higher grid fee, transfers capped) until that falls below {PEAK_OFF_PERCENT:.0f} %."
+    "participants do not trade until governance ends it); otherwise a zone is in peak for the "
+    "next interval while one of its limits held the envelope below what was offered (buyers there "
+    "pay the higher peak grid fee)."
 )
 
 
