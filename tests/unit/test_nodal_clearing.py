@@ -155,6 +155,40 @@ def test_every_clearing_carries_a_certificate_that_holds(
     assert welfare >= -(bids.price_per_kwh.sum() + np.abs(ask_cost).sum())
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    orders,
+    orders,
+    st.lists(st.lists(st.just(0.0) | st.floats(1e-6, 1.0), min_size=4, max_size=4), min_size=1, max_size=4),
+    st.lists(st.floats(0.0, 20_000.0), min_size=4, max_size=4),
+)
+def test_no_settlement_with_less_welfare_passes_the_certificate(
+    bids_raw: list[tuple[int, int, int]],
+    asks_raw: list[tuple[int, int, int]],
+    rows: list[list[float]],
+    budget: list[float],
+) -> None:
+    """Half of every optimal fill is still feasible (budgets are not negative) but trades half
+    the welfare: the same prices must refuse it wherever the welfare lost is more than rounding."""
+    bids = _side(*map(list, zip(*bids_raw, strict=True)) if bids_raw else ([], [], []))  # type: ignore[arg-type]
+    asks = _side(*map(list, zip(*asks_raw, strict=True)) if asks_raw else ([], [], []), first_key=1_000)  # type: ignore[arg-type]
+    network = _network(rows, budget[: len(rows)])
+    cleared = clear_nodal(bids, asks, network)
+    halved_bids, halved_asks = cleared.bid_fill_wh // 2, cleared.ask_fill_wh // 2
+    surplus = int(halved_bids.sum() - halved_asks.sum())
+    # Whole Wh: keep buys equal to sells by taking the difference off the largest fill.
+    if surplus > 0:
+        halved_bids[np.argmax(halved_bids)] -= surplus
+    elif surplus < 0:
+        halved_asks[np.argmax(halved_asks)] += surplus
+    welfare = int(bids.price_per_kwh @ cleared.bid_fill_wh - asks.price_per_kwh @ cleared.ask_fill_wh)
+    lost = welfare - int(bids.price_per_kwh @ halved_bids - asks.price_per_kwh @ halved_asks)
+    rounding = 8 * (int(bids.price_per_kwh.sum()) + int(asks.price_per_kwh.sum()))
+    findings = _findings(bids, asks, cleared, bid_fill=halved_bids, ask_fill=halved_asks)
+    if lost > rounding:
+        assert findings, f"a settlement {lost} worse passed"
+
+
 # ---------------------------------------------------------------- tampering
 @pytest.fixture
 def congested() -> NodalClearing:
