@@ -99,6 +99,7 @@ OPERATE_GRID = [*OPERATE, "--grid", "1-LV-rural1--0-sw", "--grid-buses", "{files
             "replicated households",
             id="upstream-voltage-replicas",
         ),
+        pytest.param([*SIMULATE, "--n-1", "--prosumers", "500"], "replicated households", id="n-1-replicas"),
         pytest.param([*SIMULATE, "--rpc-url", UNREACHABLE], "did not answer", id="simulate-rpc-down"),
         pytest.param([*SIMULATE, "--rpc-url", "127.0.0.1:8545"], "http://", id="simulate-rpc-no-scheme"),
         pytest.param(["simulate", "--out", "{files}/a-file"], "is a file", id="out-is-a-file"),

@@ -11,6 +11,7 @@ import pytest
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.embedded import EmbeddedChain
+from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork, PowerFlow
 from gridledger.grid.onchain import ZoneState
 from gridledger.sim.reconcile import reconcile
@@ -77,6 +78,28 @@ def test_a_zone_is_in_peak_after_its_limits_held_the_envelope_and_nothing_else_c
             assert not after.zones_in_peak
     assert max(g.max_trafo_loading_percent for g in records) > 96  # the 3 % margin, not a flat cap
     assert chain.call(GRID_ABI, result.system.grid, "peakNodeCapWh")[0] == 2**64 - 1
+
+
+def test_n_minus_1_envelopes_curtail_more_and_the_day_still_reconciles(congested: tuple) -> None:
+    """The same congested day with N-1 secure envelopes: the transformer keeps headroom for a
+    loaded feeder tripping, so more PV is curtailed, and everything still reconciles."""
+    _, _, plain = congested
+    community = with_pv_scaled(build_community(GRID), 5.0)
+    chain = EmbeddedChain(int(community.interval_starts[0]))
+    secure = Simulation(chain, community, network=GridNetwork(GRID), n_minus_1=True).run()
+    assert reconcile(chain, secure) == []
+    assert sum(g.violations for g in secure.grid) == 0
+    curtailed = [sum(r.curtailed_wh for r in run.intervals) for run in (plain, secure)]
+    assert curtailed[1] > curtailed[0]
+    assert max(g.max_trafo_loading_percent for g in secure.grid) < max(
+        g.max_trafo_loading_percent for g in plain.grid
+    )
+
+
+def test_n_minus_1_needs_the_network_model() -> None:
+    community = build_community(GRID)
+    with pytest.raises(SimulationError, match="network model"):
+        Simulation(EmbeddedChain(int(community.interval_starts[0])), community, n_minus_1=True)
 
 
 def test_reservations_never_exceed_zone_capacity(congested: tuple) -> None:

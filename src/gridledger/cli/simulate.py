@@ -97,6 +97,14 @@ def simulate_command(
             "position N, from interval K, for D intervals); repeatable. Its zones halt, the rest trade.",
         ),
     ] = None,
+    n_minus_1: Annotated[
+        bool,
+        typer.Option(
+            "--n-1",
+            help="N-1 secure export envelopes: every line and transformer within its rating even "
+            "after any single branch outage (thermal limits, DC transfer factors).",
+        ),
+    ] = False,
     transport: Annotated[
         str,
         typer.Option(
@@ -162,6 +170,7 @@ def simulate_command(
         for option, given in (
             ("--upstream-voltage", upstream_voltage is not None),
             ("--branch-outage", outages),
+            ("--n-1", n_minus_1),
         ):
             if community.replicated and given:
                 raise ScenarioError(f"{option}: a run with replicated households has no network model")
@@ -169,7 +178,13 @@ def simulate_command(
         if network is not None:
             check_outages(outages, network, community.intervals)
     simulation = Simulation(
-        chain, community, seed=seed, network=network, transport=transport, outages=outages
+        chain,
+        community,
+        seed=seed,
+        network=network,
+        transport=transport,
+        outages=outages,
+        n_minus_1=n_minus_1,
     )
     with Progress(
         TextColumn("[bold]simulating[/] {task.description}"),

@@ -193,6 +193,10 @@ class GridNetwork:
         bus) from the inverse Jacobian of the last converged Newton-Raphson power flow; zero
         rows and columns at the slack."""
         internal: dict[str, Any] = self.net._ppc["internal"]
+        buses = len(self.net._ppc["bus"])
+        if "J" not in internal:
+            # Nothing but the slack in the power flow (every other bus cut off): no sensitivity.
+            return np.zeros((buses, buses)), np.zeros((buses, buses))
         jacobian = internal["J"].toarray()
         pvpq = np.concatenate([internal["pv"], internal["pq"]]).astype(np.int64)
         pq = np.asarray(internal["pq"], dtype=np.int64)
@@ -200,7 +204,6 @@ class GridNetwork:
         # Rows: [angle of pvpq, magnitude of pq]; columns: [P of pvpq, Q of pq]; per unit of baseMVA.
         # Sized for every bus of the model: the ones out of the power flow (isolated by an open
         # switch or a branch out of service) come last and keep zero rows and columns.
-        buses = len(self.net._ppc["bus"])
         d_angle, d_magnitude = np.zeros((buses, buses)), np.zeros((buses, buses))
         d_angle[np.ix_(pvpq, pvpq)] = inverse[: len(pvpq), : len(pvpq)]
         d_magnitude[np.ix_(pq, pvpq)] = inverse[len(pvpq) :, : len(pvpq)]

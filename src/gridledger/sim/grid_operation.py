@@ -20,6 +20,9 @@ Zone states after each interval's power flow of the real (cleared) state:
   exports: the grid operator lifts the per-transfer peak cap at setup (through governance),
   because a flat cap per transfer would curtail far more than the network needs.
 
+With `n_minus_1` the envelope also keeps every branch within its rating after any single line
+or transformer outage (grid/contingency.py): the N-1 LP runs below the AC caps.
+
 Without a network model (a replicated community has no physical grid) only the nodes are
 registered, in one zone, and every interval clears without network limits.
 """
@@ -36,6 +39,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import DEFAULT_PEAK_FEE_PER_KWH, System, governor_keys, named_account
 from gridledger.chain.governance import Governance
 from gridledger.errors import SimulationError
+from gridledger.grid.contingency import ContingencyModel
 from gridledger.grid.network import GridNetwork, PowerFlow
 from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState, connection_capacity_w
 from gridledger.grid.outages import NO_OUTAGE, OutageState
@@ -49,6 +53,7 @@ from gridledger.market.feasible import (
     GridFeasibleClearing,
     ac_export_limits_wh,
     binding_limits,
+    export_limits_wh,
 )
 from gridledger.market.orders import Side
 from gridledger.market.settlement import Settlement
@@ -102,6 +107,7 @@ class GridOperation:
     seller_losses_wh: dict[int, float] = field(default_factory=dict)
     outages: Mapping[int, OutageState] = field(default_factory=dict)  # interval -> its outages
     quality_reports: list[ZoneDayQuality] = field(default_factory=list)  # posted, day by day
+    n_minus_1: bool = False  # envelopes that keep every branch within its rating after any one outage
 
     def __post_init__(self) -> None:
         self._abi = load_artifact("GridManagement")
@@ -118,6 +124,9 @@ class GridOperation:
             self._bus_of_node: dict[int, int] = {}
             customers_per_bus = np.bincount(self._bus, minlength=self.network.bus_count).astype(np.int64)
             self._quality = QualityTally(self.zones, customers_per_bus)
+        self._contingency = (
+            ContingencyModel.of(self.network) if self.network is not None and self.n_minus_1 else None
+        )
         self._case: AcBaseCase | None = None
         self._binding_zones: frozenset[int] = frozenset()  # zones whose limits held the envelope
         self._k = 0
@@ -225,7 +234,13 @@ class GridOperation:
         envelope = ac_export_limits_wh(self._case, self._bus[sellers], allowed[sellers])
         if np.any(envelope.caps_wh < allowed[sellers]):
             self._binding_zones = self._zones_holding(envelope.flow)
-        allowed[sellers] = envelope.caps_wh
+        caps = envelope.caps_wh
+        if self._contingency is not None:
+            # Below the intact grid's caps, so the intact grid keeps its limits too (radial).
+            outage = self.outages.get(self._k, NO_OUTAGE)
+            after_one_more = self._contingency.limits(self._case.p_base_mw, (outage.lines, outage.trafos))
+            caps = export_limits_wh(after_one_more, self._bus[sellers], caps)
+        allowed[sellers] = caps
         return allowed
 
     def _zones_holding(self, flow: PowerFlow) -> frozenset[int]:

@@ -223,6 +223,7 @@ class Simulation:
         market_desk: DeskFactory | None = None,
         outside_traders: Sequence[str] = (),
         outages: Sequence[BranchOutage] = (),
+        n_minus_1: bool = False,
     ) -> None:
         """`transport` "mqtt" sends the readings through Mosquitto and the gateway's outbox
         (iot/sim_transport.py); "in-process" hands them to the gateway directly (faster).
@@ -230,10 +231,14 @@ class Simulation:
         gate closure). `outside_traders` are wallets that trade by hand beside the community:
         each is verified, given a node and test dollars (`outside_nodes` says which node).
         `outages` take branches of `network` out of service (grid/outages.py): the households
-        they cut off have no power then, and the zones they fault halt trading."""
+        they cut off have no power then, and the zones they fault halt trading. `n_minus_1` makes
+        the export envelopes N-1 secure (thermal limits after any single branch outage)."""
         if transport not in TRANSPORTS:
             raise SimulationError(f"transport {transport!r}: one of {', '.join(TRANSPORTS)}")
         self._outage_states: dict[int, OutageState] = {}
+        if n_minus_1 and network is None:
+            raise SimulationError("N-1 secure envelopes need the grid's network model")
+        self._n_minus_1 = n_minus_1
         if outages:
             if network is None:
                 raise SimulationError("branch outages need the grid's network model")
@@ -392,7 +397,14 @@ class Simulation:
         chain.transact(
             regulator, self._token, system.token, "setParticipant", self.utility, True, JURISDICTION
         )
-        self.grid = GridOperation(chain, system, self.community, self._network, outages=self._outage_states)
+        self.grid = GridOperation(
+            chain,
+            system,
+            self.community,
+            self._network,
+            outages=self._outage_states,
+            n_minus_1=self._n_minus_1,
+        )
         self.grid.register([key.address for key in self._traders], self.utility)
         for outside in self._outside_traders:
             chain.transact(
