@@ -10,13 +10,13 @@ import pytest
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System, named_account
 from gridledger.chain.embedded import EmbeddedChain
-from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval
+from gridledger.cli.demo import Participant, open_market_interval
 from gridledger.errors import ContractRevertError
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import ClearingResult
 from gridledger.market.nodal import NodalMechanism, NodalNetwork
 from gridledger.market.orders import Pricing, Side
-from gridledger.market.settlement import MarketOperator, build_settlement
+from gridledger.market.settlement import MarketOperator, Settlement, build_settlement
 from gridledger.market.verify import verify_interval
 
 MARKET = load_artifact("EnergyMarket")
@@ -25,9 +25,8 @@ World = tuple[EmbeddedChain, System, list[Participant]]
 
 
 @pytest.fixture
-def world() -> World:
-    chain = EmbeddedChain(START_TIME)
-    system, participants, _ = build_demo(chain)
+def world(demo_world: tuple[EmbeddedChain, System, list[Participant], int]) -> World:
+    chain, system, participants, _ = demo_world
     return chain, system, participants
 
 
@@ -42,6 +41,16 @@ def _feeder(participants: list[Participant]) -> NodalNetwork:
         np.zeros(2),
         0.0,
     )
+
+
+def _cleared_not_sent(world: World) -> tuple[IntervalBook, MarketOperator, Settlement]:
+    """The operator's gate closure and nodal clearing of the demo's interval, not yet settled."""
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    operator = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants)))
+    operator.close_gate(book)
+    operator.exclude_unfunded(book)
+    return book, operator, operator.clear(book)
 
 
 def _payment(chain: EmbeddedChain, system: System, account: str) -> int:
@@ -94,11 +103,7 @@ def test_fills_that_are_not_optimal_fail_the_published_certificate(world: World)
     names) but which leaves the feeder unused and the buyer short: verify names it."""
     chain, system, participants = world
     _, ben, carla = participants
-    book = open_market_interval(chain, system, participants)
-    operator = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants)))
-    operator.close_gate(book)
-    operator.exclude_unfunded(book)
-    honest = operator.clear(book)
+    book, operator, honest = _cleared_not_sent(world)
     asks, bids = book.live_entries(Side.SELL), book.live_entries(Side.BUY)
     only_ben = ClearingResult(
         Pricing.NODAL,
@@ -116,12 +121,8 @@ def test_fills_that_are_not_optimal_fail_the_published_certificate(world: World)
 
 
 def test_the_contract_refuses_a_buy_at_another_price_than_the_energy_price(world: World) -> None:
-    chain, system, participants = world
-    book = open_market_interval(chain, system, participants)
-    operator = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants)))
-    operator.close_gate(book)
-    operator.exclude_unfunded(book)
-    settlement = operator.clear(book)
+    chain, system, _ = world
+    _, _, settlement = _cleared_not_sent(world)
     cheaper = [(*fill[:4], fill[4] - 1) if fill[0][1] == Side.BUY else fill for fill in settlement.fills]
     with pytest.raises(ContractRevertError, match="FillPriceInvalid"):
         chain.transact(OPERATOR, MARKET, system.market, "settleInterval", settlement.clearing, cheaper)

@@ -121,15 +121,25 @@ def test_a_loss_charge_can_price_a_seller_out() -> None:
 orders = st.lists(
     st.tuples(st.integers(0, 500), st.integers(1, 5_000), st.integers(1, 4)), min_size=0, max_size=12
 )
+# Rows as `NodalNetwork.linearised` makes them: largest coefficient 1, none tinier than 1e-6.
+limit_rows = st.lists(
+    st.lists(st.just(0.0) | st.floats(1e-6, 1.0), min_size=4, max_size=4), min_size=1, max_size=4
+)
+budgets = st.lists(st.floats(0.0, 20_000.0), min_size=4, max_size=4)
+
+
+def _book(raw: list[tuple[int, int, int]], first_key: int = 0) -> BookSide:
+    """A side from (price, energy, node) triples."""
+    prices, energy, nodes = (list(column) for column in zip(*raw, strict=True)) if raw else ([], [], [])
+    return _side(prices, energy, nodes, first_key)
 
 
 @settings(max_examples=150, deadline=None)
 @given(
     orders,
     orders,
-    # Rows as `NodalNetwork.linearised` makes them: largest coefficient 1, none tinier than 1e-6.
-    st.lists(st.lists(st.just(0.0) | st.floats(1e-6, 1.0), min_size=4, max_size=4), min_size=1, max_size=4),
-    st.lists(st.floats(0.0, 20_000.0), min_size=4, max_size=4),
+    limit_rows,
+    budgets,
     st.lists(st.floats(-0.1, 0.1), min_size=4, max_size=4),
     st.floats(0.0, 400.0),
 )
@@ -141,8 +151,7 @@ def test_every_clearing_carries_a_certificate_that_holds(
     loss: list[float],
     tau: float,
 ) -> None:
-    bids = _side(*map(list, zip(*bids_raw, strict=True)) if bids_raw else ([], [], []))  # type: ignore[arg-type]
-    asks = _side(*map(list, zip(*asks_raw, strict=True)) if asks_raw else ([], [], []), first_key=1_000)  # type: ignore[arg-type]
+    bids, asks = _book(bids_raw), _book(asks_raw, first_key=1_000)
     network = _network(rows, budget[: len(rows)], loss, tau)
     cleared = clear_nodal(bids, asks, network)
     assert _findings(bids, asks, cleared) == []
@@ -156,12 +165,7 @@ def test_every_clearing_carries_a_certificate_that_holds(
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    orders,
-    orders,
-    st.lists(st.lists(st.just(0.0) | st.floats(1e-6, 1.0), min_size=4, max_size=4), min_size=1, max_size=4),
-    st.lists(st.floats(0.0, 20_000.0), min_size=4, max_size=4),
-)
+@given(orders, orders, limit_rows, budgets)
 def test_no_settlement_with_less_welfare_passes_the_certificate(
     bids_raw: list[tuple[int, int, int]],
     asks_raw: list[tuple[int, int, int]],
@@ -170,8 +174,7 @@ def test_no_settlement_with_less_welfare_passes_the_certificate(
 ) -> None:
     """Half of every optimal fill is still feasible (budgets are not negative) but trades half
     the welfare: the same prices must refuse it wherever the welfare lost is more than rounding."""
-    bids = _side(*map(list, zip(*bids_raw, strict=True)) if bids_raw else ([], [], []))  # type: ignore[arg-type]
-    asks = _side(*map(list, zip(*asks_raw, strict=True)) if asks_raw else ([], [], []), first_key=1_000)  # type: ignore[arg-type]
+    bids, asks = _book(bids_raw), _book(asks_raw, first_key=1_000)
     network = _network(rows, budget[: len(rows)])
     cleared = clear_nodal(bids, asks, network)
     halved_bids, halved_asks = cleared.bid_fill_wh // 2, cleared.ask_fill_wh // 2
