@@ -336,22 +336,28 @@ def test_a_restarted_fleet_resumes_from_its_store_without_reusing_a_sequence(tmp
     with ReadingStore(path) as store:
         gateway = FakeGateway(withhold, store)
 
+        stop = asyncio.Event()
+        produced: dict[str, int] = {}
+
+        def on_event_of_first(event: MeterEvent) -> None:
+            if event.kind == "produced":
+                produced[event.device] = produced.get(event.device, 0) + 1
+                if min(produced.get(d.name, 0) for d in devices) >= 3:
+                    stop.set()
+
         async def first() -> FleetCounters:
-            stop = asyncio.Event()
-            produced: dict[str, int] = {}
+            counters = await fleet.run(10, stop)
+            return counters
 
-            def on_event(event: MeterEvent) -> None:
-                if event.kind == "produced":
-                    produced[event.device] = produced.get(event.device, 0) + 1
-                    if min(produced.get(d.name, 0) for d in devices) >= 3:
-                        stop.set()
-
-            return await make_fleet(store, gateway, devices, 10, on_event=on_event).run(10, stop)
-
+        fleet = make_fleet(store, gateway, devices, 10, on_event=on_event_of_first)
         before = run(first())
         kept = {d.name: [p.sequence for p in store.pending(d.name)] for d in devices}
         first_log = list(gateway.log)
     assert before.answered == 0
+    # The stopped run says where each meter was: every one unfinished, its readings unanswered.
+    unfinished = fleet.unfinished()
+    assert [line.split(":")[0] for line in unfinished] == [d.name for d in devices]
+    assert all(f"{len(kept[d.name])} unanswered" in line for d, line in zip(devices, unfinished, strict=True))
     assert all(len(sequences) >= 3 for sequences in kept.values())
 
     # Second process on the same file: the kept readings go first, then the run goes on.

@@ -185,6 +185,8 @@ def meter_run_command(
         )
         counters, stopped = asyncio.run(_run_until_signalled(fleet, intervals))
         unanswered = reading_store.pending_count()
+    for line in fleet.unfinished() if stopped else []:
+        console.print(f"unfinished: {line}", highlight=False)
     console.print(summary_table(counters, unanswered, stopped))
 
 

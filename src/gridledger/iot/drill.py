@@ -269,7 +269,9 @@ def fault_drill(
         try:
             code = process.wait(timeout=PROCESS_WAIT_S)
         except subprocess.TimeoutExpired as late:
-            raise DrillError(f"{what} did not finish; its log: {log}") from late
+            _stop(process)  # its log then ends with where it was stuck
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise DrillError(f"{what} did not finish; the end of its log {log}:\n{tail}") from late
         if code != 0:
             raise DrillError(f"{what} exited {code}; its log: {log}")
 

@@ -691,6 +691,7 @@ class MeterFleet:
         self.reconnect_delay_s = reconnect_delay_s
         self.on_event = on_event
         self.counters = FleetCounters()
+        self._runs: list[_MeterRun] = []  # the last run's meters
 
     def emit(self, event: MeterEvent) -> None:
         if self.on_event is not None:
@@ -709,6 +710,7 @@ class MeterFleet:
             _MeterRun(self, device, registers, self.store.bind(device.name, device.device_id, self.start_s))
             for device, registers in zip(self.devices, self.registers, strict=True)
         ]
+        self._runs = meters
         t0 = self.t0_wall_s
         if t0 is None:
             first = min(m.progress.next_interval for m in meters)
@@ -732,6 +734,17 @@ class MeterFleet:
                 task.cancel()
             await asyncio.gather(*tasks, *([stopper] if stopper else []), return_exceptions=True)
         return self.counters
+
+    def unfinished(self) -> list[str]:
+        """Each meter of the last run that had not finished when it ended (a stopped run), with
+        where it was: what a stop leaves for the next run, and where a stuck meter waits."""
+        return [
+            f"{m.device.name}: produced {'all' if m.produced_all else f'up to interval {m.next_interval}'}, "
+            f"{len(m.pending)} unanswered, {'connected' if not m.link_down.is_set() else 'not connected'}, "
+            f"{'online' if m.online.is_set() else 'offline'}"
+            for m in self._runs
+            if not m.finished.is_set()
+        ]
 
 
 @dataclass
