@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from gridledger.errors import MarketError
 from gridledger.grid.network import GridNetwork
 from gridledger.market.clearing import BookSide, clear_uniform
-from gridledger.market.feasible import MW_PER_WH_IN_INTERVAL, NetworkLimits
+from gridledger.market.feasible import MW_PER_WH_IN_INTERVAL, LinearLimits, NetworkLimits
 from gridledger.market.nodal import (
     NodalClearing,
     NodalNetwork,
@@ -158,7 +158,7 @@ def test_every_clearing_carries_a_certificate_that_holds(
     assert int(cleared.bid_fill_wh.sum()) == int(cleared.ask_fill_wh.sum())
     # Trading nothing is feasible, so the optimum's welfare (losses priced) is never below zero,
     # but for the whole-Wh rounding: at most 1 Wh per order at its price.
-    columns = network.columns(asks.grid_node_id) if asks.grid_node_id is not None else []
+    columns = network.columns(asks)
     ask_cost = asks.price_per_kwh + tau * network.loss_factor[columns]
     welfare = bids.price_per_kwh @ cleared.bid_fill_wh - ask_cost @ cleared.ask_fill_wh
     assert welfare >= -(bids.price_per_kwh.sum() + np.abs(ask_cost).sum())
@@ -308,6 +308,29 @@ def test_the_certificate_reads_back_as_published(congested: NodalClearing) -> No
 def test_a_malformed_certificate_is_refused(broken: dict[str, object]) -> None:
     with pytest.raises(MarketError):
         certificate_from_json(broken)
+
+
+def test_an_interval_without_sells_or_without_buys_clears_nothing_with_a_certificate_that_holds() -> None:
+    for bids, asks in (
+        (BUYERS, BookSide.empty()),
+        (BookSide.empty(), SELLERS),
+        (BookSide.empty(), BookSide.empty()),
+    ):
+        cleared = clear_nodal(bids, asks, FEEDER)
+        assert cleared.volume_wh == 0
+        assert _findings(bids, asks, cleared) == []
+        assert cleared.as_result(asks).volume_wh == 0
+
+
+def test_a_limit_no_export_moves_is_left_out_of_the_network() -> None:
+    """A limit already at its bound that no node's export moves (a zero row, zero budget) binds
+    nothing: it is dropped rather than scaled by zero."""
+    limits = LinearLimits(
+        np.array([0.0, 0.0]), np.full(2, -np.inf), np.array([0.0, 1.0]), np.array([[0.0, 0.0], [0.0, 0.3]])
+    )
+    network = NodalNetwork.linearised(limits, {7: 0, 8: 1}, np.array([0.02, 0.01]), 100.0)
+    assert network.rows.shape == (1, 2) and np.all(np.isfinite(network.rows))
+    assert network.loss_factor.tolist() == [pytest.approx(0.01), 0.0]  # relative to the best-placed node
 
 
 def test_an_order_at_a_node_the_network_lacks_is_refused() -> None:

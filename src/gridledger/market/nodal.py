@@ -105,7 +105,7 @@ class NodalNetwork:
         # Scaled rows keep the LP well conditioned (a Wh moves a loading by about 1e-4 %).
         scale = np.abs(rows).max(axis=1, initial=0.0)
         # A limit no book can reach binds nothing: one that exports move by too little.
-        kept = scale * MAX_ORDERS_PER_SIDE * MAX_ORDER_ENERGY_WH >= budget
+        kept = (scale > 0) & (scale * MAX_ORDERS_PER_SIDE * MAX_ORDER_ENERGY_WH >= budget)
         rows, budget, scale = rows[kept] / scale[kept, None], budget[kept], scale[kept]
         # Below this the solver takes a coefficient for zero, and so does the certificate.
         rows[np.abs(rows) < SMALLEST_COEFFICIENT] = 0.0
@@ -113,19 +113,22 @@ class NodalNetwork:
             node_ids,
             rows,
             budget / scale,
-            # Shifted so that none is negative (the best-placed node's is zero where an export
-            # relieves the feeder): the loss charges, like the congestion rent, are never
-            # negative, so the fee collector is never short (the contract's NodalDeficit).
-            loss_factor - loss_factor.min(initial=0.0),
+            # Relative to the best-placed node (its factor is zero): a loss charge prices where
+            # an export adds more losses than the best one would, and is never negative.
+            loss_factor - loss_factor.min(initial=np.inf),
             float(loss_price_per_kwh),
         )
 
-    def columns(self, grid_node_id: npt.NDArray[np.uint64]) -> Int64Array:
-        """Each order's column (its node's position in `node_ids`); MarketError for a node the
-        network does not have."""
+    def columns(self, asks: BookSide) -> Int64Array:
+        """Each ask's column (its node's position in `node_ids`); MarketError for asks without
+        grid nodes or at a node the network does not have."""
+        if len(asks) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if asks.grid_node_id is None:
+            raise MarketError("nodal clearing needs the asks' grid nodes")
         position = {node: i for i, node in enumerate(self.node_ids)}
         try:
-            return np.array([position[int(n)] for n in grid_node_id], dtype=np.int64)
+            return np.array([position[int(n)] for n in asks.grid_node_id], dtype=np.int64)
         except KeyError as unknown:
             raise MarketError(f"order at grid node {unknown} which is not in the network") from unknown
 
@@ -152,9 +155,12 @@ class NodalPrices:
 
     def whole_node_prices(self, network: NodalNetwork) -> Int64Array:
         """Each node's price in whole payment units per kWh, rounded down: what sellers earn.
-        The rounding keeps every fill within its limit and the rent with the fee collector."""
-        whole: Int64Array = np.maximum(
-            np.floor(self.node_prices_per_kwh(network) + PRICE_TOLERANCE_PER_KWH), 0
+        The rounding keeps every fill within its limit. At most the energy price, as the contract
+        requires: a node price above it (an export that relieves a limit) is paid at it."""
+        whole: Int64Array = np.clip(
+            np.floor(self.node_prices_per_kwh(network) + PRICE_TOLERANCE_PER_KWH),
+            0,
+            self.whole_energy_price(),
         ).astype(np.int64)
         return whole
 
@@ -174,19 +180,14 @@ class NodalClearing:
 
     def seller_prices_per_kwh(self, asks: BookSide) -> FloatArray:
         """What each ask earns per kWh: its node's price."""
-        assert asks.grid_node_id is not None  # clear_nodal refuses asks without nodes
-        node_price: FloatArray = self.prices.node_prices_per_kwh(self.network)[
-            self.network.columns(asks.grid_node_id)
-        ]
+        node_price: FloatArray = self.prices.node_prices_per_kwh(self.network)[self.network.columns(asks)]
         return node_price
 
     def congestion_rent_units(self, asks: BookSide) -> float:
         """Payment units buyers pay beyond what sellers earn and the losses cost: the network's
         limits' value, sum_k mu_k (R a)_k."""
         exported = np.bincount(
-            self.network.columns(asks.grid_node_id)
-            if asks.grid_node_id is not None
-            else np.zeros(0, np.int64),
+            self.network.columns(asks),
             weights=self.ask_fill_wh.astype(np.float64),
             minlength=len(self.network.node_ids),
         )
@@ -194,14 +195,12 @@ class NodalClearing:
 
     def loss_charge_units(self, asks: BookSide) -> float:
         """Payment units sellers pay for the losses their exports add (negative: earn for relief)."""
-        assert asks.grid_node_id is not None
-        factors = self.network.loss_factor[self.network.columns(asks.grid_node_id)]
+        factors = self.network.loss_factor[self.network.columns(asks)]
         return float(self.network.loss_price_per_kwh * (factors @ self.ask_fill_wh)) / 1000
 
     def as_result(self, asks: BookSide) -> ClearingResult:
         """The clearing in the market's terms: the prices in whole payment units per kWh."""
-        assert asks.grid_node_id is not None  # clear_nodal refuses asks without nodes
-        seller_price = self.prices.whole_node_prices(self.network)[self.network.columns(asks.grid_node_id)]
+        seller_price = self.prices.whole_node_prices(self.network)[self.network.columns(asks)]
         return ClearingResult(
             Pricing.NODAL,
             self.prices.whole_energy_price(),
@@ -230,9 +229,7 @@ class NodalMechanism:
 
 def clear_nodal(bids: BookSide, asks: BookSide, network: NodalNetwork) -> NodalClearing:
     """The welfare-maximising fills of one interval under `network`, with their prices."""
-    if asks.grid_node_id is None:
-        raise MarketError("nodal clearing needs the asks' grid nodes")
-    columns = network.columns(asks.grid_node_id)
+    columns = network.columns(asks)
     if len(bids) + len(asks) == 0:
         return NodalClearing(
             np.zeros(0, dtype=np.int64),
@@ -305,13 +302,11 @@ def check_certificate(
     """Whether fills and prices prove an optimal clearing of the book under `network` (module
     docstring); each finding names a broken condition. No LP is solved."""
     findings: list[CertificateFinding] = []
-    if asks.grid_node_id is None:
-        raise MarketError("the certificate needs the asks' grid nodes")
     if bid_fill_wh.shape != (len(bids),) or ask_fill_wh.shape != (len(asks),):
         raise MarketError("one fill per order is needed")
     if prices.limit_prices.shape != network.budget.shape:
         raise MarketError(f"one limit price per limit is needed ({len(network.budget)})")
-    columns = network.columns(asks.grid_node_id)
+    columns = network.columns(asks)
 
     # Primal feasibility.
     for name, side, fills in (("bid", bids, bid_fill_wh), ("ask", asks, ask_fill_wh)):
@@ -329,7 +324,12 @@ def check_certificate(
         )
     rows = network.rows[:, columns]
     used = rows @ ask_fill_wh.astype(np.float64)
-    rounding = np.abs(rows).sum(axis=1) * ROUNDING_WH
+    # Each seller that trades may be ROUNDING_WH from the LP's fill; those rounded down to
+    # nothing lost less than ROUNDING_WH together (whole-Wh rounding keeps the volume).
+    trading = ask_fill_wh > 0
+    rounding = (
+        np.abs(rows[:, trading]).sum(axis=1) + np.abs(rows[:, ~trading]).max(axis=1, initial=0.0)
+    ) * ROUNDING_WH
     for k in np.flatnonzero(used > network.budget + rounding).tolist():
         findings.append(
             CertificateFinding(
