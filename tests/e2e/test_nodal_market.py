@@ -95,7 +95,11 @@ def test_a_tampered_certificate_is_found(world: World) -> None:
     assert {"book_mismatch", "not_optimal"} <= kinds
     published.certificate = None
     kinds = {f.kind for f in verify_interval(chain, system.market, published).findings}
-    assert {"book_mismatch", "certificate_missing"} <= kinds
+    assert kinds == {"book_mismatch", "certificate_missing"}
+    published.certificate = {"nodes": "not a list"}
+    findings = verify_interval(chain, system.market, published).findings
+    assert {f.kind for f in findings} == {"book_mismatch", "certificate_malformed"}
+    assert any("malformed clearing certificate" in f.detail for f in findings)
 
 
 def test_fills_that_are_not_optimal_fail_the_published_certificate(world: World) -> None:

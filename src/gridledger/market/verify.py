@@ -39,7 +39,8 @@ from gridledger.market.settlement import ceil_payment_units, floor_payment_units
 @dataclass(frozen=True)
 class Finding:
     """book_mismatch, gate_mismatch, unknown_order, excluded_order, fill_inconsistent,
-    better_clearing, fill_differs; for NODAL pricing also certificate_missing and not_optimal."""
+    better_clearing, fill_differs; for NODAL pricing also certificate_missing,
+    certificate_malformed and not_optimal."""
 
     kind: str
     detail: str
@@ -123,11 +124,9 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
             Finding("gate_mismatch", "the book's orders are not the ones the gate closure committed to")
         )
 
-    certified = _published_certificate(book) if pricing == Pricing.NODAL else None
-    if pricing == Pricing.NODAL and certified is None:
-        findings.append(
-            Finding("certificate_missing", "a nodal settlement's book must publish its certificate")
-        )
+    certified: tuple[NodalNetwork, NodalPrices] | None = None
+    if pricing == Pricing.NODAL:
+        certified = _published_certificate(book, findings)
     onchain_fills: dict[bytes, int] = {}
     welfare = 0
     for fill in settled_fills:
@@ -142,65 +141,84 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         onchain_fills[hash_] = filled
         unit_price = _unit_price(pricing, price, order, certified)
         expected = (
-            ceil_payment_units(filled, unit_price)
+            None
+            if unit_price is None
+            else ceil_payment_units(filled, unit_price)
             if order.side == Side.BUY
             else floor_payment_units(filled, unit_price)
         )
         # Under NODAL a sell trades at its node's price, which its limit must not pass.
-        bound = unit_price if pricing == Pricing.NODAL else price
+        bound = unit_price if pricing == Pricing.NODAL and unit_price is not None else price
         crosses = (
             order.limit_price_per_kwh < bound if order.side == Side.BUY else order.limit_price_per_kwh > bound
         )
         wrong_party = fill.side != order.side or fill.trader.lower() != order.trader.lower()
         limit_wh = book.export_caps_wh.get(hash_, order.energy_wh)
-        if filled > limit_wh or crosses or paid != expected or wrong_party:
+        if filled > limit_wh or crosses or (expected is not None and paid != expected) or wrong_party:
             findings.append(Finding("fill_inconsistent", f"{hash_.hex()}: filled {filled} Wh, paid {paid}"))
         welfare += (1 if order.side == Side.BUY else -1) * order.limit_price_per_kwh * filled
 
     bid_entries, ask_entries = book.live_entries(Side.BUY), book.live_entries(Side.SELL)
     bids, asks = book.as_arrays(bid_entries), book.as_arrays(ask_entries)
-    if pricing == Pricing.NODAL:
-        if certified is not None:
-            network, prices = certified
-            if prices.whole_energy_price() != price:
-                findings.append(
-                    Finding(
-                        "fill_differs",
-                        f"the clearing price is not the certificate's {prices.whole_energy_price()}",
-                    )
+    volume = int(settled["volumeWh"])
+    best_volume, best_welfare = volume, welfare
+    if pricing != Pricing.NODAL:
+        best_volume, best_welfare = _recleared(pricing, price, book, onchain_fills, volume, welfare, findings)
+    elif certified is not None:
+        network, prices = certified
+        if prices.whole_energy_price() != price:
+            findings.append(
+                Finding(
+                    "fill_differs",
+                    f"the clearing price is not the certificate's {prices.whole_energy_price()}",
                 )
-            try:
-                broken = check_certificate(
-                    bids,
-                    asks,
-                    _aligned(bid_entries, onchain_fills),
-                    _aligned(ask_entries, onchain_fills),
-                    network,
-                    prices,
-                )
-            except MarketError as unfit:
-                broken = [CertificateFinding("primal_infeasible", str(unfit))]
-            findings += [Finding("not_optimal", f"{b.kind}: {b.detail}") for b in broken]
-        volume = int(settled["volumeWh"])
-        return VerificationReport(
-            book.interval_start,
-            pricing,
-            price,
-            volume,
-            welfare,
-            volume,
-            welfare,
-            len(settled_fills),
-            findings,
-        )
+            )
+        try:
+            broken = check_certificate(
+                bids,
+                asks,
+                _aligned(bid_entries, onchain_fills),
+                _aligned(ask_entries, onchain_fills),
+                network,
+                prices,
+            )
+        except MarketError as unfit:  # an order at a node the certificate lacks
+            broken = [CertificateFinding("incomplete", str(unfit))]
+        findings += [Finding("not_optimal", f"{b.kind}: {b.detail}") for b in broken]
+    return VerificationReport(
+        book.interval_start,
+        pricing,
+        price,
+        volume,
+        welfare,
+        best_volume,
+        best_welfare,
+        len(settled_fills),
+        findings,
+    )
+
+
+def _recleared(
+    pricing: Pricing,
+    price: int,
+    book: IntervalBook,
+    onchain_fills: dict[bytes, int],
+    volume: int,
+    welfare: int,
+    findings: list[Finding],
+) -> tuple[int, int]:
+    """Re-run the documented clearing on the book; its volume and welfare, and a finding where
+    the settlement traded less or otherwise."""
+    bid_entries, ask_entries = book.live_entries(Side.BUY), book.live_entries(Side.SELL)
+    bids, asks = book.as_arrays(bid_entries), book.as_arrays(ask_entries)
     best = UniformClearing(pricing).clear(bids, asks)
     best_welfare = best.welfare(bids, asks)
-    if best_welfare > welfare or best.volume_wh > int(settled["volumeWh"]):
+    if best_welfare > welfare or best.volume_wh > volume:
         findings.append(
             Finding(
                 "better_clearing",
                 f"the book clears {best.volume_wh} Wh with welfare {best_welfare}; "
-                f"the settlement traded {settled['volumeWh']} Wh with welfare {welfare}",
+                f"the settlement traded {volume} Wh with welfare {welfare}",
             )
         )
     engine_fills = {
@@ -216,42 +234,40 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
                 "fills or price differ from the documented rule's (price, then receipt, then hash)",
             )
         )
-    return VerificationReport(
-        book.interval_start,
-        pricing,
-        price,
-        int(settled["volumeWh"]),
-        welfare,
-        best.volume_wh,
-        best_welfare,
-        len(settled_fills),
-        findings,
-    )
+    return best.volume_wh, best_welfare
 
 
-def _published_certificate(book: IntervalBook) -> tuple[NodalNetwork, NodalPrices] | None:
-    """The book's certificate read back, or None if it has none or it is malformed."""
+def _published_certificate(
+    book: IntervalBook, findings: list[Finding]
+) -> tuple[NodalNetwork, NodalPrices] | None:
+    """The book's certificate read back; None, with a finding saying why, if it has none or it
+    is malformed."""
     if book.certificate is None:
+        findings.append(
+            Finding("certificate_missing", "a nodal settlement's book must publish its certificate")
+        )
         return None
     try:
         return certificate_from_json(book.certificate)
-    except MarketError:
+    except MarketError as malformed:
+        findings.append(Finding("certificate_malformed", str(malformed)))
         return None
 
 
 def _unit_price(
     pricing: Pricing, clearing_price: int, order: Order, certified: tuple[NodalNetwork, NodalPrices] | None
-) -> int:
-    """What a fill of `order` trades at per kWh under `pricing` (NODAL: from the certificate)."""
+) -> int | None:
+    """What a fill of `order` trades at per kWh under `pricing` (a NODAL sell: its node's price
+    in the certificate); None where the certificate cannot say (its own finding says why)."""
     if pricing == Pricing.UNIFORM:
         return clearing_price
     if pricing == Pricing.PAY_AS_BID:
         return order.limit_price_per_kwh
-    if order.side == Side.BUY or certified is None:
+    if order.side == Side.BUY:
         return clearing_price
+    if certified is None or order.grid_node_id not in certified[0].node_ids:
+        return None
     network, prices = certified
-    if order.grid_node_id not in network.node_ids:
-        return clearing_price  # a node the certificate lacks: the certificate check names it
     return int(prices.whole_node_prices(network)[network.node_ids.index(order.grid_node_id)])
 
 
