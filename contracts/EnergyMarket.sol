@@ -274,7 +274,6 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
             _settleFill(i, fills[i], clearing, totals, guard);
         }
         if (totals.soldWh != totals.boughtWh) revert UnbalancedSettlement(totals.soldWh, totals.boughtWh);
-        if (totals.paidUnits < totals.receivedUnits) revert NodalDeficit(totals.paidUnits, totals.receivedUnits);
         // Whatever buyers paid beyond what sellers received: grid fees, rounding, pay-as-bid
         // spread, nodal congestion rent and loss charges.
         uint256 collectorUnits = totals.paidUnits - totals.receivedUnits;
@@ -382,8 +381,11 @@ contract EnergyMarket is IEnergyMarket, AccessManaged, Pausable, ReentrancyGuard
         }
         uint64 price = clearing.clearingPricePerKWh;
         if (clearing.pricing == Pricing.Nodal) {
-            // Every buyer pays the energy price; a seller earns its node's price.
-            if (isBuy && fill.pricePerKWh != price) revert FillPriceInvalid(index, fill.pricePerKWh);
+            // Every buyer pays the energy price; a seller earns its node's price, at most the
+            // energy price, so what buyers pay for energy always covers what sellers receive.
+            if (isBuy ? fill.pricePerKWh != price : fill.pricePerKWh > price) {
+                revert FillPriceInvalid(index, fill.pricePerKWh);
+            }
             price = fill.pricePerKWh;
         } else if (fill.pricePerKWh != 0) {
             revert FillPriceInvalid(index, fill.pricePerKWh);

@@ -49,9 +49,12 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
     uint256 private _zonesInEmergency;
     /// Zones in peak now: while none is, the market charges its own grid fee without asking.
     uint256 private _zonesInPeak;
+    /// @notice The most one transfer from a node of a peak zone may carry (Wh).
     uint64 public peakNodeCapWh;
+    /// @notice The grid fee per kWh outside peak zones (payment base units).
     uint64 public normalFeePerKWh;
-    uint64 private _peakFeePerKWh;
+    /// @notice The grid fee per kWh for energy bought in a peak zone (payment base units).
+    uint64 public peakFeeRatePerKWh;
 
     /// @param authority The AccessManager of the system.
     constructor(address authority) AccessManaged(authority) {}
@@ -111,7 +114,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
     function setPeakParameters(uint64 capWh, uint64 normalFee, uint64 peakFee) external restricted {
         peakNodeCapWh = capWh;
         normalFeePerKWh = normalFee;
-        _peakFeePerKWh = peakFee;
+        peakFeeRatePerKWh = peakFee;
         emit PeakParametersSet(capWh, normalFee, peakFee);
     }
 
@@ -266,7 +269,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
         }
         bool peakAtDestination = _firstInState(toZone, ZoneState.Peak) != 0;
         uint256 fee =
-            Math.mulDiv(amount, peakAtDestination ? _peakFeePerKWh : normalFeePerKWh, 1000, Math.Rounding.Ceil);
+            Math.mulDiv(amount, peakAtDestination ? peakFeeRatePerKWh : normalFeePerKWh, 1000, Math.Rounding.Ceil);
         emit EnergyTransferReserved(fromNode, toNode, intervalStart, amount, fee);
         return (TransferRejectReason.None, 0, 0);
     }
@@ -325,7 +328,7 @@ contract GridManagement is IGridManagement, IGridGuard, AccessManaged, Pausable 
     function peakFeePerKWh(address trader, uint64 gridNodeId) external view returns (uint256) {
         NodeRecord storage node = _nodes[gridNodeId];
         if (node.account != trader || node.zoneId == 0 || _inState(node.zoneId, ZoneState.Peak)) {
-            return _peakFeePerKWh;
+            return peakFeeRatePerKWh;
         }
         return 0;
     }

@@ -17,8 +17,10 @@ interface IEnergyMarket {
     ///         its own limit price; the spread between buyers and sellers goes to the fee collector.
     ///         Nodal: every buy trades at the clearing price (the energy price), every sell at its
     ///         own `Fill.pricePerKWh` (its node's price: the energy price less the losses and the
-    ///         congestion its export adds); the congestion rent and loss charges between them go
-    ///         to the fee collector. The book publishes the prices with their proof of optimality.
+    ///         congestion its export adds; between its limit and the clearing price); the
+    ///         congestion rent and loss charges between them go to the fee collector. The book
+    ///         publishes the prices with their proof of optimality, which only `market verify`
+    ///         checks: the contract bounds each sell's price, it cannot tell its node's.
     enum Pricing {
         Uniform,
         PayAsBid,
@@ -83,11 +85,9 @@ interface IEnergyMarket {
     /// @notice Fill `index` trades on the wrong side of its limit price.
     error LimitPriceViolated(uint256 index, uint64 limitPricePerKWh, uint64 clearingPricePerKWh);
     /// @notice Fill `index` names a price of its own that the pricing does not allow: any under
-    ///         Uniform or PayAsBid, or a buy's other than the clearing price under Nodal.
+    ///         Uniform or PayAsBid; under Nodal a buy's other than the clearing price, or a sell's
+    ///         above it (so sellers never receive more than buyers pay for the energy).
     error FillPriceInvalid(uint256 index, uint64 pricePerKWh);
-    /// @notice Sellers would receive more than buyers pay (Nodal prices that no optimal
-    ///         clearing has: its congestion rent and loss charges are never negative).
-    error NodalDeficit(uint256 paidUnits, uint256 receivedUnits);
     /// @notice Energy bought differs from energy sold.
     error UnbalancedSettlement(uint256 soldWh, uint256 boughtWh);
     /// @notice A buyer's escrowed payment does not cover its fill and fee.

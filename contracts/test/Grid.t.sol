@@ -473,6 +473,13 @@ contract GridManagementTest is GridWorld {
         _assertEq(stored.interruptionMinutes, interruptionMinutes, "minutes");
     }
 
+    function test_setPeakParameters_storesEachParameter() public {
+        grid.setPeakParameters(1_234, 20_000, 60_000);
+        _assertEq(grid.peakNodeCapWh(), 1_234, "cap");
+        _assertEq(grid.normalFeePerKWh(), 20_000, "normal fee");
+        _assertEq(grid.peakFeeRatePerKWh(), 60_000, "peak fee");
+    }
+
     function test_setPeakParameters_onlyAdmin() public {
         vm.prank(gridOperator);
         vm.expectRevert(abi.encodeWithSelector(IAccessManaged.AccessManagedUnauthorized.selector, gridOperator));

@@ -137,9 +137,10 @@ contract MarketTest is MarketWorld {
         _assertUntouched();
     }
 
-    function test_settleInterval_nodal_sellersPaidMoreThanBuyersPay_reverts() public {
-        IEnergyMarket.Fill[] memory fills = _nodal(_pair(1_000, 1_000), 200_000, 240_000);
-        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.NodalDeficit.selector, 220_000, 240_000));
+    function test_settleInterval_nodal_sellPriceAboveTheEnergyPrice_reverts() public {
+        // Even within the buyer's fee: sellers may not be paid out of the grid fees.
+        IEnergyMarket.Fill[] memory fills = _nodal(_pair(1_000, 1_000), 200_000, 200_001);
+        vm.expectRevert(abi.encodeWithSelector(IEnergyMarket.FillPriceInvalid.selector, 0, uint64(200_001)));
         _settle(_nodalClearing(200_000), fills);
         _assertUntouched();
     }

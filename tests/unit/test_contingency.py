@@ -58,7 +58,7 @@ def test_n_minus_1_limits_keep_every_branch_within_its_rating_after_any_single_o
     case = AcBaseCase.solve(network, p_base, q_base)
     offered = np.full(len(homes), 20_000, dtype=np.int64)  # 80 kW offered at every bus
     intact = ac_export_limits_wh(case, homes, offered).caps_wh
-    secure = export_limits_wh(model.limits(p_base), homes, intact)
+    secure = export_limits_wh(model.limits(p_base, case.flow.branch_q_mvar), homes, intact)
     assert np.all(secure <= intact) and secure.sum() < intact.sum()
 
     def injections(caps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,6 +83,6 @@ def test_contingencies_are_every_branch_in_service_on_top_of_the_outages_in_forc
     assert len(after) == lines + trafos - 1
     assert all(3 in lines_out for lines_out, _ in after)
     # A line out of service carries nothing in any contingency on top of it.
-    limits = model.limits(np.zeros(network.bus_count), out)
+    limits = model.limits(np.zeros(network.bus_count), np.zeros(lines + trafos), out)
     branches = lines + trafos
     assert not limits.per_mw.reshape(len(after), branches, -1)[:, 3].any()

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridledger.grid.network import GridNetwork
-from gridledger.market.feasible import LIMIT_MARGIN, LinearLimits
+from gridledger.market.feasible import LIMIT_MARGIN, LinearLimits, active_limit_mw
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -64,11 +64,17 @@ class ContingencyModel:
             self.network.set_out_of_service()
         return self._ptdf[topology]
 
-    def limits(self, p_base_mw: FloatArray, out: Topology = (frozenset(), frozenset())) -> LinearLimits:
+    def limits(
+        self,
+        p_base_mw: FloatArray,
+        branch_q_mvar: FloatArray,
+        out: Topology = (frozenset(), frozenset()),
+    ) -> LinearLimits:
         """Every remaining branch's flow after each single outage, as a linear function of the
-        injections per bus position: base case `p_base_mw`, plus exports. Within ± the thermal
-        limit less the margin (at nominal voltage, active power)."""
-        limit_mw = self.network.branch_limit_mva * (1 - self.margin)
+        injections per bus position: base case `p_base_mw`, plus exports. Within ± the active
+        power its thermal limit less the margin leaves beside `branch_q_mvar`, the reactive
+        power it carries in the base case (the DC model knows none after an outage)."""
+        limit_mw = active_limit_mw(self.network.branch_limit_mva, branch_q_mvar, self.margin)
         factors = [self.ptdf_after(topology) for topology in self.contingencies(out)]
         if not factors:
             empty = np.zeros(0)

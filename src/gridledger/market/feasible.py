@@ -77,11 +77,9 @@ class NetworkLimits:
         margin: float = LIMIT_MARGIN,
     ) -> NetworkLimits:
         """Linearised around the power flow `base`."""
-        apparent = branch_limit_mva * (1 - margin)
-        active = np.sqrt(np.maximum(apparent**2 - base.branch_q_mvar**2, 0.0))
         return cls(
             base.branch_p_mw,
-            active,
+            active_limit_mw(branch_limit_mva, base.branch_q_mvar, margin),
             ptdf,
             base.vm_pu,
             base.dv_dp_pu_per_mw,
@@ -98,6 +96,14 @@ class NetworkLimits:
             np.concatenate([self.branch_limit_mw, np.full(buses, self.vm_max_pu)]),
             np.vstack([self.ptdf, self.dv_dp_pu_per_mw]),
         )
+
+
+def active_limit_mw(branch_limit_mva: FloatArray, branch_q_mvar: FloatArray, margin: float) -> FloatArray:
+    """The active power each branch may carry: its thermal limit less the margin, given the
+    reactive power it carries."""
+    apparent = branch_limit_mva * (1 - margin)
+    active: FloatArray = np.sqrt(np.maximum(apparent**2 - np.nan_to_num(branch_q_mvar) ** 2, 0.0))
+    return active
 
 
 @dataclass(frozen=True)

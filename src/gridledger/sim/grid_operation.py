@@ -21,7 +21,8 @@ Zone states after each interval's power flow of the real (cleared) state:
   because a flat cap per transfer would curtail far more than the network needs.
 
 With `n_minus_1` the envelope also keeps every branch within its rating after any single line
-or transformer outage (grid/contingency.py): the N-1 LP runs below the AC caps.
+or transformer outage (grid/contingency.py): the N-1 LP runs below the AC caps. Peak still
+follows the intact grid's limits that held the AC caps, not the contingencies'.
 
 Without a network model (a replicated community has no physical grid) only the nodes are
 registered, in one zone, and every interval clears without network limits.
@@ -36,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridledger.chain.abi import load_artifact
-from gridledger.chain.deploy import DEFAULT_PEAK_FEE_PER_KWH, System, governor_keys, named_account
+from gridledger.chain.deploy import System, governor_keys, named_account
 from gridledger.chain.governance import Governance
 from gridledger.errors import SimulationError
 from gridledger.grid.contingency import ContingencyModel
@@ -143,15 +144,11 @@ class GridOperation:
                 registrar.create_zone(zone.zone_id, zone.parent_zone_id, zone.capacity_wh)
             zone_of_bus = {b: z.zone_id for z in self.zones for b in z.bus_positions}
             # The envelopes cap exports where the network needs it; no flat cap per transfer.
-            normal_fee = self.chain.call(self._abi, self.system.grid, "normalFeePerKWh")[0]
-            self._governance.execute(
-                self._abi,
-                self.system.grid,
-                "setPeakParameters",
-                UINT64_MAX,
-                normal_fee,
-                DEFAULT_PEAK_FEE_PER_KWH,
-            )
+            fees = [
+                self.chain.call(self._abi, self.system.grid, f)[0]
+                for f in ("normalFeePerKWh", "peakFeeRatePerKWh")
+            ]
+            self._governance.execute(self._abi, self.system.grid, "setPeakParameters", UINT64_MAX, *fees)
         self.states = {zone_id: ZoneState.NORMAL for zone_id in self._zone_ids()}
         self._transformer_node = registrar.register_node(utility, NodeType.TRANSFORMER, TRANSFORMER_ZONE)
         self._zone_node = {TRANSFORMER_ZONE: self._transformer_node}
@@ -238,7 +235,9 @@ class GridOperation:
         if self._contingency is not None:
             # Below the intact grid's caps, so the intact grid keeps its limits too (radial).
             outage = self.outages.get(self._k, NO_OUTAGE)
-            after_one_more = self._contingency.limits(self._case.p_base_mw, (outage.lines, outage.trafos))
+            after_one_more = self._contingency.limits(
+                self._case.p_base_mw, self._case.flow.branch_q_mvar, (outage.lines, outage.trafos)
+            )
             caps = export_limits_wh(after_one_more, self._bus[sellers], caps)
         allowed[sellers] = caps
         return allowed
