@@ -17,6 +17,7 @@ from gridledger.market.feasible import (
     MW_PER_WH_IN_INTERVAL,
     AcBaseCase,
     GridFeasibleClearing,
+    LinearLimits,
     NetworkLimits,
     ac_export_limits_wh,
     export_limits_wh,
@@ -164,3 +165,17 @@ def test_the_ac_opf_that_cannot_converge_is_a_grid_model_error(network: GridNetw
     p[leaf] = 0.4  # 400 kW into a 160 kVA grid before any trade: no export keeps its limits
     with pytest.raises(GridModelError, match="AC OPF did not converge"):
         acopf_exports_wh(network, p, np.zeros(network.bus_count), np.array([leaf]), np.array([1_000]))
+
+
+def test_a_limit_without_a_value_limits_nothing() -> None:
+    """A branch out of service or a bus cut off has no value in the power flow (NaN): its row
+    drops out instead of making the LP's input invalid; the other limits still hold."""
+    limits = LinearLimits(
+        np.array([np.nan, 0.0]),
+        np.full(2, -np.inf),
+        np.array([1.0, 0.004]),
+        np.array([[5.0, 5.0], [1.0, 1.0]]),
+    )
+    caps = export_limits_wh(limits, np.array([0, 1], dtype=np.int64), np.array([600, 600], dtype=np.int64))
+    # 0.004 MW of room over the interval is 1,000 Wh, shared by the two sellers.
+    assert int(caps.sum()) == 1_000

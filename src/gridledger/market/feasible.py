@@ -100,9 +100,10 @@ class NetworkLimits:
 
 def active_limit_mw(branch_limit_mva: FloatArray, branch_q_mvar: FloatArray, margin: float) -> FloatArray:
     """The active power each branch may carry: its thermal limit less the margin, given the
-    reactive power it carries."""
+    reactive power it carries. NaN for a branch out of the power flow (its reactive power is
+    NaN): a limit that is not finite binds nothing (`limit_rows` leaves it out)."""
     apparent = branch_limit_mva * (1 - margin)
-    active: FloatArray = np.sqrt(np.maximum(apparent**2 - np.nan_to_num(branch_q_mvar) ** 2, 0.0))
+    active: FloatArray = np.sqrt(np.maximum(apparent**2 - branch_q_mvar**2, 0.0))
     return active
 
 
@@ -127,7 +128,10 @@ def limit_rows(
     change_per_wh = linear.per_mw[:, export_bus] * MW_PER_WH_IN_INTERVAL
     # value(x) = value + C (x - at)
     at_value = linear.value - change_per_wh @ at_wh
-    above, below = np.isfinite(linear.highest), np.isfinite(linear.lowest)
+    # A quantity with no value (a branch out of service, a bus cut off: NaN in the power flow)
+    # limits nothing, and neither does an infinite bound.
+    known = np.isfinite(linear.value)
+    above, below = known & np.isfinite(linear.highest), known & np.isfinite(linear.lowest)
     rows = np.vstack([change_per_wh[above], -change_per_wh[below]])
     budget = np.maximum(
         np.concatenate([linear.highest[above] - at_value[above], at_value[below] - linear.lowest[below]]), 0.0
