@@ -4,6 +4,8 @@ settlement is optimal without solving anything."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import Participant, open_market_interval
-from gridledger.errors import ContractRevertError
+from gridledger.errors import ContractRevertError, MarketError
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import ClearingResult
 from gridledger.market.nodal import NodalMechanism, NodalNetwork
@@ -130,3 +132,10 @@ def test_the_contract_refuses_a_buy_at_another_price_than_the_energy_price(world
     cheaper = [(*fill[:4], fill[4] - 1) if fill[0][1] == Side.BUY else fill for fill in settlement.fills]
     with pytest.raises(ContractRevertError, match="FillPriceInvalid"):
         chain.transact(OPERATOR, MARKET, system.market, "settleInterval", settlement.clearing, cheaper)
+
+
+def test_a_nodal_result_without_the_asks_prices_is_refused(world: World) -> None:
+    book, _, settlement = _cleared_not_sent(world)
+    without = dataclasses.replace(settlement.result, ask_price_per_kwh=None)
+    with pytest.raises(MarketError, match="each ask's price"):
+        build_settlement(book, without)

@@ -38,6 +38,7 @@ class ContingencyModel:
     network: GridNetwork
     margin: float = LIMIT_MARGIN
     _ptdf: dict[Topology, FloatArray] = field(default_factory=dict, repr=False)
+    _stacked: dict[Topology, FloatArray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, network: GridNetwork) -> ContingencyModel:
@@ -75,10 +76,14 @@ class ContingencyModel:
         power its thermal limit less the margin leaves beside `branch_q_mvar`, the reactive
         power it carries in the base case (the DC model knows none after an outage)."""
         limit_mw = active_limit_mw(self.network.branch_limit_mva, branch_q_mvar, self.margin)
-        factors = [self.ptdf_after(topology) for topology in self.contingencies(out)]
-        if not factors:
-            empty = np.zeros(0)
-            return LinearLimits(empty, empty, empty, np.zeros((0, self.network.bus_count)))
-        per_mw = np.vstack(factors)
-        stacked_limit = np.tile(limit_mw, len(factors))
+        per_mw = self._stacked_factors(out)
+        stacked_limit = np.tile(limit_mw, per_mw.shape[0] // max(len(limit_mw), 1))
         return LinearLimits(per_mw @ p_base_mw, -stacked_limit, stacked_limit, per_mw)
+
+    def _stacked_factors(self, out: Topology) -> FloatArray:
+        """Every contingency's factors on top of `out`, one block of branch rows each; kept, as
+        they depend on the topology alone and every interval asks for them."""
+        if out not in self._stacked:
+            factors = [self.ptdf_after(topology) for topology in self.contingencies(out)]
+            self._stacked[out] = np.vstack(factors) if factors else np.zeros((0, self.network.bus_count))
+        return self._stacked[out]

@@ -82,14 +82,11 @@ def build_settlement(book: IntervalBook, result: ClearingResult) -> Settlement:
 
     # A fill names its own price only under NODAL pricing: a buy the energy price, a sell its node's.
     nodal = result.pricing == Pricing.NODAL
-    if nodal and result.ask_price_per_kwh is None:
-        raise MarketError("a nodal clearing needs each ask's price")
-    ask_prices = (
-        result.ask_price_per_kwh.tolist()
-        if nodal and result.ask_price_per_kwh is not None
-        else [0] * len(asks)
-    )
-    bid_prices = [result.price_per_kwh if nodal else 0] * len(bids)
+    ask_prices, bid_prices = [0] * len(asks), [0] * len(bids)
+    if nodal:
+        if result.ask_price_per_kwh is None:
+            raise MarketError("a nodal clearing needs each ask's price")
+        ask_prices, bid_prices = result.ask_price_per_kwh.tolist(), [result.price_per_kwh] * len(bids)
     fills = filled(asks, result.ask_fill_wh, ask_prices) + filled(bids, result.bid_fill_wh, bid_prices)
     clearing = (
         book.pair_id,

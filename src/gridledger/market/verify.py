@@ -125,8 +125,13 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         )
 
     certified: tuple[NodalNetwork, NodalPrices] | None = None
+    sell_price_at: dict[int, int] = {}  # grid node -> what a sell there earns (NODAL)
     if pricing == Pricing.NODAL:
         certified = _published_certificate(book, findings)
+        if certified is not None:
+            network, prices = certified
+            whole = prices.whole_node_prices(network).tolist()
+            sell_price_at = dict(zip(network.node_ids, whole, strict=True))
     onchain_fills: dict[bytes, int] = {}
     welfare = 0
     for fill in settled_fills:
@@ -139,7 +144,7 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
             findings.append(Finding("excluded_order", f"{hash_.hex()} was filled but the book excludes it"))
         order = entry.signed.order
         onchain_fills[hash_] = filled
-        unit_price = _unit_price(pricing, price, order, certified)
+        unit_price = _unit_price(pricing, price, order, sell_price_at)
         expected = (
             None
             if unit_price is None
@@ -255,7 +260,7 @@ def _published_certificate(
 
 
 def _unit_price(
-    pricing: Pricing, clearing_price: int, order: Order, certified: tuple[NodalNetwork, NodalPrices] | None
+    pricing: Pricing, clearing_price: int, order: Order, sell_price_at: dict[int, int]
 ) -> int | None:
     """What a fill of `order` trades at per kWh under `pricing` (a NODAL sell: its node's price
     in the certificate); None where the certificate cannot say (its own finding says why)."""
@@ -265,10 +270,7 @@ def _unit_price(
         return order.limit_price_per_kwh
     if order.side == Side.BUY:
         return clearing_price
-    if certified is None or order.grid_node_id not in certified[0].node_ids:
-        return None
-    network, prices = certified
-    return int(prices.whole_node_prices(network)[network.node_ids.index(order.grid_node_id)])
+    return sell_price_at.get(order.grid_node_id)
 
 
 def _aligned(entries: list[BookEntry], fills: dict[bytes, int]) -> npt.NDArray[np.int64]:
