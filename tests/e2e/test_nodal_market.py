@@ -81,9 +81,14 @@ def test_nodal_settlement_pays_each_seller_its_node_price_and_verifies_as_optima
 
     published = IntervalBook.from_json(book.to_json())
     assert published.certificate == book.certificate is not None
+    # The book publishes each node's price and the rent the fee collector received.
+    assert published.certificate["congestionRentUnits"] == congestion_rent
+    node_prices = {n["gridNodeId"]: n["sellPricePerKWh"] for n in published.certificate["nodes"]}
+    assert node_prices == {anna.grid_node_id: 180_000, ben.grid_node_id: 210_000}
     report = verify_interval(chain, system.market, published)
     assert report.consistent, report.findings
     assert report.pricing == Pricing.NODAL
+    assert report.nodal_prices is not None and report.nodal_prices["congestionRentUnits"] == congestion_rent
 
 
 def test_a_tampered_certificate_is_found(world: World) -> None:
@@ -95,6 +100,11 @@ def test_a_tampered_certificate_is_found(world: World) -> None:
     published.certificate["limits"][0]["price"] *= 2
     kinds = {f.kind for f in verify_interval(chain, system.market, published).findings}
     assert {"book_mismatch", "not_optimal"} <= kinds
+    published = IntervalBook.from_json(book.to_json())
+    assert published.certificate is not None
+    published.certificate["nodes"][0]["sellPricePerKWh"] += 1
+    kinds = {f.kind for f in verify_interval(chain, system.market, published).findings}
+    assert kinds == {"book_mismatch", "prices_differ"}
     published.certificate = None
     kinds = {f.kind for f in verify_interval(chain, system.market, published).findings}
     assert kinds == {"book_mismatch", "certificate_missing"}
@@ -122,8 +132,10 @@ def test_fills_that_are_not_optimal_fail_the_published_certificate(world: World)
     worse = build_settlement(book, only_ben)
     operator.submit(worse)
     findings = verify_interval(chain, system.market, IntervalBook.from_json(book.to_json())).findings
-    assert [f.kind for f in findings] and {f.kind for f in findings} == {"not_optimal"}
+    assert {f.kind for f in findings} == {"not_optimal", "prices_differ"}
     assert any("limit 0" in f.detail for f in findings)
+    # The rent published at clearing is not what these fills pay over the feeder.
+    assert any("congestionRentUnits" in f.detail for f in findings if f.kind == "prices_differ")
 
 
 def test_the_contract_refuses_a_buy_at_another_price_than_the_energy_price(world: World) -> None:

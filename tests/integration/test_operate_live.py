@@ -457,3 +457,8 @@ def test_operate_withNodalPricing_settlesAtNodePrices_andTheBookProvesItOptimal(
     )  # fmt: skip
     assert ran.exit_code == 0, ran.output
     assert "nodal pricing" in ran.output and "optimal by its book's certificate" in ran.output
+    # The sellers' node prices, the rent and the loss charges, as the book publishes them.
+    assert f"Buyers pay {book.certificate['buyPricePerKWh']} per kWh" in ran.output
+    assert f"congestion rent {book.certificate['congestionRentUnits']} and loss charges" in ran.output
+    published = {n["gridNodeId"]: n["sellPricePerKWh"] for n in book.certificate["nodes"]}
+    assert all(published[node] <= book.certificate["buyPricePerKWh"] for node in (1, 2))

@@ -23,6 +23,8 @@ from gridledger.market.nodal import (
     certificate_json,
     check_certificate,
     clear_nodal,
+    published_price_differences,
+    published_prices,
 )
 
 GRID = "1-LV-rural1--0-sw"
@@ -248,7 +250,7 @@ def test_a_network_blind_clearing_fails_the_certificate() -> None:
 
 # ---------------------------------------------------------------- publication and refusals
 def test_the_certificate_reads_back_as_published(congested: NodalClearing) -> None:
-    raw = json.loads(json.dumps(certificate_json(congested)))
+    raw = json.loads(json.dumps(certificate_json(congested, SELLERS)))
     network, prices = certificate_from_json(raw)
     assert network.node_ids == FEEDER.node_ids
     assert np.array_equal(network.rows, FEEDER.rows) and np.array_equal(network.budget, FEEDER.budget)
@@ -257,6 +259,66 @@ def test_the_certificate_reads_back_as_published(congested: NodalClearing) -> No
         check_certificate(BUYERS, SELLERS, congested.bid_fill_wh, congested.ask_fill_wh, network, prices)
         == []
     )
+
+
+def test_the_book_publishes_each_nodes_price_and_the_congestion_rent_the_fills_pay(
+    congested: NodalClearing,
+) -> None:
+    raw = json.loads(json.dumps(certificate_json(congested, SELLERS)))
+    assert raw["buyPricePerKWh"] == 300
+    assert [(n["gridNodeId"], n["sellPricePerKWh"], n["congestionPerKWh"]) for n in raw["nodes"]] == [
+        (1, 200, 100.0),
+        (2, 100, 200.0),
+    ]
+    # Buyers pay 300 for 3,000 Wh; the sellers at node 1 earn 200 for theirs: the rest is the rent.
+    assert raw["congestionRentUnits"] == 3_000 * 300 // 1000 - 3_000 * 200 // 1000
+    assert raw["lossChargeUnits"] == 0
+
+
+def test_published_loss_charges_are_what_each_node_pays_for_its_losses() -> None:
+    lossy = _network([[1.0, 1.0]], [1e9], loss=[0.08, 0.0], tau=250.0)
+    sellers = _side([100, 100], [1_000, 1_000], [1, 2], first_key=100)
+    cleared = clear_nodal(_side([300], [5_000], [1]), sellers, lossy)
+    raw = certificate_json(cleared, sellers)
+    assert [n["lossChargePerKWh"] for n in raw["nodes"]] == [20.0, 0.0]
+    assert raw["lossChargeUnits"] == 20  # 1,000 Wh at node 1, 0.08 x 250 per kWh
+    assert [n["sellPricePerKWh"] for n in raw["nodes"]] == [
+        raw["buyPricePerKWh"] - 20,
+        raw["buyPricePerKWh"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "tampered", "named"),
+    [
+        ("buyPricePerKWh", 301, "buyPricePerKWh"),
+        ("congestionRentUnits", 10, "congestionRentUnits"),
+        ("lossChargeUnits", 5, "lossChargeUnits"),
+        ("nodes", [], "nodes"),
+        ("sellPricePerKWh", 250, "nodes[1].sellPricePerKWh"),
+        ("congestionPerKWh", 0.0, "nodes[1].congestionPerKWh"),
+        ("lossChargePerKWh", 1.0, "nodes[1].lossChargePerKWh"),
+    ],
+)
+def test_a_published_price_that_does_not_follow_from_the_duals_is_named(
+    congested: NodalClearing, field: str, tampered: object, named: str
+) -> None:
+    raw = json.loads(json.dumps(certificate_json(congested, SELLERS)))
+    derived = published_prices(congested.network, congested.prices, SELLERS, congested.ask_fill_wh)
+    assert published_price_differences(raw, derived) == []
+    if field in raw:
+        raw[field] = tampered
+    else:
+        raw["nodes"][0][field] = tampered
+    assert published_price_differences(raw, derived) == [named]
+
+
+def test_the_rent_published_for_other_fills_is_named(congested: NodalClearing) -> None:
+    """The prices published at clearing, checked against fills that trade less over the feeder."""
+    raw = certificate_json(congested, SELLERS)
+    fewer = np.array([1_000, 0, 0], dtype=np.int64)
+    derived = published_prices(congested.network, congested.prices, SELLERS, fewer)
+    assert published_price_differences(raw, derived) == ["congestionRentUnits"]
 
 
 @pytest.mark.parametrize(
@@ -331,6 +393,30 @@ def test_a_limit_no_export_moves_is_left_out_of_the_network() -> None:
     network = NodalNetwork.linearised(limits, {7: 0, 8: 1}, np.array([0.02, 0.01]), 100.0)
     assert network.rows.shape == (1, 2) and np.all(np.isfinite(network.rows))
     assert network.loss_factor.tolist() == [pytest.approx(0.01), 0.0]  # relative to the best-placed node
+
+
+@pytest.mark.parametrize(
+    ("node_ids", "rows", "budget", "loss_factor", "loss_price", "reason"),
+    [
+        ((1, 2), [[1.0, 1.0]], [1.0], [0.0], 0.0, "one loss factor per node"),
+        ((1, 1), [[1.0, 1.0]], [1.0], [0.0, 0.0], 0.0, "twice"),
+        ((1, 2), [[1.0]], [1.0], [0.0, 0.0], 0.0, "limit rows must be"),
+        ((1, 2), [[1.0, np.inf]], [1.0], [0.0, 0.0], 0.0, "finite"),
+        ((1, 2), [[1.0, 1.0]], [-1.0], [0.0, 0.0], 0.0, "negative"),
+        ((1, 2), [[1.0, 1.0]], [1.0], [0.0, 0.0], -1.0, "negative"),
+    ],
+    ids=["loss-factors", "node-twice", "row-width", "infinite", "negative-budget", "negative-loss-price"],
+)
+def test_a_malformed_nodal_network_is_refused(
+    node_ids: tuple[int, ...],
+    rows: list[list[float]],
+    budget: list[float],
+    loss_factor: list[float],
+    loss_price: float,
+    reason: str,
+) -> None:
+    with pytest.raises(MarketError, match=reason):
+        NodalNetwork(node_ids, np.array(rows), np.array(budget), np.array(loss_factor), loss_price)
 
 
 def test_an_order_at_a_node_the_network_lacks_is_refused() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -56,9 +56,31 @@ def print_report(console: Console, report: VerificationReport) -> None:
     table.add_row("welfare (units x Wh/kWh)", str(report.settled_welfare), str(report.best_welfare))
     table.add_row("fills", str(report.fills), "")
     console.print(table)
+    if report.nodal_prices is not None:
+        print_nodal_prices(console, report.nodal_prices)
     for finding in report.findings:
         console.print(f"[red]{finding.kind}[/]: {finding.detail}")
     if report.consistent and nodal:
         console.print("[green]consistent[/]: the settlement is optimal by its book's certificate")
     elif report.consistent:
         console.print("[green]consistent[/]: the settlement is the book's documented clearing")
+
+
+def print_nodal_prices(console: Console, prices: dict[str, Any]) -> None:
+    """The locational prices of a nodal settlement, as its certificate gives them."""
+    table = Table(title=f"Buyers pay {prices['buyPricePerKWh']} per kWh; sellers at each node earn")
+    for heading in ("grid node", "per kWh", "loss charge", "congestion", "loss factor"):
+        table.add_column(heading, justify="right")
+    for node in prices["nodes"]:
+        table.add_row(
+            str(node["gridNodeId"]),
+            str(node["sellPricePerKWh"]),
+            f"{node['lossChargePerKWh']:.3f}",
+            f"{node['congestionPerKWh']:.3f}",
+            f"{node['lossFactor']:.5f}",
+        )
+    console.print(table)
+    console.print(
+        f"congestion rent {prices['congestionRentUnits']} and loss charges {prices['lossChargeUnits']} "
+        "payment units, to the fee collector"
+    )

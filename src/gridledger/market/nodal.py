@@ -18,7 +18,8 @@ compared with the best-placed node's (`NodalNetwork.linearised`). That is the br
 minimisation as a price: among equal asks, the one whose export loses least trades first.
 
 A seller at node n earns pi_n = lambda - tau * LF_n - sum_k mu_k R_kn per kWh. The gap between
-what buyers pay and sellers earn, sum_k mu_k (R a)_k, is the congestion rent.
+what buyers pay and sellers earn is the loss charges, sum_n tau LF_n a_n, and the congestion
+rent, sum_k mu_k (R a)_k. The book publishes all of it (`published_prices`) with the certificate.
 
 Certificate (the LP's Karush-Kuhn-Tucker conditions; `check_certificate`):
 - primal feasibility: every fill within 0..its order, buys equal sells, R a <= d;
@@ -186,17 +187,11 @@ class NodalClearing:
     def congestion_rent_units(self, asks: BookSide) -> float:
         """Payment units buyers pay beyond what sellers earn and the losses cost: the network's
         limits' value, sum_k mu_k (R a)_k."""
-        exported = np.bincount(
-            self.network.columns(asks),
-            weights=self.ask_fill_wh.astype(np.float64),
-            minlength=len(self.network.node_ids),
-        )
-        return float(self.prices.limit_prices @ (self.network.rows @ exported)) / 1000
+        return congestion_rent_units(self.network, self.prices, asks, self.ask_fill_wh)
 
     def loss_charge_units(self, asks: BookSide) -> float:
         """Payment units sellers pay for the losses their exports add (negative: earn for relief)."""
-        factors = self.network.loss_factor[self.network.columns(asks)]
-        return float(self.network.loss_price_per_kwh * (factors @ self.ask_fill_wh)) / 1000
+        return loss_charge_units(self.network, asks, self.ask_fill_wh)
 
     def as_result(self, asks: BookSide) -> ClearingResult:
         """The clearing in the market's terms: the prices in whole payment units per kWh."""
@@ -224,7 +219,24 @@ class NodalMechanism:
 
     def certified(self, bids: BookSide, asks: BookSide) -> tuple[ClearingResult, dict[str, Any]]:
         cleared = clear_nodal(bids, asks, self.network)
-        return cleared.as_result(asks), certificate_json(cleared)
+        return cleared.as_result(asks), certificate_json(cleared, asks)
+
+
+def congestion_rent_units(
+    network: NodalNetwork, prices: NodalPrices, asks: BookSide, ask_fill_wh: Int64Array
+) -> float:
+    """What the network's limits are worth to the interval, sum_k mu_k (R a)_k, in payment units."""
+    exported = np.bincount(
+        network.columns(asks), weights=ask_fill_wh.astype(np.float64), minlength=len(network.node_ids)
+    )
+    return float(prices.limit_prices @ (network.rows @ exported)) / 1000
+
+
+def loss_charge_units(network: NodalNetwork, asks: BookSide, ask_fill_wh: Int64Array) -> float:
+    """What sellers pay for the losses their exports add, in payment units (negative: earned for
+    relieving them)."""
+    factors = network.loss_factor[network.columns(asks)]
+    return float(network.loss_price_per_kwh * (factors @ ask_fill_wh.astype(np.float64))) / 1000
 
 
 def clear_nodal(bids: BookSide, asks: BookSide, network: NodalNetwork) -> NodalClearing:
@@ -371,23 +383,93 @@ def check_certificate(
 
 
 # ---------------------------------------------------------------- publication
-def certificate_json(clearing: NodalClearing) -> dict[str, Any]:
-    """The network data and prices a book publishes with a nodal clearing."""
+def certificate_json(clearing: NodalClearing, asks: BookSide) -> dict[str, Any]:
+    """What a book publishes with a nodal clearing: the network data and duals of the certificate,
+    and what they mean for traders (`published_prices`)."""
     network, prices = clearing.network, clearing.prices
     return {
         "energyPricePerKWh": prices.energy_price_per_kwh,
         "lossPricePerKWh": network.loss_price_per_kwh,
-        "nodes": [
-            {"gridNodeId": node, "lossFactor": float(factor)}
-            for node, factor in zip(network.node_ids, network.loss_factor.tolist(), strict=True)
-        ],
         "limits": [
             {"row": row, "budget": budget, "price": price}
             for row, budget, price in zip(
                 network.rows.tolist(), network.budget.tolist(), prices.limit_prices.tolist(), strict=True
             )
         ],
+        **published_prices(network, prices, asks, clearing.ask_fill_wh),
     }
+
+
+# Published per-kWh parts are rounded to this many decimals of a payment unit (PRICE_TOLERANCE).
+PUBLISHED_PRICE_DECIMALS = 3
+
+
+def published_prices(
+    network: NodalNetwork, prices: NodalPrices, asks: BookSide, ask_fill_wh: Int64Array
+) -> dict[str, Any]:
+    """The clearing's locational prices as the book publishes them: the whole price buyers pay;
+    per grid node its loss factor and the whole price a sell there trades at, with what it is
+    below the energy price for losses (tau LF_n) and for congestion (sum_k mu_k R_kn); and the
+    interval's congestion rent and loss charges in whole payment units. Both go to the fee
+    collector, with the payment rounding (what buyers pay beyond what sellers receive)."""
+
+    def part(per_kwh: FloatArray) -> list[float]:
+        # + 0.0 makes a rounded -0.0 plain 0.0.
+        return [round(v, PUBLISHED_PRICE_DECIMALS) + 0.0 for v in per_kwh.tolist()]
+
+    nodes = zip(
+        network.node_ids,
+        network.loss_factor.tolist(),
+        prices.whole_node_prices(network).tolist(),
+        part(network.loss_price_per_kwh * network.loss_factor),
+        part(prices.limit_prices @ network.rows),
+        strict=True,
+    )
+    return {
+        "buyPricePerKWh": prices.whole_energy_price(),
+        "congestionRentUnits": round(congestion_rent_units(network, prices, asks, ask_fill_wh)),
+        "lossChargeUnits": round(loss_charge_units(network, asks, ask_fill_wh)),
+        "nodes": [
+            {
+                "gridNodeId": node,
+                "lossFactor": factor,
+                "sellPricePerKWh": sell,
+                "lossChargePerKWh": loss,
+                "congestionPerKWh": congestion,
+            }
+            for node, factor, sell, loss, congestion in nodes
+        ],
+    }
+
+
+def published_price_differences(raw: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Where a certificate's published prices (`raw`) are not `expected` (published_prices of its
+    own duals and the settled fills): each a field name, within a tolerance of the rounding."""
+    differences = [
+        name
+        for name in ("buyPricePerKWh", "congestionRentUnits", "lossChargeUnits")
+        if not _close(raw.get(name), expected[name], 1.0 if name.endswith("Units") else 0.0)
+    ]
+    published_nodes = raw.get("nodes")
+    if not isinstance(published_nodes, list) or len(published_nodes) != len(expected["nodes"]):
+        return [*differences, "nodes"]
+    # The loss and congestion parts are rounded; the rest is exact.
+    tolerance = {"lossChargePerKWh": PRICE_TOLERANCE_PER_KWH, "congestionPerKWh": PRICE_TOLERANCE_PER_KWH}
+    for published, node in zip(published_nodes, expected["nodes"], strict=True):
+        for name, value in node.items():
+            if not isinstance(published, dict) or not _close(
+                published.get(name), value, tolerance.get(name, 0.0)
+            ):
+                differences.append(f"nodes[{node['gridNodeId']}].{name}")
+    return differences
+
+
+def _close(published: object, expected: float, tolerance: float) -> bool:
+    return (
+        isinstance(published, int | float)
+        and not isinstance(published, bool)
+        and abs(published - expected) <= tolerance
+    )
 
 
 def certificate_from_json(raw: dict[str, Any]) -> tuple[NodalNetwork, NodalPrices]:

@@ -8,8 +8,10 @@ the same book gives the same volume, welfare and fills.
 
 A NODAL settlement is checked against the certificate its book publishes instead of against a
 re-run: the on-chain fills and the published prices must satisfy the optimality conditions of
-the book's network data (market/nodal.py), and every fill must trade at its published price (a
-buy at the energy price, a sell at its node's). Nothing is solved.
+the book's network data (market/nodal.py), every fill must trade at its published price (a
+buy at the energy price, a sell at its node's), and the published node prices, congestion rent
+and loss charges must follow from the certificate's duals and the settled fills. Nothing is
+solved.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from gridledger.market.nodal import (
     NodalPrices,
     certificate_from_json,
     check_certificate,
+    published_price_differences,
+    published_prices,
 )
 from gridledger.market.orders import Order, Pricing, Side
 from gridledger.market.settlement import ceil_payment_units, floor_payment_units, gate_commitment
@@ -40,7 +44,7 @@ from gridledger.market.settlement import ceil_payment_units, floor_payment_units
 class Finding:
     """book_mismatch, gate_mismatch, unknown_order, excluded_order, fill_inconsistent,
     better_clearing, fill_differs; for NODAL pricing also certificate_missing,
-    certificate_malformed and not_optimal."""
+    certificate_malformed, not_optimal and prices_differ."""
 
     kind: str
     detail: str
@@ -57,6 +61,9 @@ class VerificationReport:
     best_welfare: int
     fills: int
     findings: list[Finding] = field(default_factory=list)
+    # NODAL: the prices the settled fills and the certificate's duals give (`published_prices`),
+    # its nodes only those the book has sells at.
+    nodal_prices: dict[str, Any] | None = None
 
     @property
     def consistent(self) -> bool:
@@ -125,6 +132,7 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         )
 
     certified: tuple[NodalNetwork, NodalPrices] | None = None
+    nodal_prices: dict[str, Any] | None = None
     sell_price_at: dict[int, int] = {}  # grid node -> what a sell there earns (NODAL)
     if pricing == Pricing.NODAL:
         certified = _published_certificate(book, findings)
@@ -178,18 +186,27 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
                     f"the clearing price is not the certificate's {prices.whole_energy_price()}",
                 )
             )
+        ask_fill_wh = _aligned(ask_entries, onchain_fills)
         try:
             broken = check_certificate(
-                bids,
-                asks,
-                _aligned(bid_entries, onchain_fills),
-                _aligned(ask_entries, onchain_fills),
-                network,
-                prices,
+                bids, asks, _aligned(bid_entries, onchain_fills), ask_fill_wh, network, prices
             )
+            derived = published_prices(network, prices, asks, ask_fill_wh)
         except MarketError as unfit:  # an order at a node the certificate lacks
-            broken = [CertificateFinding("incomplete", str(unfit))]
+            broken, derived = [CertificateFinding("incomplete", str(unfit))], None
         findings += [Finding("not_optimal", f"{b.kind}: {b.detail}") for b in broken]
+        if derived is not None:
+            selling = {e.signed.order.grid_node_id for e in ask_entries}
+            nodal_prices = {**derived, "nodes": [n for n in derived["nodes"] if n["gridNodeId"] in selling]}
+            assert book.certificate is not None  # it was read back above
+            if differ := published_price_differences(book.certificate, derived):
+                findings.append(
+                    Finding(
+                        "prices_differ",
+                        "the published prices do not follow from the certificate's duals and the "
+                        f"settled fills: {', '.join(differ)}",
+                    )
+                )
     return VerificationReport(
         book.interval_start,
         pricing,
@@ -200,6 +217,7 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         best_welfare,
         len(settled_fills),
         findings,
+        nodal_prices,
     )
 
 
