@@ -43,9 +43,14 @@ UNREACHABLE = f"http://127.0.0.1:{_closed_port()}"
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with a valid (empty) book, a valid (empty) carbon event file and a plain file."""
+    """A folder with a valid (empty) book and a malformed one, a valid (empty) carbon event file
+    and a plain file."""
     folder = tmp_path_factory.mktemp("inputs")
-    IntervalBook(ENERGY_PAIR_ID, INTERVAL, bytes(32)).save(folder / "book.json")
+    book = IntervalBook(ENERGY_PAIR_ID, INTERVAL, bytes(32))
+    book.save(folder / "book.json")
+    (folder / "book-cleared-yes.json").write_text(
+        book.to_json().replace('"cleared": false', '"cleared": "yes"')
+    )
     save_logs(folder / "carbon-events.json", CARBON, [], [])
     (folder / "a-file").write_text("not a folder\n")
     (folder / "buses.csv").write_text("grid_node_id,bus\n1,13\n")
@@ -118,6 +123,11 @@ OPERATE_GRID = [*OPERATE, "--grid", "1-LV-rural1--0-sw", "--grid-buses", "{files
             ["market", "verify", "--interval", "1", "--book", "{files}", "--market", MARKET],
             "is a directory",
             id="verify-book-is-a-folder",
+        ),
+        pytest.param(
+            [*VERIFY[:4], "--book", "{files}/book-cleared-yes.json", "--market", MARKET],
+            "malformed book: cleared must be true or false",
+            id="verify-book-malformed",
         ),
         pytest.param([*OPERATE, "--pricing", "nodal"], "need the network model", id="operate-nodal-no-grid"),
         pytest.param([*OPERATE, "--loss-price", "5"], "need the network model", id="operate-loss-no-grid"),

@@ -299,6 +299,26 @@ def test_capped_settlement_publishes_its_caps_and_verifies(world: World) -> None
     assert verify_interval(chain, system.market, published).consistent
 
 
+def test_a_book_cleared_again_after_a_restart_keeps_the_caps_it_published(world: World) -> None:
+    """An operator that stopped after publishing the cleared book but before settling clears the
+    reloaded book again: under its published caps, not halved once more."""
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    first = MarketOperator(chain, system.market, OPERATOR, _HalvingCaps())
+    first.close_gate(book)
+    first.exclude_unfunded(book)
+    cleared_first = first.clear(book)
+    reloaded = IntervalBook.from_json(book.to_json())
+    assert reloaded.cleared
+    after_restart = MarketOperator(chain, system.market, OPERATOR, _HalvingCaps())
+    after_restart.exclude_unfunded(reloaded)
+    settlement = after_restart.clear(reloaded)
+    assert reloaded.export_caps_wh == book.export_caps_wh
+    assert settlement.fills == cleared_first.fills
+    after_restart.submit(settlement)
+    assert verify_interval(chain, system.market, IntervalBook.from_json(reloaded.to_json())).consistent
+
+
 def test_capped_settlement_verified_against_a_book_without_caps_is_a_mismatch(world: World) -> None:
     chain, system, participants = world
     book = open_market_interval(chain, system, participants)

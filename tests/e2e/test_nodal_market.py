@@ -91,6 +91,22 @@ def test_nodal_settlement_pays_each_seller_its_node_price_and_verifies_as_optima
     assert report.nodal_prices is not None and report.nodal_prices["congestionRentUnits"] == congestion_rent
 
 
+def test_a_book_cleared_again_after_a_restart_keeps_the_certificate_it_published(world: World) -> None:
+    """Restarted with another network model (here: no limits at all), the operator clears the
+    reloaded book under the network its certificate published, to the same fills."""
+    chain, system, participants = world
+    book, _, first = _cleared_not_sent(world)
+    reloaded = IntervalBook.from_json(book.to_json())
+    unlimited = NodalNetwork(_feeder(participants).node_ids, np.zeros((0, 2)), np.zeros(0), np.zeros(2), 0.0)
+    after_restart = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(unlimited))
+    after_restart.exclude_unfunded(reloaded)
+    settlement = after_restart.clear(reloaded)
+    assert reloaded.certificate == book.certificate
+    assert settlement.fills == first.fills and settlement.result.volume_wh == 3_000
+    after_restart.submit(settlement)
+    assert verify_interval(chain, system.market, IntervalBook.from_json(reloaded.to_json())).consistent
+
+
 def test_a_tampered_certificate_is_found(world: World) -> None:
     chain, system, participants = world
     book = open_market_interval(chain, system, participants)

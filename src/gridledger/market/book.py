@@ -48,6 +48,8 @@ class IntervalBook:
     export_caps_wh: dict[bytes, int] = field(default_factory=dict)
     # A certifying clearing's proof of optimality (market/nodal.py), published with the book.
     certificate: dict[str, Any] | None = None
+    # Cleared once: a restart clears it again under its own caps or certificate, not new ones.
+    cleared: bool = False
     _hashes: set[bytes] = field(default_factory=set, repr=False)
     # First 8 bytes of every admitted hash: the clearing's last tie-breaker must be unique.
     _hash_keys: set[bytes] = field(default_factory=set, repr=False)
@@ -171,6 +173,7 @@ class IntervalBook:
                     for e in self.entries
                 ],
                 **({"certificate": self.certificate} if self.certificate is not None else {}),
+                "cleared": self.cleared,
             },
             indent=1,
         )
@@ -192,6 +195,10 @@ class IntervalBook:
             if certificate is not None and not isinstance(certificate, dict):
                 raise TypeError("the certificate must be an object")
             book.certificate = certificate
+            cleared = raw.get("cleared", False)
+            if not isinstance(cleared, bool):
+                raise TypeError("cleared must be true or false")
+            book.cleared = cleared
         except (KeyError, ValueError, TypeError) as malformed:
             raise MarketError(f"malformed book: {malformed}") from malformed
         return book

@@ -121,6 +121,9 @@ def _exact_dot(prices: Int64Array, fills: Int64Array) -> int:
 class ClearingMechanism(Protocol):
     """How an interval clears; the grid-constrained clearing is another implementation."""
 
+    @property
+    def pricing(self) -> Pricing: ...
+
     def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult: ...
 
 

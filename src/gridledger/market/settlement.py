@@ -18,6 +18,7 @@ from gridledger.market.clearing import (
     ExportCapping,
     UniformClearing,
 )
+from gridledger.market.nodal import NodalMechanism, certificate_from_json
 from gridledger.market.orders import Order, Pricing, Side
 
 
@@ -173,10 +174,13 @@ class MarketOperator:
 
     def clear(self, book: IntervalBook) -> Settlement:
         """Clear the book's live orders. A capping mechanism's caps go into the book first, so
-        the published book re-clears to the same fills with the plain uniform rule."""
-        mechanism = self.mechanism
+        the published book re-clears to the same fills with the plain uniform rule. A book
+        cleared before (by a run that stopped before its settlement landed) is cleared again
+        under the caps or the network it published, whatever the mechanism now says."""
+        mechanism = self._published_mechanism(book) if book.cleared else self.mechanism
         sells = book.live_entries(Side.SELL)
         buys = book.live_entries(Side.BUY)
+        book.cleared = True
         if isinstance(mechanism, Certifying):
             result, book.certificate = mechanism.certified(book.as_arrays(buys), book.as_arrays(sells))
             return self._with_fees(build_settlement(book, result), buys)
@@ -188,6 +192,13 @@ class MarketOperator:
             mechanism = UniformClearing(mechanism.pricing)
         settlement = build_settlement(book, mechanism.clear(book.as_arrays(buys), book.as_arrays(sells)))
         return self._with_fees(settlement, buys)
+
+    def _published_mechanism(self, book: IntervalBook) -> ClearingMechanism:
+        """The clearing a cleared book published: nodal under its certificate's network, or the
+        documented rule over its export caps."""
+        if book.certificate is not None:
+            return NodalMechanism(certificate_from_json(book.certificate)[0])
+        return UniformClearing(self.mechanism.pricing)
 
     def _with_fees(self, settlement: Settlement, buys: list[BookEntry]) -> Settlement:
         """The settlement with the grid fee each buy pays (as at gate closure)."""
