@@ -328,13 +328,13 @@ def test_the_rent_published_for_other_fills_is_named(congested: NodalClearing) -
         {"nodes": [], "limits": [], "lossPricePerKWh": 0},
         {
             "nodes": [{"gridNodeId": 1, "lossFactor": 0}],
-            "limits": [{"row": [1, 2], "budget": 1, "price": 0}],
+            "limits": [{"columns": [0, 1], "coefficients": [1, 2], "budget": 1, "price": 0}],
             "lossPricePerKWh": 0,
             "energyPricePerKWh": 1,
         },
         {
             "nodes": [{"gridNodeId": 1, "lossFactor": 0}],
-            "limits": [{"row": [1], "budget": -1, "price": 0}],
+            "limits": [{"columns": [0], "coefficients": [1], "budget": -1, "price": 0}],
             "lossPricePerKWh": 0,
             "energyPricePerKWh": 1,
         },
@@ -356,6 +356,18 @@ def test_the_rent_published_for_other_fills_is_named(congested: NodalClearing) -
             "lossPricePerKWh": 0,
             "energyPricePerKWh": 1,
         },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}, {"gridNodeId": 2, "lossFactor": 0}],
+            "limits": [{"columns": [0, 0], "coefficients": [1, 1], "budget": 1, "price": 0}],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}, {"gridNodeId": 2, "lossFactor": 0}],
+            "limits": [{"columns": [0, 1], "coefficients": [1], "budget": 1, "price": 0}],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
     ],
     ids=[
         "empty",
@@ -365,6 +377,8 @@ def test_the_rent_published_for_other_fills_is_named(congested: NodalClearing) -
         "text-factor",
         "nan-price",
         "node-twice",
+        "column-twice",
+        "coefficient-missing",
     ],
 )
 def test_a_malformed_certificate_is_refused(broken: dict[str, object]) -> None:

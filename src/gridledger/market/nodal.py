@@ -59,8 +59,13 @@ ROUNDING_WH = 1
 # Prices (payment base units per kWh) that agree within this are equal: far below a base unit,
 # far above the solver's own tolerance on prices of up to MAX_PRICE_PER_KWH.
 PRICE_TOLERANCE_PER_KWH = 1e-3
-# Of a limit row scaled to a largest coefficient of 1: smaller coefficients are rounding noise.
-SMALLEST_COEFFICIENT = 1e-6
+# A limit row scaled to a largest coefficient of 1 keeps this many decimals (smaller
+# coefficients are rounding noise), its budget this many, rounded down (never looser than the
+# network's), and a loss factor this many: the LP is solved with the data as published, so the
+# certificate is exact, and a book's certificate stays short.
+COEFFICIENT_DECIMALS = 6
+BUDGET_DECIMALS = 3
+LOSS_FACTOR_DECIMALS = 9
 
 
 @dataclass(frozen=True)
@@ -108,15 +113,14 @@ class NodalNetwork:
         # A limit no book can reach binds nothing: one that exports move by too little.
         kept = (scale > 0) & (scale * MAX_ORDERS_PER_SIDE * MAX_ORDER_ENERGY_WH >= budget)
         rows, budget, scale = rows[kept] / scale[kept, None], budget[kept], scale[kept]
-        # Below this the solver takes a coefficient for zero, and so does the certificate.
-        rows[np.abs(rows) < SMALLEST_COEFFICIENT] = 0.0
+        budget_step = 10.0**-BUDGET_DECIMALS
         return cls(
             node_ids,
-            rows,
-            budget / scale,
+            np.round(rows, COEFFICIENT_DECIMALS) + 0.0,  # + 0.0: no -0.0 in the published rows
+            np.floor(budget / scale / budget_step) * budget_step,
             # Relative to the best-placed node (its factor is zero): a loss charge prices where
             # an export adds more losses than the best one would, and is never negative.
-            loss_factor - loss_factor.min(initial=np.inf),
+            np.round(loss_factor - loss_factor.min(initial=np.inf), LOSS_FACTOR_DECIMALS),
             float(loss_price_per_kwh),
         )
 
@@ -391,9 +395,15 @@ def certificate_json(clearing: NodalClearing, asks: BookSide) -> dict[str, Any]:
         "energyPricePerKWh": prices.energy_price_per_kwh,
         "lossPricePerKWh": network.loss_price_per_kwh,
         "limits": [
-            {"row": row, "budget": budget, "price": price}
+            # Sparse: most exports move only the limits upstream of them.
+            {
+                "columns": np.flatnonzero(row).tolist(),
+                "coefficients": row[row != 0].tolist(),
+                "budget": budget,
+                "price": price,
+            }
             for row, budget, price in zip(
-                network.rows.tolist(), network.budget.tolist(), prices.limit_prices.tolist(), strict=True
+                network.rows, network.budget.tolist(), prices.limit_prices.tolist(), strict=True
             )
         ],
         **published_prices(network, prices, asks, clearing.ask_fill_wh),
@@ -476,12 +486,9 @@ def certificate_from_json(raw: dict[str, Any]) -> tuple[NodalNetwork, NodalPrice
     """certificate_json read back; MarketError if it is not one."""
     try:
         nodes, limits = raw["nodes"], raw["limits"]
-        width = len(nodes)
         network = NodalNetwork(
             tuple(int(n["gridNodeId"]) for n in nodes),
-            np.array([[float(v) for v in limit["row"]] for limit in limits], dtype=np.float64).reshape(
-                len(limits), width
-            ),
+            _dense_rows(limits, len(nodes)),
             np.array([float(limit["budget"]) for limit in limits], dtype=np.float64),
             np.array([float(n["lossFactor"]) for n in nodes], dtype=np.float64),
             float(raw["lossPricePerKWh"]),
@@ -495,3 +502,18 @@ def certificate_from_json(raw: dict[str, Any]) -> tuple[NodalNetwork, NodalPrice
     if not np.isfinite(prices.energy_price_per_kwh) or not np.all(np.isfinite(prices.limit_prices)):
         raise MarketError("malformed clearing certificate: prices must be finite")
     return network, prices
+
+
+def _dense_rows(limits: list[dict[str, Any]], width: int) -> FloatArray:
+    """The published sparse limit rows as a (limits, width) matrix; ValueError if a row names a
+    column twice or outside 0..width-1, or has not one coefficient per column."""
+    rows = np.zeros((len(limits), width))
+    for k, limit in enumerate(limits):
+        columns = [int(c) for c in limit["columns"]]
+        coefficients = [float(v) for v in limit["coefficients"]]
+        if len(columns) != len(coefficients):
+            raise ValueError(f"limit {k} has {len(columns)} columns and {len(coefficients)} coefficients")
+        if len(set(columns)) != len(columns) or any(not 0 <= c < width for c in columns):
+            raise ValueError(f"limit {k} names a column twice or outside 0..{width - 1}")
+        rows[k, columns] = coefficients
+    return rows
