@@ -129,6 +129,11 @@ OPERATE_GRID = [*OPERATE, "--grid", "1-LV-rural1--0-sw", "--grid-buses", "{files
             "malformed book: cleared must be true or false",
             id="verify-book-malformed",
         ),
+        pytest.param(
+            [*VERIFY, "--market", MARKET, "--grid", "1-LV-rural1--0-sw"],
+            "--grid and --grid-buses go together",
+            id="verify-grid-without-buses",
+        ),
         pytest.param([*OPERATE, "--pricing", "nodal"], "need the network model", id="operate-nodal-no-grid"),
         pytest.param([*OPERATE, "--loss-price", "5"], "need the network model", id="operate-loss-no-grid"),
         pytest.param(

@@ -14,12 +14,14 @@ from gridledger.chain.deploy import System, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import Participant, open_market_interval
 from gridledger.errors import ContractRevertError, MarketError
+from gridledger.grid.network import GridNetwork
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import ClearingResult
 from gridledger.market.nodal import NodalMechanism, NodalNetwork
 from gridledger.market.orders import Pricing, Side
 from gridledger.market.settlement import MarketOperator, Settlement, build_settlement
 from gridledger.market.verify import verify_interval
+from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval
 
 MARKET = load_artifact("EnergyMarket")
 OPERATOR = named_account("market-operator")
@@ -167,3 +169,60 @@ def test_a_nodal_result_without_the_asks_prices_is_refused(world: World) -> None
     without = dataclasses.replace(settlement.result, ask_price_per_kwh=None)
     with pytest.raises(MarketError, match="each ask's price"):
         build_settlement(book, without)
+
+
+# ---------------------------------------------------------------- the network, rebuilt from the grid
+def _grid_model(participants: list[Participant]) -> LiveGridModel:
+    """anna at the far end of a SimBench rural feeder, ben next to her; nodal pricing."""
+    anna, ben, carla = participants
+    network = GridNetwork("1-LV-rural1--0-sw")
+    buses = {anna.grid_node_id: 13, ben.grid_node_id: 12, carla.grid_node_id: 11}
+    return LiveGridModel(
+        network, {node: network.position(bus) for node, bus in buses.items()}, Pricing.NODAL, 350_000
+    )
+
+
+def test_a_certificates_network_rebuilt_from_the_grid_and_its_base_case_is_the_one_published(
+    world: World,
+) -> None:
+    chain, system, participants = world
+    model = _grid_model(participants)
+    carla = participants[2]
+    mechanism = model.clearing(MeasuredInterval({carla.grid_node_id: 1_200}, {}))
+    book = open_market_interval(chain, system, participants)
+    MarketOperator(chain, system.market, OPERATOR, mechanism).settle(book)
+    assert book.certificate is not None
+    base_case = {"grid": "1-LV-rural1--0-sw", "importWh": {str(carla.grid_node_id): 1_200}}
+    assert book.certificate["baseCase"] == base_case
+    published = IntervalBook.from_json(book.to_json())
+    report = verify_interval(chain, system.market, published, model.published_network)
+    assert report.consistent, report.findings
+    assert report.network_rebuilt
+
+
+def test_an_operator_that_clears_under_tighter_limits_than_the_grids_is_found(world: World) -> None:
+    """The certificate holds for the network it publishes, but with the grid's data anyone finds
+    that network is not the grid's: the budgets were halved."""
+    chain, system, participants = world
+    model = _grid_model(participants)
+    honest = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
+    assert isinstance(honest, NodalMechanism)
+    tight = dataclasses.replace(honest.network, budget=honest.network.budget / 2)
+    book = open_market_interval(chain, system, participants)
+    MarketOperator(chain, system.market, OPERATOR, dataclasses.replace(honest, network=tight)).settle(book)
+    published = IntervalBook.from_json(book.to_json())
+    assert verify_interval(chain, system.market, published).consistent
+    findings = verify_interval(chain, system.market, published, model.published_network).findings
+    assert [f.kind for f in findings] == ["network_differs"]
+    assert "limit budget 0" in findings[0].detail
+
+
+def test_a_certificate_without_a_base_case_cannot_be_rebuilt(world: World) -> None:
+    chain, system, participants = world
+    book = open_market_interval(chain, system, participants)
+    MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants))).settle(book)
+    published = IntervalBook.from_json(book.to_json())
+    rebuild = _grid_model(participants).published_network
+    findings = verify_interval(chain, system.market, published, rebuild).findings
+    assert [f.kind for f in findings] == ["network_differs"]
+    assert "publishes no base case" in findings[0].detail

@@ -453,10 +453,13 @@ def test_operate_withNodalPricing_settlesAtNodePrices_andTheBookProvesItOptimal(
         [
             "market", "verify", "--interval", str(interval), "--book", str(book_path),
             "--market", world.system.market, "--rpc-url", world.url,
+            "--grid", "1-LV-rural1--0-sw", "--grid-buses", str(buses),
         ],
     )  # fmt: skip
     assert ran.exit_code == 0, ran.output
     assert "nodal pricing" in ran.output and "optimal by its book's certificate" in ran.output
+    # Rebuilt from the grid's data and the meters' loads the certificate published.
+    assert "the certificate's network is the grid's at its base case" in ran.output
     # The sellers' node prices, the rent and the loss charges, as the book publishes them.
     assert f"Buyers pay {book.certificate['buyPricePerKWh']} per kWh" in ran.output
     assert f"congestion rent {book.certificate['congestionRentUnits']} and loss charges" in ran.output

@@ -12,7 +12,12 @@ import pytest
 from gridledger.errors import GridModelError, InputError, MarketError
 from gridledger.grid.network import GridNetwork
 from gridledger.market.clearing import BookSide
-from gridledger.market.nodal import NodalMechanism, certificate_from_json, check_certificate
+from gridledger.market.nodal import (
+    NodalMechanism,
+    certificate_from_json,
+    check_certificate,
+    network_differences,
+)
 from gridledger.market.orders import Pricing
 from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval, read_bus_map
 
@@ -123,3 +128,54 @@ def test_readBusMap_placesEachNodeAtItsBusPosition(model: LiveGridModel, tmp_pat
     path = tmp_path / "buses.csv"
     path.write_text(f"grid_node_id,bus\n1,{FAR_BUS}\n2,{NEAR_BUS}\n")
     assert read_bus_map(path, model.network) == model.bus_of_node
+
+
+@pytest.fixture(scope="module")
+def nodal(model: LiveGridModel) -> LiveGridModel:
+    return LiveGridModel(model.network, model.bus_of_node, Pricing.NODAL, loss_price_per_kwh=350_000)
+
+
+def _certificate(mechanism: object) -> dict[str, object]:
+    assert isinstance(mechanism, NodalMechanism)
+    return mechanism.certified(BookSide.empty(), _asks([1_000], [1]))[1]
+
+
+def test_a_nodal_certificate_publishes_the_base_case_its_network_is_rebuilt_from(
+    nodal: LiveGridModel,
+) -> None:
+    measured = MeasuredInterval(import_wh={1: 300, 2: 500, 7: 900}, export_wh={1: 50})
+    mechanism = nodal.clearing(measured)
+    certificate = _certificate(mechanism)
+    # Only mapped nodes' imports shape the base case (node 7 is off the map).
+    assert certificate["baseCase"] == {"grid": GRID, "importWh": {"1": 300, "2": 500}}
+    assert isinstance(mechanism, NodalMechanism)
+    assert network_differences(mechanism.network, nodal.published_network(certificate)) == []
+
+
+def test_a_network_around_other_loads_differs_from_the_published_one(nodal: LiveGridModel) -> None:
+    certificate = _certificate(nodal.clearing(MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={})))
+    heavier = _certificate(nodal.clearing(MeasuredInterval(import_wh={1: 30_000, 2: 500}, export_wh={})))
+    published, _ = certificate_from_json(certificate)
+    assert network_differences(published, nodal.published_network(heavier)) != []
+
+
+@pytest.mark.parametrize(
+    ("base_case", "reason"),
+    [
+        (None, "publishes no base case"),
+        ({"grid": GRID}, "publishes no base case"),
+        ({"grid": GRID, "importWh": {"1": "x"}}, "publishes no base case"),
+        ({"grid": "1-LV-urban6--0-sw", "importWh": {}}, "on grid 1-LV-urban6--0-sw"),
+        ({"grid": GRID, "importWh": {"7": 100}}, "grid node 7"),
+    ],
+    ids=["none", "no-imports", "import-not-a-number", "other-grid", "unplaced-node"],
+)
+def test_a_base_case_that_cannot_be_rebuilt_is_refused(
+    nodal: LiveGridModel, base_case: dict[str, object] | None, reason: str
+) -> None:
+    certificate = _certificate(nodal.clearing(MeasuredInterval(import_wh={1: 300}, export_wh={})))
+    certificate["baseCase"] = base_case
+    if base_case is None:
+        del certificate["baseCase"]
+    with pytest.raises(MarketError, match=reason):
+        nodal.published_network(certificate)

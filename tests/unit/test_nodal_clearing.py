@@ -23,6 +23,7 @@ from gridledger.market.nodal import (
     certificate_json,
     check_certificate,
     clear_nodal,
+    network_differences,
     published_price_differences,
     published_prices,
 )
@@ -431,6 +432,33 @@ def test_a_malformed_nodal_network_is_refused(
 ) -> None:
     with pytest.raises(MarketError, match=reason):
         NodalNetwork(node_ids, np.array(rows), np.array(budget), np.array(loss_factor), loss_price)
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"node_ids": (1, 3)}, "the grid nodes differ"),
+        (
+            {"rows": np.array([[0.5, 1.0], [1.0, 0.0]]), "budget": np.array([1.0, 1.0])},
+            "2 limits published, 1 in the network",
+        ),
+        ({"rows": np.array([[0.5, 0.99]])}, "limit row 0"),
+        ({"budget": np.array([1_499.0])}, "limit budget 0"),
+        ({"loss_factor": np.array([0.0, 1e-6])}, "loss factor 1"),
+        ({"loss_price_per_kwh": 1.0}, "the price of lost energy"),
+    ],
+    ids=["nodes", "limit-count", "row", "budget", "loss-factor", "loss-price"],
+)
+def test_a_published_network_that_is_not_the_rebuilt_one_is_named(
+    change: dict[str, object], named: str
+) -> None:
+    published = dataclasses.replace(FEEDER, **change)  # type: ignore[arg-type]
+    assert network_differences(published, FEEDER) == [named]
+
+
+def test_a_rebuilt_network_within_one_rounding_step_is_the_published_one() -> None:
+    nudged = dataclasses.replace(FEEDER, rows=FEEDER.rows + 1e-6, budget=FEEDER.budget - 1e-3)
+    assert network_differences(nudged, FEEDER) == []
 
 
 def test_an_order_at_a_node_the_network_lacks_is_refused() -> None:

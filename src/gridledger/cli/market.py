@@ -11,10 +11,12 @@ from rich.table import Table
 
 from gridledger.chain.rpc import RpcChain
 from gridledger.cli.options import checked_address, require_contract
-from gridledger.errors import MarketError
+from gridledger.errors import InputError, MarketError
+from gridledger.grid.network import GridNetwork
 from gridledger.market.book import IntervalBook
 from gridledger.market.orders import Pricing
 from gridledger.market.verify import VerificationReport, verify_interval
+from gridledger.ops.grid_model import LiveGridModel, read_bus_map
 
 market_app = typer.Typer(help="The energy market: verify settled intervals.", no_args_is_help=True)
 
@@ -28,18 +30,35 @@ def verify_command(
     ],
     market: Annotated[str, typer.Option(help="EnergyMarket contract address.")],
     rpc_url: Annotated[str, typer.Option(help="JSON-RPC endpoint of the chain.")] = "http://127.0.0.1:8545",
+    grid: Annotated[
+        str | None,
+        typer.Option(help="SimBench grid of the network: rebuild a nodal certificate's network from it."),
+    ] = None,
+    grid_buses: Annotated[
+        Path | None,
+        typer.Option(help="With --grid: CSV grid_node_id,bus placing the chain's nodes on the grid's buses."),
+    ] = None,
 ) -> None:
     """Recompute the interval's clearing from the signed orders and the on-chain trade record (a
-    nodal one: check its published certificate of optimality); exits 1 and lists every
-    inconsistent fill or skipped better clearing, 2 if it cannot verify."""
+    nodal one: check its published certificate of optimality, and with --grid that its network
+    is the grid's at its published base case); exits 1 and lists every inconsistent fill or
+    skipped better clearing, 2 if it cannot verify."""
     console = Console()
     market = checked_address(market, "--market")
+    if (grid is None) != (grid_buses is None):
+        raise InputError("--grid and --grid-buses go together")
     loaded = IntervalBook.load(book)
     if loaded.interval_start != interval:
         raise MarketError(f"the book is for interval {loaded.interval_start}, not {interval}")
+    rebuild = None
+    if grid is not None and grid_buses is not None:
+        network = GridNetwork(grid)
+        rebuild = LiveGridModel(network, read_bus_map(grid_buses, network), Pricing.NODAL).published_network
     chain = RpcChain(rpc_url, impersonate=False)
     require_contract(chain, market, "--market")
-    report = verify_interval(chain, market, loaded)
+    report = verify_interval(chain, market, loaded, rebuild)
+    if rebuild is not None and report.pricing != Pricing.NODAL:
+        console.print("--grid rebuilds nodal certificates only: this settlement has none")
     print_report(console, report)
     if not report.consistent:
         raise typer.Exit(1)
@@ -62,6 +81,8 @@ def print_report(console: Console, report: VerificationReport) -> None:
         console.print(f"[red]{finding.kind}[/]: {finding.detail}")
     if report.consistent and nodal:
         console.print("[green]consistent[/]: the settlement is optimal by its book's certificate")
+        if report.network_rebuilt:
+            console.print("[green]consistent[/]: the certificate's network is the grid's at its base case")
     elif report.consistent:
         console.print("[green]consistent[/]: the settlement is the book's documented clearing")
 

@@ -216,6 +216,9 @@ class NodalMechanism:
     prices under NODAL pricing, and the certificate the book publishes."""
 
     network: NodalNetwork
+    # What the network was linearised around, published with the certificate so that anyone
+    # holding the grid's data can rebuild the network from it (ops/grid_model.py).
+    base_case: dict[str, Any] | None = None
     pricing: Pricing = Pricing.NODAL
 
     def clear(self, bids: BookSide, asks: BookSide) -> ClearingResult:
@@ -223,7 +226,10 @@ class NodalMechanism:
 
     def certified(self, bids: BookSide, asks: BookSide) -> tuple[ClearingResult, dict[str, Any]]:
         cleared = clear_nodal(bids, asks, self.network)
-        return cleared.as_result(asks), certificate_json(cleared, asks)
+        certificate = certificate_json(cleared, asks)
+        if self.base_case is not None:
+            certificate["baseCase"] = self.base_case
+        return cleared.as_result(asks), certificate
 
 
 def congestion_rent_units(
@@ -502,6 +508,27 @@ def certificate_from_json(raw: dict[str, Any]) -> tuple[NodalNetwork, NodalPrice
     if not np.isfinite(prices.energy_price_per_kwh) or not np.all(np.isfinite(prices.limit_prices)):
         raise MarketError("malformed clearing certificate: prices must be finite")
     return network, prices
+
+
+def network_differences(published: NodalNetwork, rebuilt: NodalNetwork) -> list[str]:
+    """Where a certificate's network is not the one its base case gives (`rebuilt`), allowing
+    one step of the published rounding for arithmetic that differs in its last bits."""
+    if published.node_ids != rebuilt.node_ids:
+        return ["the grid nodes differ"]
+    if published.rows.shape != rebuilt.rows.shape:
+        return [f"{len(published.budget)} limits published, {len(rebuilt.budget)} in the network"]
+    differences = []
+    for name, mine, theirs, step in (
+        ("limit row", published.rows, rebuilt.rows, 10.0**-COEFFICIENT_DECIMALS),
+        ("limit budget", published.budget, rebuilt.budget, 10.0**-BUDGET_DECIMALS),
+        ("loss factor", published.loss_factor, rebuilt.loss_factor, 10.0**-LOSS_FACTOR_DECIMALS),
+    ):
+        beyond = np.abs(mine - theirs) > 1.5 * step
+        at = np.flatnonzero(beyond.any(axis=1) if beyond.ndim == 2 else beyond)
+        differences += [f"{name} {i}" for i in at.tolist()]
+    if published.loss_price_per_kwh != rebuilt.loss_price_per_kwh:
+        differences.append("the price of lost energy")
+    return differences
 
 
 def _dense_rows(limits: list[dict[str, Any]], width: int) -> FloatArray:

@@ -16,6 +16,7 @@ solved.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from gridledger.market.nodal import (
     NodalPrices,
     certificate_from_json,
     check_certificate,
+    network_differences,
     published_price_differences,
     published_prices,
 )
@@ -44,7 +46,7 @@ from gridledger.market.settlement import ceil_payment_units, floor_payment_units
 class Finding:
     """book_mismatch, gate_mismatch, unknown_order, excluded_order, fill_inconsistent,
     better_clearing, fill_differs; for NODAL pricing also certificate_missing,
-    certificate_malformed, not_optimal and prices_differ."""
+    certificate_malformed, not_optimal, prices_differ and (with the grid's data) network_differs."""
 
     kind: str
     detail: str
@@ -64,6 +66,8 @@ class VerificationReport:
     # NODAL: the prices the settled fills and the certificate's duals give (`published_prices`),
     # its nodes only those the book has sells at.
     nodal_prices: dict[str, Any] | None = None
+    # NODAL: the certificate's network was rebuilt from its base case and compared.
+    network_rebuilt: bool = False
 
     @property
     def consistent(self) -> bool:
@@ -115,8 +119,15 @@ def gate_closed_commitment(chain: Chain, market: str, interval_start: int) -> by
     return commitment
 
 
-def verify_interval(chain: Chain, market: str, book: IntervalBook) -> VerificationReport:
-    """Check the settlement of `book`'s interval against the book; findings list every problem."""
+def verify_interval(
+    chain: Chain,
+    market: str,
+    book: IntervalBook,
+    rebuild_network: Callable[[dict[str, Any]], NodalNetwork] | None = None,
+) -> VerificationReport:
+    """Check the settlement of `book`'s interval against the book; findings list every problem.
+    With `rebuild_network` (a certificate's network from its published base case, by whoever
+    holds the grid's data), a nodal certificate's network must also be the grid's."""
     settled, settled_fills = settled_interval(chain, market, book.interval_start)
     pricing = Pricing(settled["pricing"])
     price = int(settled["clearingPricePerKWh"])
@@ -133,6 +144,7 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
 
     certified: tuple[NodalNetwork, NodalPrices] | None = None
     nodal_prices: dict[str, Any] | None = None
+    network_rebuilt = False
     sell_price_at: dict[int, int] = {}  # grid node -> what a sell there earns (NODAL)
     if pricing == Pricing.NODAL:
         certified = _published_certificate(book, findings)
@@ -195,6 +207,9 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         except MarketError as unfit:  # an order at a node the certificate lacks
             broken, derived = [CertificateFinding("incomplete", str(unfit))], None
         findings += [Finding("not_optimal", f"{b.kind}: {b.detail}") for b in broken]
+        if rebuild_network is not None:
+            findings += _network_findings(network, book, rebuild_network)
+            network_rebuilt = True
         if derived is not None:
             selling = {e.signed.order.grid_node_id for e in ask_entries}
             nodal_prices = {**derived, "nodes": [n for n in derived["nodes"] if n["gridNodeId"] in selling]}
@@ -218,6 +233,7 @@ def verify_interval(chain: Chain, market: str, book: IntervalBook) -> Verificati
         len(settled_fills),
         findings,
         nodal_prices,
+        network_rebuilt,
     )
 
 
@@ -258,6 +274,26 @@ def _recleared(
             )
         )
     return best.volume_wh, best_welfare
+
+
+def _network_findings(
+    published: NodalNetwork, book: IntervalBook, rebuild_network: Callable[[dict[str, Any]], NodalNetwork]
+) -> list[Finding]:
+    """network_differs if the certificate's network is not the one its base case gives."""
+    assert book.certificate is not None  # it was read back before
+    try:
+        differ = network_differences(published, rebuild_network(book.certificate))
+    except MarketError as cannot:
+        differ = [str(cannot)]
+    if not differ:
+        return []
+    more = f" and {len(differ) - 5} more" if len(differ) > 5 else ""
+    return [
+        Finding(
+            "network_differs",
+            f"the certificate's network is not the grid's at its base case: {', '.join(differ[:5])}{more}",
+        )
+    ]
 
 
 def _published_certificate(

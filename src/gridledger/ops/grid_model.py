@@ -25,13 +25,14 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain, System
-from gridledger.errors import InputError
+from gridledger.errors import InputError, MarketError
 from gridledger.grid.network import GridNetwork
 from gridledger.market.feasible import (
     MW_PER_WH_IN_INTERVAL,
@@ -125,27 +126,52 @@ class LiveGridModel:
         return MeasuredInterval(imports, exports)
 
     def clearing(self, measured: MeasuredInterval) -> GridFeasibleClearing | NodalMechanism:
-        """The interval's clearing around its measured loads: grid-feasible, or nodal."""
-        withdrawn_wh = np.zeros(self.network.bus_count)
-        for node, energy_wh in measured.import_wh.items():
-            if node in self.bus_of_node:
-                withdrawn_wh[self.bus_of_node[node]] += energy_wh
-        p_mw: FloatArray = -withdrawn_wh * MW_PER_WH_IN_INTERVAL
-        q_mvar = p_mw * LOAD_TAN_PHI
-        case = AcBaseCase.solve(self.network, p_mw, q_mvar)
+        """The interval's clearing around its measured loads: grid-feasible, or nodal (its
+        certificate publishes the base case, so anyone can rebuild the network from it)."""
         if self.pricing != Pricing.NODAL:
-            return GridFeasibleClearing(self.bus_of_node, ac=case)
+            return GridFeasibleClearing(self.bus_of_node, ac=self._base_case(measured.import_wh))
+        imports = {node: wh for node, wh in sorted(measured.import_wh.items()) if node in self.bus_of_node}
+        base_case = {"grid": self.network.code, "importWh": {str(node): wh for node, wh in imports.items()}}
+        return NodalMechanism(self.nodal_network(imports, self.loss_price_per_kwh), base_case)
+
+    def nodal_network(self, import_wh: dict[int, int], loss_price_per_kwh: float) -> NodalNetwork:
+        """The nodal clearing's network around each mapped node's measured import (Wh)."""
+        case = self._base_case(import_wh)
         # One LP, so the DC limits of the base case: flows within ± their limits stay valid
         # whichever way exports turn them (the AC loading, |current|, is not linear through zero).
         limits = NetworkLimits.around(case.flow, self.network.ptdf, self.network.branch_limit_mva).linear()
-        return NodalMechanism(
-            NodalNetwork.linearised(
-                limits,
-                self.bus_of_node,
-                self.network.marginal_loss_factors(case.flow),
-                float(self.loss_price_per_kwh),
-            )
+        return NodalNetwork.linearised(
+            limits,
+            self.bus_of_node,
+            self.network.marginal_loss_factors(case.flow),
+            float(loss_price_per_kwh),
         )
+
+    def published_network(self, certificate: dict[str, Any]) -> NodalNetwork:
+        """The network a nodal certificate's published base case gives on this model, at the
+        certificate's price of lost energy (for `market verify --grid`); MarketError if the
+        certificate has none, or one of another grid or with a node the model does not place."""
+        try:
+            base_case = certificate["baseCase"]
+            grid = str(base_case["grid"])
+            imports = {int(node): int(wh) for node, wh in base_case["importWh"].items()}
+            loss_price_per_kwh = float(certificate["lossPricePerKWh"])
+        except (KeyError, TypeError, ValueError, AttributeError) as missing:
+            raise MarketError(f"the certificate publishes no base case: {missing}") from missing
+        if grid != self.network.code:
+            raise MarketError(f"the certificate's base case is on grid {grid}, not {self.network.code}")
+        if unplaced := sorted(set(imports) - set(self.bus_of_node)):
+            raise MarketError(f"the base case has grid node {unplaced[0]}, which the bus map does not place")
+        return self.nodal_network(imports, loss_price_per_kwh)
+
+    def _base_case(self, import_wh: dict[int, int]) -> AcBaseCase:
+        """The AC power flow of each mapped node's import as a net withdrawal at its bus."""
+        withdrawn_wh = np.zeros(self.network.bus_count)
+        for node, energy_wh in import_wh.items():
+            if node in self.bus_of_node:
+                withdrawn_wh[self.bus_of_node[node]] += energy_wh
+        p_mw: FloatArray = -withdrawn_wh * MW_PER_WH_IN_INTERVAL
+        return AcBaseCase.solve(self.network, p_mw, p_mw * LOAD_TAN_PHI)
 
     def post_loads(self, chain: Chain, system: System, grid_operator: str, measured: MeasuredInterval) -> int:
         """Post each measured node's load (average watts in the interval, either direction) to
