@@ -16,6 +16,7 @@ from gridledger.grid.network import GridNetwork
 from gridledger.grid.outages import BranchOutage
 from gridledger.grid.zones import grid_zones
 from gridledger.sim.reconcile import reconcile
+from gridledger.sim.report_tables import report_tables
 from gridledger.sim.run import Simulation, SimulationResult
 from gridledger.sim.scenario import build_community, with_pv_scaled
 
@@ -109,6 +110,28 @@ def test_the_day_s_quality_of_service_is_posted_on_chain_per_zone(
     assert tuple(stored) == next(
         r.quality.as_call_argument() for r in result.grid_quality if r.zone_id == FAULTED_ZONE
     )
+
+
+def test_the_report_lists_each_bus_and_interval_the_zones_quality_adds_up(
+    run: tuple[EmbeddedChain, SimulationResult, GridNetwork],
+) -> None:
+    """bus_quality: every bus the outage cut off, in every interval of the outage; and per zone
+    the bus-minutes outside ±5 % and ±10 % are the day's report's."""
+    _, result, network = run
+    rows = report_tables(result).bus_quality
+    assert rows is not None
+    cut_off = rows[rows["minutes_unsupplied"] > 0]
+    starts = result.community.interval_starts[
+        OUTAGE.first_interval : OUTAGE.first_interval + OUTAGE.intervals
+    ]
+    assert sorted(set(cut_off["interval_start"])) == [int(s) for s in starts]
+    assert set(cut_off["zone_id"]) == {FAULTED_ZONE}
+    assert cut_off["vm_pu"].isna().all()  # no supply, no voltage
+    assert set(rows["bus"]) <= {int(b) for b in network.bus_ids}
+    for report in result.grid_quality:
+        own = rows[rows["zone_id"] == report.zone_id]
+        assert int(own["minutes_outside_5_percent"].sum()) == report.quality.bus_minutes_outside_5_percent
+        assert int(own["minutes_outside_10_percent"].sum()) == report.quality.bus_minutes_outside_10_percent
 
 
 def test_reconcile_finds_a_quality_report_the_chain_does_not_hold(

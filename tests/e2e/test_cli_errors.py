@@ -139,6 +139,16 @@ OPERATE_GRID = [*OPERATE, "--grid", "1-LV-rural1--0-sw", "--grid-buses", "{files
         pytest.param(
             [*OPERATE_GRID, "--loss-price", "5"], "only nodal pricing", id="operate-loss-price-uniform"
         ),
+        pytest.param(
+            [*OPERATE, "--grid", "1-MV-rural--0-sw", "--grid-buses", "{files}/buses.csv"],
+            "not a low-voltage grid",
+            id="operate-grid-mv",
+        ),
+        pytest.param(
+            [*VERIFY, "--market", MARKET, "--grid", "1-MV-rural--0-sw", "--grid-buses", "{files}/buses.csv"],
+            "not a low-voltage grid",
+            id="verify-grid-mv",
+        ),
         pytest.param([*CARBON_REPORT, "--events", "{files}"], "is a folder", id="carbon-events-folder"),
         pytest.param(
             [*CARBON_REPORT, "--rpc-url", UNREACHABLE, "--carbon", CARBON],

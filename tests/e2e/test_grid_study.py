@@ -4,6 +4,7 @@ Unconstrained clearing overloads the grid; grid-feasible clearing curtails inste
 from __future__ import annotations
 
 import dataclasses
+import statistics
 from datetime import date
 
 import pytest
@@ -45,3 +46,15 @@ def test_trade_losses_are_allocated_to_sellers_in_full(congested: GridStudy) -> 
 def test_grid_as_it_is_has_no_violations_either_way() -> None:
     study = study_grid(build_community(GRID, start=date(2025, 6, 19)), GridNetwork(GRID))
     assert study.unconstrained_violations == 0 == study.violations_caused_by_trades
+
+
+def test_the_constrained_clearing_time_counts_only_intervals_the_network_constrains(
+    congested: GridStudy,
+) -> None:
+    constrained = sorted(o.clearing_ms for o in congested.outcomes if o.unconstrained_new_violations > 0)
+    assert constrained, "the congested week has constrained intervals"
+    assert congested.constrained_clearing_ms(50) == statistics.median(constrained)
+    assert constrained[0] <= congested.constrained_clearing_ms(95) <= constrained[-1]
+    unconstrained = [o for o in congested.outcomes if o.unconstrained_new_violations == 0]
+    quiet = GridStudy(congested.grid_code, unconstrained)
+    assert quiet.constrained_clearing_ms(50) == 0.0

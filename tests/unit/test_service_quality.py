@@ -34,6 +34,28 @@ def test_voltage_outside_each_band_counts_fifteen_bus_minutes_an_interval(networ
     assert sum(q.bus_minutes_outside_5_percent for q in by_zone.values()) > 0
 
 
+def test_each_bus_outside_a_band_is_listed_with_the_minutes_it_adds_to_its_zone(
+    network: GridNetwork,
+) -> None:
+    zones = grid_zones(network)
+    tally = QualityTally(zones, np.ones(network.bus_count, dtype=np.int64))
+    flow = network.power_flow(np.full(network.bus_count, 0.001), np.zeros(network.bus_count))
+    feeder = next(z for z in zones if len(z.bus_positions) >= 2)
+    cut_off = min(feeder.bus_positions)
+    listed = tally.add_interval(flow, (cut_off,))
+    outside_5 = {b for b in range(network.bus_count) if abs(flow.vm_pu[b] - 1) > 0.05}
+    assert {b.bus_position for b in listed} == outside_5 | {cut_off}
+    for bus in listed:
+        assert bus.vm_pu == flow.vm_pu[bus.bus_position]
+        assert bus.minutes_unsupplied == (15 if bus.bus_position == cut_off else 0)
+        assert bus.zone_id == next(z.zone_id for z in zones if bus.bus_position in z.bus_positions)
+    # The zones' day is the sum of what its buses add.
+    for report in tally.day(0):
+        own = [b for b in listed if b.zone_id == report.zone_id]
+        assert report.quality.bus_minutes_outside_5_percent == sum(b.minutes_outside_5_percent for b in own)
+        assert report.quality.bus_minutes_outside_10_percent == sum(b.minutes_outside_10_percent for b in own)
+
+
 def test_each_run_of_cut_off_intervals_is_one_interruption(network: GridNetwork) -> None:
     zones = grid_zones(network)
     feeder = next(z for z in zones if len(z.bus_positions) >= 2)

@@ -207,6 +207,8 @@ def test_write_report_gridOneRowPerIntervalAndCurtailmentAdds(
     assert grid_rows[0]["time_utc"] == interval_rows[0]["time_utc"]
     with closing(sqlite3.connect(grid_report_dir / "simulation.sqlite")) as connection:
         assert connection.execute("SELECT COUNT(*) FROM grid").fetchone()[0] == len(grid_rows)
+        bus_rows = connection.execute("SELECT COUNT(*) FROM bus_quality").fetchone()[0]
+    assert bus_rows == len(_rows(grid_report_dir / "bus_quality.csv")) == len(grid_result.grid_bus_quality)
 
 
 def test_write_report_participantsCarryTheirTradeLosses(
@@ -254,6 +256,7 @@ def test_kpis_withoutGridOneNotModelledRow(result: SimulationResult) -> None:
 
 def test_write_report_withoutGridWritesNoGridFiles(report_dir: Path) -> None:
     assert not (report_dir / "grid.csv").exists()
+    assert not (report_dir / "bus_quality.csv").exists()
     assert not (report_dir / "grid.png").exists()
     assert "grid" not in _sqlite_tables(report_dir / "simulation.sqlite")
     assert "curtailed_wh" in _rows(report_dir / "intervals.csv")[0]
@@ -270,6 +273,7 @@ def test_write_report_gridRunThenWithoutLeavesNoStaleGrid(
     assert "grid" in _sqlite_tables(tmp_path / "simulation.sqlite")
     write_report(result, tmp_path)
     assert not (tmp_path / "grid.csv").exists()
+    assert not (tmp_path / "bus_quality.csv").exists()
     assert not (tmp_path / "grid.png").exists()
     assert _sqlite_tables(tmp_path / "simulation.sqlite") == set(TABLES)
 

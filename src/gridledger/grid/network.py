@@ -27,6 +27,13 @@ VOLTAGE_BAND_PU = 0.10  # EN 50160: ±10 % of nominal
 MAX_LOADING_PERCENT = 100.0
 # What an upstream grid may hold at the slack bus: within the band the feeders must keep.
 UPSTREAM_VM_RANGE_PU = (1 - VOLTAGE_BAND_PU, 1 + VOLTAGE_BAND_PU)
+# pandapower's recycling between power flows of one topology: only the buses' powers change.
+_RECYCLE_BUS_POWERS = {"bus_pq": True, "trafo": False, "gen": False}
+# Power mismatch at which a power flow has converged: a hundredth of pandapower's default. A
+# recycled power flow starts next to its answer and stops as soon as it is within tolerance, so
+# two nearby power flows no longer share their rounding as two from a flat start do; this keeps
+# differences between them (what a watt more at one bus does) exact to well below a watt.
+POWER_FLOW_TOLERANCE_MVA = 1e-10
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,22 @@ class PowerFlow:
         return float(np.nan_to_num(self.branch_loading_percent).max(initial=0))
 
 
+def not_low_voltage(code: str) -> str | None:
+    """Why SimBench grid `code` cannot be traded (None if it is a low-voltage grid). Only an LV
+    grid's generators are all households' PV; a medium- or high-voltage grid (1-MV-rural--0-sw)
+    adds wind, biomass and hydro plants and whole LV grids aggregated into one load, which the
+    network model (loads as each bus's metered net import, every generator switched off) would
+    silently ignore."""
+    fields = code.split("-")
+    level = fields[1] if len(fields) > 1 else "?"
+    if level == "LV":
+        return None
+    return (
+        f"SimBench grid {code!r} is not a low-voltage grid (level {level}): gridledger trades the PV "
+        "of LV households and would ignore its wind, biomass and hydro plants and aggregated LV grids"
+    )
+
+
 class GridNetwork:
     """One SimBench grid: buses, branches, limits and power flow with given bus injections."""
 
@@ -120,6 +143,8 @@ class GridNetwork:
         # The grid as SimBench ships it (some lines may be out of service, as open ring ends).
         self._lines_in_service = net.line["in_service"].to_numpy(bool, copy=True)
         self._trafos_in_service = net.trafo["in_service"].to_numpy(bool, copy=True)
+        # (dθ/dP, dV/dP) of the last power flow, once asked for.
+        self._sensitivities: tuple[FloatArray, FloatArray] | None = None
 
     def set_out_of_service(
         self, lines: frozenset[int] = frozenset(), trafos: frozenset[int] = frozenset()
@@ -166,13 +191,19 @@ class GridNetwork:
         loads = self.net.load
         loads.loc[self._injection_rows, "p_mw"] = -p_injection_mw
         loads.loc[self._injection_rows, "q_mvar"] = -q_injection_mvar
+        self._sensitivities = None
         try:
-            with warnings.catch_warnings():
-                # pandapower suggests numba for speed; the results are the same without it.
-                warnings.simplefilter("ignore")
-                self._pp.runpp(self.net, numba=False, calculate_voltage_angles=False)
-        except Exception as failed:  # pandapower's LoadflowNotConverged and friends
-            raise GridModelError(f"power flow did not converge: {failed}") from failed
+            self._run_power_flow()
+        except GridModelError:
+            # A recycled power flow starts from the last one's voltages: once more from a flat
+            # start, and never from a failed one's (Newton-Raphson may find the grid's other,
+            # collapsed, solution from there).
+            self.net._ppc = None
+            try:
+                self._run_power_flow()
+            except GridModelError:
+                self.net._ppc = None
+                raise
         res = self.net
         # Copies: a PowerFlow must keep its values when the next power flow runs.
         return PowerFlow(
@@ -188,25 +219,68 @@ class GridNetwork:
             self._voltage_sensitivity(),
         )
 
+    def _run_power_flow(self) -> None:
+        """pandapower's Newton-Raphson on the injections now in the load table. While the
+        topology stays (set_out_of_service drops the stored model), it reuses the admittances
+        and the last voltages and only updates the buses' powers: a quarter of a full run's
+        time on the largest LV grid, where the clearing's AC rounds run several a clearing."""
+        try:
+            with warnings.catch_warnings():
+                # pandapower suggests numba for speed; the results are the same without it.
+                warnings.simplefilter("ignore")
+                self._pp.runpp(
+                    self.net,
+                    numba=False,
+                    calculate_voltage_angles=False,
+                    recycle=_RECYCLE_BUS_POWERS,
+                    tolerance_mva=POWER_FLOW_TOLERANCE_MVA,
+                )
+        except Exception as failed:  # pandapower's LoadflowNotConverged and friends
+            raise GridModelError(f"power flow did not converge: {failed}") from failed
+        # A recycled run reports non-convergence only here.
+        if not self.net._ppc["success"]:
+            raise GridModelError("power flow did not converge")
+
     def _injection_sensitivities(self) -> tuple[FloatArray, FloatArray]:
         """(dθ/dP, dV/dP) over the internal buses (rad and pu per MW injected at each internal
-        bus) from the inverse Jacobian of the last converged Newton-Raphson power flow; zero
-        rows and columns at the slack."""
+        bus) from the Jacobian of the last converged Newton-Raphson power flow; zero rows and
+        columns at the slack. Once per power flow: both the voltage and the loading
+        sensitivities need them."""
+        if self._sensitivities is None:
+            self._sensitivities = self._solve_sensitivities()
+        return self._sensitivities
+
+    def _solve_sensitivities(self) -> tuple[FloatArray, FloatArray]:
+        from pandapower.pypower.dSbus_dV import dSbus_dV
+        from scipy.sparse import bmat
+        from scipy.sparse.linalg import splu
+
         internal: dict[str, Any] = self.net._ppc["internal"]
         buses = len(self.net._ppc["bus"])
-        if "J" not in internal:
+        d_angle, d_magnitude = np.zeros((buses, buses)), np.zeros((buses, buses))
+        if "pq" not in internal or len(internal["pq"]) + len(internal["pv"]) == 0:
             # Nothing but the slack in the power flow (every other bus cut off): no sensitivity.
-            return np.zeros((buses, buses)), np.zeros((buses, buses))
-        jacobian = internal["J"].toarray()
+            return d_angle, d_magnitude
         pvpq = np.concatenate([internal["pv"], internal["pq"]]).astype(np.int64)
         pq = np.asarray(internal["pq"], dtype=np.int64)
-        inverse = np.linalg.inv(jacobian) / float(internal["baseMVA"])
-        # Rows: [angle of pvpq, magnitude of pq]; columns: [P of pvpq, Q of pq]; per unit of baseMVA.
+        # The power flow's Jacobian at its solution (pandapower keeps the one of its last
+        # iteration, none at all when the recycled start had already converged).
+        ds_dvm, ds_dva = dSbus_dV(internal["Ybus"].tocsr(), internal["V"])
+        jacobian = bmat(
+            [
+                [ds_dva[pvpq][:, pvpq].real, ds_dvm[pvpq][:, pq].real],
+                [ds_dva[pq][:, pvpq].imag, ds_dvm[pq][:, pq].imag],
+            ],
+            format="csc",
+        )
+        # Only the columns of active power are needed: J⁻¹ times them, from a sparse LU (a
+        # radial grid's Jacobian is almost tree-shaped; the dense inverse took ten times longer).
+        inverse = splu(jacobian).solve(np.eye(jacobian.shape[0], len(pvpq))) / float(internal["baseMVA"])
+        # Rows: [angle of pvpq, magnitude of pq]; columns: P of pvpq; per unit of baseMVA.
         # Sized for every bus of the model: the ones out of the power flow (isolated by an open
         # switch or a branch out of service) come last and keep zero rows and columns.
-        d_angle, d_magnitude = np.zeros((buses, buses)), np.zeros((buses, buses))
-        d_angle[np.ix_(pvpq, pvpq)] = inverse[: len(pvpq), : len(pvpq)]
-        d_magnitude[np.ix_(pq, pvpq)] = inverse[len(pvpq) :, : len(pvpq)]
+        d_angle[np.ix_(pvpq, pvpq)] = inverse[: len(pvpq)]
+        d_magnitude[np.ix_(pq, pvpq)] = inverse[len(pvpq) :]
         return d_angle, d_magnitude
 
     def _internal_of_bus(self) -> IntArray:

@@ -9,6 +9,9 @@
   cut them off) is interrupted. Each run of interrupted intervals within the day is one
   interruption; its minutes count once per zone, and once per customer cut off
   (customer-minutes, the numerator of SAIDI).
+
+Each interval also gives the buses that count, one by one (`BusIntervalQuality`): the
+simulation's report lists them per bus and interval.
 """
 
 from __future__ import annotations
@@ -48,6 +51,19 @@ class ServiceQuality:
 
 
 @dataclass(frozen=True)
+class BusIntervalQuality:
+    """One bus in one interval outside ±5 % of nominal, or without supply: what it adds to its
+    zone's day."""
+
+    bus_position: int
+    zone_id: int
+    vm_pu: float  # NaN without supply
+    minutes_outside_5_percent: int
+    minutes_outside_10_percent: int
+    minutes_unsupplied: int
+
+
+@dataclass(frozen=True)
 class ZoneDayQuality:
     zone_id: int
     day_start: int  # unix seconds of the UTC midnight
@@ -70,16 +86,30 @@ class QualityTally:
         self._counts = {zone.zone_id: [0, 0, 0, 0, 0] for zone in self._zones}
         self._interrupted_before = set()
 
-    def add_interval(self, flow: PowerFlow, unsupplied_buses: Collection[int]) -> None:
-        """One interval: the power flow of its real state and the buses without supply."""
+    def add_interval(self, flow: PowerFlow, unsupplied_buses: Collection[int]) -> list[BusIntervalQuality]:
+        """One interval: the power flow of its real state and the buses without supply; returns
+        each bus of the zones outside ±5 % or without supply, as it counts."""
         deviation = np.abs(flow.vm_pu - 1.0)  # NaN where a bus has no supply: in no band
         outside = [deviation > band for band in QUALITY_BANDS_PU]
         interrupted_now: set[int] = set()
+        buses_outside: list[BusIntervalQuality] = []
         for zone in self._zones:
             counts = self._counts[zone.zone_id]
             buses = sorted(zone.bus_positions)
             for position, beyond in enumerate(outside):
                 counts[position] += int(beyond[buses].sum()) * INTERVAL_MINUTES
+            buses_outside += [
+                BusIntervalQuality(
+                    bus,
+                    zone.zone_id,
+                    float(flow.vm_pu[bus]),
+                    INTERVAL_MINUTES * int(outside[0][bus]),
+                    INTERVAL_MINUTES * int(outside[1][bus]),
+                    INTERVAL_MINUTES * int(bus in unsupplied_buses),
+                )
+                for bus in buses
+                if outside[0][bus] or bus in unsupplied_buses
+            ]
             cut_off = [b for b in buses if b in unsupplied_buses]
             customers = int(self._customers_per_bus[cut_off].sum()) if cut_off else 0
             if customers:
@@ -89,6 +119,7 @@ class QualityTally:
                 counts[3] += INTERVAL_MINUTES
                 counts[4] += customers * INTERVAL_MINUTES
         self._interrupted_before = interrupted_now
+        return buses_outside
 
     def day(self, day_start: int) -> list[ZoneDayQuality]:
         """Every zone's quality of service over the day so far."""

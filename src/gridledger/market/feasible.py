@@ -258,8 +258,9 @@ def binding_limits(
     case: AcBaseCase, flow: PowerFlow, margin: float = LIMIT_MARGIN
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Which branches (lines, then transformers) and which buses hold the exports of `flow` (an
-    answer of `ac_export_limits_wh` for base case `case`): those at their target. Where caps are
-    below the offers, these are the limits with a positive shadow price."""
+    answer of `ac_export_limits_wh` for base case `case`): those within BINDING_LOADING_PERCENT
+    or BINDING_VOLTAGE_PU of their target at `flow`. Read from the power flow, not from an LP's
+    duals: the limits the caps meet."""
     targets = _Targets.of(case.flow, margin)
     branches = np.nan_to_num(flow.branch_loading_percent) >= targets.loading_percent - BINDING_LOADING_PERCENT
     buses = np.nan_to_num(flow.vm_pu) >= targets.vm_max_pu - BINDING_VOLTAGE_PU

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain, System
 from gridledger.errors import InputError, MarketError
-from gridledger.grid.network import GridNetwork
+from gridledger.grid.network import GridNetwork, not_low_voltage
 from gridledger.market.feasible import (
     MW_PER_WH_IN_INTERVAL,
     WATTS_PER_WH_IN_INTERVAL,
@@ -91,6 +91,8 @@ class LiveGridModel:
         pricing: Pricing = Pricing.UNIFORM,
         loss_price_per_kwh: int = 0,
     ) -> None:
+        if (refused := not_low_voltage(network.code)) is not None:
+            raise InputError(refused)
         if pricing == Pricing.PAY_AS_BID:
             raise InputError("a network model clears uniformly (grid-feasible) or nodally")
         if loss_price_per_kwh < 0 or (loss_price_per_kwh and pricing != Pricing.NODAL):

@@ -15,8 +15,8 @@ Zone states after each interval's power flow of the real (cleared) state:
 - a zone in emergency whose state is within limits again returns to normal through the
   governance multisig (2 of 3 governors);
 - otherwise a zone is in peak while one of its limits (a line or transformer, or a bus's
-  voltage) held the interval's export envelope below what was offered: the limits the envelope
-  LP prices (`binding_limits`). Buyers there pay the peak grid fee. The envelope alone caps
+  voltage) held the interval's export envelope below what was offered: one at its target at the
+  envelope's power flow (`binding_limits`). Buyers there pay the peak grid fee. The envelope alone caps
   exports: the grid operator lifts the per-transfer peak cap at setup (through governance),
   because a flat cap per transfer would curtail far more than the network needs.
 
@@ -44,7 +44,7 @@ from gridledger.grid.contingency import ContingencyModel
 from gridledger.grid.network import GridNetwork, PowerFlow
 from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState, connection_capacity_w
 from gridledger.grid.outages import NO_OUTAGE, OutageState
-from gridledger.grid.quality import QualityTally, ZoneDayQuality
+from gridledger.grid.quality import BusIntervalQuality, QualityTally, ZoneDayQuality
 from gridledger.grid.zones import TRANSFORMER_ZONE, GridZone, grid_zones
 from gridledger.market.clearing import ClearingMechanism, UniformClearing
 from gridledger.market.feasible import (
@@ -108,6 +108,9 @@ class GridOperation:
     seller_losses_wh: dict[int, float] = field(default_factory=dict)
     outages: Mapping[int, OutageState] = field(default_factory=dict)  # interval -> its outages
     quality_reports: list[ZoneDayQuality] = field(default_factory=list)  # posted, day by day
+    # What the reports add up, per bus and interval: (interval start, the grid's bus id, the bus
+    # outside ±5 % or cut off).
+    bus_quality: list[tuple[int, int, BusIntervalQuality]] = field(default_factory=list)
     n_minus_1: bool = False  # envelopes that keep every branch within its rating after any one outage
 
     def __post_init__(self) -> None:
@@ -334,7 +337,8 @@ class GridOperation:
         self._post_loads(exported_wh, uncovered_wh)
         self._post_losses(interval_start, flow)
         outage = self.outages.get(self._k, NO_OUTAGE)
-        self._quality.add_interval(flow, outage.unsupplied_buses)
+        for bus in self._quality.add_interval(flow, outage.unsupplied_buses):
+            self.bus_quality.append((interval_start, int(self.network.bus_ids[bus.bus_position]), bus))
         if (interval_start + INTERVAL_S) % DAY_S == 0 or self._k == self.community.intervals - 1:
             self._post_quality(interval_start - interval_start % DAY_S)
         violations = flow.violations()

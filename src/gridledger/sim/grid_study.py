@@ -77,17 +77,14 @@ class GridStudy:
     def unconstrained_violations(self) -> int:
         return sum(o.unconstrained_new_violations for o in self.outcomes)
 
-    @property
-    def median_clearing_ms(self) -> float:
-        times = [o.clearing_ms for o in self.outcomes]
-        return statistics.median(times) if times else 0.0
-
-    @property
-    def congested_median_clearing_ms(self) -> float:
-        """The median over the intervals the network constrains (unconstrained clearing would
-        break a limit there), where the AC rounds run."""
+    def constrained_clearing_ms(self, percentile: int) -> float:
+        """That percentile (1..99, or 50: the median) of the clearing times of the intervals the
+        network constrains (unconstrained clearing would break a limit there), where the AC
+        rounds run; 0 if there are none."""
         times = [o.clearing_ms for o in self.outcomes if o.unconstrained_new_violations > 0]
-        return statistics.median(times) if times else 0.0
+        if len(times) < 2:
+            return times[0] if times else 0.0
+        return statistics.quantiles(times, n=100, method="inclusive")[percentile - 1]
 
 
 def interval_book(

@@ -14,7 +14,8 @@ one directory:
 - a carbon section: credits issued, retired, pooled per day, and every retirement;
 - carbon-events.json: the carbon contracts' events, which `gridledger report carbon` reads;
 - intervals.csv, trades.csv, participants.csv, gas.csv, carbon.csv, retirements.csv and, with
-  a modelled grid, grid.csv;
+  a modelled grid, grid.csv and bus_quality.csv (each bus and interval outside ±5 % of nominal
+  or without supply: the voltage quality per bus and interval the zones' daily reports add up);
   the same tables in simulation.sqlite. A run without a modelled grid removes the grid files
   an earlier run left in the directory, so that none of them describes another run.
   The files are written into a staging folder beside the directory and moved into it at the
@@ -42,6 +43,7 @@ from gridledger.sim.indexed import IndexedRun
 from gridledger.sim.output import staged_dir
 from gridledger.sim.report_plots import GRID_PLOT, PLOTS, RANKINGS, Plot, Ranking, plots, render
 from gridledger.sim.report_tables import (
+    BUS_QUALITY_TABLE,
     DASH,
     GRID_TABLE,
     UNITS_PER_DOLLAR,
@@ -498,7 +500,7 @@ def write_report(
     tables = report_tables(result, indexed)
     named = tables.by_name()
     # A grid run written here before would otherwise leave its grid beside this run's data.
-    superseded = (f"{GRID_TABLE}.csv", GRID_PLOT.file_name)
+    superseded = (f"{GRID_TABLE}.csv", f"{BUS_QUALITY_TABLE}.csv", GRID_PLOT.file_name)
     with staged_dir(out_dir, superseded) as staging:
         for name, frame in named.items():
             frame.to_csv(staging / f"{name}.csv", index=False)

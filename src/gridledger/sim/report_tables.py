@@ -25,7 +25,7 @@ import pandas as pd
 
 from gridledger.carbon.events import read_ledger
 from gridledger.carbon.report import CarbonReport, PeriodRegionRow, RetirementRow, build_report
-from gridledger.grid.quality import ServiceQuality
+from gridledger.grid.quality import BusIntervalQuality, ServiceQuality
 from gridledger.market.orders import Side
 from gridledger.sim.grid_operation import GridIntervalRecord
 from gridledger.sim.indexed import IndexedEnergy, IndexedRun
@@ -39,6 +39,7 @@ _IntArray = npt.NDArray[np.int64]
 
 
 GRID_TABLE = "grid"
+BUS_QUALITY_TABLE = "bus_quality"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class ReportTables:
     carbon: Frame
     retirements: Frame
     grid: Frame | None = None
+    bus_quality: Frame | None = None  # with `grid`
 
     def by_name(self) -> dict[str, Frame]:
         """The tables the run has, by file and SQLite table name."""
@@ -66,6 +68,8 @@ class ReportTables:
         }
         if self.grid is not None:
             named[GRID_TABLE] = self.grid
+        if self.bus_quality is not None:
+            named[BUS_QUALITY_TABLE] = self.bus_quality
         return named
 
 
@@ -193,6 +197,19 @@ def _grid_frame(result: SimulationResult) -> Frame | None:
     return frame
 
 
+def _bus_quality_frame(result: SimulationResult) -> Frame | None:
+    """One row per bus and interval outside ±5 % of nominal or without supply: its zone, voltage
+    (empty without supply) and the minutes it adds to its zone's day (grid/quality.py)."""
+    if not result.grid:
+        return None
+    columns = ["time_utc", "interval_start", "bus", *(f.name for f in fields(BusIntervalQuality))]
+    rows = [
+        [_iso_utc(start), start, bus_id, *vars(quality).values()]
+        for start, bus_id, quality in result.grid_bus_quality
+    ]
+    return pd.DataFrame(rows, columns=columns).drop(columns="bus_position")
+
+
 def carbon_report(result: SimulationResult) -> CarbonReport:
     """The carbon report of the run's days and the day after: the verifier certifies a day's
     generation just after it ends, so the last day's credits are issued on the next."""
@@ -227,6 +244,7 @@ def report_tables(result: SimulationResult, indexed: IndexedRun | None = None) -
         carbon,
         retirements,
         _grid_frame(result),
+        _bus_quality_frame(result),
     )
 
 

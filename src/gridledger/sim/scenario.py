@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridledger.errors import ScenarioError
+from gridledger.grid.network import not_low_voltage
 
 INTERVAL_S = 900
 INTERVALS_PER_DAY = 96
@@ -187,12 +188,8 @@ def check_grid_code(code: str) -> None:
     fields = code.split("-")
     if len(fields) != 6 or not fields[0].isdigit():
         raise ScenarioError(f"{code!r} is not a SimBench grid code (like {DEFAULT_GRID})")
-    if fields[1] != "LV":
-        raise ScenarioError(
-            f"SimBench grid {code!r} is not a low-voltage grid (level {fields[1]}): gridledger trades "
-            "the PV of LV households and would ignore its wind, biomass and hydro plants and "
-            f"aggregated LV grids; choose an LV code, like {DEFAULT_GRID}"
-        )
+    if (refused := not_low_voltage(code)) is not None:
+        raise ScenarioError(f"{refused}; choose an LV code, like {DEFAULT_GRID}")
 
 
 def check_period(start: date, days: int) -> None:
