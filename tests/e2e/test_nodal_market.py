@@ -191,13 +191,12 @@ def test_a_certificates_network_rebuilt_from_the_grid_and_its_base_case_is_the_o
     mechanism = model.clearing(MeasuredInterval({carla.grid_node_id: 1_200}, {}))
     book = open_market_interval(chain, system, participants)
     MarketOperator(chain, system.market, OPERATOR, mechanism).settle(book)
-    assert book.certificate is not None
     base_case = {"grid": "1-LV-rural1--0-sw", "importWh": {str(carla.grid_node_id): 1_200}}
-    assert book.certificate["baseCase"] == base_case
     published = IntervalBook.from_json(book.to_json())
-    report = verify_interval(chain, system.market, published, model.published_network)
+    assert published.base_case == base_case
+    report = verify_interval(chain, system.market, published, model)
     assert report.consistent, report.findings
-    assert report.network_rebuilt
+    assert report.grid_rebuilt
 
 
 def test_an_operator_that_clears_under_tighter_limits_than_the_grids_is_found(world: World) -> None:
@@ -212,17 +211,22 @@ def test_an_operator_that_clears_under_tighter_limits_than_the_grids_is_found(wo
     MarketOperator(chain, system.market, OPERATOR, dataclasses.replace(honest, network=tight)).settle(book)
     published = IntervalBook.from_json(book.to_json())
     assert verify_interval(chain, system.market, published).consistent
-    findings = verify_interval(chain, system.market, published, model.published_network).findings
+    findings = verify_interval(chain, system.market, published, model).findings
     assert [f.kind for f in findings] == ["network_differs"]
     assert "limit budget 0" in findings[0].detail
 
 
-def test_a_certificate_without_a_base_case_cannot_be_rebuilt(world: World) -> None:
+def test_a_book_without_a_base_case_cannot_be_checked_against_the_grid(world: World) -> None:
     chain, system, participants = world
     book = open_market_interval(chain, system, participants)
     MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants))).settle(book)
     published = IntervalBook.from_json(book.to_json())
-    rebuild = _grid_model(participants).published_network
-    findings = verify_interval(chain, system.market, published, rebuild).findings
+    findings = verify_interval(chain, system.market, published, _grid_model(participants)).findings
     assert [f.kind for f in findings] == ["network_differs"]
     assert "publishes no base case" in findings[0].detail
+    # The base case is committed in the book's hash like the certificate.
+    published.base_case = {"grid": "1-LV-rural1--0-sw", "importWh": {}}
+    kinds = {
+        f.kind for f in verify_interval(chain, system.market, published, _grid_model(participants)).findings
+    }
+    assert "book_mismatch" in kinds

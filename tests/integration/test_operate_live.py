@@ -419,6 +419,20 @@ def test_operate_withANetworkModel_clearsGridFeasiblyAndPostsMeasuredLoads(commu
     assert events["settled"]["volume_wh"] == len(world.buyers) * BUY_WH
     assert events["settled"]["export_capped"] == 0
     assert events["loads_posted"]["nodes"] == len(world.meters)
+    # The book publishes the measured loads its caps follow from; with the grid's data, verify
+    # rebuilds the caps.
+    book_path = frozen_book_path(world.state, interval)
+    assert IntervalBook.load(book_path).base_case is not None
+    ran = CliRunner().invoke(
+        app,
+        [
+            "market", "verify", "--interval", str(interval), "--book", str(book_path),
+            "--market", world.system.market, "--rpc-url", world.url,
+            "--grid", "1-LV-rural1--0-sw", "--grid-buses", str(buses),
+        ],
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    assert "the limits it was cleared under are the grid's at its base case" in ran.output
     grid_abi = load_artifact("GridManagement")
     for node in (1, 2):  # the sellers' metered nodes
         status = world.chain.call(grid_abi, world.system.grid, "getGridStatus", node)[0]
@@ -458,8 +472,8 @@ def test_operate_withNodalPricing_settlesAtNodePrices_andTheBookProvesItOptimal(
     )  # fmt: skip
     assert ran.exit_code == 0, ran.output
     assert "nodal pricing" in ran.output and "optimal by its book's certificate" in ran.output
-    # Rebuilt from the grid's data and the meters' loads the certificate published.
-    assert "the certificate's network is the grid's at its base case" in ran.output
+    # Rebuilt from the grid's data and the meters' loads the book published.
+    assert "the limits it was cleared under are the grid's at its base case" in ran.output
     # The sellers' node prices, the rent and the loss charges, as the book publishes them.
     assert f"Buyers pay {book.certificate['buyPricePerKWh']} per kWh" in ran.output
     assert f"congestion rent {book.certificate['congestionRentUnits']} and loss charges" in ran.output

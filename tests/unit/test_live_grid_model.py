@@ -135,47 +135,47 @@ def nodal(model: LiveGridModel) -> LiveGridModel:
     return LiveGridModel(model.network, model.bus_of_node, Pricing.NODAL, loss_price_per_kwh=350_000)
 
 
-def _certificate(mechanism: object) -> dict[str, object]:
-    assert isinstance(mechanism, NodalMechanism)
-    return mechanism.certified(BookSide.empty(), _asks([1_000], [1]))[1]
-
-
-def test_a_nodal_certificate_publishes_the_base_case_its_network_is_rebuilt_from(
-    nodal: LiveGridModel,
-) -> None:
+def test_a_clearing_carries_the_base_case_its_network_is_rebuilt_from(nodal: LiveGridModel) -> None:
     measured = MeasuredInterval(import_wh={1: 300, 2: 500, 7: 900}, export_wh={1: 50})
     mechanism = nodal.clearing(measured)
-    certificate = _certificate(mechanism)
-    # Only mapped nodes' imports shape the base case (node 7 is off the map).
-    assert certificate["baseCase"] == {"grid": GRID, "importWh": {"1": 300, "2": 500}}
     assert isinstance(mechanism, NodalMechanism)
-    assert network_differences(mechanism.network, nodal.published_network(certificate)) == []
+    # Only mapped nodes' imports shape the base case (node 7 is off the map).
+    assert mechanism.base_case == {"grid": GRID, "importWh": {"1": 300, "2": 500}}
+    assert network_differences(mechanism.network, nodal.rebuilt_network(mechanism.base_case, 350_000)) == []
 
 
 def test_a_network_around_other_loads_differs_from_the_published_one(nodal: LiveGridModel) -> None:
-    certificate = _certificate(nodal.clearing(MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={})))
-    heavier = _certificate(nodal.clearing(MeasuredInterval(import_wh={1: 30_000, 2: 500}, export_wh={})))
-    published, _ = certificate_from_json(certificate)
-    assert network_differences(published, nodal.published_network(heavier)) != []
+    light = nodal.clearing(MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={}))
+    heavy = nodal.clearing(MeasuredInterval(import_wh={1: 30_000, 2: 500}, export_wh={}))
+    assert isinstance(light, NodalMechanism) and isinstance(heavy, NodalMechanism)
+    assert heavy.base_case is not None
+    assert network_differences(light.network, nodal.rebuilt_network(heavy.base_case, 350_000)) != []
+
+
+def test_a_grid_feasible_clearings_caps_are_rebuilt_from_its_base_case(model: LiveGridModel) -> None:
+    mechanism = model.clearing(MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={}))
+    asks = _asks([5_000_000, 1_000], [1, 2])
+    assert mechanism.base_case == {"grid": GRID, "importWh": {"1": 300, "2": 500}}
+    caps = model.rebuilt_caps(mechanism.base_case, asks)
+    assert caps.tolist() == mechanism.capped(asks).energy_wh.tolist()
+    assert caps[0] < 5_000_000  # the far end cannot take 20 MW
 
 
 @pytest.mark.parametrize(
     ("base_case", "reason"),
     [
-        (None, "publishes no base case"),
-        ({"grid": GRID}, "publishes no base case"),
-        ({"grid": GRID, "importWh": {"1": "x"}}, "publishes no base case"),
+        ({"grid": GRID}, "malformed base case"),
+        ({"grid": GRID, "importWh": {"1": "x"}}, "malformed base case"),
+        ({"grid": GRID, "importWh": []}, "malformed base case"),
         ({"grid": "1-LV-urban6--0-sw", "importWh": {}}, "on grid 1-LV-urban6--0-sw"),
         ({"grid": GRID, "importWh": {"7": 100}}, "grid node 7"),
     ],
-    ids=["none", "no-imports", "import-not-a-number", "other-grid", "unplaced-node"],
+    ids=["no-imports", "import-not-a-number", "imports-not-an-object", "other-grid", "unplaced-node"],
 )
 def test_a_base_case_that_cannot_be_rebuilt_is_refused(
-    nodal: LiveGridModel, base_case: dict[str, object] | None, reason: str
+    nodal: LiveGridModel, base_case: dict[str, object], reason: str
 ) -> None:
-    certificate = _certificate(nodal.clearing(MeasuredInterval(import_wh={1: 300}, export_wh={})))
-    certificate["baseCase"] = base_case
-    if base_case is None:
-        del certificate["baseCase"]
     with pytest.raises(MarketError, match=reason):
-        nodal.published_network(certificate)
+        nodal.rebuilt_network(base_case, 0.0)
+    with pytest.raises(MarketError, match=reason):
+        nodal.rebuilt_caps(base_case, _asks([1_000], [1]))

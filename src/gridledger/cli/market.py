@@ -32,7 +32,9 @@ def verify_command(
     rpc_url: Annotated[str, typer.Option(help="JSON-RPC endpoint of the chain.")] = "http://127.0.0.1:8545",
     grid: Annotated[
         str | None,
-        typer.Option(help="SimBench grid of the network: rebuild a nodal certificate's network from it."),
+        typer.Option(
+            help="SimBench grid of the network: rebuild the book's caps or certificate network from it."
+        ),
     ] = None,
     grid_buses: Annotated[
         Path | None,
@@ -40,9 +42,9 @@ def verify_command(
     ] = None,
 ) -> None:
     """Recompute the interval's clearing from the signed orders and the on-chain trade record (a
-    nodal one: check its published certificate of optimality, and with --grid that its network
-    is the grid's at its published base case); exits 1 and lists every inconsistent fill or
-    skipped better clearing, 2 if it cannot verify."""
+    nodal one: check its published certificate of optimality; with --grid, that the caps or the
+    certificate's network are the grid's at the book's published base case); exits 1 and lists
+    every inconsistent fill or skipped better clearing, 2 if it cannot verify."""
     console = Console()
     market = checked_address(market, "--market")
     if (grid is None) != (grid_buses is None):
@@ -50,15 +52,13 @@ def verify_command(
     loaded = IntervalBook.load(book)
     if loaded.interval_start != interval:
         raise MarketError(f"the book is for interval {loaded.interval_start}, not {interval}")
-    rebuild = None
+    model = None
     if grid is not None and grid_buses is not None:
         network = GridNetwork(grid)
-        rebuild = LiveGridModel(network, read_bus_map(grid_buses, network), Pricing.NODAL).published_network
+        model = LiveGridModel(network, read_bus_map(grid_buses, network))
     chain = RpcChain(rpc_url, impersonate=False)
     require_contract(chain, market, "--market")
-    report = verify_interval(chain, market, loaded, rebuild)
-    if rebuild is not None and report.pricing != Pricing.NODAL:
-        console.print("--grid rebuilds nodal certificates only: this settlement has none")
+    report = verify_interval(chain, market, loaded, model)
     print_report(console, report)
     if not report.consistent:
         raise typer.Exit(1)
@@ -81,10 +81,11 @@ def print_report(console: Console, report: VerificationReport) -> None:
         console.print(f"[red]{finding.kind}[/]: {finding.detail}")
     if report.consistent and nodal:
         console.print("[green]consistent[/]: the settlement is optimal by its book's certificate")
-        if report.network_rebuilt:
-            console.print("[green]consistent[/]: the certificate's network is the grid's at its base case")
+
     elif report.consistent:
         console.print("[green]consistent[/]: the settlement is the book's documented clearing")
+    if report.consistent and report.grid_rebuilt:
+        console.print("[green]consistent[/]: the limits it was cleared under are the grid's at its base case")
 
 
 def print_nodal_prices(console: Console, prices: dict[str, Any]) -> None:

@@ -50,6 +50,10 @@ class IntervalBook:
     certificate: dict[str, Any] | None = None
     # Cleared once: a restart clears it again under its own caps or certificate, not new ones.
     cleared: bool = False
+    # What the network model's limits were linearised around (the grid's code and each grid
+    # node's measured import), when the clearing had one: anyone with the grid's data can
+    # rebuild the caps or the certificate's network from it (`market verify --grid`).
+    base_case: dict[str, Any] | None = None
     _hashes: set[bytes] = field(default_factory=set, repr=False)
     # First 8 bytes of every admitted hash: the clearing's last tie-breaker must be unique.
     _hash_keys: set[bytes] = field(default_factory=set, repr=False)
@@ -122,11 +126,12 @@ class IntervalBook:
             if e.signed.order.side == side and e.signed.order_hash not in self.excluded
         ]
 
-    def as_arrays(self, entries: list[BookEntry]) -> BookSide:
-        """The entries as clearing input; a capped sell offers only its export cap."""
+    def as_arrays(self, entries: list[BookEntry], capped: bool = True) -> BookSide:
+        """The entries as clearing input; a capped sell offers only its export cap (unless
+        `capped` is False: then every order offers its whole energy)."""
         if not entries:
             return BookSide.empty()
-        caps = self.export_caps_wh
+        caps = self.export_caps_wh if capped else {}
         return BookSide(
             np.fromiter((e.signed.order.limit_price_per_kwh for e in entries), np.int64, len(entries)),
             np.fromiter(
@@ -143,7 +148,8 @@ class IntervalBook:
 
     def book_hash(self) -> bytes:
         """Commitment to every admitted order with its receipt time, any exclusion and any export
-        cap, in receipt order; then to the certificate, if any (the hash of its canonical JSON)."""
+        cap, in receipt order; then to the certificate and the base case, each if any (the hash
+        of its canonical JSON)."""
         no_cap = 2**64 - 1
         parts = [
             e.signed.order_hash
@@ -152,8 +158,9 @@ class IntervalBook:
             + self.export_caps_wh.get(e.signed.order_hash, no_cap).to_bytes(8, "big")
             for e in self.entries
         ]
-        if self.certificate is not None:
-            parts.append(keccak(json.dumps(self.certificate, sort_keys=True, separators=(",", ":")).encode()))
+        for published in (self.certificate, self.base_case):
+            if published is not None:
+                parts.append(keccak(canonical_json(published)))
         return keccak(b"".join(parts))
 
     # ---------------------------------------------------------------- publication
@@ -173,6 +180,7 @@ class IntervalBook:
                     for e in self.entries
                 ],
                 **({"certificate": self.certificate} if self.certificate is not None else {}),
+                **({"baseCase": self.base_case} if self.base_case is not None else {}),
                 "cleared": self.cleared,
             },
             indent=1,
@@ -195,6 +203,10 @@ class IntervalBook:
             if certificate is not None and not isinstance(certificate, dict):
                 raise TypeError("the certificate must be an object")
             book.certificate = certificate
+            base_case = raw.get("baseCase")
+            if base_case is not None and not isinstance(base_case, dict):
+                raise TypeError("the base case must be an object")
+            book.base_case = base_case
             cleared = raw.get("cleared", False)
             if not isinstance(cleared, bool):
                 raise TypeError("cleared must be true or false")
@@ -209,6 +221,12 @@ class IntervalBook:
     @classmethod
     def load(cls, path: Path) -> IntervalBook:
         return cls.from_json(path.read_text())
+
+
+def canonical_json(value: dict[str, Any]) -> bytes:
+    """The UTF-8 JSON a book's hash commits to: keys sorted, no spaces, floats in their shortest
+    round-trip form (Python's json)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def signed_order_json(signed: SignedOrder) -> dict[str, object]:

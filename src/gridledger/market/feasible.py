@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -342,6 +342,9 @@ class GridFeasibleClearing:
     limits: NetworkLimits | None = None
     ac: AcBaseCase | None = None
     pricing: Pricing = Pricing.UNIFORM
+    # What `ac` was solved from, for the book to publish (ops/grid_model.py), so that anyone
+    # holding the grid's data can rebuild the caps.
+    base_case: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if (self.limits is None) == (self.ac is None):

@@ -216,8 +216,8 @@ class NodalMechanism:
     prices under NODAL pricing, and the certificate the book publishes."""
 
     network: NodalNetwork
-    # What the network was linearised around, published with the certificate so that anyone
-    # holding the grid's data can rebuild the network from it (ops/grid_model.py).
+    # What the network was linearised around, for the book to publish (ops/grid_model.py), so
+    # that anyone holding the grid's data can rebuild the network.
     base_case: dict[str, Any] | None = None
     pricing: Pricing = Pricing.NODAL
 
@@ -226,10 +226,7 @@ class NodalMechanism:
 
     def certified(self, bids: BookSide, asks: BookSide) -> tuple[ClearingResult, dict[str, Any]]:
         cleared = clear_nodal(bids, asks, self.network)
-        certificate = certificate_json(cleared, asks)
-        if self.base_case is not None:
-            certificate["baseCase"] = self.base_case
-        return cleared.as_result(asks), certificate
+        return cleared.as_result(asks), certificate_json(cleared, asks)
 
 
 def congestion_rent_units(

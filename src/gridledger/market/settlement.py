@@ -177,7 +177,11 @@ class MarketOperator:
         the published book re-clears to the same fills with the plain uniform rule. A book
         cleared before (by a run that stopped before its settlement landed) is cleared again
         under the caps or the network it published, whatever the mechanism now says."""
-        mechanism = self._published_mechanism(book) if book.cleared else self.mechanism
+        if book.cleared:
+            mechanism = self._published_mechanism(book)
+        else:
+            mechanism = self.mechanism
+            book.base_case = getattr(mechanism, "base_case", None)
         sells = book.live_entries(Side.SELL)
         buys = book.live_entries(Side.BUY)
         book.cleared = True

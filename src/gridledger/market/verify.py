@@ -16,9 +16,8 @@ solved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +26,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
 from gridledger.errors import MarketError
 from gridledger.market.book import BookEntry, IntervalBook
-from gridledger.market.clearing import UniformClearing
+from gridledger.market.clearing import BookSide, UniformClearing
 from gridledger.market.nodal import (
     CertificateFinding,
     NodalNetwork,
@@ -46,7 +45,7 @@ from gridledger.market.settlement import ceil_payment_units, floor_payment_units
 class Finding:
     """book_mismatch, gate_mismatch, unknown_order, excluded_order, fill_inconsistent,
     better_clearing, fill_differs; for NODAL pricing also certificate_missing,
-    certificate_malformed, not_optimal, prices_differ and (with the grid's data) network_differs."""
+    certificate_malformed, not_optimal and prices_differ; with the grid's data network_differs."""
 
     kind: str
     detail: str
@@ -66,8 +65,8 @@ class VerificationReport:
     # NODAL: the prices the settled fills and the certificate's duals give (`published_prices`),
     # its nodes only those the book has sells at.
     nodal_prices: dict[str, Any] | None = None
-    # NODAL: the certificate's network was rebuilt from its base case and compared.
-    network_rebuilt: bool = False
+    # The book's limits were rebuilt from the grid's data and its base case, and compared.
+    grid_rebuilt: bool = False
 
     @property
     def consistent(self) -> bool:
@@ -123,11 +122,12 @@ def verify_interval(
     chain: Chain,
     market: str,
     book: IntervalBook,
-    rebuild_network: Callable[[dict[str, Any]], NodalNetwork] | None = None,
+    grid: GridData | None = None,
 ) -> VerificationReport:
     """Check the settlement of `book`'s interval against the book; findings list every problem.
-    With `rebuild_network` (a certificate's network from its published base case, by whoever
-    holds the grid's data), a nodal certificate's network must also be the grid's."""
+    With `grid` (the network model of whoever holds the grid's data), the limits the book was
+    cleared under must also be the grid's at its published base case: a nodal certificate's
+    network, or the export caps."""
     settled, settled_fills = settled_interval(chain, market, book.interval_start)
     pricing = Pricing(settled["pricing"])
     price = int(settled["clearingPricePerKWh"])
@@ -144,7 +144,6 @@ def verify_interval(
 
     certified: tuple[NodalNetwork, NodalPrices] | None = None
     nodal_prices: dict[str, Any] | None = None
-    network_rebuilt = False
     sell_price_at: dict[int, int] = {}  # grid node -> what a sell there earns (NODAL)
     if pricing == Pricing.NODAL:
         certified = _published_certificate(book, findings)
@@ -207,9 +206,6 @@ def verify_interval(
         except MarketError as unfit:  # an order at a node the certificate lacks
             broken, derived = [CertificateFinding("incomplete", str(unfit))], None
         findings += [Finding("not_optimal", f"{b.kind}: {b.detail}") for b in broken]
-        if rebuild_network is not None:
-            findings += _network_findings(network, book, rebuild_network)
-            network_rebuilt = True
         if derived is not None:
             selling = {e.signed.order.grid_node_id for e in ask_entries}
             nodal_prices = {**derived, "nodes": [n for n in derived["nodes"] if n["gridNodeId"] in selling]}
@@ -222,6 +218,8 @@ def verify_interval(
                         f"settled fills: {', '.join(differ)}",
                     )
                 )
+    if grid is not None:
+        findings += _grid_findings(book, grid, pricing, certified[0] if certified is not None else None)
     return VerificationReport(
         book.interval_start,
         pricing,
@@ -233,7 +231,7 @@ def verify_interval(
         len(settled_fills),
         findings,
         nodal_prices,
-        network_rebuilt,
+        grid is not None,
     )
 
 
@@ -276,13 +274,40 @@ def _recleared(
     return best.volume_wh, best_welfare
 
 
-def _network_findings(
-    published: NodalNetwork, book: IntervalBook, rebuild_network: Callable[[dict[str, Any]], NodalNetwork]
+class GridData(Protocol):
+    """A network model of the grid the book was cleared on (ops/grid_model.py LiveGridModel):
+    the limits a published base case gives it. MarketError for a base case it cannot place."""
+
+    def rebuilt_network(self, base_case: dict[str, Any], loss_price_per_kwh: float) -> NodalNetwork: ...
+
+    def rebuilt_caps(self, base_case: dict[str, Any], asks: BookSide) -> npt.NDArray[np.int64]: ...
+
+
+# A rebuilt export cap may differ from the published one by this much (Wh): the caps are whole
+# Wh rounded down from floating-point LPs, which another machine may round the other way.
+CAP_TOLERANCE_WH = 1
+
+
+def _grid_findings(
+    book: IntervalBook, grid: GridData, pricing: Pricing, published: NodalNetwork | None
 ) -> list[Finding]:
-    """network_differs if the certificate's network is not the one its base case gives."""
-    assert book.certificate is not None  # it was read back before
+    """network_differs where the limits the book was cleared under are not the grid's at its
+    base case: a nodal certificate's network (`published`; None if the certificate could not
+    be read, which its own finding says), or the export caps."""
+    if book.base_case is None:
+        return [
+            Finding(
+                "network_differs", "the book publishes no base case: it was not cleared under a network model"
+            )
+        ]
     try:
-        differ = network_differences(published, rebuild_network(book.certificate))
+        if pricing == Pricing.NODAL:
+            if published is None:
+                return []
+            rebuilt = grid.rebuilt_network(book.base_case, published.loss_price_per_kwh)
+            differ = network_differences(published, rebuilt)
+        else:
+            differ = _cap_differences(book, grid)
     except MarketError as cannot:
         differ = [str(cannot)]
     if not differ:
@@ -291,9 +316,24 @@ def _network_findings(
     return [
         Finding(
             "network_differs",
-            f"the certificate's network is not the grid's at its base case: {', '.join(differ[:5])}{more}",
+            f"the limits are not the grid's at the book's base case: {', '.join(differ[:5])}{more}",
         )
     ]
+
+
+def _cap_differences(book: IntervalBook, grid: GridData) -> list[str]:
+    """Each live sell whose published export cap (its offer if none) is not the rebuilt one."""
+    assert book.base_case is not None
+    sells = book.live_entries(Side.SELL)
+    rebuilt = grid.rebuilt_caps(book.base_case, book.as_arrays(sells, capped=False))
+    differences = []
+    for entry, cap_wh in zip(sells, rebuilt.tolist(), strict=True):
+        published = book.export_caps_wh.get(entry.signed.order_hash, entry.signed.order.energy_wh)
+        if abs(published - cap_wh) > CAP_TOLERANCE_WH:
+            differences.append(
+                f"order {entry.signed.order_hash.hex()[:16]} capped at {published} Wh, not {cap_wh}"
+            )
+    return differences
 
 
 def _published_certificate(

@@ -34,6 +34,7 @@ from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain, System
 from gridledger.errors import InputError, MarketError
 from gridledger.grid.network import GridNetwork, not_low_voltage
+from gridledger.market.clearing import BookSide
 from gridledger.market.feasible import (
     MW_PER_WH_IN_INTERVAL,
     WATTS_PER_WH_IN_INTERVAL,
@@ -45,6 +46,7 @@ from gridledger.market.nodal import NodalMechanism, NodalNetwork
 from gridledger.market.orders import Pricing
 
 FloatArray = npt.NDArray[np.float64]
+Int64Array = npt.NDArray[np.int64]
 # Households' loads, when only active energy is metered: cos φ = 0.95, inductive.
 LOAD_TAN_PHI = math.tan(math.acos(0.95))
 
@@ -128,12 +130,13 @@ class LiveGridModel:
         return MeasuredInterval(imports, exports)
 
     def clearing(self, measured: MeasuredInterval) -> GridFeasibleClearing | NodalMechanism:
-        """The interval's clearing around its measured loads: grid-feasible, or nodal (its
-        certificate publishes the base case, so anyone can rebuild the network from it)."""
-        if self.pricing != Pricing.NODAL:
-            return GridFeasibleClearing(self.bus_of_node, ac=self._base_case(measured.import_wh))
+        """The interval's clearing around its measured loads: grid-feasible, or nodal. Either
+        carries its base case for the book to publish, so anyone holding the grid's data can
+        rebuild its caps or its network (`rebuilt_caps`, `rebuilt_network`)."""
         imports = {node: wh for node, wh in sorted(measured.import_wh.items()) if node in self.bus_of_node}
         base_case = {"grid": self.network.code, "importWh": {str(node): wh for node, wh in imports.items()}}
+        if self.pricing != Pricing.NODAL:
+            return GridFeasibleClearing(self.bus_of_node, ac=self._base_case(imports), base_case=base_case)
         return NodalMechanism(self.nodal_network(imports, self.loss_price_per_kwh), base_case)
 
     def nodal_network(self, import_wh: dict[int, int], loss_price_per_kwh: float) -> NodalNetwork:
@@ -149,22 +152,30 @@ class LiveGridModel:
             float(loss_price_per_kwh),
         )
 
-    def published_network(self, certificate: dict[str, Any]) -> NodalNetwork:
-        """The network a nodal certificate's published base case gives on this model, at the
-        certificate's price of lost energy (for `market verify --grid`); MarketError if the
-        certificate has none, or one of another grid or with a node the model does not place."""
+    def rebuilt_network(self, base_case: dict[str, Any], loss_price_per_kwh: float) -> NodalNetwork:
+        """The nodal network a book's published base case gives on this model (for `market
+        verify --grid`); MarketError for a base case that is malformed, of another grid, or with
+        a node the bus map does not place."""
+        return self.nodal_network(self._published_imports(base_case), loss_price_per_kwh)
+
+    def rebuilt_caps(self, base_case: dict[str, Any], asks: BookSide) -> Int64Array:
+        """The export caps a book's published base case gives the asks (their full offers) on this
+        model (for `market verify --grid`); MarketError as `rebuilt_network`."""
+        case = self._base_case(self._published_imports(base_case))
+        capped: Int64Array = GridFeasibleClearing(self.bus_of_node, ac=case).capped(asks).energy_wh
+        return capped
+
+    def _published_imports(self, base_case: dict[str, Any]) -> dict[int, int]:
         try:
-            base_case = certificate["baseCase"]
             grid = str(base_case["grid"])
             imports = {int(node): int(wh) for node, wh in base_case["importWh"].items()}
-            loss_price_per_kwh = float(certificate["lossPricePerKWh"])
-        except (KeyError, TypeError, ValueError, AttributeError) as missing:
-            raise MarketError(f"the certificate publishes no base case: {missing}") from missing
+        except (KeyError, TypeError, ValueError, AttributeError) as malformed:
+            raise MarketError(f"malformed base case: {malformed}") from malformed
         if grid != self.network.code:
-            raise MarketError(f"the certificate's base case is on grid {grid}, not {self.network.code}")
+            raise MarketError(f"the base case is on grid {grid}, not {self.network.code}")
         if unplaced := sorted(set(imports) - set(self.bus_of_node)):
             raise MarketError(f"the base case has grid node {unplaced[0]}, which the bus map does not place")
-        return self.nodal_network(imports, loss_price_per_kwh)
+        return imports
 
     def _base_case(self, import_wh: dict[int, int]) -> AcBaseCase:
         """The AC power flow of each mapped node's import as a net withdrawal at its bus."""
