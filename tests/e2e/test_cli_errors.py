@@ -49,7 +49,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     book = IntervalBook(ENERGY_PAIR_ID, INTERVAL, bytes(32))
     book.save(folder / "book.json")
     (folder / "book-cleared-yes.json").write_text(
-        book.to_json().replace('"cleared": false', '"cleared": "yes"')
+        book.to_json().replace('"clearedUnder": null', '"clearedUnder": "yes"')
     )
     save_logs(folder / "carbon-events.json", CARBON, [], [])
     (folder / "a-file").write_text("not a folder\n")
@@ -126,7 +126,7 @@ OPERATE_GRID = [*OPERATE, "--grid", "1-LV-rural1--0-sw", "--grid-buses", "{files
         ),
         pytest.param(
             [*VERIFY[:4], "--book", "{files}/book-cleared-yes.json", "--market", MARKET],
-            "malformed book: cleared must be true or false",
+            "malformed book: clearedUnder must be one of uniform",
             id="verify-book-malformed",
         ),
         pytest.param(

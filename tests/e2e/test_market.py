@@ -24,7 +24,7 @@ from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market
 from gridledger.errors import ContractRevertError, MarketError, OrderRejected
 from gridledger.grid.network import GridNetwork
 from gridledger.market.book import IntervalBook
-from gridledger.market.clearing import BookSide, ClearingResult
+from gridledger.market.clearing import BookSide, ClearingResult, UniformClearing
 from gridledger.market.orders import Order, Pricing, Side, TraderKey, market_domain_separator, order_hash
 from gridledger.market.settlement import MarketOperator, build_settlement, gate_commitment
 from gridledger.market.verify import gate_closed_commitment, verify_interval
@@ -313,12 +313,14 @@ def test_a_book_cleared_again_after_a_restart_keeps_the_caps_it_published(world:
     first.exclude_unfunded(book)
     cleared_first = first.clear(book)
     reloaded = IntervalBook.from_json(book.to_json())
-    assert reloaded.cleared
-    after_restart = MarketOperator(chain, system.market, OPERATOR, _HalvingCaps())
+    assert reloaded.cleared_under == Pricing.UNIFORM
+    # Restarted with another rule: the book still clears as it was cleared, uniformly.
+    after_restart = MarketOperator(chain, system.market, OPERATOR, UniformClearing(Pricing.PAY_AS_BID))
     after_restart.exclude_unfunded(reloaded)
     settlement = after_restart.clear(reloaded)
     assert reloaded.export_caps_wh == book.export_caps_wh
     assert settlement.fills == cleared_first.fills
+    assert settlement.result.pricing == Pricing.UNIFORM
     after_restart.submit(settlement)
     assert verify_interval(chain, system.market, IntervalBook.from_json(reloaded.to_json())).consistent
 

@@ -230,3 +230,37 @@ def test_a_book_without_a_base_case_cannot_be_checked_against_the_grid(world: Wo
         f.kind for f in verify_interval(chain, system.market, published, _grid_model(participants)).findings
     }
     assert "book_mismatch" in kinds
+
+
+def test_a_book_cleared_again_after_a_restart_keeps_its_base_case(world: World) -> None:
+    chain, system, participants = world
+    model = _grid_model(participants)
+    mechanism = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
+    book = open_market_interval(chain, system, participants)
+    first = MarketOperator(chain, system.market, OPERATOR, mechanism)
+    first.close_gate(book)
+    first.exclude_unfunded(book)
+    first.clear(book)
+    reloaded = IntervalBook.from_json(book.to_json())
+    after_restart = MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants)))
+    after_restart.exclude_unfunded(reloaded)
+    after_restart.submit(after_restart.clear(reloaded))
+    assert reloaded.base_case == book.base_case is not None
+    report = verify_interval(chain, system.market, IntervalBook.from_json(reloaded.to_json()), model)
+    assert report.consistent, report.findings
+
+
+def test_a_base_case_the_grid_cannot_carry_is_a_finding_not_a_failure(world: World) -> None:
+    chain, system, participants = world
+    model = _grid_model(participants)
+    book = open_market_interval(chain, system, participants)
+    mechanism = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
+    MarketOperator(chain, system.market, OPERATOR, mechanism).settle(book)
+    published = IntervalBook.from_json(book.to_json())
+    published.base_case = {
+        "grid": "1-LV-rural1--0-sw",
+        "importWh": {str(participants[2].grid_node_id): 10**9},
+    }
+    findings = verify_interval(chain, system.market, published, model).findings
+    assert {f.kind for f in findings} == {"book_mismatch", "network_differs"}
+    assert any("did not converge" in f.detail for f in findings)

@@ -169,8 +169,16 @@ def test_a_grid_feasible_clearings_caps_are_rebuilt_from_its_base_case(model: Li
         ({"grid": GRID, "importWh": []}, "malformed base case"),
         ({"grid": "1-LV-urban6--0-sw", "importWh": {}}, "on grid 1-LV-urban6--0-sw"),
         ({"grid": GRID, "importWh": {"7": 100}}, "grid node 7"),
+        ({"grid": GRID, "importWh": {"1": -5}}, "never negative"),
     ],
-    ids=["no-imports", "import-not-a-number", "imports-not-an-object", "other-grid", "unplaced-node"],
+    ids=[
+        "no-imports",
+        "import-not-a-number",
+        "imports-not-an-object",
+        "other-grid",
+        "unplaced-node",
+        "negative-import",
+    ],
 )
 def test_a_base_case_that_cannot_be_rebuilt_is_refused(
     nodal: LiveGridModel, base_case: dict[str, object], reason: str

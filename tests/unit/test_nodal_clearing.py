@@ -369,6 +369,18 @@ def test_the_rent_published_for_other_fills_is_named(congested: NodalClearing) -
             "lossPricePerKWh": 0,
             "energyPricePerKWh": 1,
         },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}, {"gridNodeId": 2, "lossFactor": 0}],
+            "limits": [{"columns": [0, 2], "coefficients": [1, 1], "budget": 1, "price": 0}],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
+        {
+            "nodes": [{"gridNodeId": 1, "lossFactor": 0}, {"gridNodeId": 2, "lossFactor": 0}],
+            "limits": [{"columns": [0.7], "coefficients": [1], "budget": 1, "price": 0}],
+            "lossPricePerKWh": 0,
+            "energyPricePerKWh": 1,
+        },
     ],
     ids=[
         "empty",
@@ -380,6 +392,8 @@ def test_the_rent_published_for_other_fills_is_named(congested: NodalClearing) -
         "node-twice",
         "column-twice",
         "coefficient-missing",
+        "column-outside",
+        "column-not-whole",
     ],
 )
 def test_a_malformed_certificate_is_refused(broken: dict[str, object]) -> None:

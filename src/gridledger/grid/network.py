@@ -192,13 +192,16 @@ class GridNetwork:
         loads.loc[self._injection_rows, "p_mw"] = -p_injection_mw
         loads.loc[self._injection_rows, "q_mvar"] = -q_injection_mvar
         self._sensitivities = None
+        recycled = self.net._ppc is not None
         try:
             self._run_power_flow()
         except GridModelError:
-            # A recycled power flow starts from the last one's voltages: once more from a flat
-            # start, and never from a failed one's (Newton-Raphson may find the grid's other,
-            # collapsed, solution from there).
+            # Never start from a failed power flow's voltages (Newton-Raphson may find the grid's
+            # other, collapsed, solution from there); a recycled one that failed, once more from
+            # a flat start.
             self.net._ppc = None
+            if not recycled:
+                raise
             try:
                 self._run_power_flow()
             except GridModelError:

@@ -63,6 +63,42 @@ class BusIntervalQuality:
     minutes_unsupplied: int
 
 
+# BusIntervalQuality rows of a run as one array (a year of a large grid is millions of them):
+# the interval's start, the grid's bus id, then the record's fields without the bus position.
+BUS_QUALITY_DTYPE = np.dtype(
+    [
+        ("interval_start", np.int64),
+        ("bus", np.int64),
+        ("zone_id", np.int64),
+        ("vm_pu", np.float64),
+        ("minutes_outside_5_percent", np.int16),
+        ("minutes_outside_10_percent", np.int16),
+        ("minutes_unsupplied", np.int16),
+    ]
+)
+
+
+def bus_quality_rows(
+    interval_start: int, bus_ids: npt.NDArray[np.int64], buses: Sequence[BusIntervalQuality]
+) -> npt.NDArray[np.void]:
+    """`buses` of one interval as BUS_QUALITY_DTYPE rows, each with its bus's id."""
+    return np.array(
+        [
+            (
+                interval_start,
+                int(bus_ids[b.bus_position]),
+                b.zone_id,
+                b.vm_pu,
+                b.minutes_outside_5_percent,
+                b.minutes_outside_10_percent,
+                b.minutes_unsupplied,
+            )
+            for b in buses
+        ],
+        dtype=BUS_QUALITY_DTYPE,
+    )
+
+
 @dataclass(frozen=True)
 class ZoneDayQuality:
     zone_id: int

@@ -23,7 +23,7 @@ from gridledger.market.clearing import (
     MAX_PRICE_PER_KWH,
     BookSide,
 )
-from gridledger.market.orders import Order, Side, SignedOrder, order_hash
+from gridledger.market.orders import Order, Pricing, Side, SignedOrder, order_hash
 
 INTERVAL_SECONDS = 900
 
@@ -48,8 +48,9 @@ class IntervalBook:
     export_caps_wh: dict[bytes, int] = field(default_factory=dict)
     # A certifying clearing's proof of optimality (market/nodal.py), published with the book.
     certificate: dict[str, Any] | None = None
-    # Cleared once: a restart clears it again under its own caps or certificate, not new ones.
-    cleared: bool = False
+    # The pricing it was cleared under, once cleared: a restart clears it again under that and
+    # its own caps or certificate, not new ones.
+    cleared_under: Pricing | None = None
     # What the network model's limits were linearised around (the grid's code and each grid
     # node's measured import), when the clearing had one: anyone with the grid's data can
     # rebuild the caps or the certificate's network from it (`market verify --grid`).
@@ -181,7 +182,7 @@ class IntervalBook:
                 ],
                 **({"certificate": self.certificate} if self.certificate is not None else {}),
                 **({"baseCase": self.base_case} if self.base_case is not None else {}),
-                "cleared": self.cleared,
+                "clearedUnder": None if self.cleared_under is None else self.cleared_under.name.lower(),
             },
             indent=1,
         )
@@ -207,10 +208,12 @@ class IntervalBook:
             if base_case is not None and not isinstance(base_case, dict):
                 raise TypeError("the base case must be an object")
             book.base_case = base_case
-            cleared = raw.get("cleared", False)
-            if not isinstance(cleared, bool):
-                raise TypeError("cleared must be true or false")
-            book.cleared = cleared
+            cleared_under = raw.get("clearedUnder")
+            if cleared_under is not None:
+                pricings = {p.name.lower(): p for p in Pricing}
+                if cleared_under not in pricings:
+                    raise ValueError(f"clearedUnder must be one of {', '.join(pricings)} or null")
+                book.cleared_under = pricings[cleared_under]
         except (KeyError, ValueError, TypeError) as malformed:
             raise MarketError(f"malformed book: {malformed}") from malformed
         return book

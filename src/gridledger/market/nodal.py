@@ -60,9 +60,9 @@ ROUNDING_WH = 1
 # far above the solver's own tolerance on prices of up to MAX_PRICE_PER_KWH.
 PRICE_TOLERANCE_PER_KWH = 1e-3
 # A limit row scaled to a largest coefficient of 1 keeps this many decimals (smaller
-# coefficients are rounding noise), its budget this many, rounded down (never looser than the
-# network's), and a loss factor this many: the LP is solved with the data as published, so the
-# certificate is exact, and a book's certificate stays short.
+# coefficients are rounding noise), its budget this many, rounded down, and a loss factor this
+# many: the LP is solved with the data exactly as published, so the certificate needs no
+# tolerance for the rounding, and a book's certificate stays short.
 COEFFICIENT_DECIMALS = 6
 BUDGET_DECIMALS = 3
 LOSS_FACTOR_DECIMALS = 9
@@ -533,8 +533,10 @@ def _dense_rows(limits: list[dict[str, Any]], width: int) -> FloatArray:
     column twice or outside 0..width-1, or has not one coefficient per column."""
     rows = np.zeros((len(limits), width))
     for k, limit in enumerate(limits):
-        columns = [int(c) for c in limit["columns"]]
+        columns = limit["columns"]
         coefficients = [float(v) for v in limit["coefficients"]]
+        if not all(isinstance(c, int) and not isinstance(c, bool) for c in columns):
+            raise ValueError(f"limit {k} has a column that is not a whole number")
         if len(columns) != len(coefficients):
             raise ValueError(f"limit {k} has {len(columns)} columns and {len(coefficients)} coefficients")
         if len(set(columns)) != len(columns) or any(not 0 <= c < width for c in columns):

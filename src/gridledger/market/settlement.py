@@ -22,6 +22,16 @@ from gridledger.market.nodal import NodalMechanism, certificate_from_json
 from gridledger.market.orders import Order, Pricing, Side
 
 
+def _published_mechanism(book: IntervalBook, pricing: Pricing) -> ClearingMechanism:
+    """The clearing a book cleared under `pricing` published: nodal under its certificate's
+    network, or the documented rule over its export caps."""
+    if pricing == Pricing.NODAL:
+        if book.certificate is None:
+            raise MarketError("a book cleared under nodal pricing must hold its certificate")
+        return NodalMechanism(certificate_from_json(book.certificate)[0])
+    return UniformClearing(pricing)
+
+
 def ceil_payment_units(energy_wh: int, price_per_kwh: int) -> int:
     """What a buyer pays for `energy_wh` at `price_per_kwh` (rounded up, as the contract does)."""
     return (energy_wh * price_per_kwh + 999) // 1000
@@ -177,14 +187,14 @@ class MarketOperator:
         the published book re-clears to the same fills with the plain uniform rule. A book
         cleared before (by a run that stopped before its settlement landed) is cleared again
         under the caps or the network it published, whatever the mechanism now says."""
-        if book.cleared:
-            mechanism = self._published_mechanism(book)
+        if book.cleared_under is not None:
+            mechanism = _published_mechanism(book, book.cleared_under)
         else:
             mechanism = self.mechanism
             book.base_case = getattr(mechanism, "base_case", None)
         sells = book.live_entries(Side.SELL)
         buys = book.live_entries(Side.BUY)
-        book.cleared = True
+        book.cleared_under = mechanism.pricing
         if isinstance(mechanism, Certifying):
             result, book.certificate = mechanism.certified(book.as_arrays(buys), book.as_arrays(sells))
             return self._with_fees(build_settlement(book, result), buys)
@@ -196,13 +206,6 @@ class MarketOperator:
             mechanism = UniformClearing(mechanism.pricing)
         settlement = build_settlement(book, mechanism.clear(book.as_arrays(buys), book.as_arrays(sells)))
         return self._with_fees(settlement, buys)
-
-    def _published_mechanism(self, book: IntervalBook) -> ClearingMechanism:
-        """The clearing a cleared book published: nodal under its certificate's network, or the
-        documented rule over its export caps."""
-        if book.certificate is not None:
-            return NodalMechanism(certificate_from_json(book.certificate)[0])
-        return UniformClearing(self.mechanism.pricing)
 
     def _with_fees(self, settlement: Settlement, buys: list[BookEntry]) -> Settlement:
         """The settlement with the grid fee each buy pays (as at gate closure)."""

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import Chain
-from gridledger.errors import MarketError
+from gridledger.errors import GridModelError, MarketError
 from gridledger.market.book import BookEntry, IntervalBook
 from gridledger.market.clearing import BookSide, UniformClearing
 from gridledger.market.nodal import (
@@ -308,7 +308,7 @@ def _grid_findings(
             differ = network_differences(published, rebuilt)
         else:
             differ = _cap_differences(book, grid)
-    except MarketError as cannot:
+    except (MarketError, GridModelError) as cannot:  # a base case it cannot place or power-flow
         differ = [str(cannot)]
     if not differ:
         return []

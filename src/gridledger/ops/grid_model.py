@@ -155,7 +155,7 @@ class LiveGridModel:
     def rebuilt_network(self, base_case: dict[str, Any], loss_price_per_kwh: float) -> NodalNetwork:
         """The nodal network a book's published base case gives on this model (for `market
         verify --grid`); MarketError for a base case that is malformed, of another grid, or with
-        a node the bus map does not place."""
+        a node the bus map does not place; GridModelError if its power flow does not converge."""
         return self.nodal_network(self._published_imports(base_case), loss_price_per_kwh)
 
     def rebuilt_caps(self, base_case: dict[str, Any], asks: BookSide) -> Int64Array:
@@ -171,6 +171,8 @@ class LiveGridModel:
             imports = {int(node): int(wh) for node, wh in base_case["importWh"].items()}
         except (KeyError, TypeError, ValueError, AttributeError) as malformed:
             raise MarketError(f"malformed base case: {malformed}") from malformed
+        if any(wh < 0 for wh in imports.values()):
+            raise MarketError("malformed base case: a measured import is never negative")
         if grid != self.network.code:
             raise MarketError(f"the base case is on grid {grid}, not {self.network.code}")
         if unplaced := sorted(set(imports) - set(self.bus_of_node)):

@@ -44,7 +44,7 @@ from gridledger.grid.contingency import ContingencyModel
 from gridledger.grid.network import GridNetwork, PowerFlow
 from gridledger.grid.onchain import GridRegistrar, NodeType, ZoneState, connection_capacity_w
 from gridledger.grid.outages import NO_OUTAGE, OutageState
-from gridledger.grid.quality import BusIntervalQuality, QualityTally, ZoneDayQuality
+from gridledger.grid.quality import QualityTally, ZoneDayQuality, bus_quality_rows
 from gridledger.grid.zones import TRANSFORMER_ZONE, GridZone, grid_zones
 from gridledger.market.clearing import ClearingMechanism, UniformClearing
 from gridledger.market.feasible import (
@@ -108,9 +108,8 @@ class GridOperation:
     seller_losses_wh: dict[int, float] = field(default_factory=dict)
     outages: Mapping[int, OutageState] = field(default_factory=dict)  # interval -> its outages
     quality_reports: list[ZoneDayQuality] = field(default_factory=list)  # posted, day by day
-    # What the reports add up, per bus and interval: (interval start, the grid's bus id, the bus
-    # outside ±5 % or cut off).
-    bus_quality: list[tuple[int, int, BusIntervalQuality]] = field(default_factory=list)
+    # What the reports add up, per bus and interval (BUS_QUALITY_DTYPE rows, an array an interval).
+    bus_quality: list[npt.NDArray[np.void]] = field(default_factory=list)
     n_minus_1: bool = False  # envelopes that keep every branch within its rating after any one outage
 
     def __post_init__(self) -> None:
@@ -337,8 +336,9 @@ class GridOperation:
         self._post_loads(exported_wh, uncovered_wh)
         self._post_losses(interval_start, flow)
         outage = self.outages.get(self._k, NO_OUTAGE)
-        for bus in self._quality.add_interval(flow, outage.unsupplied_buses):
-            self.bus_quality.append((interval_start, int(self.network.bus_ids[bus.bus_position]), bus))
+        buses = self._quality.add_interval(flow, outage.unsupplied_buses)
+        if buses:
+            self.bus_quality.append(bus_quality_rows(interval_start, self.network.bus_ids, buses))
         if (interval_start + INTERVAL_S) % DAY_S == 0 or self._k == self.community.intervals - 1:
             self._post_quality(interval_start - interval_start % DAY_S)
         violations = flow.violations()

@@ -25,7 +25,7 @@ import pandas as pd
 
 from gridledger.carbon.events import read_ledger
 from gridledger.carbon.report import CarbonReport, PeriodRegionRow, RetirementRow, build_report
-from gridledger.grid.quality import BusIntervalQuality, ServiceQuality
+from gridledger.grid.quality import ServiceQuality
 from gridledger.market.orders import Side
 from gridledger.sim.grid_operation import GridIntervalRecord
 from gridledger.sim.indexed import IndexedEnergy, IndexedRun
@@ -202,12 +202,9 @@ def _bus_quality_frame(result: SimulationResult) -> Frame | None:
     (empty without supply) and the minutes it adds to its zone's day (grid/quality.py)."""
     if not result.grid:
         return None
-    columns = ["time_utc", "interval_start", "bus", *(f.name for f in fields(BusIntervalQuality))]
-    rows = [
-        [_iso_utc(start), start, bus_id, *vars(quality).values()]
-        for start, bus_id, quality in result.grid_bus_quality
-    ]
-    return pd.DataFrame(rows, columns=columns).drop(columns="bus_position")
+    frame = pd.DataFrame(result.grid_bus_quality)
+    frame.insert(0, "time_utc", [_iso_utc(int(s)) for s in frame["interval_start"]])
+    return frame
 
 
 def carbon_report(result: SimulationResult) -> CarbonReport:

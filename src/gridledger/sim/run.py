@@ -46,7 +46,7 @@ from gridledger.chain.hashing import keccak
 from gridledger.errors import SimulationError
 from gridledger.grid.network import GridNetwork
 from gridledger.grid.outages import BranchOutage, OutageState, outage_states
-from gridledger.grid.quality import BusIntervalQuality, ZoneDayQuality
+from gridledger.grid.quality import BUS_QUALITY_DTYPE, ZoneDayQuality
 from gridledger.grid.zones import grid_zones
 from gridledger.iot.sim_transport import MAX_MQTT_METERS, MqttTransport
 from gridledger.market.orders import Order, Side, SignedOrder, TraderKey, market_domain_separator
@@ -182,8 +182,8 @@ class SimulationResult:
     seller_losses_wh: dict[int, float] = field(default_factory=dict)
     grid_zone_names: dict[int, str] = field(default_factory=dict)
     grid_quality: list[ZoneDayQuality] = field(default_factory=list)  # posted per zone and day
-    # (interval start, bus id, its quality) for each bus and interval outside ±5 % or unsupplied.
-    grid_bus_quality: list[tuple[int, int, BusIntervalQuality]] = field(default_factory=list)
+    # Each bus and interval outside ±5 % or unsupplied (grid/quality.py BUS_QUALITY_DTYPE rows).
+    grid_bus_quality: npt.NDArray[np.void] = field(default_factory=lambda: np.zeros(0, BUS_QUALITY_DTYPE))
     # The grid fee each buy paid (the peak fee in a peak zone), by order hash.
     buy_fee_units: dict[bytes, int] = field(default_factory=dict)
     # Carbon: one record per day, each owner's choice, and the carbon contracts' logs.
@@ -349,7 +349,8 @@ class Simulation:
         result.seller_losses_wh = self.grid.seller_losses_wh
         result.grid_zone_names = {z.zone_id: z.name for z in self.grid.zones}
         result.grid_quality = self.grid.quality_reports
-        result.grid_bus_quality = self.grid.bus_quality
+        if self.grid.bus_quality:
+            result.grid_bus_quality = np.concatenate(self.grid.bus_quality)
         return result
 
     def _days(
