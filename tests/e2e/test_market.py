@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from eth_utils.crypto import keccak
+from grid_world import demo_grid_model, measured, settled_under
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,13 +23,11 @@ from gridledger.chain.deploy import (
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import START_TIME, Participant, build_demo, open_market_interval, trade_one_interval
 from gridledger.errors import ContractRevertError, MarketError, OrderRejected
-from gridledger.grid.network import GridNetwork
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import BookSide, ClearingResult, UniformClearing
 from gridledger.market.orders import Order, Pricing, Side, TraderKey, market_domain_separator, order_hash
 from gridledger.market.settlement import MarketOperator, build_settlement, gate_commitment
 from gridledger.market.verify import gate_closed_commitment, verify_interval
-from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval
 
 MARKET, TOKEN, DOLLAR = (load_artifact(n) for n in ("EnergyMarket", "EnergyToken", "TestStablecoin"))
 OPERATOR = named_account("market-operator")
@@ -325,20 +324,11 @@ def test_a_book_cleared_again_after_a_restart_keeps_the_caps_it_published(world:
     assert verify_interval(chain, system.market, IntervalBook.from_json(reloaded.to_json())).consistent
 
 
-def _grid_model(participants: list[Participant]) -> LiveGridModel:
-    """The demo's three participants on a SimBench rural feeder, cleared grid-feasibly."""
-    network = GridNetwork("1-LV-rural1--0-sw")
-    buses = dict(zip((p.grid_node_id for p in participants), (13, 12, 11), strict=True))
-    return LiveGridModel(network, {node: network.position(bus) for node, bus in buses.items()})
-
-
 def test_capped_settlement_rebuilt_from_the_grid_and_its_base_case_is_consistent(world: World) -> None:
     chain, system, participants = world
-    model = _grid_model(participants)
-    book = open_market_interval(chain, system, participants)
-    mechanism = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
-    MarketOperator(chain, system.market, OPERATOR, mechanism).settle(book)
-    published = IntervalBook.from_json(book.to_json())
+    model = demo_grid_model(participants)
+    mechanism = model.clearing(measured(participants))
+    published = settled_under(chain, system, participants, mechanism)
     assert published.base_case == mechanism.base_case is not None
     report = verify_interval(chain, system.market, published, model)
     assert report.consistent, report.findings
@@ -349,12 +339,9 @@ def test_caps_tighter_than_the_grids_are_found_with_the_grids_data(world: World)
     """An operator that halves every export the grid could take, and publishes the honest base
     case: the book re-clears to its fills, but not to the grid's caps."""
     chain, system, participants = world
-    model = _grid_model(participants)
-    honest = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
-    book = open_market_interval(chain, system, participants)
-    halving = _HalvingCaps(base_case=honest.base_case)
-    MarketOperator(chain, system.market, OPERATOR, halving).settle(book)
-    published = IntervalBook.from_json(book.to_json())
+    model = demo_grid_model(participants)
+    honest = model.clearing(measured(participants))
+    published = settled_under(chain, system, participants, _HalvingCaps(base_case=honest.base_case))
     assert verify_interval(chain, system.market, published).consistent
     findings = verify_interval(chain, system.market, published, model).findings
     assert [f.kind for f in findings] == ["network_differs"]

@@ -8,20 +8,20 @@ import dataclasses
 
 import numpy as np
 import pytest
+from grid_world import CARLA_IMPORT_WH, GRID, demo_grid_model, measured, settled_under
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System, named_account
 from gridledger.chain.embedded import EmbeddedChain
 from gridledger.cli.demo import Participant, open_market_interval
 from gridledger.errors import ContractRevertError, MarketError
-from gridledger.grid.network import GridNetwork
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import ClearingResult
 from gridledger.market.nodal import NodalMechanism, NodalNetwork
 from gridledger.market.orders import Pricing, Side
 from gridledger.market.settlement import MarketOperator, Settlement, build_settlement
 from gridledger.market.verify import verify_interval
-from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval
+from gridledger.ops.grid_model import LiveGridModel
 
 MARKET = load_artifact("EnergyMarket")
 OPERATOR = named_account("market-operator")
@@ -172,28 +172,18 @@ def test_a_nodal_result_without_the_asks_prices_is_refused(world: World) -> None
 
 
 # ---------------------------------------------------------------- the network, rebuilt from the grid
-def _grid_model(participants: list[Participant]) -> LiveGridModel:
-    """anna at the far end of a SimBench rural feeder, ben next to her; nodal pricing."""
-    anna, ben, carla = participants
-    network = GridNetwork("1-LV-rural1--0-sw")
-    buses = {anna.grid_node_id: 13, ben.grid_node_id: 12, carla.grid_node_id: 11}
-    return LiveGridModel(
-        network, {node: network.position(bus) for node, bus in buses.items()}, Pricing.NODAL, 350_000
-    )
+def _nodal_model(participants: list[Participant]) -> LiveGridModel:
+    return demo_grid_model(participants, Pricing.NODAL, loss_price_per_kwh=350_000)
 
 
 def test_a_certificates_network_rebuilt_from_the_grid_and_its_base_case_is_the_one_published(
     world: World,
 ) -> None:
     chain, system, participants = world
-    model = _grid_model(participants)
+    model = _nodal_model(participants)
+    published = settled_under(chain, system, participants, model.clearing(measured(participants)))
     carla = participants[2]
-    mechanism = model.clearing(MeasuredInterval({carla.grid_node_id: 1_200}, {}))
-    book = open_market_interval(chain, system, participants)
-    MarketOperator(chain, system.market, OPERATOR, mechanism).settle(book)
-    base_case = {"grid": "1-LV-rural1--0-sw", "importWh": {str(carla.grid_node_id): 1_200}}
-    published = IntervalBook.from_json(book.to_json())
-    assert published.base_case == base_case
+    assert published.base_case == {"grid": GRID, "importWh": {str(carla.grid_node_id): CARLA_IMPORT_WH}}
     report = verify_interval(chain, system.market, published, model)
     assert report.consistent, report.findings
     assert report.grid_rebuilt
@@ -203,13 +193,11 @@ def test_an_operator_that_clears_under_tighter_limits_than_the_grids_is_found(wo
     """The certificate holds for the network it publishes, but with the grid's data anyone finds
     that network is not the grid's: the budgets were halved."""
     chain, system, participants = world
-    model = _grid_model(participants)
-    honest = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
+    model = _nodal_model(participants)
+    honest = model.clearing(measured(participants))
     assert isinstance(honest, NodalMechanism)
     tight = dataclasses.replace(honest.network, budget=honest.network.budget / 2)
-    book = open_market_interval(chain, system, participants)
-    MarketOperator(chain, system.market, OPERATOR, dataclasses.replace(honest, network=tight)).settle(book)
-    published = IntervalBook.from_json(book.to_json())
+    published = settled_under(chain, system, participants, dataclasses.replace(honest, network=tight))
     assert verify_interval(chain, system.market, published).consistent
     findings = verify_interval(chain, system.market, published, model).findings
     assert [f.kind for f in findings] == ["network_differs"]
@@ -218,26 +206,23 @@ def test_an_operator_that_clears_under_tighter_limits_than_the_grids_is_found(wo
 
 def test_a_book_without_a_base_case_cannot_be_checked_against_the_grid(world: World) -> None:
     chain, system, participants = world
-    book = open_market_interval(chain, system, participants)
-    MarketOperator(chain, system.market, OPERATOR, NodalMechanism(_feeder(participants))).settle(book)
-    published = IntervalBook.from_json(book.to_json())
-    findings = verify_interval(chain, system.market, published, _grid_model(participants)).findings
+    model = _nodal_model(participants)
+    published = settled_under(chain, system, participants, NodalMechanism(_feeder(participants)))
+    findings = verify_interval(chain, system.market, published, model).findings
     assert [f.kind for f in findings] == ["network_differs"]
     assert "publishes no base case" in findings[0].detail
     # The base case is committed in the book's hash like the certificate.
-    published.base_case = {"grid": "1-LV-rural1--0-sw", "importWh": {}}
-    kinds = {
-        f.kind for f in verify_interval(chain, system.market, published, _grid_model(participants)).findings
+    published.base_case = {"grid": GRID, "importWh": {}}
+    assert "book_mismatch" in {
+        f.kind for f in verify_interval(chain, system.market, published, model).findings
     }
-    assert "book_mismatch" in kinds
 
 
 def test_a_book_cleared_again_after_a_restart_keeps_its_base_case(world: World) -> None:
     chain, system, participants = world
-    model = _grid_model(participants)
-    mechanism = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
+    model = _nodal_model(participants)
     book = open_market_interval(chain, system, participants)
-    first = MarketOperator(chain, system.market, OPERATOR, mechanism)
+    first = MarketOperator(chain, system.market, OPERATOR, model.clearing(measured(participants)))
     first.close_gate(book)
     first.exclude_unfunded(book)
     first.clear(book)
@@ -252,15 +237,9 @@ def test_a_book_cleared_again_after_a_restart_keeps_its_base_case(world: World) 
 
 def test_a_base_case_the_grid_cannot_carry_is_a_finding_not_a_failure(world: World) -> None:
     chain, system, participants = world
-    model = _grid_model(participants)
-    book = open_market_interval(chain, system, participants)
-    mechanism = model.clearing(MeasuredInterval({participants[2].grid_node_id: 1_200}, {}))
-    MarketOperator(chain, system.market, OPERATOR, mechanism).settle(book)
-    published = IntervalBook.from_json(book.to_json())
-    published.base_case = {
-        "grid": "1-LV-rural1--0-sw",
-        "importWh": {str(participants[2].grid_node_id): 10**9},
-    }
+    model = _nodal_model(participants)
+    published = settled_under(chain, system, participants, model.clearing(measured(participants)))
+    published.base_case = {"grid": GRID, "importWh": {str(participants[2].grid_node_id): 10**9}}
     findings = verify_interval(chain, system.market, published, model).findings
     assert {f.kind for f in findings} == {"book_mismatch", "network_differs"}
     assert any("did not converge" in f.detail for f in findings)

@@ -28,7 +28,7 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from live_cli import deploy
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from gridledger.chain.abi import load_artifact
 from gridledger.chain.deploy import System
@@ -404,6 +404,19 @@ def test_operate_nodeStoppedAndRestarted_operatorWaitsThenSettles(community: Com
     assert world.chain.call(load_artifact("EnergyMarket"), world.system.market, "isSettled", interval)[0]
 
 
+def _verify_against_the_grid(world: Community, interval: int, book_path: Path, buses: Path) -> Result:
+    """`gridledger market verify` of the interval's published book, rebuilding its limits from
+    the feeder's data."""
+    return CliRunner().invoke(
+        app,
+        [
+            "market", "verify", "--interval", str(interval), "--book", str(book_path),
+            "--market", world.system.market, "--rpc-url", world.url,
+            "--grid", "1-LV-rural1--0-sw", "--grid-buses", str(buses),
+        ],
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("community", ["anvil"], indirect=True)
 def test_operate_withANetworkModel_clearsGridFeasiblyAndPostsMeasuredLoads(community: Community) -> None:
     """The four traders' nodes on buses of a SimBench feeder: the interval clears around the
@@ -423,14 +436,7 @@ def test_operate_withANetworkModel_clearsGridFeasiblyAndPostsMeasuredLoads(commu
     # rebuilds the caps.
     book_path = frozen_book_path(world.state, interval)
     assert IntervalBook.load(book_path).base_case is not None
-    ran = CliRunner().invoke(
-        app,
-        [
-            "market", "verify", "--interval", str(interval), "--book", str(book_path),
-            "--market", world.system.market, "--rpc-url", world.url,
-            "--grid", "1-LV-rural1--0-sw", "--grid-buses", str(buses),
-        ],
-    )  # fmt: skip
+    ran = _verify_against_the_grid(world, interval, book_path, buses)
     assert ran.exit_code == 0, ran.output
     assert "the limits it was cleared under are the grid's at its base case" in ran.output
     grid_abi = load_artifact("GridManagement")
@@ -462,14 +468,7 @@ def test_operate_withNodalPricing_settlesAtNodePrices_andTheBookProvesItOptimal(
     book_path = frozen_book_path(world.state, interval)
     book = IntervalBook.load(book_path)
     assert book.certificate is not None and book.certificate["lossPricePerKWh"] == 350_000
-    ran = CliRunner().invoke(
-        app,
-        [
-            "market", "verify", "--interval", str(interval), "--book", str(book_path),
-            "--market", world.system.market, "--rpc-url", world.url,
-            "--grid", "1-LV-rural1--0-sw", "--grid-buses", str(buses),
-        ],
-    )  # fmt: skip
+    ran = _verify_against_the_grid(world, interval, book_path, buses)
     assert ran.exit_code == 0, ran.output
     assert "nodal pricing" in ran.output and "optimal by its book's certificate" in ran.output
     # Rebuilt from the grid's data and the meters' loads the book published.
