@@ -18,6 +18,7 @@ from gridledger.errors import ContractRevertError, MarketError
 from gridledger.market.book import IntervalBook
 from gridledger.market.clearing import ClearingResult
 from gridledger.market.nodal import NodalMechanism, NodalNetwork
+from gridledger.market.nodal_ac import AcNodalMechanism, base_case_network
 from gridledger.market.orders import Pricing, Side
 from gridledger.market.settlement import MarketOperator, Settlement, build_settlement
 from gridledger.market.verify import verify_interval
@@ -195,9 +196,12 @@ def test_an_operator_that_clears_under_tighter_limits_than_the_grids_is_found(wo
     chain, system, participants = world
     model = _nodal_model(participants)
     honest = model.clearing(measured(participants))
-    assert isinstance(honest, NodalMechanism)
-    tight = dataclasses.replace(honest.network, budget=honest.network.budget / 2)
-    published = settled_under(chain, system, participants, dataclasses.replace(honest, network=tight))
+    assert isinstance(honest, AcNodalMechanism)
+    # The demo's exports do not congest the feeder: the honest clearing is its first round's.
+    first_round = base_case_network(honest.case, honest.bus_of_node, honest.loss_price_per_kwh)
+    tight = dataclasses.replace(first_round, budget=first_round.budget / 2)
+    lying = NodalMechanism(tight, base_case=honest.base_case)
+    published = settled_under(chain, system, participants, lying)
     assert verify_interval(chain, system.market, published).consistent
     findings = verify_interval(chain, system.market, published, model).findings
     assert [f.kind for f in findings] == ["network_differs"]

@@ -13,11 +13,11 @@ from gridledger.errors import GridModelError, InputError, MarketError
 from gridledger.grid.network import GridNetwork
 from gridledger.market.clearing import BookSide
 from gridledger.market.nodal import (
-    NodalMechanism,
     certificate_from_json,
     check_certificate,
     network_differences,
 )
+from gridledger.market.nodal_ac import AcNodalMechanism
 from gridledger.market.orders import Pricing
 from gridledger.ops.grid_model import LiveGridModel, MeasuredInterval, read_bus_map
 
@@ -63,6 +63,17 @@ def test_clearing_moreMeasuredLoad_leavesMoreRoomForExports(model: LiveGridModel
     assert heavy.energy_wh[0] > light.energy_wh[0]
 
 
+OFFERED_WH = 200_000  # 800 kW from each end for 15 minutes: far beyond a 160 kVA transformer
+CONGESTING_ASKS = _asks([OFFERED_WH, OFFERED_WH], [1, 2])
+ONE_BIG_BUYER = BookSide(
+    np.array([300_000], dtype=np.int64),
+    np.array([10 * OFFERED_WH], dtype=np.int64),
+    np.array([9], dtype=np.int64),
+    np.array([99], dtype=np.uint64),
+    np.array([2], dtype=np.uint64),
+)
+
+
 def test_nodal_clearing_prices_the_feeder_and_carries_a_certificate_that_holds(model: LiveGridModel) -> None:
     """With nodal pricing the same export the transformer cannot carry is cut by price: both
     sellers load the transformer alike, but at the interval's loads an export near the
@@ -70,18 +81,10 @@ def test_nodal_clearing_prices_the_feeder_and_carries_a_certificate_that_holds(m
     node earns the loss charge less and its equal ask does not trade. The certificate holds."""
     nodal = LiveGridModel(model.network, model.bus_of_node, Pricing.NODAL, loss_price_per_kwh=350_000)
     mechanism = nodal.clearing(MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={}))
-    assert isinstance(mechanism, NodalMechanism)
-    offered = 200_000  # 800 kW from each end for 15 minutes: far beyond a 160 kVA transformer
-    asks = _asks([offered, offered], [1, 2])
-    bids = BookSide(
-        np.array([300_000], dtype=np.int64),
-        np.array([10 * offered], dtype=np.int64),
-        np.array([9], dtype=np.int64),
-        np.array([99], dtype=np.uint64),
-        np.array([2], dtype=np.uint64),
-    )
+    assert isinstance(mechanism, AcNodalMechanism)
+    bids, asks = ONE_BIG_BUYER, CONGESTING_ASKS
     result, certificate = mechanism.certified(bids, asks)
-    assert result.pricing == Pricing.NODAL and 0 < result.volume_wh < 2 * offered
+    assert result.pricing == Pricing.NODAL and 0 < result.volume_wh < 2 * OFFERED_WH
     network, prices = certificate_from_json(certificate)
     assert check_certificate(bids, asks, result.bid_fill_wh, result.ask_fill_wh, network, prices) == []
     assert result.ask_price_per_kwh is not None
@@ -138,18 +141,21 @@ def nodal(model: LiveGridModel) -> LiveGridModel:
 def test_a_clearing_carries_the_base_case_its_network_is_rebuilt_from(nodal: LiveGridModel) -> None:
     measured = MeasuredInterval(import_wh={1: 300, 2: 500, 7: 900}, export_wh={1: 50})
     mechanism = nodal.clearing(measured)
-    assert isinstance(mechanism, NodalMechanism)
+    assert isinstance(mechanism, AcNodalMechanism)
     # Only mapped nodes' imports shape the base case (node 7 is off the map).
     assert mechanism.base_case == {"grid": GRID, "importWh": {"1": 300, "2": 500}}
-    assert network_differences(mechanism.network, nodal.rebuilt_network(mechanism.base_case, 350_000)) == []
+    published, _ = certificate_from_json(mechanism.certified(ONE_BIG_BUYER, CONGESTING_ASKS)[1])
+    rebuilt = nodal.rebuilt_network(mechanism.base_case, 350_000, ONE_BIG_BUYER, CONGESTING_ASKS)
+    assert network_differences(published, rebuilt) == []
 
 
 def test_a_network_around_other_loads_differs_from_the_published_one(nodal: LiveGridModel) -> None:
     light = nodal.clearing(MeasuredInterval(import_wh={1: 300, 2: 500}, export_wh={}))
     heavy = nodal.clearing(MeasuredInterval(import_wh={1: 30_000, 2: 500}, export_wh={}))
-    assert isinstance(light, NodalMechanism) and isinstance(heavy, NodalMechanism)
-    assert heavy.base_case is not None
-    assert network_differences(light.network, nodal.rebuilt_network(heavy.base_case, 350_000)) != []
+    assert isinstance(light, AcNodalMechanism) and heavy.base_case is not None
+    published, _ = certificate_from_json(light.certified(ONE_BIG_BUYER, CONGESTING_ASKS)[1])
+    rebuilt = nodal.rebuilt_network(heavy.base_case, 350_000, ONE_BIG_BUYER, CONGESTING_ASKS)
+    assert network_differences(published, rebuilt) != []
 
 
 def test_a_grid_feasible_clearings_caps_are_rebuilt_from_its_base_case(model: LiveGridModel) -> None:
@@ -184,6 +190,6 @@ def test_a_base_case_that_cannot_be_rebuilt_is_refused(
     nodal: LiveGridModel, base_case: dict[str, object], reason: str
 ) -> None:
     with pytest.raises(MarketError, match=reason):
-        nodal.rebuilt_network(base_case, 0.0)
+        nodal.rebuilt_network(base_case, 0.0, ONE_BIG_BUYER, CONGESTING_ASKS)
     with pytest.raises(MarketError, match=reason):
         nodal.rebuilt_caps(base_case, _asks([1_000], [1]))

@@ -184,10 +184,16 @@ class GridNetwork:
         except KeyError as unknown:
             raise GridModelError(f"grid {self.code} has no bus {bus}") from unknown
 
-    def power_flow(self, p_injection_mw: FloatArray, q_injection_mvar: FloatArray) -> PowerFlow:
-        """AC power flow with net injections per bus position (positive into the grid)."""
+    def power_flow(
+        self, p_injection_mw: FloatArray, q_injection_mvar: FloatArray, flat_start: bool = False
+    ) -> PowerFlow:
+        """AC power flow with net injections per bus position (positive into the grid). It
+        starts from the last power flow's answer unless `flat_start`: then its answer does not
+        depend on what ran before, to the last bit."""
         if p_injection_mw.shape != (self.bus_count,) or q_injection_mvar.shape != (self.bus_count,):
             raise GridModelError(f"injections must have one value per bus ({self.bus_count})")
+        if flat_start:
+            self.net._ppc = None
         loads = self.net.load
         loads.loc[self._injection_rows, "p_mw"] = -p_injection_mw
         loads.loc[self._injection_rows, "q_mvar"] = -q_injection_mvar

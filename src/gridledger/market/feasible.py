@@ -197,7 +197,7 @@ class AcEnvelope:
 
 
 @dataclass(frozen=True)
-class _Targets:
+class AcTargets:
     """What an AC answer must keep to: each branch's loading and each bus's voltage within the
     margin, or no worse than the base case where the base case is already beyond it."""
 
@@ -205,7 +205,7 @@ class _Targets:
     vm_max_pu: FloatArray
 
     @classmethod
-    def of(cls, base: PowerFlow, margin: float) -> _Targets:
+    def of(cls, base: PowerFlow, margin: float) -> AcTargets:
         vm_max = 1 + VOLTAGE_BAND_PU - margin * VOLTAGE_BAND_PU
         return cls(
             np.fmax(np.nan_to_num(base.branch_loading_percent), MAX_LOADING_PERCENT * (1 - margin))
@@ -250,8 +250,23 @@ class AcBaseCase:
 
     @classmethod
     def solve(cls, network: GridNetwork, p_base_mw: FloatArray, q_mvar: FloatArray) -> AcBaseCase:
-        """The base case with its power flow run (GridModelError if it does not converge)."""
-        return cls(network, p_base_mw, q_mvar, network.power_flow(p_base_mw, q_mvar))
+        """The base case with its power flow run (GridModelError if it does not converge), from a
+        flat start: the clearing's power flows that follow each start from the one before, so
+        from here the clearing is the same to the last bit whatever the network ran before, and
+        anyone can rebuild it from the published base case."""
+        return cls(network, p_base_mw, q_mvar, network.power_flow(p_base_mw, q_mvar, flat_start=True))
+
+    def flow_with_exports(self, export_bus: Int64Array, exports_wh: npt.NDArray[Any]) -> PowerFlow | None:
+        """The AC power flow with `exports_wh[i]` exported at bus position `export_bus[i]` on top of
+        the base case; None where it does not converge (exports far beyond what the grid can
+        carry). It starts from the network's last power flow."""
+        per_bus = np.bincount(
+            export_bus, weights=exports_wh.astype(np.float64), minlength=self.network.bus_count
+        )
+        try:
+            return self.network.power_flow(self.p_base_mw + per_bus * MW_PER_WH_IN_INTERVAL, self.q_mvar)
+        except GridModelError:
+            return None
 
 
 def binding_limits(
@@ -261,7 +276,7 @@ def binding_limits(
     answer of `ac_export_limits_wh` for base case `case`): those within BINDING_LOADING_PERCENT
     or BINDING_VOLTAGE_PU of their target at `flow`. Read from the power flow, not from an LP's
     duals: the limits the caps meet."""
-    targets = _Targets.of(case.flow, margin)
+    targets = AcTargets.of(case.flow, margin)
     branches = np.nan_to_num(flow.branch_loading_percent) >= targets.loading_percent - BINDING_LOADING_PERCENT
     buses = np.nan_to_num(flow.vm_pu) >= targets.vm_max_pu - BINDING_VOLTAGE_PU
     return branches, buses
@@ -278,16 +293,11 @@ def ac_export_limits_wh(
     in the interval of base case `case` such that the AC power flow keeps every limit within
     `margin` (module docstring)."""
     network = case.network
-    targets = _Targets.of(case.flow, margin)
+    targets = AcTargets.of(case.flow, margin)
 
     def flow_at(exports_wh: Int64Array) -> PowerFlow | None:
-        """The AC power flow with these exports; None where it does not converge (exports far
-        beyond what the grid can carry), which no caps may be."""
-        per_bus = np.bincount(seller_bus, weights=exports_wh.astype(np.float64), minlength=network.bus_count)
-        try:
-            return network.power_flow(case.p_base_mw + per_bus * MW_PER_WH_IN_INTERVAL, case.q_mvar)
-        except GridModelError:
-            return None
+        """None where the power flow does not converge, which no caps may be."""
+        return case.flow_with_exports(seller_bus, exports_wh)
 
     def kept_by(flow: PowerFlow | None) -> TypeGuard[PowerFlow]:
         return flow is not None and targets.kept_by(flow)

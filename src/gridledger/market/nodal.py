@@ -39,6 +39,7 @@ solver is HiGHS (through scipy), which returns them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,15 +99,17 @@ class NodalNetwork:
     def linearised(
         cls,
         limits: LinearLimits,
-        bus_of_node: dict[int, int],
+        bus_of_node: Mapping[int, int],
         loss_factor_of_bus: FloatArray,
         loss_price_per_kwh: float,
+        at_wh: FloatArray | None = None,
     ) -> NodalNetwork:
-        """The limits `limits` (linearised at the interval's base case, nothing exported) over
-        every grid node of `bus_of_node`."""
+        """The limits `limits` over every grid node of `bus_of_node`, linearised at the exports
+        `at_wh` per node (in `node_ids` order; default: nothing exported, the base case)."""
         node_ids = tuple(sorted(bus_of_node))
         buses = np.array([bus_of_node[n] for n in node_ids], dtype=np.int64)
-        rows, budget = limit_rows(limits, buses, np.zeros(len(buses)))
+        at = np.zeros(len(buses)) if at_wh is None else at_wh
+        rows, budget = limit_rows(limits, buses, at)
         loss_factor = loss_factor_of_bus[buses].astype(np.float64)
         # Scaled rows keep the LP well conditioned (a Wh moves a loading by about 1e-4 %).
         scale = np.abs(rows).max(axis=1, initial=0.0)
@@ -183,6 +186,10 @@ class NodalClearing:
     def volume_wh(self) -> int:
         return int(self.bid_fill_wh.sum())
 
+    def exported_wh(self, asks: BookSide) -> FloatArray:
+        """What the fills export at each node of the network (Wh, in `node_ids` order)."""
+        return node_exports_wh(self.network, asks, self.ask_fill_wh)
+
     def seller_prices_per_kwh(self, asks: BookSide) -> FloatArray:
         """What each ask earns per kWh: its node's price."""
         node_price: FloatArray = self.prices.node_prices_per_kwh(self.network)[self.network.columns(asks)]
@@ -233,10 +240,15 @@ def congestion_rent_units(
     network: NodalNetwork, prices: NodalPrices, asks: BookSide, ask_fill_wh: Int64Array
 ) -> float:
     """What the network's limits are worth to the interval, sum_k mu_k (R a)_k, in payment units."""
-    exported = np.bincount(
-        network.columns(asks), weights=ask_fill_wh.astype(np.float64), minlength=len(network.node_ids)
-    )
+    exported = node_exports_wh(network, asks, ask_fill_wh)
     return float(prices.limit_prices @ (network.rows @ exported)) / 1000
+
+
+def node_exports_wh(network: NodalNetwork, asks: BookSide, ask_fill_wh: Int64Array) -> FloatArray:
+    """What fills of `asks` export at each node of `network` (Wh, in `node_ids` order)."""
+    weights = ask_fill_wh.astype(np.float64)
+    exported = np.bincount(network.columns(asks), weights=weights, minlength=len(network.node_ids))
+    return exported.astype(np.float64)
 
 
 def loss_charge_units(network: NodalNetwork, asks: BookSide, ask_fill_wh: Int64Array) -> float:

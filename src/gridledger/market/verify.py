@@ -278,7 +278,9 @@ class GridData(Protocol):
     """A network model of the grid the book was cleared on (ops/grid_model.py LiveGridModel):
     the limits a published base case gives it. MarketError for a base case it cannot place."""
 
-    def rebuilt_network(self, base_case: dict[str, Any], loss_price_per_kwh: float) -> NodalNetwork: ...
+    def rebuilt_network(
+        self, base_case: dict[str, Any], loss_price_per_kwh: float, bids: BookSide, asks: BookSide
+    ) -> NodalNetwork: ...
 
     def rebuilt_caps(self, base_case: dict[str, Any], asks: BookSide) -> npt.NDArray[np.int64]: ...
 
@@ -304,7 +306,9 @@ def _grid_findings(
         if pricing == Pricing.NODAL:
             if published is None:
                 return []
-            rebuilt = grid.rebuilt_network(book.base_case, published.loss_price_per_kwh)
+            # The network of the last AC round is the book's live orders' own: rebuilt from them.
+            bids, asks = (book.as_arrays(book.live_entries(side)) for side in (Side.BUY, Side.SELL))
+            rebuilt = grid.rebuilt_network(book.base_case, published.loss_price_per_kwh, bids, asks)
             differ = network_differences(published, rebuilt)
         else:
             differ = _cap_differences(book, grid)

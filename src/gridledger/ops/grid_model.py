@@ -8,9 +8,11 @@ the energy each connection drew and fed in. The model turns that into the grid's
   generation) as a net withdrawal at its bus, with the reactive power of a 0.95 power factor;
   an AC power flow of that case, linearised (PTDFs and voltage sensitivities), bounds how much
   the interval's sellers may export together: the grid-feasible clearing of the simulation;
-  with nodal pricing (`--pricing nodal`) the same limits, and each node's marginal loss factor
-  at the base case, go into the nodal clearing (market/nodal.py) instead: congestion and
-  losses become prices, published with the book as a certificate of optimality;
+  with nodal pricing (`--pricing nodal`) the limits and each node's marginal loss factor go
+  into the nodal clearing with AC rounds (market/nodal_ac.py) instead: congestion and losses
+  become prices, published with the book as a certificate of optimality; the book publishes
+  the base case (the measured imports), from which anyone with the grid's data rebuilds the
+  caps or the network;
 - after settlement, the grid operator posts each node's measured load (watts, either way) to
   GridManagement, as the simulated grid operator does.
 
@@ -40,9 +42,9 @@ from gridledger.market.feasible import (
     WATTS_PER_WH_IN_INTERVAL,
     AcBaseCase,
     GridFeasibleClearing,
-    NetworkLimits,
 )
-from gridledger.market.nodal import NodalMechanism, NodalNetwork
+from gridledger.market.nodal import NodalNetwork
+from gridledger.market.nodal_ac import AcNodalMechanism, clear_nodal_ac
 from gridledger.market.orders import Pricing
 
 FloatArray = npt.NDArray[np.float64]
@@ -129,34 +131,26 @@ class LiveGridModel:
             exports[node] = exports.get(node, 0) + registers[1] - before[1]
         return MeasuredInterval(imports, exports)
 
-    def clearing(self, measured: MeasuredInterval) -> GridFeasibleClearing | NodalMechanism:
-        """The interval's clearing around its measured loads: grid-feasible, or nodal. Either
-        carries its base case for the book to publish, so anyone holding the grid's data can
-        rebuild its caps or its network (`rebuilt_caps`, `rebuilt_network`)."""
+    def clearing(self, measured: MeasuredInterval) -> GridFeasibleClearing | AcNodalMechanism:
+        """The interval's clearing around its measured loads: grid-feasible, or nodal, both with
+        AC rounds. Either carries its base case for the book to publish, so anyone holding the
+        grid's data can rebuild its caps or its network (`rebuilt_caps`, `rebuilt_network`)."""
         imports = {node: wh for node, wh in sorted(measured.import_wh.items()) if node in self.bus_of_node}
         base_case = {"grid": self.network.code, "importWh": {str(node): wh for node, wh in imports.items()}}
+        case = self._base_case(imports)
         if self.pricing != Pricing.NODAL:
-            return GridFeasibleClearing(self.bus_of_node, ac=self._base_case(imports), base_case=base_case)
-        return NodalMechanism(self.nodal_network(imports, self.loss_price_per_kwh), base_case)
+            return GridFeasibleClearing(self.bus_of_node, ac=case, base_case=base_case)
+        return AcNodalMechanism(case, self.bus_of_node, float(self.loss_price_per_kwh), base_case)
 
-    def nodal_network(self, import_wh: dict[int, int], loss_price_per_kwh: float) -> NodalNetwork:
-        """The nodal clearing's network around each mapped node's measured import (Wh)."""
-        case = self._base_case(import_wh)
-        # One LP, so the DC limits of the base case: flows within ± their limits stay valid
-        # whichever way exports turn them (the AC loading, |current|, is not linear through zero).
-        limits = NetworkLimits.around(case.flow, self.network.ptdf, self.network.branch_limit_mva).linear()
-        return NodalNetwork.linearised(
-            limits,
-            self.bus_of_node,
-            self.network.marginal_loss_factors(case.flow),
-            float(loss_price_per_kwh),
-        )
-
-    def rebuilt_network(self, base_case: dict[str, Any], loss_price_per_kwh: float) -> NodalNetwork:
-        """The nodal network a book's published base case gives on this model (for `market
-        verify --grid`); MarketError for a base case that is malformed, of another grid, or with
-        a node the bus map does not place; GridModelError if its power flow does not converge."""
-        return self.nodal_network(self._published_imports(base_case), loss_price_per_kwh)
+    def rebuilt_network(
+        self, base_case: dict[str, Any], loss_price_per_kwh: float, bids: BookSide, asks: BookSide
+    ) -> NodalNetwork:
+        """The network of the nodal clearing of `bids` and `asks` (the book's live orders) around
+        a book's published base case on this model, AC rounds included (for `market verify
+        --grid`); MarketError for a base case that is malformed, of another grid, or with a node
+        the bus map does not place; GridModelError if its power flow does not converge."""
+        case = self._base_case(self._published_imports(base_case))
+        return clear_nodal_ac(case, self.bus_of_node, loss_price_per_kwh, bids, asks).network
 
     def rebuilt_caps(self, base_case: dict[str, Any], asks: BookSide) -> Int64Array:
         """The export caps a book's published base case gives the asks (their full offers) on this
