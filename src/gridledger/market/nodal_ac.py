@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from gridledger.grid.network import PowerFlow
 from gridledger.market.clearing import BookSide, ClearingResult
@@ -67,33 +68,32 @@ def clear_nodal_ac(
     targets = AcTargets.of(case.flow, margin)
     node_buses = np.array([bus_of_node[n] for n in sorted(bus_of_node)], dtype=np.int64)
     best: NodalClearing | None = None
+    best_welfare = 0
 
-    def checked(cleared: NodalClearing) -> PowerFlow | None:
+    def checked(cleared: NodalClearing, exported_wh: npt.NDArray[np.float64]) -> PowerFlow | None:
         """The AC power flow of these fills (None if it does not converge), kept as the best
         clearing so far if it keeps every limit with more welfare."""
-        nonlocal best
-        flow = case.flow_with_exports(node_buses, cleared.exported_wh(asks))
-        better = best is None or _welfare(cleared, bids, asks) > _welfare(best, bids, asks)
-        if flow is not None and targets.kept_by(flow) and better:
-            best = cleared
+        nonlocal best, best_welfare
+        flow = case.flow_with_exports(node_buses, exported_wh)
+        if flow is not None and targets.kept_by(flow):
+            welfare = cleared.as_result(asks).welfare(bids, asks)
+            if best is None or welfare > best_welfare:
+                best, best_welfare = cleared, welfare
         return flow
 
     first = cleared = clear_nodal(bids, asks, base_case_network(case, bus_of_node, loss_price_per_kwh))
-    flow = checked(cleared)
+    exported_wh = cleared.exported_wh(asks)
+    flow = checked(cleared, exported_wh)
     for _ in range(max_rounds):
         if flow is None:
             break  # beyond what the power flow solves: no point to linearise at
         # The network's power flow state is `flow`'s (the last one run): its Jacobian is at these exports.
         limits = targets.around(flow, grid.loading_sensitivity())
-        network = NodalNetwork.linearised(
-            limits,
-            bus_of_node,
-            grid.marginal_loss_factors(flow),
-            loss_price_per_kwh,
-            cleared.exported_wh(asks),
-        )
+        loss_factors = grid.marginal_loss_factors(flow)
+        network = NodalNetwork.linearised(limits, bus_of_node, loss_factors, loss_price_per_kwh, exported_wh)
         previous, cleared = cleared, clear_nodal(bids, asks, network)
-        flow = checked(cleared)
+        exported_wh = cleared.exported_wh(asks)
+        flow = checked(cleared, exported_wh)
         moved_wh = max(
             int(np.abs(cleared.ask_fill_wh - previous.ask_fill_wh).max(initial=0)),
             int(np.abs(cleared.bid_fill_wh - previous.bid_fill_wh).max(initial=0)),
@@ -101,10 +101,6 @@ def clear_nodal_ac(
         if moved_wh <= 1:
             break
     return first if best is None else best
-
-
-def _welfare(cleared: NodalClearing, bids: BookSide, asks: BookSide) -> int:
-    return int(bids.price_per_kwh @ cleared.bid_fill_wh - asks.price_per_kwh @ cleared.ask_fill_wh)
 
 
 @dataclass(frozen=True)
